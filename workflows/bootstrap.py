@@ -1,0 +1,121 @@
+"""Standard-library-only bootstrap: make sure the runner's own environment exists, then enter it.
+
+`run.py` imports this module before anything third-party is importable. It finds `uv` (on PATH,
+or installed with pip into a bootstrap venv), syncs `.workflow_venvs/<env>` from `pyproject.toml`
+and `uv.lock`, stamps it with a fingerprint and re-executes the caller inside it. When the stamp
+matches, none of that happens: the cost is two small file reads and one hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+VENVS_DIR = REPO_ROOT / ".workflow_venvs"
+RUNNER_ENV = "runner"
+DEV_ENV = "dev"
+FINGERPRINT_FILE = ".readiness-fingerprint"
+BOOTSTRAP_LOG = VENVS_DIR / "bootstrap.log"
+
+
+class BootstrapError(RuntimeError):
+    """The runner's own environment could not be created."""
+
+
+def env_dir(name: str) -> Path:
+    return VENVS_DIR / name
+
+
+def env_python(path: Path) -> Path:
+    return path / "bin" / "python"
+
+
+def _dependency_groups(name: str) -> tuple[str, ...]:
+    return ("dev",) if name == DEV_ENV else ()
+
+
+def fingerprint(name: str) -> str:
+    """Hash of what the environment is built from: lock, project file, Python, groups."""
+    digest = hashlib.sha256()
+    for source in ("pyproject.toml", "uv.lock"):
+        digest.update((REPO_ROOT / source).read_bytes())
+    digest.update(sys.version.encode())
+    digest.update(",".join(_dependency_groups(name)).encode())
+    return digest.hexdigest()
+
+
+def is_current(name: str) -> bool:
+    stamp = env_dir(name) / FINGERPRINT_FILE
+    try:
+        return stamp.read_text().strip() == fingerprint(name)
+    except OSError:
+        return False
+
+
+def running_inside(name: str) -> bool:
+    return Path(sys.prefix).resolve() == env_dir(name).resolve()
+
+
+def find_uv() -> str:
+    """Path of a `uv` binary: on PATH, or pip-installed into `.workflow_venvs/bootstrap-uv`."""
+    on_path = shutil.which("uv")
+    if on_path:
+        return on_path
+    bootstrap = env_dir("bootstrap-uv")
+    uv_bin = bootstrap / "bin" / "uv"
+    if uv_bin.exists():
+        return str(uv_bin)
+    _say("installing uv into .workflow_venvs/bootstrap-uv (first run only)")
+    venv.EnvBuilder(with_pip=True, clear=True).create(bootstrap)
+    _run_logged([str(env_python(bootstrap)), "-m", "pip", "install", "--quiet", "uv"])
+    return str(uv_bin)
+
+
+def sync_env(name: str) -> Path:
+    """Create or update the environment from uv.lock and stamp it."""
+    target = env_dir(name)
+    uv = find_uv()
+    _say(f"creating the {name} environment in .workflow_venvs/{name} (first run only)")
+    argv = [uv, "sync", "--frozen", "--no-install-project", "--python", sys.executable]
+    argv += [arg for group in _dependency_groups(name) for arg in ("--group", group)]
+    if not _dependency_groups(name):
+        argv.append("--no-dev")
+    env = dict(os.environ, UV_PROJECT_ENVIRONMENT=str(target))
+    _run_logged(argv, env=env)
+    (target / FINGERPRINT_FILE).write_text(fingerprint(name) + "\n")
+    return target
+
+
+def ensure_env(name: str) -> Path:
+    if not is_current(name):
+        sync_env(name)
+    return env_dir(name)
+
+
+def reexec_inside(name: str, script: Path, argv: list[str]) -> None:
+    """Replace this process with the same script run by the environment's interpreter."""
+    python = env_python(ensure_env(name))
+    os.execv(str(python), [str(python), str(script), *argv])
+
+
+def _run_logged(argv: list[str], env: dict[str, str] | None = None) -> None:
+    VENVS_DIR.mkdir(parents=True, exist_ok=True)
+    with BOOTSTRAP_LOG.open("a") as log:
+        log.write(f"$ {' '.join(argv)}\n")
+        log.flush()
+        result = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
+    if result.returncode != 0:
+        raise BootstrapError(
+            f"`{Path(argv[0]).name} {' '.join(argv[1:3])}` failed (exit {result.returncode}); "
+            f"see {BOOTSTRAP_LOG}"
+        )
+
+
+def _say(message: str) -> None:
+    print(f"[bootstrap] {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,181 @@
+"""The one place that starts processes: argv lists only, logged with secrets masked.
+
+`run()` runs a command to completion (streaming its output to a log and, optionally, a callback);
+`start()` starts a long-lived process in its own process group, which `ManagedProcess.stop()`
+ends with terminate, then kill.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import shlex
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from workflows.redact import redact
+
+log = logging.getLogger(__name__)
+Env = Mapping[str, str | None]
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    returncode: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def quoted(argv: Sequence[str]) -> str:
+    return redact(shlex.join(argv))
+
+
+def merged_env(env: Env | None) -> dict[str, str]:
+    """The current environment with `env` applied; a None value unsets the variable."""
+    result = dict(os.environ)
+    for key, value in (env or {}).items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = value
+    return result
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    env: Env | None = None,
+    cwd: Path | None = None,
+    timeout: float | None = None,
+    log_path: Path | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> CommandResult:
+    """Run to completion; output goes to `log_path` (appended) and is returned."""
+    log.debug("$ %s", quoted(argv))
+    process = subprocess.Popen(
+        list(argv), cwd=cwd, env=merged_env(env), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(
+        target=_pump, args=(process.stdout, lines, log_path, on_line), daemon=True
+    )
+    reader.start()
+    try:
+        returncode = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _stop_group(process, grace=5.0)
+        lines.append(f"[runner] timed out after {timeout:.0f}s and was stopped")
+        returncode = -int(signal.SIGKILL)
+    except BaseException:
+        _stop_group(process, grace=5.0)
+        raise
+    reader.join(timeout=5)
+    log.debug("exit %d: %s", returncode, quoted(argv[:3]))
+    return CommandResult(tuple(argv), returncode, "\n".join(lines))
+
+
+def _pump(
+    stream: IO[str] | None,
+    lines: list[str],
+    log_path: Path | None,
+    on_line: Callable[[str], None] | None,
+) -> None:
+    if stream is None:
+        return
+    sink = log_path.open("a") if log_path else None
+    try:
+        for raw in stream:
+            line = redact(raw.rstrip("\n"))
+            lines.append(line)
+            if sink:
+                sink.write(line + "\n")
+                sink.flush()
+            if on_line:
+                on_line(line)
+    finally:
+        if sink:
+            sink.close()
+
+
+class ManagedProcess:
+    """A long-running child in its own process group, with its output in a log file."""
+
+    def __init__(self, process: subprocess.Popen[bytes], argv: Sequence[str], log_path: Path):
+        self._process = process
+        self.argv = tuple(argv)
+        self.log_path = log_path
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def poll(self) -> int | None:
+        return self._process.poll()
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self._process.wait(timeout=timeout)
+
+    def stop(self, grace: float = 10.0) -> int | None:
+        """SIGTERM to the whole group, then SIGKILL after `grace` seconds."""
+        if self._process.poll() is None:
+            log.debug("stopping pid %d", self.pid)
+            _stop_group(self._process, grace)
+        return self._process.poll()
+
+
+def start(
+    argv: Sequence[str],
+    *,
+    log_path: Path,
+    env: Env | None = None,
+    cwd: Path | None = None,
+    die_with_runner: bool = True,
+    foreground: bool = False,
+) -> ManagedProcess:
+    """Start a background process; with `die_with_runner` the kernel ends it if we die."""
+    log.debug("$ %s  > %s", quoted(argv), log_path)
+    sink = None if foreground else log_path.open("ab")
+    process = subprocess.Popen(
+        list(argv), cwd=cwd, env=merged_env(env), stdin=subprocess.DEVNULL,
+        stdout=sink, stderr=subprocess.STDOUT if sink else None,
+        start_new_session=True,
+        preexec_fn=_die_with_parent if die_with_runner else None,
+    )
+    if sink:
+        sink.close()
+    return ManagedProcess(process, argv, log_path)
+
+
+def _die_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def _stop_group(process: subprocess.Popen[bytes] | subprocess.Popen[str], grace: float) -> None:
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                return
+            time.sleep(0.05)

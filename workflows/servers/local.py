@@ -1,0 +1,71 @@
+"""A server the runner starts as a local process (llama.cpp's server, or vLLM on the host)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from workflows import command
+from workflows.auth import Auth
+from workflows.errors import ServerError
+from workflows.servers.base import Server
+
+
+class LocalProcessServer(Server):
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str | None],
+        host: str,
+        port: int,
+        auth: Auth,
+        log_path: Path,
+        detach: bool = False,
+    ) -> None:
+        super().__init__(f"http://{_client_host(host)}:{port}", auth, log_path)
+        self.argv = tuple(argv)
+        self.env = dict(env)
+        self.host = host
+        self.port = port
+        self.detach = detach
+        self.process: command.ManagedProcess | None = None
+
+    @property
+    def started_by_runner(self) -> bool:
+        return True
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def start(self) -> None:
+        ensure_port_free(self.host, self.port)
+        self.process = command.start(self.argv, env=self.env, log_path=self.log_path_or_fail(),
+                                     die_with_runner=not self.detach)
+
+    def log_path_or_fail(self) -> Path:
+        assert self.log_path is not None
+        return self.log_path
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def exit_code(self) -> int | None:
+        return self.process.poll() if self.process else None
+
+
+def _client_host(bind_host: str) -> str:
+    return "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        in_use = probe.connect_ex((_client_host(host), port)) == 0
+    if in_use:
+        raise ServerError(
+            f"port {port} on {host} is already in use; stop what listens there "
+            "or pick another with --service-port"
+        )

@@ -1,0 +1,59 @@
+"""`--workflow-args "k=v k2=v2"`: a typed mapping, and the check a workflow makes of its keys."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+from workflows.errors import UsageError
+
+WorkflowArgValue = bool | int | float | str
+WorkflowArgs = Mapping[str, WorkflowArgValue]
+
+
+def parse_workflow_args(text: str | None) -> WorkflowArgs:
+    """'max-concurrency=4 smoke=true' -> {'max_concurrency': 4, 'smoke': True}."""
+    parsed: dict[str, WorkflowArgValue] = {}
+    try:
+        tokens = shlex.split(text or "")
+    except ValueError as error:
+        raise UsageError(f"--workflow-args: {error}; quote values that contain spaces") from None
+    for token in tokens:
+        key, sep, value = token.partition("=")
+        if not sep or not key:
+            raise UsageError(
+                f"--workflow-args: '{token}' is not key=value; write e.g. \"ready_timeout=600\""
+            )
+        parsed[key.strip().replace("-", "_")] = _typed(value.strip())
+    return MappingProxyType(parsed)
+
+
+def _typed(value: str) -> WorkflowArgValue:
+    lowered = value.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def reject_unknown_keys(workflow: str, args: WorkflowArgs, known: Iterable[str]) -> None:
+    accepted = sorted(known)
+    unknown = sorted(set(args) - set(accepted))
+    if unknown:
+        listed = ", ".join(accepted) if accepted else "none"
+        raise UsageError(
+            f"--workflow-args: the {workflow} workflow does not take {', '.join(unknown)}; "
+            f"it accepts: {listed}"
+        )
+
+
+def number_arg(args: WorkflowArgs, key: str, default: float) -> float:
+    value = args.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise UsageError(f"--workflow-args: {key} must be a positive number, got {value!r}")
+    return float(value)
