@@ -7,6 +7,7 @@ registered for redaction the moment it is read.
 from __future__ import annotations
 
 import secrets
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +36,13 @@ class Auth:
 
 
 def mint_jwt(secret: str) -> str:
-    """HS256 token with fixed claims and no expiry: server and clients derive the same string."""
-    return jwt.encode(JWT_CLAIMS, secret, algorithm="HS256")
+    """HS256 token with fixed claims and no expiry: server and clients derive the same string.
+
+    PyJWT warns about short secrets on stderr; the secret is the user's choice, so not here.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return jwt.encode(JWT_CLAIMS, secret, algorithm="HS256")
 
 
 def load_secrets(environ: Mapping[str, str], dotenv_path: Path) -> dict[str, str]:

@@ -10,7 +10,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 
@@ -119,13 +118,13 @@ def main(argv: list[str]) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="run.py", standalone_mode=False)
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         return int(done.exit_code)
-    except click.UsageError as error:
+    except typer.TyperException as error:  # click's usage errors, as typer vendors them
         return _fail(f"{error.format_message()} (see `python3 run.py --help`)", ExitCode.USAGE)
     except ReadinessError as error:
         return _fail(error.message, error.exit_code, error.details)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         log.debug("interrupted", exc_info=True)
         return _fail("interrupted; everything the runner started was stopped",
                      ExitCode.INTERRUPTED)
@@ -141,18 +140,19 @@ def main(argv: list[str]) -> int:
 
 def _fail(message: str, code: ExitCode, details: tuple[str, ...] = ()) -> int:
     log.debug("exit %d: %s", code, message, exc_info=sys.exc_info()[0] is not None)
-    stderr = Console(stderr=True, highlight=False)
+    stderr = Console(stderr=True, highlight=False, soft_wrap=True)
     stderr.print(f"[bold red]error:[/] {redact(message)}")
     for line in details:
         stderr.print(f"  {redact(line)}", markup=False)
-    _final_line(code)
+    if current_run_folder() is not None:
+        _final_line(code)
     return int(code)
 
 
 def _final_line(code: ExitCode) -> None:
     folder = current_run_folder()
     where = f"; run folder: {_relative(folder)}" if folder else ""
-    Console(stderr=True, highlight=False).print(f"exit {int(code)} ({code.name.lower()}){where}",
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"exit {int(code)} ({code.name.lower()}){where}",
                                                 markup=False)
 
 

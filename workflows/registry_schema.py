@@ -32,7 +32,8 @@ class Entry:
     def _reject_unknown(self, known: set[str]) -> None:
         for key in self.raw:
             if key not in known:
-                close = difflib.get_close_matches(str(key), sorted(known), n=1)
+                close = difflib.get_close_matches(str(key), sorted(known), n=1) or [
+                    name for name in sorted(known) if str(key).startswith(name)]
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 self.fail(str(key), f"unknown field{hint}")
 

@@ -130,8 +130,9 @@ def bring_up(server: Server, spec: ModelSpec, config: RunConfig) -> None:
 
 
 def default_paths(environ: Mapping[str, str] = os.environ) -> Paths:
+    """Repo defaults; WORKFLOW_LOGS_DIR moves the run folders (CI keeps them elsewhere)."""
     from workflows.registry import MODEL_SPECS_DIR
     from workflows.run_folder import LOGS_ROOT
 
-    del environ
-    return Paths(model_specs=MODEL_SPECS_DIR, logs_root=LOGS_ROOT, dotenv=REPO_ROOT / ".env")
+    logs_root = Path(environ["WORKFLOW_LOGS_DIR"]) if environ.get("WORKFLOW_LOGS_DIR") else LOGS_ROOT
+    return Paths(model_specs=MODEL_SPECS_DIR, logs_root=logs_root, dotenv=REPO_ROOT / ".env")

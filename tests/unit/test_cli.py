@@ -1,0 +1,336 @@
+"""Every flag changes something a user can see: tested through the CLI against a fake vLLM
+install (a real process that records how it was started) or a server already running."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CliResult, FakeVllm, free_port
+from workflows import venvs
+from workflows.auth import mint_jwt
+from workflows.warmup import warmup_lengths
+
+Run = Callable[..., CliResult]
+
+
+def latest(tmp_path: Path) -> Path:
+    return (tmp_path / "workflow_logs" / "latest").resolve()
+
+
+def runtime_spec(tmp_path: Path) -> dict[str, object]:
+    data = json.loads((latest(tmp_path) / "runtime_spec.json").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as handle:
+        return handle.read().split()[2] != "Z"
+
+
+def serve(run_cli: Run, registry: Path, fake: FakeVllm, *extra: str) -> CliResult:
+    return run_cli(*fake.args("--workflow", "server", "--model-specs-dir", str(registry), *extra))
+
+
+def test_server_workflow_leaves_server_running_and_says_how_to_use_it(
+    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm, tmp_path: Path
+) -> None:
+    result = serve(run_cli, tiny_registry, fake_vllm)
+    assert result.code == 0, result.err
+    record = fake_vllm.record()
+    pid = int(str(record["pid"]))
+    assert pid_alive(pid)
+    assert f"ready at http://127.0.0.1:{fake_vllm.port}" in result.out
+    assert f"kill {pid}" in result.out
+    argv = list(record["argv"])  # type: ignore[call-overload]
+    assert argv[argv.index("--port") + 1] == str(fake_vllm.port)
+    assert argv[argv.index("--served-model-name") + 1] == "acme/Tiny-1B-Instruct"
+    assert argv[argv.index("--max-num-seqs") + 1] == "4"
+    env = record["env"]
+    assert isinstance(env, dict) and env["MESH_DEVICE"] == "N150"
+    assert env["VLLM_ALLOW_LONG_MAX_MODEL_LEN"] == "1"
+    folder = latest(tmp_path)
+    assert {"run.log", "runtime_spec.json", "server.log", "api_token"} <= {
+        p.name for p in folder.iterdir()}
+    assert stat.S_IMODE((folder / "api_token").stat().st_mode) == 0o600
+    assert env["VLLM_API_KEY"] == (folder / "api_token").read_text().strip()
+
+
+def test_trace_capture_sends_one_request_per_padded_length_unless_disabled(
+    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm, tmp_path: Path
+) -> None:
+    assert serve(run_cli, tiny_registry, fake_vllm).code == 0
+    posts = (latest(tmp_path) / "server.log").read_text().count('"POST /v1/completions')
+    assert posts == len(warmup_lengths(2048)) == 4
+    os.kill(int(str(fake_vllm.record()["pid"])), 9)
+    assert serve(run_cli, tiny_registry, fake_vllm, "--disable-trace-capture").code == 0
+    assert (latest(tmp_path) / "server.log").read_text().count("POST") == 0
+
+
+def test_service_port_defaults_to_env(
+    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    monkeypatch.setenv("SERVICE_PORT", str(port))
+    args = [a for a in fake_vllm.args("--workflow", "server", "--model-specs-dir",
+                                      str(tiny_registry)) if a != str(fake_vllm.port)]
+    args.remove("--service-port")
+    assert run_cli(*args).code == 0
+    argv = list(fake_vllm.record()["argv"])  # type: ignore[call-overload]
+    assert argv[argv.index("--port") + 1] == str(port)
+
+
+def test_bind_host_is_where_the_server_listens(
+    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm
+) -> None:
+    result = serve(run_cli, tiny_registry, fake_vllm, "--bind-host", "0.0.0.0")
+    assert result.code == 0, result.err
+    argv = list(fake_vllm.record()["argv"])  # type: ignore[call-overload]
+    assert argv[argv.index("--host") + 1] == "0.0.0.0"
+
+
+def test_device_ids_and_t3k_environment(
+    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm
+) -> None:
+    args = [("t3k" if a == "n150" else a) for a in fake_vllm.args(
+        "--workflow", "server", "--model-specs-dir", str(tiny_registry), "--device-id", "0,1")]
+    assert run_cli(*args).code == 0
+    env = fake_vllm.record()["env"]
+    assert isinstance(env, dict)
+    assert env["TT_VISIBLE_DEVICES"] == "0,1" and env["MESH_DEVICE"] == "T3K"
+    assert env["WH_ARCH_YAML"] == "wormhole_b0_80_arch_eth_dispatch.yaml"
+
+
+def test_vllm_and_tt_overrides_reach_the_server(
+    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm, tmp_path: Path
+) -> None:
+    result = serve(run_cli, tiny_registry, fake_vllm,
+                   "--vllm-override-args", '{"max_num_seqs": 2, "enable_chunked_prefill": true}',
+                   "--override-tt-config", '{"trace_region_size": null, "fabric": "1D"}')
+    assert result.code == 0, result.err
+    argv = list(fake_vllm.record()["argv"])  # type: ignore[call-overload]
+    assert argv[argv.index("--max-num-seqs") + 1] == "2"
+    assert "--enable-chunked-prefill" in argv
+    assert json.loads(argv[argv.index("--additional-config") + 1]) == {
+        "tt": {"keep": 1, "fabric": "1D"}}
+    spec = runtime_spec(tmp_path)["model_spec"]
+    assert isinstance(spec, dict) and spec["vllm_args"]["max_num_seqs"] == 2
+
+
+def test_no_auth_starts_server_without_key(
+    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm, tmp_path: Path
+) -> None:
+    result = serve(run_cli, tiny_registry, fake_vllm, "--no-auth")
+    assert result.code == 0, result.err
+    env = fake_vllm.record()["env"]
+    assert isinstance(env, dict) and "VLLM_API_KEY" not in env
+    assert "none (--no-auth)" in result.out
+    assert not (latest(tmp_path) / "api_token").exists()
+
+
+def test_jwt_secret_becomes_the_servers_key_and_is_never_logged(
+    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("JWT_SECRET", "a-long-enough-jwt-secret-for-tests-0001")
+    monkeypatch.setenv("HF_TOKEN", "hf_testtokenvalue123")
+    result = serve(run_cli, tiny_registry, fake_vllm, "-v")
+    assert result.code == 0, result.err
+    token = mint_jwt("a-long-enough-jwt-secret-for-tests-0001")
+    env = fake_vllm.record()["env"]
+    assert isinstance(env, dict) and env["VLLM_API_KEY"] == token
+    everything = result.out + result.err + (latest(tmp_path) / "run.log").read_text()
+    everything += (latest(tmp_path) / "runtime_spec.json").read_text()
+    for secret in (token, "a-long-enough-jwt-secret-for-tests-0001", "hf_testtokenvalue123"):
+        assert secret not in everything
+
+
+def test_verbose_shows_debug_lines(run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm) -> None:
+    quiet = serve(run_cli, tiny_registry, fake_vllm)
+    os.kill(int(str(fake_vllm.record()["pid"])), 9)
+    loud = serve(run_cli, tiny_registry, fake_vllm, "--verbose")
+    assert "$ " not in quiet.out and "$ " in loud.out
+    assert "vllm.entrypoints.openai.api_server" in loud.out
+
+
+def test_server_that_exits_at_start_shows_log_tail(
+    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_VLLM_EXIT_AT_START", "1")
+    result = serve(run_cli, tiny_registry, fake_vllm)
+    assert result.code == 4
+    assert "exited with code 3 before it was ready" in result.err
+    assert "fake vllm: failing at start as asked" in result.err
+    assert "server.log" in result.err and "Traceback" not in result.err
+
+
+def test_ready_timeout_workflow_arg_bounds_the_wait(
+    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_VLLM_START_DELAY", "30")
+    result = serve(run_cli, tiny_registry, fake_vllm, "--workflow-args", "ready-timeout=1")
+    assert result.code == 4
+    assert "not ready after 1s" in result.err
+    assert not pid_alive(int(str(fake_vllm.record()["pid"]))), "the server must be stopped"
+
+
+def test_unknown_workflow_arg_is_rejected(run_cli: Run, tiny_registry: Path,
+                                          fake_vllm: FakeVllm) -> None:
+    result = serve(run_cli, tiny_registry, fake_vllm, "--workflow-args", "colour=red")
+    assert result.code == 2
+    assert "does not take colour; it accepts: ready_timeout" in result.err
+    assert not fake_vllm.record_path.exists()
+
+
+def test_server_url_uses_a_running_server_and_starts_nothing(
+    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm
+) -> None:
+    assert serve(run_cli, tiny_registry, fake_vllm, "--no-auth").code == 0
+    first_pid = fake_vllm.record()["pid"]
+    result = run_cli("--model", "Tiny-1B-Instruct", "--device", "n150", "--workflow", "server",
+                     "--model-specs-dir", str(tiny_registry),
+                     "--server-url", f"localhost:{fake_vllm.port}/v1")
+    assert result.code == 0, result.err
+    assert f"ready at http://localhost:{fake_vllm.port}" in result.out
+    assert "the runner did not start it" in result.out
+    assert fake_vllm.record()["pid"] == first_pid
+
+
+def test_unreachable_server_url_is_a_server_error(run_cli: Run, tiny_registry: Path) -> None:
+    result = run_cli("--model", "Tiny-1B-Instruct", "--device", "n150", "--workflow", "server",
+                     "--model-specs-dir", str(tiny_registry), "--workflow-args",
+                     "ready_timeout=1", "--server-url", f"http://127.0.0.1:{free_port()}")
+    assert result.code == 4 and "was not ready after 1s" in result.err
+
+
+def test_impl_dev_mode_and_image_override_show_in_runtime_spec(
+    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm, tmp_path: Path
+) -> None:
+    result = serve(run_cli, tiny_registry, fake_vllm, "--impl", "other_impl", "--dev-mode")
+    assert result.code == 0, result.err
+    spec = runtime_spec(tmp_path)["model_spec"]
+    assert isinstance(spec, dict)
+    assert spec["impl"] == "other_impl" and spec["version"] == "0.8.0"
+    assert "vllm-tt-metal-src-dev" in spec["docker_image"]
+    os.kill(int(str(fake_vllm.record()["pid"])), 9)
+    image = "ghcr.io/acme/img:0.20.0-0123456789ab-ba9876543210"
+    assert serve(run_cli, tiny_registry, fake_vllm, "--override-docker-image", image).code == 0
+    spec = runtime_spec(tmp_path)["model_spec"]
+    assert isinstance(spec, dict)
+    assert (spec["docker_image"], spec["version"], spec["tt_metal_commit"]) == (
+        image, "0.20.0", "0123456789ab")
+
+
+def test_local_tt_server_without_tt_metal_is_a_setup_error(
+    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TT_METAL_HOME")
+    result = serve(run_cli, tiny_registry, fake_vllm)
+    assert result.code == 3 and "needs TT_METAL_HOME set" in result.err
+
+
+def test_incomplete_weights_folder_names_what_is_missing(
+    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm
+) -> None:
+    (fake_vllm.weights / "tokenizer.json").unlink()
+    result = serve(run_cli, tiny_registry, fake_vllm)
+    assert result.code == 3
+    assert "incomplete for hf weights: missing tokenizer" in result.err
+
+
+def test_ram_minimum_is_checked_before_start(
+    run_cli: Run, tmp_path: Path, tiny_registry: Path, fake_vllm: FakeVllm
+) -> None:
+    text = (tiny_registry / "tiny.yaml").read_text().replace("min_ram_gb: 0.001",
+                                                             "min_ram_gb: 99999", 1)
+    (tiny_registry / "tiny.yaml").write_text(text)
+    result = serve(run_cli, tiny_registry, fake_vllm)
+    assert result.code == 3
+    assert "needs 99999.0 GB of available RAM, only" in result.err
+    assert not fake_vllm.record_path.exists()
+
+
+def test_docker_server_is_validated_then_reported_unavailable(run_cli: Run) -> None:
+    result = run_cli("--model", "Llama-3.1-8B-Instruct", "--device", "n150", "--workflow",
+                     "server", "--docker-server")
+    assert result.code == 2 and "--docker-server is not available yet" in result.err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--local-server", "--docker-server"], "--local-server and --docker-server cannot"),
+        (["--local-server", "--server-url", "http://x:1"], "--server-url and --local-server"),
+        (["-it"], "-it/--interactive needs --local-server or --docker-server"),
+        ([], "--workflow server needs --local-server or --docker-server"),
+        (["--local-server", "--device-id", "x"], "--device-id: expected comma-separated"),
+        (["--local-server", "--service-port", "70000"], "is not a TCP port"),
+        (["--local-server", "--vllm-override-args", '{"port": 1}'], "port are set by the runner"),
+        (["--server-url", "ftp://host"], "is not an http(s) URL"),
+    ],
+)
+def test_conflicting_or_bad_flags_are_one_line_errors(
+    run_cli: Run, args: list[str], message: str
+) -> None:
+    result = run_cli("--model", "Llama-3.1-8B-Instruct", "--device", "n150",
+                     "--workflow", "server", *args)
+    assert result.code == 2
+    assert message in result.err
+    assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_cpu_rejects_tenstorrent_only_flags(run_cli: Run) -> None:
+    result = run_cli("--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow",
+                     "server", "--local-server", "--override-tt-config", '{"a": 1}')
+    assert result.code == 2 and "--override-tt-config and --device cpu" in result.err
+
+
+@pytest.mark.parametrize("workflow", ["benchmarks", "evals", "release"])
+def test_unbuilt_workflows_say_not_available_yet(run_cli: Run, workflow: str) -> None:
+    result = run_cli("--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow",
+                     workflow)
+    assert result.code == 2 and f"workflow '{workflow}' is not available yet" in result.err
+
+
+def test_unknown_model_exit_code_and_suggestion(run_cli: Run) -> None:
+    result = run_cli("--model", "Llama-3.1-8B-Instrct", "--device", "n150", "--workflow",
+                     "server", "--local-server")
+    assert result.code == 2
+    assert "did you mean Llama-3.1-8B-Instruct?" in result.err
+
+
+def test_unknown_flag_is_a_usage_error(run_cli: Run) -> None:
+    result = run_cli("--model", "x", "--colour")
+    assert result.code == 2 and "No such option: --colour" in result.err
+
+
+def test_list_models_table_and_json(run_cli: Run) -> None:
+    table = run_cli("--list-models")
+    assert table.code == 0
+    assert "SmolLM2-135M-Instruct" in table.out and "25305db" in table.out
+    listed = run_cli("--list-models", "--json")
+    document = json.loads(listed.out)
+    ids = {spec["model_id"] for spec in document["model_specs"]}
+    assert "id_llama_cpp_SmolLM2-135M-Instruct_cpu" in ids
+    assert "id_tt_transformers_Llama-3.1-8B-Instruct_n150" in ids
+
+
+def test_reset_venvs_removes_workflow_environments_only(
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "venvs"
+    for name in ("runner", "dev", "wheels", "server-llama-cpp", "evals"):
+        (root / name).mkdir(parents=True)
+    monkeypatch.setattr(venvs, "VENVS_DIR", root)
+    assert run_cli("--reset-venvs").code == 0
+    assert sorted(p.name for p in root.iterdir()) == ["dev", "runner", "wheels"]
