@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Entry point. Needs only Python >= 3.10: it enters the runner's own environment, then hands over.
 
-    python3 run.py --model SmolLM2-135M-Instruct --device cpu --workflow server --local-server
+python3 run.py --model SmolLM2-135M-Instruct --device cpu --workflow server --local-server
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ if sys.version_info < (3, 10):  # noqa: UP036 - this line must run on old interp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from workflows import bootstrap  # noqa: E402
+from workflows import bootstrap
 
 
 def main() -> int:

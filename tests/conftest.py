@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -89,8 +90,11 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
         logging.getLogger().removeHandler(handler)
         handler.close()
     monkeypatch.undo()
-    leaked = {k for k in set(original) | set(os.environ)
-              if original.get(k) != os.environ.get(k) and k != "PYTEST_CURRENT_TEST"}
+    leaked = {
+        k
+        for k in set(original) | set(os.environ)
+        if original.get(k) != os.environ.get(k) and k != "PYTEST_CURRENT_TEST"
+    }
     assert not leaked, f"the test changed environment variables without monkeypatch: {leaked}"
 
 
@@ -104,6 +108,7 @@ class CliResult:
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
     """Run the CLI in this process, as `python3 run.py ARGS` would."""
+
     def invoke(*args: str) -> CliResult:
         code = cli.main(list(args))
         captured = capsys.readouterr()
@@ -138,8 +143,18 @@ class FakeVllm:
         return data
 
     def args(self, *extra: str) -> list[str]:
-        return ["--model", "Tiny-1B-Instruct", "--device", "n150", "--local-server",
-                "--service-port", str(self.port), "--host-weights-dir", str(self.weights), *extra]
+        return [
+            "--model",
+            "Tiny-1B-Instruct",
+            "--device",
+            "n150",
+            "--local-server",
+            "--service-port",
+            str(self.port),
+            "--host-weights-dir",
+            str(self.weights),
+            *extra,
+        ]
 
 
 @pytest.fixture
@@ -160,7 +175,5 @@ def fake_vllm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeV
     yield fake
     if fake.record_path.exists():
         pid = int(str(fake.record()["pid"]))
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import subprocess
 import sys
-import venv
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +19,7 @@ RUNNER_ENV = "runner"
 DEV_ENV = "dev"
 FINGERPRINT_FILE = ".readiness-fingerprint"
 BOOTSTRAP_LOG = VENVS_DIR / "bootstrap.log"
+LAYOUT = "2"  # bump when the way environments are built changes
 
 
 class BootstrapError(RuntimeError):
@@ -42,7 +40,7 @@ def _dependency_groups(name: str) -> tuple[str, ...]:
 
 def fingerprint(name: str) -> str:
     """Hash of what the environment is built from: lock, project file, Python, groups."""
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(LAYOUT.encode())
     for source in ("pyproject.toml", "uv.lock"):
         digest.update((REPO_ROOT / source).read_bytes())
     digest.update(sys.version.encode())
@@ -64,6 +62,9 @@ def running_inside(name: str) -> bool:
 
 def find_uv() -> str:
     """Path of a `uv` binary: on PATH, or pip-installed into `.workflow_venvs/bootstrap-uv`."""
+    import shutil
+    import venv
+
     on_path = shutil.which("uv")
     if on_path:
         return on_path
@@ -82,7 +83,15 @@ def sync_env(name: str) -> Path:
     target = env_dir(name)
     uv = find_uv()
     _say(f"creating the {name} environment in .workflow_venvs/{name} (first run only)")
-    argv = [uv, "sync", "--frozen", "--no-install-project", "--python", sys.executable]
+    argv = [
+        uv,
+        "sync",
+        "--frozen",
+        "--no-install-project",
+        "--compile-bytecode",
+        "--python",
+        sys.executable,
+    ]
     argv += [arg for group in _dependency_groups(name) for arg in ("--group", group)]
     if not _dependency_groups(name):
         argv.append("--no-dev")
@@ -105,12 +114,11 @@ def reexec_inside(name: str, script: Path, argv: list[str]) -> None:
 
 
 def _run_logged(argv: list[str], env: dict[str, str] | None = None) -> None:
+    from workflows import command  # stdlib only; imported on the slow path alone
+
     VENVS_DIR.mkdir(parents=True, exist_ok=True)
-    with BOOTSTRAP_LOG.open("a") as log:
-        log.write(f"$ {' '.join(argv)}\n")
-        log.flush()
-        result = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
-    if result.returncode != 0:
+    result = command.run(argv, env=env, log_path=BOOTSTRAP_LOG)
+    if not result.ok:
         raise BootstrapError(
             f"`{Path(argv[0]).name} {' '.join(argv[1:3])}` failed (exit {result.returncode}); "
             f"see {BOOTSTRAP_LOG}"

@@ -40,34 +40,67 @@ def _default_port() -> int:
 
 
 @app.command(context_settings={"help_option_names": ["-h", "--help"]})
-def run_command(  # noqa: PLR0913 - one parameter per documented flag
+def run_command(
     model: Annotated[str | None, Opt(help="Model name, e.g. Llama-3.1-8B-Instruct.")] = None,
-    device: Annotated[str | None, Opt(help="cpu, gpu, n150, n300, p100, p150, t3k, galaxy.")] = None,
+    device: Annotated[
+        str | None, Opt(help="cpu, gpu, n150, n300, p100, p150, t3k, galaxy.")
+    ] = None,
     workflow: Annotated[str | None, Opt(help=f"One of: {', '.join(catalog.ALL)}.")] = None,
     impl: Annotated[str | None, Opt(help="Implementation, when a model has several.")] = None,
-    local_server: Annotated[bool, Opt("--local-server", help="Start the server on this host.")] = False,
-    docker_server: Annotated[bool, Opt("--docker-server", help="Start the server in its pinned Docker image.")] = False,
-    server_url: Annotated[str | None, Opt(help="Use a server that already runs at this URL.")] = None,
-    service_port: Annotated[int | None, Opt(help="Server port (default $SERVICE_PORT or 8000).")] = None,
+    local_server: Annotated[
+        bool, Opt("--local-server", help="Start the server on this host.")
+    ] = False,
+    docker_server: Annotated[
+        bool, Opt("--docker-server", help="Start the server in its pinned Docker image.")
+    ] = False,
+    server_url: Annotated[
+        str | None, Opt(help="Use a server that already runs at this URL.")
+    ] = None,
+    service_port: Annotated[
+        int | None, Opt(help="Server port (default $SERVICE_PORT or 8000).")
+    ] = None,
     bind_host: Annotated[str, Opt(help="Interface the server listens on.")] = "127.0.0.1",
-    interactive: Annotated[bool, Opt("-it", "--interactive", help="Run the server in the foreground, its log on the console.")] = False,
+    interactive: Annotated[
+        bool,
+        Opt(
+            "-it", "--interactive", help="Run the server in the foreground, its log on the console."
+        ),
+    ] = False,
     workflow_args: Annotated[str | None, Opt(help='Workflow settings, "k=v k2=v2".')] = None,
-    dev_mode: Annotated[bool, Opt("--dev-mode", help="Use the development image of the spec.")] = False,
-    override_docker_image: Annotated[str | None, Opt(help="Run this image; version and commits are read from its tag.")] = None,
+    dev_mode: Annotated[
+        bool, Opt("--dev-mode", help="Use the development image of the spec.")
+    ] = False,
+    override_docker_image: Annotated[
+        str | None, Opt(help="Run this image; version and commits are read from its tag.")
+    ] = None,
     device_id: Annotated[str | None, Opt(help="Tenstorrent device ids to use, e.g. 0,1.")] = None,
-    override_tt_config: Annotated[str | None, Opt(help="JSON merged into the spec's tt config; null deletes a key.")] = None,
-    vllm_override_args: Annotated[str | None, Opt(help="JSON merged into the spec's vLLM args; null deletes a key.")] = None,
-    disable_trace_capture: Annotated[bool, Opt("--disable-trace-capture", help="Skip the warm-up requests.")] = False,
-    reset_venvs: Annotated[bool, Opt("--reset-venvs", help="Remove the workflow environments first.")] = False,
-    no_auth: Annotated[bool, Opt("--no-auth", help="Start the server without authentication.")] = False,
-    verbose: Annotated[bool, Opt("-v", "--verbose", help="Show debug output on the console.")] = False,
+    override_tt_config: Annotated[
+        str | None, Opt(help="JSON merged into the spec's tt config; null deletes a key.")
+    ] = None,
+    vllm_override_args: Annotated[
+        str | None, Opt(help="JSON merged into the spec's vLLM args; null deletes a key.")
+    ] = None,
+    disable_trace_capture: Annotated[
+        bool, Opt("--disable-trace-capture", help="Skip the warm-up requests.")
+    ] = False,
+    reset_venvs: Annotated[
+        bool, Opt("--reset-venvs", help="Remove the workflow environments first.")
+    ] = False,
+    no_auth: Annotated[
+        bool, Opt("--no-auth", help="Start the server without authentication.")
+    ] = False,
+    verbose: Annotated[
+        bool, Opt("-v", "--verbose", help="Show debug output on the console.")
+    ] = False,
     host_weights_dir: Annotated[Path | None, Opt(help="Folder with the model's weights.")] = None,
-    model_specs_dir: Annotated[Path | None, Opt(help="Registry folder (default: model_specs/).")] = None,
+    model_specs_dir: Annotated[
+        Path | None, Opt(help="Registry folder (default: model_specs/).")
+    ] = None,
     list_models: Annotated[bool, Opt("--list-models", help="Print the registry and exit.")] = False,
     json_output: Annotated[bool, Opt("--json", help="With --list-models: print JSON.")] = False,
 ) -> int:
     """Bring a model up on a device and run a workflow against it."""
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     paths = steps.default_paths()
     if model_specs_dir is not None:
         paths = steps.Paths(model_specs_dir, paths.logs_root, paths.dotenv)
@@ -126,12 +159,13 @@ def main(argv: list[str]) -> int:
         return _fail(error.message, error.exit_code, error.details)
     except (KeyboardInterrupt, typer.Abort):
         log.debug("interrupted", exc_info=True)
-        return _fail("interrupted; everything the runner started was stopped",
-                     ExitCode.INTERRUPTED)
+        return _fail("interrupted; everything the runner started was stopped", ExitCode.INTERRUPTED)
     except Exception as error:  # the one place that turns a bug into a readable line
         log.debug("unexpected error", exc_info=True)
-        return _fail(f"internal error: {type(error).__name__}: {error} "
-                     "(the traceback is in the run log)", ExitCode.WORKFLOW_FAILED)
+        return _fail(
+            f"internal error: {type(error).__name__}: {error} (the traceback is in the run log)",
+            ExitCode.WORKFLOW_FAILED,
+        )
     code = ExitCode(int(result or 0))
     if current_run_folder() is not None:
         _final_line(code)
@@ -152,8 +186,9 @@ def _fail(message: str, code: ExitCode, details: tuple[str, ...] = ()) -> int:
 def _final_line(code: ExitCode) -> None:
     folder = current_run_folder()
     where = f"; run folder: {_relative(folder)}" if folder else ""
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"exit {int(code)} ({code.name.lower()}){where}",
-                                                markup=False)
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"exit {int(code)} ({code.name.lower()}){where}", markup=False
+    )
 
 
 def current_run_folder() -> Path | None:

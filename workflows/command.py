@@ -7,6 +7,7 @@ ends with terminate, then kill.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -65,8 +66,14 @@ def run(
     """Run to completion; output goes to `log_path` (appended) and is returned."""
     log.debug("$ %s", quoted(argv))
     process = subprocess.Popen(
-        list(argv), cwd=cwd, env=merged_env(env), stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+        list(argv),
+        cwd=cwd,
+        env=merged_env(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
         start_new_session=True,
     )
     lines: list[str] = []
@@ -150,8 +157,12 @@ def start(
     log.debug("$ %s  > %s", quoted(argv), log_path)
     sink = None if foreground else log_path.open("ab")
     process = subprocess.Popen(
-        list(argv), cwd=cwd, env=merged_env(env), stdin=subprocess.DEVNULL,
-        stdout=sink, stderr=subprocess.STDOUT if sink else None,
+        list(argv),
+        cwd=cwd,
+        env=merged_env(env),
+        stdin=subprocess.DEVNULL,
+        stdout=sink,
+        stderr=subprocess.STDOUT if sink else None,
         start_new_session=True,
         preexec_fn=_die_with_parent if die_with_runner else None,
     )
@@ -170,10 +181,8 @@ def _die_with_parent() -> None:
 
 def _stop_group(process: subprocess.Popen[bytes] | subprocess.Popen[str], grace: float) -> None:
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if process.poll() is not None:

@@ -18,18 +18,27 @@ COLUMNS = ("model", "device", "impl", "status", "version", "tt-metal", "vllm", "
 
 def row(spec: ModelSpec) -> tuple[str, ...]:
     return (
-        spec.model_name, spec.device.value, spec.impl + ("*" if spec.default_impl else ""),
-        spec.status.value, spec.version, spec.tt_metal_commit or "-", spec.vllm_commit or "-",
+        spec.model_name,
+        spec.device.value,
+        spec.impl + ("*" if spec.default_impl else ""),
+        spec.status.value,
+        spec.version,
+        spec.tt_metal_commit or "-",
+        spec.vllm_commit or "-",
         spec.docker_image,
     )
 
 
 def show(model_specs: Path, console: Console, as_json: bool) -> ExitCode:
-    specs = sorted(load_registry(model_specs).specs,
-                   key=lambda s: (s.model_name, s.device.value, s.impl))
+    specs = sorted(
+        load_registry(model_specs).specs, key=lambda s: (s.model_name, s.device.value, s.impl)
+    )
     if as_json:
-        document = {"schema_version": "1", "kind": "model_specs",
-                    "model_specs": [thaw(spec) | {"model_id": spec.model_id} for spec in specs]}
+        document = {
+            "schema_version": "1",
+            "kind": "model_specs",
+            "model_specs": [thaw(spec) | {"model_id": spec.model_id} for spec in specs],
+        }
         console.out(json.dumps(document, indent=2), highlight=False)
         return ExitCode.OK
     table = Table(title=f"{len(specs)} model specs", caption="* default implementation")

@@ -5,8 +5,14 @@ from __future__ import annotations
 import logging
 
 MASK = "***"
-SECRET_ENV_VARS = ("HF_TOKEN", "JWT_SECRET", "API_KEY", "OPENAI_API_KEY", "VLLM_API_KEY",
-                   "LLAMA_API_KEY")
+SECRET_ENV_VARS = (
+    "HF_TOKEN",
+    "JWT_SECRET",
+    "API_KEY",
+    "OPENAI_API_KEY",
+    "VLLM_API_KEY",
+    "LLAMA_API_KEY",
+)
 _secrets: set[str] = set()
 
 

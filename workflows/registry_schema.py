@@ -33,7 +33,8 @@ class Entry:
         for key in self.raw:
             if key not in known:
                 close = difflib.get_close_matches(str(key), sorted(known), n=1) or [
-                    name for name in sorted(known) if str(key).startswith(name)]
+                    name for name in sorted(known) if str(key).startswith(name)
+                ]
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 self.fail(str(key), f"unknown field{hint}")
 

@@ -23,17 +23,38 @@ from workflows.model_spec import (
 from workflows.registry_schema import Entry
 
 TEMPLATE_FIELDS = (
-    "weights", "impl", "inference_engine", "version", "tt_metal_commit", "vllm_commit",
-    "status", "docker_image", "min_disk_gb", "min_ram_gb", "env_vars", "vllm_args",
-    "weights_source", "engine_packages", "devices",
+    "weights",
+    "impl",
+    "inference_engine",
+    "version",
+    "tt_metal_commit",
+    "vllm_commit",
+    "status",
+    "docker_image",
+    "min_disk_gb",
+    "min_ram_gb",
+    "env_vars",
+    "vllm_args",
+    "weights_source",
+    "engine_packages",
+    "devices",
 )
 DEVICE_FIELDS = (
-    "device", "max_concurrency", "max_context", "default_impl", "vllm_args",
-    "override_tt_config", "env_vars", "perf_reference", "known_issues", "docker_image",
+    "device",
+    "max_concurrency",
+    "max_context",
+    "default_impl",
+    "vllm_args",
+    "override_tt_config",
+    "env_vars",
+    "perf_reference",
+    "known_issues",
+    "docker_image",
 )
 PERF_FIELDS = ("isl", "osl", "concurrency", "num_prompts", "ttft_ms", "tput_user", "tput")
 KNOWN_ISSUE_FIELDS = ("workflow", "task", "reason")
 WEIGHTS_SOURCE_FIELDS = ("format", "package", "path")
+WEIGHT_FORMATS = ("hf", "gguf", "meta")
 
 
 @dataclass(frozen=True)
@@ -87,9 +108,13 @@ def _spec(template: _Template, repo: str, device_entry: Entry) -> ModelSpec:
         inference_engine=template.engine,
         version=template.version,
         status=template.status,
-        docker_image=pinned or derived_docker_image(
-            template.engine, device, template.version,
-            template.tt_metal_commit, template.vllm_commit,
+        docker_image=pinned
+        or derived_docker_image(
+            template.engine,
+            device,
+            template.version,
+            template.tt_metal_commit,
+            template.vllm_commit,
         ),
         image_pinned=pinned is not None,
         tt_metal_commit=template.tt_metal_commit,
@@ -109,10 +134,14 @@ def _spec(template: _Template, repo: str, device_entry: Entry) -> ModelSpec:
         ),
         override_tt_config=freeze(device_entry.mapping("override_tt_config")),
         env_vars=freeze(dict(entry.mapping("env_vars")) | dict(device_entry.mapping("env_vars"))),
-        perf_reference=tuple(_perf_target(device_entry, i, raw)
-                             for i, raw in enumerate(device_entry.items("perf_reference"))),
-        known_issues=tuple(_known_issue(device_entry, i, raw)
-                           for i, raw in enumerate(device_entry.items("known_issues"))),
+        perf_reference=tuple(
+            _perf_target(device_entry, i, raw)
+            for i, raw in enumerate(device_entry.items("perf_reference"))
+        ),
+        known_issues=tuple(
+            _known_issue(device_entry, i, raw)
+            for i, raw in enumerate(device_entry.items("known_issues"))
+        ),
     )
 
 
@@ -126,14 +155,16 @@ def _check_commits(template: _Template, device: Device) -> None:
 def _weights_source(entry: Entry, repo: str) -> WeightsSource:
     if not entry.has("weights_source"):
         return WeightsSource(repo=repo)
-    source = Entry(entry.raw["weights_source"], f"{entry.where}: weights_source",
-                   WEIGHTS_SOURCE_FIELDS)
+    source = Entry(
+        entry.raw["weights_source"], f"{entry.where}: weights_source", WEIGHTS_SOURCE_FIELDS
+    )
     package = source.text("package")
     path = source.text("path")
     if (package is None) != (path is None):
         source.fail("path" if package else "package", "'package' and 'path' go together")
-    return WeightsSource(repo=repo, format=source.text("format", "hf") or "hf",
-                         package=package, package_path=path)
+    return WeightsSource(
+        repo=repo, format=source.text("format", "hf") or "hf", package=package, package_path=path
+    )
 
 
 def _perf_target(device_entry: Entry, index: int, raw: Any) -> PerfTarget:

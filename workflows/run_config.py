@@ -16,8 +16,18 @@ from workflows.frozen import EMPTY, FrozenMap, freeze
 from workflows.workflow_args import WorkflowArgs
 
 RESERVED_SERVER_ARGS = frozenset(
-    {"model", "tt_device", "device", "engine", "impl", "no_auth", "disable_trace_capture",
-     "service_port", "port", "host"}
+    {
+        "model",
+        "tt_device",
+        "device",
+        "engine",
+        "impl",
+        "no_auth",
+        "disable_trace_capture",
+        "service_port",
+        "port",
+        "host",
+    }
 )
 
 
@@ -71,7 +81,9 @@ def parse_device_ids(text: str | None) -> tuple[int, ...]:
     try:
         ids = tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise UsageError(f"--device-id: expected comma-separated numbers like 0,1, got '{text}'")
+        raise UsageError(
+            f"--device-id: expected comma-separated numbers like 0,1, got '{text}'"
+        ) from None
     if any(i < 0 for i in ids) or len(set(ids)) != len(ids):
         raise UsageError(f"--device-id: ids must be distinct and >= 0, got '{text}'")
     return ids
@@ -129,15 +141,21 @@ def _device_flags(config: RunConfig, is_tenstorrent: bool) -> None:
     if is_tenstorrent:
         return
     if config.device_ids:
-        raise _conflict("--device-id", f"--device {config.device}",
-                        "device ids select Tenstorrent cards")
+        raise _conflict(
+            "--device-id", f"--device {config.device}", "device ids select Tenstorrent cards"
+        )
     if config.override_tt_config:
-        raise _conflict("--override-tt-config", f"--device {config.device}",
-                        "it configures tt-metal, which only Tenstorrent devices run")
+        raise _conflict(
+            "--override-tt-config",
+            f"--device {config.device}",
+            "it configures tt-metal, which only Tenstorrent devices run",
+        )
 
 
 def _override_keys(config: RunConfig, _: bool) -> None:
-    reserved = sorted(RESERVED_SERVER_ARGS & {k.replace("-", "_") for k in config.vllm_override_args})
+    reserved = sorted(
+        RESERVED_SERVER_ARGS & {k.replace("-", "_") for k in config.vllm_override_args}
+    )
     if reserved:
         raise UsageError(
             f"--vllm-override-args: {', '.join(reserved)} are set by the runner; "
@@ -147,12 +165,20 @@ def _override_keys(config: RunConfig, _: bool) -> None:
 
 def config_summary(config: RunConfig) -> Mapping[str, Any]:
     return {
-        "model": config.model, "device": config.device, "workflow": config.workflow,
-        "impl": config.impl, "local_server": config.local_server,
-        "docker_server": config.docker_server, "server_url": config.server_url,
-        "service_port": config.service_port, "bind_host": config.bind_host,
-        "interactive": config.interactive, "workflow_args": dict(config.workflow_args),
-        "dev_mode": config.dev_mode, "device_ids": list(config.device_ids),
-        "disable_trace_capture": config.disable_trace_capture, "no_auth": config.no_auth,
+        "model": config.model,
+        "device": config.device,
+        "workflow": config.workflow,
+        "impl": config.impl,
+        "local_server": config.local_server,
+        "docker_server": config.docker_server,
+        "server_url": config.server_url,
+        "service_port": config.service_port,
+        "bind_host": config.bind_host,
+        "interactive": config.interactive,
+        "workflow_args": dict(config.workflow_args),
+        "dev_mode": config.dev_mode,
+        "device_ids": list(config.device_ids),
+        "disable_trace_capture": config.disable_trace_capture,
+        "no_auth": config.no_auth,
         "host_weights_dir": str(config.host_weights_dir) if config.host_weights_dir else None,
     }

@@ -79,8 +79,9 @@ def setup_logging(console: Console, verbose: bool, run_log: Path | None = None) 
         root.removeHandler(handler)
         handler.close()
     root.setLevel(logging.DEBUG)
-    shown = RichHandler(console=console, show_time=False, show_path=False, markup=False,
-                        rich_tracebacks=False)
+    shown = RichHandler(
+        console=console, show_time=False, show_path=False, markup=False, rich_tracebacks=False
+    )
     shown.setLevel(logging.DEBUG if verbose else logging.INFO)
     shown.addFilter(RedactingFilter())
     root.addHandler(shown)
@@ -93,8 +94,6 @@ def setup_logging(console: Console, verbose: bool, run_log: Path | None = None) 
 def add_file_log(run_log: Path) -> None:
     handler = logging.FileHandler(run_log)
     handler.setLevel(logging.DEBUG)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     logging.getLogger().addHandler(handler)

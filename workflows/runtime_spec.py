@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from workflows import command
 from workflows.frozen import merge_override, thaw
 from workflows.model_spec import ModelSpec, derived_docker_image
 from workflows.run_config import RunConfig, config_summary
@@ -57,8 +57,14 @@ def apply_overrides(spec: ModelSpec, config: RunConfig) -> ModelSpec:
     if config.override_docker_image:
         return _with_image(spec, config.override_docker_image)
     if config.dev_mode and not spec.image_pinned:
-        image = derived_docker_image(spec.inference_engine, spec.device, spec.version,
-                                     spec.tt_metal_commit, spec.vllm_commit, dev_mode=True)
+        image = derived_docker_image(
+            spec.inference_engine,
+            spec.device,
+            spec.version,
+            spec.tt_metal_commit,
+            spec.vllm_commit,
+            dev_mode=True,
+        )
         return replace(spec, docker_image=image)
     return spec
 
@@ -93,11 +99,10 @@ def runner_version() -> str:
 
 def git_sha() -> str:
     try:
-        result = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
-                                capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        result = command.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], timeout=10)
+    except OSError:
         return "unknown"
-    return result.stdout.strip() if result.returncode == 0 else "unknown"
+    return result.output.strip() if result.ok else "unknown"
 
 
 def build_runtime_spec(spec: ModelSpec, config: RunConfig, run_id: str) -> RuntimeSpec:

@@ -49,8 +49,9 @@ def reset_only() -> ExitCode:
     return ExitCode.OK
 
 
-def execute(config: RunConfig, console: Console, paths: Paths,
-            environ: Mapping[str, str]) -> ExitCode:
+def execute(
+    config: RunConfig, console: Console, paths: Paths, environ: Mapping[str, str]
+) -> ExitCode:
     if config.reset_venvs:
         reset_only()
     spec = resolve_spec(config, paths.model_specs)
@@ -68,11 +69,17 @@ def resolve_spec(config: RunConfig, model_specs: Path) -> ModelSpec:
 
 
 def open_run_folder(config: RunConfig, spec: ModelSpec, logs_root: Path) -> RunFolder:
-    folder = create_run_folder(new_run_id(spec.model_name, spec.device.value, config.workflow),
-                               logs_root)
+    folder = create_run_folder(
+        new_run_id(spec.model_name, spec.device.value, config.workflow), logs_root
+    )
     add_file_log(folder.run_log)
-    log.info("run %s: %s on %s, workflow %s", folder.run_id, spec.model_name,
-             spec.device.value, config.workflow)
+    log.info(
+        "run %s: %s on %s, workflow %s",
+        folder.run_id,
+        spec.model_name,
+        spec.device.value,
+        config.workflow,
+    )
     log.debug("run folder %s", folder.path)
     return folder
 
@@ -80,13 +87,18 @@ def open_run_folder(config: RunConfig, spec: ModelSpec, logs_root: Path) -> RunF
 def save_runtime_spec(spec: ModelSpec, config: RunConfig, folder: RunFolder) -> RuntimeSpec:
     runtime = build_runtime_spec(spec, config, folder.run_id)
     write_atomic(folder.runtime_spec, runtime.to_json())
-    log.debug("runner %s at %s; runtime spec %s", runtime.runner_version, runtime.git_sha,
-              folder.runtime_spec)
+    log.debug(
+        "runner %s at %s; runtime spec %s",
+        runtime.runner_version,
+        runtime.git_sha,
+        folder.runtime_spec,
+    )
     return runtime
 
 
-def load_auth(config: RunConfig, environ: Mapping[str, str], dotenv: Path,
-              folder: RunFolder) -> Auth:
+def load_auth(
+    config: RunConfig, environ: Mapping[str, str], dotenv: Path, folder: RunFolder
+) -> Auth:
     found = load_secrets(environ, dotenv)
     auth = resolve_auth(found, config.no_auth, generate=config.starts_server)
     if auth.token:
@@ -100,8 +112,14 @@ def token_file(folder: RunFolder) -> Path:
 
 
 @contextmanager
-def running_server(runtime: RuntimeSpec, config: RunConfig, auth: Auth, folder: RunFolder,
-                   console: Console, environ: Mapping[str, str]) -> Iterator[Server]:
+def running_server(
+    runtime: RuntimeSpec,
+    config: RunConfig,
+    auth: Auth,
+    folder: RunFolder,
+    console: Console,
+    environ: Mapping[str, str],
+) -> Iterator[Server]:
     """Start (or reach) the server; stop it afterwards unless it is meant to keep running."""
     server = create_server(runtime.spec, config, auth, folder, console, environ)
     keep = False
@@ -115,18 +133,23 @@ def running_server(runtime: RuntimeSpec, config: RunConfig, auth: Auth, folder: 
 
 
 def bring_up(server: Server, spec: ModelSpec, config: RunConfig) -> None:
-    timeout = number_arg(config.workflow_args, "ready_timeout",
-                         DEFAULT_READY_TIMEOUT[spec.inference_engine.value])
+    timeout = number_arg(
+        config.workflow_args, "ready_timeout", DEFAULT_READY_TIMEOUT[spec.inference_engine.value]
+    )
     if server.started_by_runner:
         log.info("starting the %s server on %s", spec.inference_engine.value, server.base_url)
     server.start()
     waited = server.wait_ready(timeout)
     log.info("server ready at %s after %.1fs", server.base_url, waited)
     if not config.disable_trace_capture and server.started_by_runner:
-        lengths = warmup_lengths(spec.max_context)
+        lengths = warmup_lengths(spec.max_context, spec.device.is_tenstorrent)
         durations = capture_traces(server.base_url, server.headers(), spec.hf_repo, lengths)
-        log.info("trace capture: %d requests (%s tokens) in %.1fs", len(lengths),
-                 ", ".join(map(str, lengths)), sum(durations))
+        log.info(
+            "trace capture: %d requests (%s tokens) in %.1fs",
+            len(lengths),
+            ", ".join(map(str, lengths)),
+            sum(durations),
+        )
 
 
 def default_paths(environ: Mapping[str, str] = os.environ) -> Paths:
@@ -134,5 +157,7 @@ def default_paths(environ: Mapping[str, str] = os.environ) -> Paths:
     from workflows.registry import MODEL_SPECS_DIR
     from workflows.run_folder import LOGS_ROOT
 
-    logs_root = Path(environ["WORKFLOW_LOGS_DIR"]) if environ.get("WORKFLOW_LOGS_DIR") else LOGS_ROOT
+    logs_root = (
+        Path(environ["WORKFLOW_LOGS_DIR"]) if environ.get("WORKFLOW_LOGS_DIR") else LOGS_ROOT
+    )
     return Paths(model_specs=MODEL_SPECS_DIR, logs_root=logs_root, dotenv=REPO_ROOT / ".env")

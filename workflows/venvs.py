@@ -105,8 +105,11 @@ def ensure_venv(spec: VenvSpec, log_path: Path, on_line: LineSink | None = None)
     log.info("building environment %s because %s", spec.name, reason)
     shutil.rmtree(spec.path, ignore_errors=True)
     uv = bootstrap.find_uv()
-    _checked(command.run([uv, "venv", "--python", sys.executable, str(spec.path)],
-                         log_path=log_path), spec, log_path)
+    _checked(
+        command.run([uv, "venv", "--python", sys.executable, str(spec.path)], log_path=log_path),
+        spec,
+        log_path,
+    )
     wheels = [build_wheel(build, log_path, on_line) for build in spec.wheel_builds]
     _install(uv, spec, [*map(str, wheels), *spec.requirements], log_path, no_deps=False)
     _install(uv, spec, list(spec.no_deps_requirements), log_path, no_deps=True)
@@ -131,8 +134,18 @@ def build_wheel(build: WheelBuild, log_path: Path, on_line: LineSink | None = No
         log.debug("reusing wheel %s", existing[0])
         return existing[0]
     sdist_dir = WHEELS_DIR / "sdists"
-    download = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-                "--dest", str(sdist_dir), build.requirement]
+    download = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--no-binary",
+        ":all:",
+        "--dest",
+        str(sdist_dir),
+        build.requirement,
+    ]
     _checked(command.run(download, log_path=log_path), build.requirement, log_path)
     sdist = _find_sdist(sdist_dir, build.requirement)
     argv = [bootstrap.find_uv(), "build", "--wheel", "--out-dir", str(out_dir), str(sdist)]

@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 import time
 
-import requests
-
 from workflows.errors import ServerError
 
 log = logging.getLogger(__name__)
@@ -18,8 +16,10 @@ PADDED_LENGTHS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32640, 65408, 13
 WARMUP_TOKENS = 4
 
 
-def warmup_lengths(max_context: int) -> list[int]:
-    return [n for n in PADDED_LENGTHS if n + WARMUP_TOKENS <= max_context]
+def warmup_lengths(max_context: int, compiles_traces: bool = True) -> list[int]:
+    """Every padded length that fits; an engine without traces gets one first-request check."""
+    lengths = [n for n in PADDED_LENGTHS if n + WARMUP_TOKENS <= max_context]
+    return lengths if compiles_traces else lengths[:1]
 
 
 def approximate_prompt(tokens: int) -> str:
@@ -30,14 +30,21 @@ def approximate_prompt(tokens: int) -> str:
 def capture_traces(
     base_url: str, headers: dict[str, str], model: str, lengths: list[int], timeout: float = 600
 ) -> list[float]:
+    import requests  # imported when first needed: it costs ~90 ms of start-up
+
     durations = []
     for length in lengths:
         started = time.monotonic()
-        body = {"model": model, "prompt": approximate_prompt(length),
-                "max_tokens": WARMUP_TOKENS, "temperature": 0}
+        body = {
+            "model": model,
+            "prompt": approximate_prompt(length),
+            "max_tokens": WARMUP_TOKENS,
+            "temperature": 0,
+        }
         try:
-            response = requests.post(f"{base_url}/v1/completions", json=body, headers=headers,
-                                     timeout=timeout)
+            response = requests.post(
+                f"{base_url}/v1/completions", json=body, headers=headers, timeout=timeout
+            )
         except requests.RequestException as error:
             raise ServerError(f"trace capture at {length} tokens failed: {error}") from None
         if response.status_code != 200:

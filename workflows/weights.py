@@ -24,22 +24,29 @@ class ResolvedWeights:
     source: str
 
 
+Requirement = tuple[str, tuple[str, ...]]  # (what to say is missing, globs that satisfy it)
+REQUIRED_FILES: dict[str, tuple[Requirement, ...]] = {
+    "hf": (
+        ("config.json", ("config.json",)),
+        ("tokenizer (tokenizer.json or tokenizer.model)", ("tokenizer.json", "tokenizer.model")),
+        ("weights (*.safetensors or pytorch_model*.bin)", ("*.safetensors", "pytorch_model*.bin")),
+    ),
+    "gguf": (("a *.gguf file", ("*.gguf",)),),
+    "meta": (
+        ("*.pth", ("*.pth",)),
+        ("tokenizer.model", ("tokenizer.model",)),
+        ("params.json", ("params.json",)),
+    ),
+}
+
+
 def missing_files(folder: Path, fmt: str) -> list[str]:
     """What a weights folder lacks for its format (empty: complete)."""
-    def has(*patterns: str) -> bool:
-        return any(next(folder.glob(p), None) is not None for p in patterns)
-
-    needs = {
-        "hf": [("config.json", ("config.json",)),
-               ("tokenizer (tokenizer.json or tokenizer.model)",
-                ("tokenizer.json", "tokenizer.model")),
-               ("weights (*.safetensors or pytorch_model*.bin)",
-                ("*.safetensors", "pytorch_model*.bin"))],
-        "gguf": [("a *.gguf file", ("*.gguf",))],
-        "meta": [("*.pth", ("*.pth",)), ("tokenizer.model", ("tokenizer.model",)),
-                 ("params.json", ("params.json",))],
-    }[fmt]
-    return [label for label, patterns in needs if not has(*patterns)]
+    return [
+        label
+        for label, patterns in REQUIRED_FILES[fmt]
+        if not any(next(folder.glob(pattern), None) is not None for pattern in patterns)
+    ]
 
 
 def check_complete(folder: Path, fmt: str, origin: str) -> Path:
@@ -71,8 +78,9 @@ def resolve_weights(
     package_root: Path | None = None,
 ) -> ResolvedWeights:
     source = spec.weights
-    local = host_weights_dir or (Path(env["MODEL_WEIGHTS_DIR"])
-                                 if env.get("MODEL_WEIGHTS_DIR") else None)
+    local = host_weights_dir or (
+        Path(env["MODEL_WEIGHTS_DIR"]) if env.get("MODEL_WEIGHTS_DIR") else None
+    )
     if local is not None:
         origin = "--host-weights-dir" if host_weights_dir else "MODEL_WEIGHTS_DIR"
         return ResolvedWeights(check_complete(local, source.format, origin), origin)
@@ -102,8 +110,14 @@ def from_hf_cache(source: WeightsSource, env: Mapping[str, str]) -> Path | None:
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        folder = Path(snapshot_download(source.repo, cache_dir=hf_cache_dir(env),
-                                        local_files_only=True, ignore_patterns=SKIP_PATTERNS))
+        folder = Path(
+            snapshot_download(
+                source.repo,
+                cache_dir=hf_cache_dir(env),
+                local_files_only=True,
+                ignore_patterns=SKIP_PATTERNS,
+            )
+        )
     except LocalEntryNotFoundError:
         return None
     if missing_files(folder, source.format):
@@ -125,8 +139,9 @@ def download(source: WeightsSource, env: Mapping[str, str]) -> Path:
     token = env.get("HF_TOKEN") or None
     log.info("downloading %s from Hugging Face into %s", source.repo, hf_cache_dir(env))
     try:
-        folder = snapshot_download(source.repo, cache_dir=hf_cache_dir(env), token=token,
-                                   ignore_patterns=SKIP_PATTERNS)
+        folder = snapshot_download(
+            source.repo, cache_dir=hf_cache_dir(env), token=token, ignore_patterns=SKIP_PATTERNS
+        )
     except (GatedRepoError, RepositoryNotFoundError) as error:
         raise SetupError(_token_problem(source.repo, token, type(error).__name__)) from None
     except HfHubHTTPError as error:
@@ -139,7 +154,11 @@ def download(source: WeightsSource, env: Mapping[str, str]) -> Path:
 
 def _token_problem(repo: str, token: str | None, what: str) -> str:
     if token is None:
-        return (f"{repo} needs a Hugging Face token ({what}); set HF_TOKEN in the environment "
-                "or .env, after accepting the model's licence on huggingface.co")
-    return (f"Hugging Face rejected HF_TOKEN for {repo} ({what}); check the token and that "
-            "its account has accepted the model's licence")
+        return (
+            f"{repo} needs a Hugging Face token ({what}); set HF_TOKEN in the environment "
+            "or .env, after accepting the model's licence on huggingface.co"
+        )
+    return (
+        f"Hugging Face rejected HF_TOKEN for {repo} ({what}); check the token and that "
+        "its account has accepted the model's licence"
+    )

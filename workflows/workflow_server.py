@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import time
 from pathlib import Path
@@ -28,8 +29,9 @@ def keeps_server(config: RunConfig) -> bool:
     return not config.interactive
 
 
-def run(runtime: RuntimeSpec, config: RunConfig, server: Server, folder: RunFolder,
-        console: Console) -> ExitCode:
+def run(
+    runtime: RuntimeSpec, config: RunConfig, server: Server, folder: RunFolder, console: Console
+) -> ExitCode:
     if config.interactive and isinstance(server, LocalProcessServer):
         return follow(server, console)
     console.print(connection_help(runtime, server, folder))
@@ -39,10 +41,8 @@ def run(runtime: RuntimeSpec, config: RunConfig, server: Server, folder: RunFold
 def connection_help(runtime: RuntimeSpec, server: Server, folder: RunFolder) -> str:
     token_path = _relative(folder.path / "api_token")
     auth = f'-H "Authorization: Bearer $(cat {token_path})" ' if server.auth.enabled else ""
-    body = shlex.quote(
-        '{"model": "%s", "messages": [{"role": "user", "content": "Hello!"}]}'
-        % runtime.spec.hf_repo
-    )
+    message = {"model": runtime.spec.hf_repo, "messages": [{"role": "user", "content": "Hello!"}]}
+    body = shlex.quote(json.dumps(message))
     lines = [
         f"Server for {runtime.spec.hf_repo} is ready at {server.base_url}",
         f"  auth:  {_auth_line(server, token_path)}",
@@ -62,8 +62,7 @@ def connection_help(runtime: RuntimeSpec, server: Server, folder: RunFolder) -> 
 def _auth_line(server: Server, token_path: str) -> str:
     if not server.auth.enabled:
         return "none (--no-auth)"
-    return (f"Authorization: Bearer <token in {token_path}> "
-            f"(from {server.auth.source})")
+    return f"Authorization: Bearer <token in {token_path}> (from {server.auth.source})"
 
 
 def follow(server: LocalProcessServer, console: Console) -> ExitCode:

@@ -47,14 +47,16 @@ def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
 
 
 def test_secrets_are_masked_in_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    found = load_secrets({"HF_TOKEN": "hf_abcdefghijkl", "JWT_SECRET": "jwt-secret-xyz"},
-                         tmp_path / "none")
+    found = load_secrets(
+        {"HF_TOKEN": "hf_abcdefghijkl", "JWT_SECRET": "jwt-secret-xyz"}, tmp_path / "none"
+    )
     token = resolve_auth(found, False, False).token
     assert token is not None
     caplog.set_level(logging.INFO)
     caplog.handler.addFilter(RedactingFilter())
-    logging.getLogger("t").info("token %s and %s, key %s", token, found["HF_TOKEN"],
-                                "jwt-secret-xyz")
+    logging.getLogger("t").info(
+        "token %s and %s, key %s", token, found["HF_TOKEN"], "jwt-secret-xyz"
+    )
     assert "hf_abcdefghijkl" not in caplog.text and token not in caplog.text
     assert "jwt-secret-xyz" not in caplog.text and "***" in caplog.text
     assert redact(f"Bearer {token}") == "Bearer ***"

@@ -61,7 +61,8 @@ def test_server_workflow_leaves_server_running_and_says_how_to_use_it(
     assert env["VLLM_ALLOW_LONG_MAX_MODEL_LEN"] == "1"
     folder = latest(tmp_path)
     assert {"run.log", "runtime_spec.json", "server.log", "api_token"} <= {
-        p.name for p in folder.iterdir()}
+        p.name for p in folder.iterdir()
+    }
     assert stat.S_IMODE((folder / "api_token").stat().st_mode) == 0o600
     assert env["VLLM_API_KEY"] == (folder / "api_token").read_text().strip()
 
@@ -82,8 +83,11 @@ def test_service_port_defaults_to_env(
 ) -> None:
     port = free_port()
     monkeypatch.setenv("SERVICE_PORT", str(port))
-    args = [a for a in fake_vllm.args("--workflow", "server", "--model-specs-dir",
-                                      str(tiny_registry)) if a != str(fake_vllm.port)]
+    args = [
+        a
+        for a in fake_vllm.args("--workflow", "server", "--model-specs-dir", str(tiny_registry))
+        if a != str(fake_vllm.port)
+    ]
     args.remove("--service-port")
     assert run_cli(*args).code == 0
     argv = list(fake_vllm.record()["argv"])  # type: ignore[call-overload]
@@ -102,8 +106,12 @@ def test_bind_host_is_where_the_server_listens(
 def test_device_ids_and_t3k_environment(
     run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm
 ) -> None:
-    args = [("t3k" if a == "n150" else a) for a in fake_vllm.args(
-        "--workflow", "server", "--model-specs-dir", str(tiny_registry), "--device-id", "0,1")]
+    args = [
+        ("t3k" if a == "n150" else a)
+        for a in fake_vllm.args(
+            "--workflow", "server", "--model-specs-dir", str(tiny_registry), "--device-id", "0,1"
+        )
+    ]
     assert run_cli(*args).code == 0
     env = fake_vllm.record()["env"]
     assert isinstance(env, dict)
@@ -114,15 +122,22 @@ def test_device_ids_and_t3k_environment(
 def test_vllm_and_tt_overrides_reach_the_server(
     run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm, tmp_path: Path
 ) -> None:
-    result = serve(run_cli, tiny_registry, fake_vllm,
-                   "--vllm-override-args", '{"max_num_seqs": 2, "enable_chunked_prefill": true}',
-                   "--override-tt-config", '{"trace_region_size": null, "fabric": "1D"}')
+    result = serve(
+        run_cli,
+        tiny_registry,
+        fake_vllm,
+        "--vllm-override-args",
+        '{"max_num_seqs": 2, "enable_chunked_prefill": true}',
+        "--override-tt-config",
+        '{"trace_region_size": null, "fabric": "1D"}',
+    )
     assert result.code == 0, result.err
     argv = list(fake_vllm.record()["argv"])  # type: ignore[call-overload]
     assert argv[argv.index("--max-num-seqs") + 1] == "2"
     assert "--enable-chunked-prefill" in argv
     assert json.loads(argv[argv.index("--additional-config") + 1]) == {
-        "tt": {"keep": 1, "fabric": "1D"}}
+        "tt": {"keep": 1, "fabric": "1D"}
+    }
     spec = runtime_spec(tmp_path)["model_spec"]
     assert isinstance(spec, dict) and spec["vllm_args"]["max_num_seqs"] == 2
 
@@ -139,7 +154,10 @@ def test_no_auth_starts_server_without_key(
 
 
 def test_jwt_secret_becomes_the_servers_key_and_is_never_logged(
-    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm, tmp_path: Path,
+    run_cli: Run,
+    tiny_registry: Path,
+    fake_vllm: FakeVllm,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("JWT_SECRET", "a-long-enough-jwt-secret-for-tests-0001")
@@ -184,8 +202,9 @@ def test_ready_timeout_workflow_arg_bounds_the_wait(
     assert not pid_alive(int(str(fake_vllm.record()["pid"]))), "the server must be stopped"
 
 
-def test_unknown_workflow_arg_is_rejected(run_cli: Run, tiny_registry: Path,
-                                          fake_vllm: FakeVllm) -> None:
+def test_unknown_workflow_arg_is_rejected(
+    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm
+) -> None:
     result = serve(run_cli, tiny_registry, fake_vllm, "--workflow-args", "colour=red")
     assert result.code == 2
     assert "does not take colour; it accepts: ready_timeout" in result.err
@@ -197,9 +216,18 @@ def test_server_url_uses_a_running_server_and_starts_nothing(
 ) -> None:
     assert serve(run_cli, tiny_registry, fake_vllm, "--no-auth").code == 0
     first_pid = fake_vllm.record()["pid"]
-    result = run_cli("--model", "Tiny-1B-Instruct", "--device", "n150", "--workflow", "server",
-                     "--model-specs-dir", str(tiny_registry),
-                     "--server-url", f"localhost:{fake_vllm.port}/v1")
+    result = run_cli(
+        "--model",
+        "Tiny-1B-Instruct",
+        "--device",
+        "n150",
+        "--workflow",
+        "server",
+        "--model-specs-dir",
+        str(tiny_registry),
+        "--server-url",
+        f"localhost:{fake_vllm.port}/v1",
+    )
     assert result.code == 0, result.err
     assert f"ready at http://localhost:{fake_vllm.port}" in result.out
     assert "the runner did not start it" in result.out
@@ -207,9 +235,20 @@ def test_server_url_uses_a_running_server_and_starts_nothing(
 
 
 def test_unreachable_server_url_is_a_server_error(run_cli: Run, tiny_registry: Path) -> None:
-    result = run_cli("--model", "Tiny-1B-Instruct", "--device", "n150", "--workflow", "server",
-                     "--model-specs-dir", str(tiny_registry), "--workflow-args",
-                     "ready_timeout=1", "--server-url", f"http://127.0.0.1:{free_port()}")
+    result = run_cli(
+        "--model",
+        "Tiny-1B-Instruct",
+        "--device",
+        "n150",
+        "--workflow",
+        "server",
+        "--model-specs-dir",
+        str(tiny_registry),
+        "--workflow-args",
+        "ready_timeout=1",
+        "--server-url",
+        f"http://127.0.0.1:{free_port()}",
+    )
     assert result.code == 4 and "was not ready after 1s" in result.err
 
 
@@ -228,7 +267,10 @@ def test_impl_dev_mode_and_image_override_show_in_runtime_spec(
     spec = runtime_spec(tmp_path)["model_spec"]
     assert isinstance(spec, dict)
     assert (spec["docker_image"], spec["version"], spec["tt_metal_commit"]) == (
-        image, "0.20.0", "0123456789ab")
+        image,
+        "0.20.0",
+        "0123456789ab",
+    )
 
 
 def test_local_tt_server_without_tt_metal_is_a_setup_error(
@@ -251,8 +293,11 @@ def test_incomplete_weights_folder_names_what_is_missing(
 def test_ram_minimum_is_checked_before_start(
     run_cli: Run, tmp_path: Path, tiny_registry: Path, fake_vllm: FakeVllm
 ) -> None:
-    text = (tiny_registry / "tiny.yaml").read_text().replace("min_ram_gb: 0.001",
-                                                             "min_ram_gb: 99999", 1)
+    text = (
+        (tiny_registry / "tiny.yaml")
+        .read_text()
+        .replace("min_ram_gb: 0.001", "min_ram_gb: 99999", 1)
+    )
     (tiny_registry / "tiny.yaml").write_text(text)
     result = serve(run_cli, tiny_registry, fake_vllm)
     assert result.code == 3
@@ -261,8 +306,15 @@ def test_ram_minimum_is_checked_before_start(
 
 
 def test_docker_server_is_validated_then_reported_unavailable(run_cli: Run) -> None:
-    result = run_cli("--model", "Llama-3.1-8B-Instruct", "--device", "n150", "--workflow",
-                     "server", "--docker-server")
+    result = run_cli(
+        "--model",
+        "Llama-3.1-8B-Instruct",
+        "--device",
+        "n150",
+        "--workflow",
+        "server",
+        "--docker-server",
+    )
     assert result.code == 2 and "--docker-server is not available yet" in result.err
 
 
@@ -282,29 +334,45 @@ def test_docker_server_is_validated_then_reported_unavailable(run_cli: Run) -> N
 def test_conflicting_or_bad_flags_are_one_line_errors(
     run_cli: Run, args: list[str], message: str
 ) -> None:
-    result = run_cli("--model", "Llama-3.1-8B-Instruct", "--device", "n150",
-                     "--workflow", "server", *args)
+    result = run_cli(
+        "--model", "Llama-3.1-8B-Instruct", "--device", "n150", "--workflow", "server", *args
+    )
     assert result.code == 2
     assert message in result.err
     assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
 
 
 def test_cpu_rejects_tenstorrent_only_flags(run_cli: Run) -> None:
-    result = run_cli("--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow",
-                     "server", "--local-server", "--override-tt-config", '{"a": 1}')
+    result = run_cli(
+        "--model",
+        "SmolLM2-135M-Instruct",
+        "--device",
+        "cpu",
+        "--workflow",
+        "server",
+        "--local-server",
+        "--override-tt-config",
+        '{"a": 1}',
+    )
     assert result.code == 2 and "--override-tt-config and --device cpu" in result.err
 
 
 @pytest.mark.parametrize("workflow", ["benchmarks", "evals", "release"])
 def test_unbuilt_workflows_say_not_available_yet(run_cli: Run, workflow: str) -> None:
-    result = run_cli("--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow",
-                     workflow)
+    result = run_cli("--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow", workflow)
     assert result.code == 2 and f"workflow '{workflow}' is not available yet" in result.err
 
 
 def test_unknown_model_exit_code_and_suggestion(run_cli: Run) -> None:
-    result = run_cli("--model", "Llama-3.1-8B-Instrct", "--device", "n150", "--workflow",
-                     "server", "--local-server")
+    result = run_cli(
+        "--model",
+        "Llama-3.1-8B-Instrct",
+        "--device",
+        "n150",
+        "--workflow",
+        "server",
+        "--local-server",
+    )
     assert result.code == 2
     assert "did you mean Llama-3.1-8B-Instruct?" in result.err
 

@@ -111,17 +111,28 @@ def test_specs_are_frozen() -> None:
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (("max_context: 8192", "max_context: lots"),
-         "bad.yaml: template 0 (acme/Tiny-1B): devices[0]: field 'max_context': expected a positive integer"),
-        (("status: functional", "status: shiny"),
-         "bad.yaml: template 0 (acme/Tiny-1B): field 'status': 'shiny' is not one of"),
-        (("impl: tt_transformers", "implementation: tt_transformers"),
-         "field 'implementation': unknown field (did you mean 'impl'?)"),
-        (("    tt_metal_commit: 0123456789abcdef\n", ""),
-         "field 'tt_metal_commit': is required for vLLM on n150"),
+        (
+            ("max_context: 8192", "max_context: lots"),
+            "bad.yaml: template 0 (acme/Tiny-1B): devices[0]: "
+            "field 'max_context': expected a positive integer",
+        ),
+        (
+            ("status: functional", "status: shiny"),
+            "bad.yaml: template 0 (acme/Tiny-1B): field 'status': 'shiny' is not one of",
+        ),
+        (
+            ("impl: tt_transformers", "implementation: tt_transformers"),
+            "field 'implementation': unknown field (did you mean 'impl'?)",
+        ),
+        (
+            ("    tt_metal_commit: 0123456789abcdef\n", ""),
+            "field 'tt_metal_commit': is required for vLLM on n150",
+        ),
         (("device: n150", "device: n151"), "devices[0]: field 'device': 'n151' is not one of"),
-        (("    max_concurrency: 32\n", "    max_concurrency: 32\n        colour: red\n"),
-         "devices[0]: field 'colour': unknown field"),
+        (
+            ("    max_concurrency: 32\n", "    max_concurrency: 32\n        colour: red\n"),
+            "devices[0]: field 'colour': unknown field",
+        ),
     ],
 )
 def test_bad_entries_name_file_entry_and_field(
@@ -148,7 +159,9 @@ def test_gpu_entry_must_pin_its_image(tmp_path: Path) -> None:
 def test_duplicate_spec_across_files_names_both(tmp_path: Path) -> None:
     write_registry(tmp_path, GOOD_TEMPLATE, "a.yaml")
     folder = write_registry(tmp_path, GOOD_TEMPLATE, "b.yaml")
-    with pytest.raises(RegistryError, match="b.yaml: Tiny-1B on n150 .* already defined in a.yaml"):
+    with pytest.raises(
+        RegistryError, match=r"b.yaml: Tiny-1B on n150 .* already defined in a.yaml"
+    ):
         load_registry(folder)
 
 
@@ -159,8 +172,10 @@ def test_unknown_model_suggests_nearest_name() -> None:
 
 def test_model_may_be_given_as_its_hub_repo_or_in_other_case() -> None:
     registry = load_registry()
-    assert registry.find("meta-llama/Llama-3.1-8B-Instruct", "n150").model_name == \
-        "Llama-3.1-8B-Instruct"
+    assert (
+        registry.find("meta-llama/Llama-3.1-8B-Instruct", "n150").model_name
+        == "Llama-3.1-8B-Instruct"
+    )
     assert registry.find("smollm2-135m-instruct", "CPU").device is Device.CPU
 
 
@@ -185,5 +200,7 @@ def test_default_impl_wins_and_impl_overrides_it(tiny_registry: Path) -> None:
     registry = load_registry(tiny_registry)
     assert registry.find("Tiny-1B-Instruct", "n150").impl == "tt_transformers"
     assert registry.find("Tiny-1B-Instruct", "n150", impl="other_impl").version == "0.8.0"
-    with pytest.raises(UsageError, match="no implementation 'othr_impl' .*did you mean other_impl"):
+    with pytest.raises(
+        UsageError, match=r"no implementation 'othr_impl' .*did you mean other_impl"
+    ):
         registry.find("Tiny-1B-Instruct", "n150", impl="othr_impl")

@@ -8,8 +8,13 @@ from workflows.workflow_args import number_arg, parse_workflow_args, reject_unkn
 
 def test_values_are_typed_and_kebab_keys_become_snake() -> None:
     args = parse_workflow_args("max-concurrency=4 rate=1.5 smoke=true name='a b' dataset=random")
-    assert dict(args) == {"max_concurrency": 4, "rate": 1.5, "smoke": True, "name": "a b",
-                          "dataset": "random"}
+    assert dict(args) == {
+        "max_concurrency": 4,
+        "rate": 1.5,
+        "smoke": True,
+        "name": "a b",
+        "dataset": "random",
+    }
 
 
 @pytest.mark.parametrize("text", ["novalue", "=3", "k='unclosed"])
@@ -19,8 +24,9 @@ def test_malformed_pairs_are_rejected(text: str) -> None:
 
 
 def test_workflow_rejects_keys_it_does_not_read() -> None:
-    with pytest.raises(UsageError, match="server workflow does not take colour; it accepts: "
-                                         "ready_timeout"):
+    with pytest.raises(
+        UsageError, match="server workflow does not take colour; it accepts: ready_timeout"
+    ):
         reject_unknown_keys("server", parse_workflow_args("colour=red"), ["ready_timeout"])
 
 

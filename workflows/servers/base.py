@@ -7,8 +7,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-
-import requests
+from typing import Any
 
 from workflows.auth import Auth
 from workflows.errors import ServerError
@@ -62,14 +61,18 @@ class Server(ABC):
     def _failure(self, message: str) -> ServerError:
         if self.log_path is None:
             return ServerError(message)
-        return ServerError(f"{message}; server log: {self.log_path}",
-                           details=tail(self.log_path, TAIL_LINES))
+        return ServerError(
+            f"{message}; server log: {self.log_path}", details=tail(self.log_path, TAIL_LINES)
+        )
 
 
 def probe_health(
-    base_url: str, headers: dict[str, str], get: Callable[..., requests.Response] = requests.get
+    base_url: str, headers: dict[str, str], get: Callable[..., Any] | None = None
 ) -> tuple[bool, str]:
     """(ready, what was seen): /health first, /v1/models for servers that lack it."""
+    import requests  # imported when first needed: it costs ~90 ms of start-up
+
+    get = get or requests.get
     for path in ("/health", "/v1/models"):
         try:
             response = get(f"{base_url}{path}", headers=headers, timeout=2)

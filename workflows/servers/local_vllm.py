@@ -13,8 +13,14 @@ from pathlib import Path
 from workflows.errors import SetupError
 from workflows.model_spec import Device, ModelSpec
 
-MESH_DEVICE = {Device.N150: "N150", Device.N300: "N300", Device.T3K: "T3K",
-               Device.GALAXY: "TG", Device.P100: "P100", Device.P150: "P150"}
+MESH_DEVICE = {
+    Device.N150: "N150",
+    Device.N300: "N300",
+    Device.T3K: "T3K",
+    Device.GALAXY: "TG",
+    Device.P100: "P100",
+    Device.P150: "P150",
+}
 ARCH_NAME = {Device.P100: "blackhole", Device.P150: "blackhole"}
 ETH_DISPATCH_DEVICES = (Device.N300, Device.T3K)
 
@@ -53,7 +59,11 @@ def vllm_flags(vllm_args: Mapping[str, object]) -> list[str]:
 
 
 def local_vllm_command(
-    spec: ModelSpec, env: Mapping[str, str], host: str, port: int, weights: Path,
+    spec: ModelSpec,
+    env: Mapping[str, str],
+    host: str,
+    port: int,
+    weights: Path,
     device_ids: tuple[int, ...] = (),
 ) -> tuple[list[str], dict[str, str | None]]:
     missing = [name for name in ("TT_METAL_HOME", "PYTHON_ENV_DIR") if not env.get(name)]
@@ -63,9 +73,20 @@ def local_vllm_command(
             f"needs {' and '.join(missing)} set; or use --docker-server"
         )
     python = Path(env["PYTHON_ENV_DIR"]) / "bin" / "python"
-    argv = [str(python), "-m", "vllm.entrypoints.openai.api_server",
-            "--model", str(weights), "--served-model-name", spec.hf_repo,
-            "--host", host, "--port", str(port), *vllm_flags(spec.vllm_args)]
+    argv = [
+        str(python),
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(weights),
+        "--served-model-name",
+        spec.hf_repo,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        *vllm_flags(spec.vllm_args),
+    ]
     if spec.override_tt_config:
         argv += ["--additional-config", json.dumps({"tt": dict(spec.override_tt_config)})]
     server_env: dict[str, str | None] = dict(tt_environment(spec, device_ids))

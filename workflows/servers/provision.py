@@ -62,11 +62,13 @@ def _local_server(
     else:
         weights = resolve_weights(spec, environ, config.host_weights_dir)
         log.info("weights: %s (%s)", weights.path, weights.source)
-        argv, env = local_vllm_command(spec, environ, config.bind_host, config.service_port,
-                                       weights.path, config.device_ids)
+        argv, env = local_vllm_command(
+            spec, environ, config.bind_host, config.service_port, weights.path, config.device_ids
+        )
         env["VLLM_API_KEY"] = auth.token
-    return LocalProcessServer(argv, env, config.bind_host, config.service_port, auth,
-                              folder.server_log, detach=detach)
+    return LocalProcessServer(
+        argv, env, config.bind_host, config.service_port, auth, folder.server_log, detach=detach
+    )
 
 
 def _llama_cpp_command(

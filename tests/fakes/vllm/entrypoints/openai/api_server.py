@@ -13,8 +13,15 @@ import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-RECORDED_ENV = ("MESH_DEVICE", "ARCH_NAME", "WH_ARCH_YAML", "TT_VISIBLE_DEVICES",
-                "TT_METAL_HOME", "VLLM_API_KEY", "VLLM_ALLOW_LONG_MAX_MODEL_LEN")
+RECORDED_ENV = (
+    "MESH_DEVICE",
+    "ARCH_NAME",
+    "WH_ARCH_YAML",
+    "TT_VISIBLE_DEVICES",
+    "TT_METAL_HOME",
+    "VLLM_API_KEY",
+    "VLLM_ALLOW_LONG_MAX_MODEL_LEN",
+)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -55,8 +62,11 @@ def main() -> None:
     parser.add_argument("--host")
     parser.add_argument("--port", type=int)
     known, _ = parser.parse_known_args()
-    record = {"argv": sys.argv[1:], "pid": os.getpid(),
-              "env": {k: os.environ[k] for k in RECORDED_ENV if k in os.environ}}
+    record = {
+        "argv": sys.argv[1:],
+        "pid": os.getpid(),
+        "env": {k: os.environ[k] for k in RECORDED_ENV if k in os.environ},
+    }
     with open(os.environ["FAKE_VLLM_RECORD"], "w") as handle:
         json.dump(record, handle)
     if os.environ.get("FAKE_VLLM_EXIT_AT_START"):
