@@ -22,7 +22,6 @@ from workflows.errors import SetupError
 
 log = logging.getLogger(__name__)
 VENVS_DIR = bootstrap.VENVS_DIR
-WHEELS_DIR = VENVS_DIR / "wheels"
 STAMP = "readiness-venv.json"
 KEEP = frozenset({bootstrap.RUNNER_ENV, bootstrap.DEV_ENV, "bootstrap-uv", "wheels"})
 LineSink = Callable[[str], None]
@@ -63,6 +62,10 @@ class VenvSpec:
             "no_deps_requirements": sorted(self.no_deps_requirements),
             "wheel_builds": sorted(build.key() for build in self.wheel_builds),
         }
+
+
+def wheels_dir() -> Path:
+    return VENVS_DIR / "wheels"
 
 
 def rebuild_reason(spec: VenvSpec) -> str | None:
@@ -128,12 +131,12 @@ def _install(uv: str, spec: VenvSpec, packages: list[str], log_path: Path, no_de
 
 def build_wheel(build: WheelBuild, log_path: Path, on_line: LineSink | None = None) -> Path:
     """The wheel for `build`, compiled from its sdist unless one is already kept."""
-    out_dir = WHEELS_DIR / build.key()
+    out_dir = wheels_dir() / build.key()
     existing = sorted(out_dir.glob("*.whl"))
     if existing:
         log.debug("reusing wheel %s", existing[0])
         return existing[0]
-    sdist_dir = WHEELS_DIR / "sdists"
+    sdist_dir = wheels_dir() / "sdists"
     download = [
         sys.executable,
         "-m",

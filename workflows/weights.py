@@ -140,7 +140,11 @@ def download(source: WeightsSource, env: Mapping[str, str]) -> Path:
     log.info("downloading %s from Hugging Face into %s", source.repo, hf_cache_dir(env))
     try:
         folder = snapshot_download(
-            source.repo, cache_dir=hf_cache_dir(env), token=token, ignore_patterns=SKIP_PATTERNS
+            source.repo,
+            cache_dir=hf_cache_dir(env),
+            token=token,
+            ignore_patterns=SKIP_PATTERNS,
+            endpoint=env.get("HF_ENDPOINT") or None,
         )
     except (GatedRepoError, RepositoryNotFoundError) as error:
         raise SetupError(_token_problem(source.repo, token, type(error).__name__)) from None

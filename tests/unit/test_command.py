@@ -1,0 +1,82 @@
+"""The command runner, on real processes: output, logs, redaction, timeouts, teardown."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from workflows import command
+from workflows.redact import register_secret
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as handle:
+        return handle.read().split()[2] != "Z"
+
+
+def test_run_captures_output_streams_lines_and_logs(tmp_path: Path) -> None:
+    seen: list[str] = []
+    log_path = tmp_path / "out.log"
+    result = command.run([sys.executable, "-c", "print('one'); print('two')"],
+                         log_path=log_path, on_line=seen.append)
+    assert result.ok and result.output == "one\ntwo" and seen == ["one", "two"]
+    assert log_path.read_text() == "one\ntwo\n"
+
+
+def test_env_none_unsets_a_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOME_SETTING", "on")
+    probe = "import os; print(os.environ.get('SOME_SETTING', 'unset'), os.environ['ADDED'])"
+    result = command.run([sys.executable, "-c", probe], env={"SOME_SETTING": None, "ADDED": "1"})
+    assert result.output == "unset 1"
+
+
+def test_secrets_are_masked_in_output_and_logged_command(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    register_secret("hf_supersecretvalue")
+    result = command.run([sys.executable, "-c", "print('token hf_supersecretvalue')",
+                          "hf_supersecretvalue"], log_path=tmp_path / "log")
+    assert result.output == "token ***"
+    assert "hf_supersecretvalue" not in (tmp_path / "log").read_text()
+    assert "hf_supersecretvalue" not in caplog.text and "***" in caplog.text
+
+
+def test_timeout_stops_the_whole_process_group(tmp_path: Path) -> None:
+    script = ("import subprocess, sys, time; "
+              "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+              "print(child.pid, flush=True); time.sleep(60)")
+    started = time.monotonic()
+    result = command.run([sys.executable, "-c", script], timeout=1)
+    assert not result.ok and time.monotonic() - started < 20
+    assert "timed out after 1s" in result.output
+    grandchild = int(result.output.splitlines()[0])
+    time.sleep(0.2)
+    assert not alive(grandchild)
+
+
+def test_started_process_is_stopped_with_term_then_kill(tmp_path: Path) -> None:
+    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+    process = command.start([sys.executable, "-c", stubborn], log_path=tmp_path / "srv.log")
+    time.sleep(0.3)
+    assert process.poll() is None
+    started = time.monotonic()
+    code = process.stop(grace=0.5)
+    assert code is not None and code < 0 and time.monotonic() - started < 10
+    assert not alive(process.pid)
+
+
+def test_started_process_writes_to_its_log(tmp_path: Path) -> None:
+    process = command.start([sys.executable, "-c", "print('hello from child')"],
+                            log_path=tmp_path / "srv.log")
+    assert process.wait(timeout=10) == 0
+    assert "hello from child" in (tmp_path / "srv.log").read_text()
