@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from workflows import catalog, listing, steps, workflow_server
-from workflows.errors import ExitCode, ReadinessError, UsageError
+from workflows.errors import ExitCode, Interrupted, ReadinessError, UsageError
 from workflows.redact import redact
 from workflows.run_config import (
     RunConfig,
@@ -133,7 +133,10 @@ def run_command(
         host_weights_dir=host_weights_dir.resolve() if host_weights_dir else None,
     )
     workflow_server.check_args(config)
-    return steps.execute(config, console, paths, os.environ)
+    try:
+        return steps.execute(config, console, paths, os.environ)
+    except KeyboardInterrupt:  # teardown already ran on the way out of execute()
+        raise Interrupted() from None
 
 
 def _required(value: str | None, flag: str) -> str:
@@ -157,9 +160,8 @@ def main(argv: list[str]) -> int:
         return _fail(f"{error.format_message()} (see `python3 run.py --help`)", ExitCode.USAGE)
     except ReadinessError as error:
         return _fail(error.message, error.exit_code, error.details)
-    except (KeyboardInterrupt, typer.Abort):
-        log.debug("interrupted", exc_info=True)
-        return _fail("interrupted; everything the runner started was stopped", ExitCode.INTERRUPTED)
+    except (KeyboardInterrupt, typer.Abort):  # Ctrl-C outside a run (while parsing, say)
+        return _fail(Interrupted().message, ExitCode.INTERRUPTED)
     except Exception as error:  # the one place that turns a bug into a readable line
         log.debug("unexpected error", exc_info=True)
         return _fail(

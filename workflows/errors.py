@@ -33,6 +33,15 @@ class ReadinessError(Exception):
         self.details = details
 
 
+class Interrupted(ReadinessError):
+    """Ctrl-C or SIGTERM: whatever the run started has been stopped by the time this is raised."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "interrupted; everything the runner started was stopped", ExitCode.INTERRUPTED
+        )
+
+
 class UsageError(ReadinessError):
     def __init__(self, message: str) -> None:
         super().__init__(message, ExitCode.USAGE)

@@ -53,8 +53,11 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
         def _denied(self, repo: str) -> bool:
             if hub.allowed(repo, self.headers.get("Authorization")):
                 return False
-            self._reply(401, b'{"error": "gated"}',
-                        {"X-Error-Code": "GatedRepo", "X-Error-Message": "gated repo"})
+            self._reply(
+                401,
+                b'{"error": "gated"}',
+                {"X-Error-Code": "GatedRepo", "X-Error-Message": "gated repo"},
+            )
             return True
 
         def _api(self, repo: str) -> None:
@@ -72,11 +75,17 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             if self._denied(repo):
                 return None
             entries = [
-                {"type": "file", "path": name, "size": len(content),
-                 "oid": hashlib.sha1(content).hexdigest()}
+                {
+                    "type": "file",
+                    "path": name,
+                    "size": len(content),
+                    "oid": hashlib.sha1(content).hexdigest(),
+                }
                 for name, content in hub.repos[repo].items()
             ]
-            return self._reply(200, json.dumps(entries).encode(), {"Content-Type": "application/json"})
+            return self._reply(
+                200, json.dumps(entries).encode(), {"Content-Type": "application/json"}
+            )
 
         def _file(self, repo: str, name: str) -> None:
             if repo not in hub.repos or name not in hub.repos[repo]:

@@ -26,8 +26,9 @@ def alive(pid: int) -> bool:
 def test_run_captures_output_streams_lines_and_logs(tmp_path: Path) -> None:
     seen: list[str] = []
     log_path = tmp_path / "out.log"
-    result = command.run([sys.executable, "-c", "print('one'); print('two')"],
-                         log_path=log_path, on_line=seen.append)
+    result = command.run(
+        [sys.executable, "-c", "print('one'); print('two')"], log_path=log_path, on_line=seen.append
+    )
     assert result.ok and result.output == "one\ntwo" and seen == ["one", "two"]
     assert log_path.read_text() == "one\ntwo\n"
 
@@ -44,17 +45,21 @@ def test_secrets_are_masked_in_output_and_logged_command(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     register_secret("hf_supersecretvalue")
-    result = command.run([sys.executable, "-c", "print('token hf_supersecretvalue')",
-                          "hf_supersecretvalue"], log_path=tmp_path / "log")
+    result = command.run(
+        [sys.executable, "-c", "print('token hf_supersecretvalue')", "hf_supersecretvalue"],
+        log_path=tmp_path / "log",
+    )
     assert result.output == "token ***"
     assert "hf_supersecretvalue" not in (tmp_path / "log").read_text()
     assert "hf_supersecretvalue" not in caplog.text and "***" in caplog.text
 
 
 def test_timeout_stops_the_whole_process_group(tmp_path: Path) -> None:
-    script = ("import subprocess, sys, time; "
-              "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
-              "print(child.pid, flush=True); time.sleep(60)")
+    script = (
+        "import subprocess, sys, time; "
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        "print(child.pid, flush=True); time.sleep(60)"
+    )
     started = time.monotonic()
     result = command.run([sys.executable, "-c", script], timeout=1)
     assert not result.ok and time.monotonic() - started < 20
@@ -76,7 +81,8 @@ def test_started_process_is_stopped_with_term_then_kill(tmp_path: Path) -> None:
 
 
 def test_started_process_writes_to_its_log(tmp_path: Path) -> None:
-    process = command.start([sys.executable, "-c", "print('hello from child')"],
-                            log_path=tmp_path / "srv.log")
+    process = command.start(
+        [sys.executable, "-c", "print('hello from child')"], log_path=tmp_path / "srv.log"
+    )
     assert process.wait(timeout=10) == 0
     assert "hello from child" in (tmp_path / "srv.log").read_text()

@@ -50,11 +50,14 @@ def test_python_change_is_named(venv_root: Path, tmp_path: Path) -> None:
     assert rebuild_reason(spec) == f"python changed 3.10.0 -> {spec.fingerprint()['python']}"
 
 
-@pytest.mark.parametrize(("content", "reason"), [
-    (None, "its fingerprint file is missing"),
-    ("{not json", "its fingerprint file is corrupt"),
-    ("[1, 2]", "its fingerprint file is corrupt"),
-])
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "its fingerprint file is missing"),
+        ("{not json", "its fingerprint file is corrupt"),
+        ("[1, 2]", "its fingerprint file is corrupt"),
+    ],
+)
 def test_missing_or_corrupt_fingerprint_means_rebuild(
     venv_root: Path, tmp_path: Path, content: str | None, reason: str
 ) -> None:
@@ -88,7 +91,8 @@ def test_relevant_lines_prefer_errors_then_tail() -> None:
     output = "\n".join([f"line {i}" for i in range(30)] + ["error: boom"])
     assert relevant_lines(output) == ("error: boom",)
     assert relevant_lines("\n".join(f"l{i}" for i in range(30))) == tuple(
-        f"l{i}" for i in range(20, 30))
+        f"l{i}" for i in range(20, 30)
+    )
 
 
 def test_wheel_build_key_changes_with_build_environment() -> None:

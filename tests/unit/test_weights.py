@@ -13,8 +13,12 @@ from workflows.model_spec import ModelSpec
 from workflows.registry import load_registry
 from workflows.weights import resolve_weights
 
-HF_FILES = {"config.json": b"{}", "tokenizer.json": b"{}", "model.safetensors": b"\0" * 64,
-            "original/consolidated.00.pth": b"skip me"}
+HF_FILES = {
+    "config.json": b"{}",
+    "tokenizer.json": b"{}",
+    "model.safetensors": b"\0" * 64,
+    "original/consolidated.00.pth": b"skip me",
+}
 
 
 @pytest.fixture
@@ -74,15 +78,19 @@ def test_download_with_huggingface_hub_from_a_local_hub(spec: ModelSpec, tmp_pat
     assert offline.source == "Hugging Face cache"
 
 
-@pytest.mark.parametrize(("token", "message"), [
-    (None, "needs a Hugging Face token .* set HF_TOKEN"),
-    ("hf_wrongtoken", "Hugging Face rejected HF_TOKEN for acme/Tiny-1B-Instruct"),
-])
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (None, "needs a Hugging Face token .* set HF_TOKEN"),
+        ("hf_wrongtoken", "Hugging Face rejected HF_TOKEN for acme/Tiny-1B-Instruct"),
+    ],
+)
 def test_gated_repo_without_or_with_wrong_token(
     spec: ModelSpec, tmp_path: Path, token: str | None, message: str
 ) -> None:
-    hub = FakeHub({"acme/Tiny-1B-Instruct": HF_FILES}, gated={"acme/Tiny-1B-Instruct"},
-                  token="hf_righttoken")
+    hub = FakeHub(
+        {"acme/Tiny-1B-Instruct": HF_FILES}, gated={"acme/Tiny-1B-Instruct"}, token="hf_righttoken"
+    )
     env = {"HF_HOME": str(tmp_path)} | ({"HF_TOKEN": token} if token else {})
     with running_hub(hub) as endpoint, pytest.raises(SetupError, match=message) as error:
         resolve_weights(spec, env | {"HF_ENDPOINT": endpoint})
@@ -90,8 +98,9 @@ def test_gated_repo_without_or_with_wrong_token(
 
 
 def test_gated_repo_with_right_token_downloads(spec: ModelSpec, tmp_path: Path) -> None:
-    hub = FakeHub({"acme/Tiny-1B-Instruct": HF_FILES}, gated={"acme/Tiny-1B-Instruct"},
-                  token="hf_righttoken")
+    hub = FakeHub(
+        {"acme/Tiny-1B-Instruct": HF_FILES}, gated={"acme/Tiny-1B-Instruct"}, token="hf_righttoken"
+    )
     env = {"HF_HOME": str(tmp_path), "HF_TOKEN": "hf_righttoken"}
     with running_hub(hub) as endpoint:
         resolved = resolve_weights(spec, env | {"HF_ENDPOINT": endpoint})

@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""The whole test suite, from a fresh clone: lint, types, unit tests, then integration tests.
+
+    python3 scripts/test.py            # everything (CI runs this)
+    python3 scripts/test.py --unit     # lint, types and unit tests only (fast)
+    python3 scripts/test.py -- -k cli  # extra arguments go to pytest
+
+Needs only Python >= 3.10 with pip: it builds `.workflow_venvs/dev` from uv.lock first.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from workflows import bootstrap, command  # noqa: E402
+
+
+def stages(python: str, unit_only: bool, pytest_args: list[str]) -> list[tuple[str, list[str]]]:
+    planned = [
+        ("ruff check", [python, "-m", "ruff", "check", "."]),
+        ("ruff format", [python, "-m", "ruff", "format", "--check", "."]),
+        ("mypy", [python, "-m", "mypy"]),
+        ("unit tests", [python, "-m", "pytest", "-m", "not integration", *pytest_args]),
+    ]
+    if not unit_only:
+        planned.append(
+            ("integration tests", [python, "-m", "pytest", "-m", "integration", *pytest_args])
+        )
+    return planned
+
+
+def main(argv: list[str]) -> int:
+    unit_only = "--unit" in argv
+    pytest_args = argv[argv.index("--") + 1 :] if "--" in argv else []
+    python = str(bootstrap.env_python(bootstrap.ensure_env(bootstrap.DEV_ENV)))
+    failed = []
+    for name, stage in stages(python, unit_only, pytest_args):
+        print(f"== {name}", flush=True)
+        result = command.run(stage, cwd=REPO_ROOT, on_line=lambda line: print(line, flush=True))
+        if not result.ok:
+            failed.append(name)
+    print("== " + (f"FAILED: {', '.join(failed)}" if failed else "all stages passed"), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

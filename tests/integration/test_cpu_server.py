@@ -1,0 +1,143 @@
+"""The real llama.cpp server on --device cpu, brought up by `run.py` exactly as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import free_port
+from tests.integration.conftest import SERVER_ARGS, RunningServer, read_until, runner, servers_on
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
+MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def test_server_workflow_prints_how_to_use_and_stop_it(cpu_server: RunningServer) -> None:
+    assert f"is ready at {cpu_server.base_url}" in cpu_server.output
+    assert f"kill {cpu_server.pid}" in cpu_server.output
+    assert servers_on(cpu_server.port) == [cpu_server.pid]
+    spec = json.loads((cpu_server.run_folder / "runtime_spec.json").read_text())
+    assert spec["model_spec"]["inference_engine"] == "llama_cpp"
+    assert spec["server_mode"] == "local"
+
+
+def test_chat_completion_returns_real_model_text(cpu_server: RunningServer) -> None:
+    body = {
+        "model": MODEL,
+        "max_tokens": 24,
+        "temperature": 0,
+        "messages": [{"role": "user", "content": "What is the capital of France?"}],
+    }
+    response = requests.post(
+        f"{cpu_server.base_url}/v1/chat/completions",
+        json=body,
+        headers=cpu_server.headers(),
+        timeout=120,
+    )
+    assert response.status_code == 200, response.text
+    reply = response.json()
+    text = reply["choices"][0]["message"]["content"]
+    assert len(text.split()) >= 3
+    assert reply["model"] == MODEL
+    assert 0 < reply["usage"]["completion_tokens"] <= 24
+
+
+def test_completion_endpoint_and_streamed_usage(cpu_server: RunningServer) -> None:
+    body = {
+        "model": MODEL,
+        "prompt": "The three primary colours are",
+        "max_tokens": 16,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    response = requests.post(
+        f"{cpu_server.base_url}/v1/completions",
+        json=body,
+        headers=cpu_server.headers(),
+        stream=True,
+        timeout=120,
+    )
+    assert response.status_code == 200
+    events = [
+        json.loads(line[len(b"data: ") :])
+        for line in response.iter_lines()
+        if line.startswith(b"data: ") and line != b"data: [DONE]"
+    ]
+    text = "".join(e["choices"][0]["text"] for e in events if e.get("choices"))
+    assert text.strip()
+    assert events[-1]["usage"]["completion_tokens"] == 16
+
+
+def test_auth_is_on_by_default(cpu_server: RunningServer) -> None:
+    response = requests.get(f"{cpu_server.base_url}/v1/models", timeout=30)
+    assert response.status_code == 401
+    authorised = requests.get(
+        f"{cpu_server.base_url}/v1/models", headers=cpu_server.headers(), timeout=30
+    )
+    assert authorised.status_code == 200
+    assert authorised.json()["data"][0]["id"] == MODEL
+
+
+def test_server_runs_with_the_specs_slots_and_context(cpu_server: RunningServer) -> None:
+    props = requests.get(
+        f"{cpu_server.base_url}/props", headers=cpu_server.headers(), timeout=30
+    ).json()
+    assert props["total_slots"] == 8
+    assert props["default_generation_settings"]["n_ctx"] == 4096
+    assert (
+        "llama-server" in (cpu_server.run_folder / "server.log").read_text()
+        or (cpu_server.run_folder / "server.log").stat().st_size > 0
+    )
+
+
+def test_interactive_server_stops_on_ctrl_c(tmp_path: Path, cpu_server: RunningServer) -> None:
+    port = free_port()
+    process = runner(*SERVER_ARGS, "-it", "--no-auth", "--service-port", str(port), logs=tmp_path)
+    read_until(process, "in the foreground", timeout=600)
+    assert len(servers_on(port)) == 1
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    assert "everything the runner started was stopped" in output
+    assert servers_on(port) == []
+
+
+def test_sigterm_during_bring_up_leaves_nothing_running(
+    tmp_path: Path, cpu_server: RunningServer
+) -> None:
+    port = free_port()
+    process = runner(*SERVER_ARGS, "--service-port", str(port), logs=tmp_path)
+    read_until(process, "starting the llama_cpp server", timeout=600)
+    deadline = time.monotonic() + 30
+    while not servers_on(port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    time.sleep(0.5)
+    assert servers_on(port) == []
+
+
+def test_stopping_with_the_printed_command_frees_the_port(
+    tmp_path: Path, cpu_server: RunningServer
+) -> None:
+    port = free_port()
+    process = runner(
+        *SERVER_ARGS, "--service-port", str(port), "--disable-trace-capture", logs=tmp_path
+    )
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, output
+    assert "trace capture" not in (tmp_path / "latest" / "run.log").read_text()
+    [pid] = servers_on(port)
+    assert f"kill {pid}" in output
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while servers_on(port) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert servers_on(port) == []
