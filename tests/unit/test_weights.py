@@ -63,7 +63,7 @@ def test_offline_cache_hit(spec: ModelSpec, tmp_path: Path) -> None:
 
 
 def test_offline_without_cache_is_a_clear_error(spec: ModelSpec, tmp_path: Path) -> None:
-    with pytest.raises(SetupError, match="not in the Hugging Face cache .* HF_HUB_OFFLINE is set"):
+    with pytest.raises(SetupError, match=r"not in the Hugging Face cache .* HF_HUB_OFFLINE is set"):
         resolve_weights(spec, {"HF_HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"})
 
 
