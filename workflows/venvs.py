@@ -144,7 +144,7 @@ def build_wheel(build: WheelBuild, log_path: Path, on_line: LineSink | None = No
         "download",
         "--no-deps",
         "--no-binary",
-        ":all:",
+        build.requirement.partition("==")[0],  # only this one: its build tools come as wheels
         "--dest",
         str(sdist_dir),
         build.requirement,
