@@ -1,0 +1,140 @@
+"""`python -m benchmarking`: the benchmarks workflow, runnable on its own against any server.
+
+    python -m benchmarking --runtime-spec run/runtime_spec.json --server-url http://host:8000 \
+        --output-dir run/benchmarks [--workflow-args-json '{"smoke": true}']
+
+The bearer token, if the server needs one, comes from OPENAI_API_KEY (never from argv).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+import requests
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from benchmarking import bench, report
+from benchmarking.client import driver
+from benchmarking.client.requests import Target
+from benchmarking.client.result import RequestResult
+from benchmarking.datasets import ServerTokenizer
+from benchmarking.settings import SettingsError, settings_from
+from benchmarking.sweep import Point, plan_sweep
+from workflows.warmup import PADDED_LENGTHS, capture_traces
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarking")
+    parser.add_argument("--runtime-spec", type=Path, required=True)
+    parser.add_argument("--server-url", required=True)
+    parser.add_argument("--output-dir", type=Path, required=True)
+    parser.add_argument("--workflow-args-json", default="{}")
+    parser.add_argument("--disable-trace-capture", action="store_true")
+    return parser.parse_args(argv)
+
+
+def served_model(base_url: str, headers: dict[str, str], wanted: str) -> str:
+    reply = requests.get(f"{base_url}/v1/models", headers=headers, timeout=30)
+    reply.raise_for_status()
+    ids = [m.get("id") for m in reply.json().get("data", [])]
+    return wanted if wanted in ids or not ids else str(ids[0])
+
+
+def padded(isl: int) -> int:
+    return next((n for n in PADDED_LENGTHS if n >= isl), isl)
+
+
+def runner_with_progress(console: Console, label: str, workers: int) -> bench.Progress:
+    """Run the plan in worker processes; this process only draws the progress bar."""
+
+    def execute(plan: driver.Plan, total: int) -> tuple[list[RequestResult], int]:
+        done = multiprocessing.get_context("fork").Value("i", 0)
+        outcome: list[tuple[list[RequestResult], int]] = []
+        worker = threading.Thread(
+            target=lambda: outcome.append(driver.run(plan, workers, in_process=False, done=done)),
+            daemon=True,
+        )
+        with Progress(
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            refresh_per_second=4,
+        ) as progress:
+            task = progress.add_task(label, total=total)
+            worker.start()
+            while worker.is_alive():
+                progress.update(task, completed=done.value)
+                worker.join(0.25)
+            progress.update(task, completed=total)
+        if not outcome:
+            raise RuntimeError("the load generator's workers ended without results")
+        return outcome[0]
+
+    return execute
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
+    args = parse(argv)
+    console = Console(highlight=False)
+    runtime = json.loads(args.runtime_spec.read_text())
+    spec = runtime["model_spec"]
+    try:
+        settings = settings_from(json.loads(args.workflow_args_json))
+    except SettingsError as error:
+        console.print(f"error: --workflow-args: {error}", markup=False)
+        return 2
+    token = os.environ.get("OPENAI_API_KEY")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    base_url = args.server_url.rstrip("/")
+    model = served_model(base_url, headers, spec["hf_repo"])
+    points = plan_sweep(spec["max_context"], spec["max_concurrency"], settings)
+    if not args.disable_trace_capture:
+        lengths = sorted(
+            {padded(p.isl) for p in points if padded(p.isl) + 4 <= spec["max_context"]}
+        )
+        capture_traces(base_url, headers, model, lengths)
+        console.print(
+            f"trace capture: {len(lengths)} prompt lengths ({', '.join(map(str, lengths))})"
+        )
+    ctx = bench.Context(
+        Target.from_url(base_url, headers),
+        model,
+        settings,
+        ServerTokenizer(base_url, headers, model),
+        args.output_dir,
+        {
+            "run_id": runtime["run_id"],
+            "model_id": runtime["model_id"],
+            "model": spec["hf_repo"],
+            "device": spec["device"],
+        },
+    )
+    documents = []
+    for point in points:
+        label = f"ISL {point.isl:>6} OSL {point.osl:>5} C {point.concurrency:>3}"
+        documents.append(
+            bench.run_point(ctx, point, runner_with_progress(console, label, settings.workers))
+        )
+    console.print(report.summary_table(documents))
+    console.print(f"results: {args.output_dir}")
+    return 1 if any(d["completed"] == 0 for d in documents) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

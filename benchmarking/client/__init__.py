@@ -1,0 +1,1 @@
+"""The streaming load generator: stamps bytes on arrival, parses after the run."""

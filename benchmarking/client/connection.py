@@ -1,0 +1,104 @@
+"""One keep-alive HTTP/1.1 connection that records every read with its arrival time.
+
+`data_received` does the least work possible (a clock read and an append) so that a busy event
+loop never delays the timestamp of another stream; the response is parsed after the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+HEAD_END = b"\r\n\r\n"
+CHUNKED_END = b"0\r\n\r\n"
+
+
+@dataclass
+class RawResponse:
+    """Everything read for one request: (perf_counter_ns, bytes) pairs, in order."""
+
+    sent_ns: int = 0
+    reads: list[tuple[int, bytes]] = field(default_factory=list)
+    error: str | None = None
+
+
+class StreamingConnection(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.current: RawResponse | None = None
+        self.done: asyncio.Future[RawResponse] | None = None
+        self.head_seen = False
+        self.chunked = False
+        self.remaining = -1
+        self.keep_alive = True
+        self.closed = asyncio.get_event_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.keep_alive = False
+        if not self.closed.done():
+            self.closed.set_result(None)
+        if self.done is not None and not self.done.done() and self.current is not None:
+            if self.chunked or self.remaining > 0 or not self.head_seen:
+                self.current.error = f"connection closed early: {exc or 'by the server'}"
+            self.done.set_result(self.current)
+
+    def request(self, payload: bytes) -> asyncio.Future[RawResponse]:
+        assert self.transport is not None
+        self.current = RawResponse()
+        self.done = asyncio.get_event_loop().create_future()
+        self.head_seen, self.chunked, self.remaining = False, False, -1
+        self.current.sent_ns = time.perf_counter_ns()
+        self.transport.write(payload)
+        return self.done
+
+    def data_received(self, data: bytes) -> None:
+        current = self.current
+        if current is None:
+            return
+        current.reads.append((time.perf_counter_ns(), data))
+        if not self.head_seen:
+            self._read_head(current)
+        elif self.chunked:
+            if data.endswith(CHUNKED_END) or self._tail(current).endswith(CHUNKED_END):
+                self._finish(current)
+        else:
+            self.remaining -= len(data)
+            if self.remaining <= 0:
+                self._finish(current)
+
+    def _read_head(self, current: RawResponse) -> None:
+        raw = b"".join(chunk for _, chunk in current.reads)
+        end = raw.find(HEAD_END)
+        if end < 0:
+            return
+        self.head_seen = True
+        head = raw[:end].lower()
+        self.chunked = b"transfer-encoding: chunked" in head
+        self.keep_alive = b"connection: close" not in head
+        body = len(raw) - end - 4
+        if self.chunked:
+            if raw.endswith(CHUNKED_END):
+                self._finish(current)
+            return
+        marker = head.find(b"content-length:")
+        if marker >= 0:
+            line_end = head.find(b"\r\n", marker)
+            self.remaining = int(head[marker + 15 : line_end if line_end >= 0 else None]) - body
+            if self.remaining <= 0:
+                self._finish(current)
+
+    @staticmethod
+    def _tail(current: RawResponse) -> bytes:
+        last = current.reads[-1][1]
+        if len(last) >= len(CHUNKED_END) or len(current.reads) < 2:
+            return last
+        return current.reads[-2][1][-len(CHUNKED_END) :] + last
+
+    def _finish(self, current: RawResponse) -> None:
+        self.current = None
+        if self.done is not None and not self.done.done():
+            self.done.set_result(current)

@@ -1,0 +1,101 @@
+"""Prompts of exact lengths in the server's own tokens (its /tokenize and /detokenize routes,
+which llama.cpp and vLLM both serve), made from seeded random words: no download, repeatable."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import requests
+
+from benchmarking.client.requests import Prompt
+
+WORDS = (
+    "time person year way day thing man world life hand part child eye woman place work week "
+    "case point government company number group problem fact be have do say get make go know "
+    "take see come think look want give use find tell ask seem feel try leave call good new "
+    "first last long great little own other old right big high different small large next "
+    "early young important few public bad same able river stone garden music paper window "
+    "market letter winter summer ocean forest engine signal table silver orange yellow"
+).split()
+ADJUST_ROUNDS = 6
+
+
+class ServerTokenizer:
+    """Encode and decode with the model's tokenizer, through the server."""
+
+    def __init__(self, base_url: str, headers: Mapping[str, str], model: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers)
+        self.model = model
+        self.session = requests.Session()
+
+    def encode(self, text: str) -> list[int]:
+        body = {
+            "content": text,
+            "prompt": text,
+            "model": self.model,
+            "add_special": False,
+            "add_special_tokens": False,
+        }
+        reply = self._post("/tokenize", body)
+        tokens = reply.get("tokens")
+        if not isinstance(tokens, list):
+            raise ValueError("the server's /tokenize answer has no token list")
+        return [t if isinstance(t, int) else int(t.get("id", 0)) for t in tokens]
+
+    def decode(self, tokens: list[int]) -> str:
+        reply = self._post("/detokenize", {"tokens": tokens, "model": self.model})
+        text = reply.get("content", reply.get("prompt"))
+        if not isinstance(text, str):
+            raise ValueError("the server's /detokenize answer has no text")
+        return text
+
+    def _post(self, path: str, body: Mapping[str, object]) -> dict[str, object]:
+        response = self.session.post(
+            self.base_url + path, json=body, headers=self.headers, timeout=60
+        )
+        response.raise_for_status()
+        reply = response.json()
+        if not isinstance(reply, dict):
+            raise ValueError(f"unexpected answer from {path}")
+        return reply
+
+
+@dataclass(frozen=True)
+class RandomDataset:
+    """vLLM's `random` dataset, in spirit: lengths uniform in [L(1-r), L(1+r)], exact tokens."""
+
+    input_len: int
+    output_len: int
+    range_ratio: float = 0.0
+    seed: int = 0
+
+    def prompts(self, count: int, tokenizer: ServerTokenizer) -> list[Prompt]:
+        rng = random.Random(self.seed)
+        pool = tokenizer.encode(" ".join(rng.choice(WORDS) for _ in range(4096)))
+        return [self._prompt(rng, pool, tokenizer) for _ in range(count)]
+
+    def _length(self, rng: random.Random, length: int) -> int:
+        low = max(int(length * (1 - self.range_ratio)), 1)
+        high = max(int(length * (1 + self.range_ratio)), low)
+        return rng.randint(low, high)
+
+    def _prompt(self, rng: random.Random, pool: list[int], tokenizer: ServerTokenizer) -> Prompt:
+        target = self._length(rng, self.input_len)
+        start = rng.randrange(len(pool))
+        ids = [pool[(start + i) % len(pool)] for i in range(target)]
+        text = tokenizer.decode(ids)
+        for _ in range(ADJUST_ROUNDS):
+            actual = len(tokenizer.encode(text))
+            if actual == target:
+                break
+            ids = (
+                ids[: target - (actual - target)]
+                if actual > target
+                else ids
+                + [pool[(start + len(ids) + i) % len(pool)] for i in range(target - actual)]
+            )
+            text = tokenizer.decode(ids)
+        return Prompt(text, len(tokenizer.encode(text)), self._length(rng, self.output_len))

@@ -1,0 +1,72 @@
+"""`python -m benchmarking.emulator --port 8000 [--ttft-ms 50 --itl-ms 10 ...]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+
+from benchmarking.emulator.http import HttpProtocol
+from benchmarking.emulator.server import Emulator
+from benchmarking.emulator.timing import TimingModel
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarking.emulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--model", default="emulator")
+    parser.add_argument("--ttft-ms", type=float, default=50.0)
+    parser.add_argument("--prefill-ms-per-token", type=float, default=0.0)
+    parser.add_argument("--itl-ms", type=float, default=10.0)
+    parser.add_argument("--batch-itl-factor", type=float, default=0.0)
+    parser.add_argument("--slots", type=int, default=0, help="0: unlimited")
+    parser.add_argument("--tokens-per-chunk", type=int, default=1)
+    parser.add_argument("--fail-every", type=int, default=0)
+    parser.add_argument("--error-mid-stream-every", type=int, default=0)
+    parser.add_argument("--no-uvloop", action="store_true")
+    return parser.parse_args(argv)
+
+
+def timing_of(args: argparse.Namespace) -> TimingModel:
+    return TimingModel(
+        ttft_ms=args.ttft_ms,
+        prefill_ms_per_token=args.prefill_ms_per_token,
+        itl_ms=args.itl_ms,
+        batch_itl_factor=args.batch_itl_factor,
+        slots=args.slots,
+        tokens_per_chunk=args.tokens_per_chunk,
+        fail_every=args.fail_every,
+        error_mid_stream_every=args.error_mid_stream_every,
+    )
+
+
+async def serve(args: argparse.Namespace) -> None:
+    emulator = Emulator(timing_of(args), args.model, os.environ.get("EMULATOR_API_KEY"))
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: HttpProtocol(emulator.handle), args.host, args.port, backlog=4096
+    )
+    stop = loop.create_future()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set_result, None)
+    print(f"emulator listening on http://{args.host}:{args.port}", flush=True)
+    await stop
+    server.close()
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    if args.no_uvloop:
+        asyncio.run(serve(args))
+    else:
+        import uvloop
+
+        uvloop.run(serve(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

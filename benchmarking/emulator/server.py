@@ -1,0 +1,257 @@
+"""The emulator's OpenAI routes: completions and chat completions, streamed on a timing model.
+
+Token chunks are written by loop callbacks at absolute due times (no drift), and each write is
+recorded in perf_counter nanoseconds, so accuracy is judged against the wire, not the schedule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from dataclasses import dataclass
+
+import orjson
+
+from benchmarking.emulator.http import Request, Response
+from benchmarking.emulator.timing import RequestRecord, TimingModel, count_tokens
+
+TOKEN_TEXT = " tok"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One accepted generation request, waiting for (or holding) a slot."""
+
+    response: Response
+    record: RequestRecord
+    chat: bool
+    max_tokens: int
+    include_usage: bool
+    created: int
+
+
+class Emulator:
+    def __init__(self, timing: TimingModel, model: str, api_key: str | None = None) -> None:
+        self.timing = timing
+        self.model = model
+        self.api_key = api_key
+        self.records: list[RequestRecord] = []
+        self.active = 0
+        self.queue: collections.deque[Job] = collections.deque()
+        self.served = 0
+
+    def handle(self, request: Request, response: Response) -> None:
+        if request.path == "/health":
+            return response.json(200, {"status": "ok"})
+        if self.api_key and request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return response.json(401, {"error": {"message": "Invalid API Key", "code": 401}})
+        route = (request.method, request.path)
+        if route == ("GET", "/v1/models"):
+            return response.json(200, {"object": "list", "data": [{"id": self.model}]})
+        if route == ("GET", "/emulator/records"):
+            return response.json(200, [r.as_dict() for r in self.records])
+        if route == ("DELETE", "/emulator/records"):
+            self.records.clear()
+            return response.json(200, {"cleared": True})
+        if route == ("POST", "/tokenize"):
+            body = orjson.loads(request.body or b"{}")
+            content = body.get("content") or body.get("prompt") or ""
+            return response.json(200, {"tokens": [7] * count_tokens(content)})
+        if route == ("POST", "/detokenize"):
+            tokens = orjson.loads(request.body or b"{}").get("tokens") or []
+            return response.json(200, {"content": " ".join(["w"] * len(tokens))})
+        if route in (("POST", "/v1/completions"), ("POST", "/v1/chat/completions")):
+            return self._generate(request, response, chat=request.path.endswith("chat/completions"))
+        return response.json(404, {"error": {"message": f"no route {request.path}"}})
+
+    def _generate(self, request: Request, response: Response, chat: bool) -> None:
+        body = orjson.loads(request.body)
+        prompt = _prompt_text(body, chat)
+        self.served += 1
+        record = RequestRecord(
+            request_id=request.headers.get("x-request-id", str(self.served)),
+            received_ns=time.perf_counter_ns(),
+            prompt_tokens=count_tokens(prompt),
+        )
+        self.records.append(record)
+        if self.timing.fail_every and self.served % self.timing.fail_every == 0:
+            record.error = "injected failure"
+            return response.json(500, {"error": {"message": "injected failure", "code": 500}})
+        max_tokens = int(body.get("max_completion_tokens") or body.get("max_tokens") or 16)
+        job = Job(
+            response,
+            record,
+            chat,
+            max_tokens,
+            bool((body.get("stream_options") or {}).get("include_usage")),
+            int(time.time()),
+        )
+        if not body.get("stream"):
+            return self._whole(job)
+        self.queue.append(job)
+        self._admit()
+
+    def _admit(self) -> None:
+        while self.queue and (not self.timing.slots or self.active < self.timing.slots):
+            job = self.queue.popleft()
+            self.active += 1
+            Stream(self, job).begin()
+
+    def release(self) -> None:
+        self.active -= 1
+        self._admit()
+
+    def _whole(self, job: Job) -> None:
+        """Non-streamed: answer after the full generation time, in one body."""
+        loop = asyncio.get_running_loop()
+        delay = self.timing.ttft_s(job.record.prompt_tokens) + (
+            job.max_tokens - 1
+        ) * self.timing.itl_s(1)
+        loop.call_later(delay, self._send_whole, job)
+
+    def _send_whole(self, job: Job) -> None:
+        text = TOKEN_TEXT * job.max_tokens
+        choice = (
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": "length",
+            }
+            if job.chat
+            else {"index": 0, "text": text, "finish_reason": "length"}
+        )
+        job.record.chunk_ns.append(time.perf_counter_ns())
+        job.record.chunk_tokens.append(job.max_tokens)
+        job.response.json(
+            200,
+            {
+                "id": job.record.request_id,
+                "object": _object(job.chat),
+                "model": self.model,
+                "choices": [choice],
+                "usage": _usage(job.record.prompt_tokens, job.max_tokens),
+            },
+        )
+
+
+class Stream:
+    """Writes one streamed response: role chunk (chat), token chunks on schedule, usage, [DONE]."""
+
+    def __init__(self, emulator: Emulator, job: Job) -> None:
+        self.emulator = emulator
+        self.job = job
+        self.loop = asyncio.get_running_loop()
+        self.per_chunk = max(emulator.timing.tokens_per_chunk, 1)
+        self.sent = 0
+        self.start = 0.0
+        self.itl = 0.0
+        self.ttft = 0.0
+        every = emulator.timing.error_mid_stream_every
+        self.fail_after = job.max_tokens // 2 if every and emulator.served % every == 0 else -1
+
+    def begin(self) -> None:
+        job, timing = self.job, self.emulator.timing
+        job.record.started_ns = time.perf_counter_ns()
+        job.response.start_stream()
+        if job.chat:
+            job.response.event(self._chunk({"role": "assistant", "content": ""}))
+        self.start = self.loop.time()
+        self.ttft = timing.ttft_s(job.record.prompt_tokens)
+        self.itl = timing.itl_s(self.emulator.active)
+        self._schedule_next()
+
+    def _schedule_next(self) -> None:
+        last_token = min(self.sent + self.per_chunk, self.job.max_tokens) - 1
+        self.loop.call_at(self.start + self.ttft + last_token * self.itl, self._emit)
+
+    def _emit(self) -> None:
+        job = self.job
+        if job.response.closed:
+            job.record.error = "client disconnected"
+            return self.emulator.release()
+        count = min(self.per_chunk, job.max_tokens - self.sent)
+        if self.sent == self.fail_after:
+            return self._fail_mid_stream()
+        job.response.event(self._text_chunk(TOKEN_TEXT * count))
+        job.record.chunk_ns.append(time.perf_counter_ns())
+        job.record.chunk_tokens.append(count)
+        self.sent += count
+        if self.sent < job.max_tokens:
+            return self._schedule_next()
+        self._finish()
+
+    def _finish(self) -> None:
+        job = self.job
+        if job.include_usage:
+            usage = _usage(job.record.prompt_tokens, self.sent)
+            job.response.event(
+                orjson.dumps(
+                    {
+                        "id": job.record.request_id,
+                        "object": _object(job.chat, True),
+                        "model": self.emulator.model,
+                        "choices": [],
+                        "usage": usage,
+                    }
+                )
+            )
+        job.response.end_stream()
+        self.emulator.release()
+
+    def _fail_mid_stream(self) -> None:
+        self.job.record.error = "injected mid-stream error"
+        self.job.response.event(
+            orjson.dumps({"error": {"message": "injected mid-stream error", "code": 500}})
+        )
+        self.job.response.transport.write(b"0\r\n\r\n")
+        self.emulator.release()
+
+    def _text_chunk(self, text: str) -> bytes:
+        if self.job.chat:
+            return self._chunk({"content": text})
+        return orjson.dumps(
+            {
+                "id": self.job.record.request_id,
+                "object": "text_completion",
+                "model": self.emulator.model,
+                "choices": [{"index": 0, "text": text, "finish_reason": None}],
+            }
+        )
+
+    def _chunk(self, delta: dict[str, str]) -> bytes:
+        return orjson.dumps(
+            {
+                "id": self.job.record.request_id,
+                "object": "chat.completion.chunk",
+                "model": self.emulator.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+            }
+        )
+
+
+def _prompt_text(body: dict[str, object], chat: bool) -> str:
+    if not chat:
+        prompt = body.get("prompt", "")
+        return prompt if isinstance(prompt, str) else " ".join(map(str, prompt))  # type: ignore[call-overload]
+    parts = []
+    for message in body.get("messages") or []:  # type: ignore[attr-defined]
+        content = message.get("content", "")
+        if isinstance(content, list):
+            content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+        parts.append(str(content))
+    return " ".join(parts)
+
+
+def _object(chat: bool, stream: bool = False) -> str:
+    if chat:
+        return "chat.completion.chunk" if stream else "chat.completion"
+    return "text_completion"
+
+
+def _usage(prompt: int, completion: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }

@@ -1,0 +1,58 @@
+"""The emulator's timing model and what it records of each request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TimingModel:
+    """TTFT grows with the prompt, ITL with the batch; `slots` bounds concurrent requests."""
+
+    ttft_ms: float = 50.0
+    prefill_ms_per_token: float = 0.0
+    itl_ms: float = 10.0
+    batch_itl_factor: float = 0.0
+    slots: int = 0
+    tokens_per_chunk: int = 1
+    fail_every: int = 0
+    error_mid_stream_every: int = 0
+
+    def ttft_s(self, prompt_tokens: int) -> float:
+        return (self.ttft_ms + self.prefill_ms_per_token * prompt_tokens) / 1000
+
+    def itl_s(self, active: int) -> float:
+        return self.itl_ms * (1 + self.batch_itl_factor * max(active - 1, 0)) / 1000
+
+
+@dataclass
+class RequestRecord:
+    """What the emulator wrote to the socket for one request, in perf_counter nanoseconds."""
+
+    request_id: str
+    received_ns: int
+    prompt_tokens: int
+    started_ns: int = 0
+    chunk_ns: list[int] = field(default_factory=list)
+    chunk_tokens: list[int] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(self.chunk_tokens)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "request_id": self.request_id,
+            "received_ns": self.received_ns,
+            "started_ns": self.started_ns,
+            "prompt_tokens": self.prompt_tokens,
+            "chunk_ns": self.chunk_ns,
+            "chunk_tokens": self.chunk_tokens,
+            "error": self.error,
+        }
+
+
+def count_tokens(text: str) -> int:
+    """The emulator's tokenizer: one token per whitespace-separated word."""
+    return len(text.split())

@@ -1,0 +1,110 @@
+"""Run-level metrics from per-request results, named as vLLM `bench serve` names them."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+
+from benchmarking.client.result import RequestResult
+
+METRICS = ("ttft", "tpot", "itl", "e2el")
+DEFAULT_PERCENTILES = (50.0, 90.0, 99.0)
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _label(p: float) -> str:
+    return str(int(p)) if float(p).is_integer() else str(p)
+
+
+def distribution(
+    name: str, values: Sequence[float], percentiles: Sequence[float]
+) -> dict[str, float]:
+    stats = {
+        f"mean_{name}_ms": statistics.fmean(values) if values else 0.0,
+        f"median_{name}_ms": statistics.median(values) if values else 0.0,
+        f"std_{name}_ms": statistics.pstdev(values) if len(values) > 1 else 0.0,
+    }
+    stats |= {f"p{_label(p)}_{name}_ms": percentile(values, p) for p in percentiles}
+    return stats
+
+
+def parse_goodput(text: str | None) -> dict[str, float]:
+    """'ttft:500 tpot:50' -> {'ttft': 500.0, 'tpot': 50.0} (milliseconds)."""
+    slos: dict[str, float] = {}
+    for item in (text or "").replace(",", " ").split():
+        key, _, value = item.partition(":")
+        if key not in ("ttft", "tpot", "e2el") or not value:
+            raise ValueError(f"goodput SLO '{item}': use ttft:MS, tpot:MS or e2el:MS")
+        slos[key] = float(value)
+    return slos
+
+
+def _good(result: RequestResult, slos: Mapping[str, float]) -> bool:
+    values = {"ttft": result.ttft_ms, "tpot": result.tpot_ms or 0.0, "e2el": result.e2el_ms}
+    return all((values[k] or 0.0) <= limit for k, limit in slos.items())
+
+
+def peak_output_tokens_per_s(results: Sequence[RequestResult]) -> float:
+    buckets: dict[int, int] = {}
+    for result in results:
+        for stamp in result.token_ns:
+            buckets[stamp // 1_000_000_000] = buckets.get(stamp // 1_000_000_000, 0) + 1
+    return float(max(buckets.values())) if buckets else 0.0
+
+
+def max_concurrent(results: Sequence[RequestResult]) -> int:
+    edges = []
+    for result in results:
+        if result.e2el_ms is not None:
+            edges += [(result.sent_ns, 1), (result.sent_ns + int(result.e2el_ms * 1e6), -1)]
+    current = peak = 0
+    for _, step in sorted(edges, key=lambda e: (e[0], e[1])):
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+def summarize(
+    results: Sequence[RequestResult],
+    start_ns: int,
+    end_ns: int,
+    percentiles: Sequence[float] = DEFAULT_PERCENTILES,
+    goodput: Mapping[str, float] | None = None,
+) -> dict[str, object]:
+    ok = [r for r in results if r.success]
+    duration = max((end_ns - start_ns) / 1e9, 1e-9)
+    output = sum(r.output_tokens for r in ok)
+    prompt = sum(r.server_prompt_tokens or r.prompt_tokens for r in ok)
+    summary: dict[str, object] = {
+        "duration": duration,
+        "completed": len(ok),
+        "failed": len(results) - len(ok),
+        "total_input_tokens": prompt,
+        "total_output_tokens": output,
+        "request_throughput": len(ok) / duration,
+        "request_goodput": (sum(_good(r, goodput) for r in ok) / duration) if goodput else None,
+        "output_throughput": output / duration,
+        "total_token_throughput": (prompt + output) / duration,
+        "max_output_tokens_per_s": peak_output_tokens_per_s(ok),
+        "max_concurrent_requests": max_concurrent(ok),
+    }
+    series = {
+        "ttft": [r.ttft_ms for r in ok if r.ttft_ms is not None],
+        "tpot": [t for r in ok if (t := r.tpot_ms) is not None],
+        "itl": [gap for r in ok for gap in r.itl_ms],
+        "e2el": [r.e2el_ms for r in ok if r.e2el_ms is not None],
+    }
+    for name in METRICS:
+        summary |= distribution(name, series[name], percentiles)
+    summary |= distribution("queue_time", [r.queue_ms for r in ok], percentiles)
+    return summary

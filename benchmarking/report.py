@@ -1,0 +1,36 @@
+"""The summary table printed at the end of a sweep."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rich.table import Table
+
+COLUMNS = (
+    ("ISL", "isl", "{}"),
+    ("OSL", "osl", "{}"),
+    ("Conc", "concurrency", "{}"),
+    ("N", "num_prompts", "{}"),
+    ("TTFT ms", "mean_ttft_ms", "{:.1f}"),
+    ("p99 TTFT", "p99_ttft_ms", "{:.1f}"),
+    ("TPOT ms", "mean_tpot_ms", "{:.2f}"),
+    ("Tput user tok/s", "tput_user", "{:.1f}"),
+    ("Tput tok/s", "output_throughput", "{:.1f}"),
+    ("Req/s", "request_throughput", "{:.2f}"),
+    ("Failed", "failed", "{}"),
+)
+
+
+def tput_user(document: Mapping[str, object]) -> float:
+    tpot = document.get("mean_tpot_ms")
+    return 1000 / tpot if isinstance(tpot, (int, float)) and tpot > 0 else 0.0
+
+
+def summary_table(documents: Sequence[Mapping[str, object]]) -> Table:
+    table = Table(title="benchmarks")
+    for header, _, _ in COLUMNS:
+        table.add_column(header, justify="right")
+    for document in documents:
+        row = dict(document) | {"tput_user": tput_user(document)}
+        table.add_row(*(fmt.format(row.get(key, "")) for _, key, fmt in COLUMNS))
+    return table

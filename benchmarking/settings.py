@@ -1,0 +1,102 @@
+"""The benchmarks workflow's settings, read from `--workflow-args`, each checked."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from benchmarking.client.requests import CHAT, COMPLETIONS
+
+ACCEPTED = (
+    "isl",
+    "osl",
+    "concurrency",
+    "num_prompts",
+    "dataset",
+    "rate",
+    "burstiness",
+    "smoke",
+    "endpoint",
+    "seed",
+    "goodput",
+    "percentiles",
+    "workers",
+    "range_ratio",
+    "ignore_eos",
+    "warmups",
+    "tool",
+)
+
+
+class SettingsError(ValueError):
+    """A workflow argument the benchmarks workflow cannot use; the message says which."""
+
+
+def _ints(value: object, key: str) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    try:
+        numbers = tuple(int(part) for part in str(value).split(",") if part)
+    except ValueError:
+        raise SettingsError(f"{key}: expected numbers like 128,1024, got {value!r}") from None
+    if not numbers or any(n <= 0 for n in numbers):
+        raise SettingsError(f"{key}: expected positive numbers, got {value!r}")
+    return numbers
+
+
+@dataclass(frozen=True)
+class Settings:
+    isl: tuple[int, ...] | None = None
+    osl: tuple[int, ...] | None = None
+    concurrency: tuple[int, ...] | None = None
+    num_prompts: int | None = None
+    dataset: str = "random"
+    rate: float = math.inf
+    burstiness: float = 1.0
+    smoke: bool = False
+    endpoint: str = CHAT
+    seed: int = 0
+    goodput: str | None = None
+    percentiles: tuple[float, ...] = (50.0, 90.0, 99.0)
+    workers: int = 1
+    range_ratio: float = 0.0
+    ignore_eos: bool = True
+    warmups: int = 1
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+
+def settings_from(args: Mapping[str, object]) -> Settings:
+    unknown = sorted(set(args) - set(ACCEPTED))
+    if unknown:
+        raise SettingsError(
+            f"the benchmarks workflow does not take {', '.join(unknown)}; "
+            f"it accepts: {', '.join(ACCEPTED)}"
+        )
+    if args.get("tool") not in (None, "native"):
+        raise SettingsError(
+            f"tool={args['tool']}: the aiperf and guidellm drivers are not "
+            "available yet; leave tool unset"
+        )
+    if args.get("dataset", "random") != "random":
+        raise SettingsError(f"dataset={args['dataset']}: only 'random' is available yet")
+    endpoint = {"chat": CHAT, "completions": COMPLETIONS}.get(str(args.get("endpoint", "chat")))
+    if endpoint is None:
+        raise SettingsError("endpoint: use chat or completions")
+    return Settings(
+        isl=_ints(args.get("isl"), "isl"),
+        osl=_ints(args.get("osl"), "osl"),
+        concurrency=_ints(args.get("concurrency"), "concurrency"),
+        num_prompts=(_ints(args.get("num_prompts"), "num_prompts") or (None,))[0],
+        rate=float(str(args.get("rate", "inf"))),
+        burstiness=float(str(args.get("burstiness", 1.0))),
+        smoke=bool(args.get("smoke", False)),
+        endpoint=endpoint,
+        seed=int(str(args.get("seed", 0))),
+        goodput=str(args["goodput"]) if args.get("goodput") else None,
+        percentiles=tuple(float(p) for p in str(args.get("percentiles", "50,90,99")).split(",")),
+        workers=int(str(args.get("workers", 1))),
+        range_ratio=float(str(args.get("range_ratio", 0.0))),
+        ignore_eos=bool(args.get("ignore_eos", True)),
+        warmups=int(str(args.get("warmups", 1))),
+    )
