@@ -28,7 +28,7 @@ from benchmarking.client.requests import Target
 from benchmarking.client.result import RequestResult
 from benchmarking.datasets import ServerTokenizer
 from benchmarking.settings import SettingsError, settings_from
-from benchmarking.sweep import Point, plan_sweep
+from benchmarking.sweep import plan_sweep
 from workflows.warmup import PADDED_LENGTHS, capture_traces
 
 
@@ -92,6 +92,8 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     args = parse(argv)
     console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=max(console.width, 160))
     runtime = json.loads(args.runtime_spec.read_text())
     spec = runtime["model_spec"]
     try:

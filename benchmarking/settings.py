@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from benchmarking.client.requests import CHAT, COMPLETIONS
+from benchmarking.endpoints import CHAT, COMPLETIONS
 
 ACCEPTED = (
     "isl",

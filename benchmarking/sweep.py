@@ -52,14 +52,16 @@ def sweep(max_context: int, max_concurrency: int, smoke: bool = False) -> list[P
     return points
 
 
-def plan_sweep(max_context: int, max_concurrency: int, settings: "SweepSettings") -> list[Point]:
+def plan_sweep(max_context: int, max_concurrency: int, settings: SweepSettings) -> list[Point]:
     """The spec's sweep, or the points the workflow arguments ask for."""
     if not (settings.isl or settings.osl or settings.concurrency or settings.num_prompts):
         return sweep(max_context, max_concurrency, settings.smoke)
     isls = settings.isl or tuple(p[0] for p in ISL_OSL_PAIRS[:1])
     osls = settings.osl or tuple(p[1] for p in ISL_OSL_PAIRS[:1])
     pairs = (
-        list(zip(isls, osls)) if len(isls) == len(osls) else [(i, o) for i in isls for o in osls]
+        list(zip(isls, osls, strict=False))
+        if len(isls) == len(osls)
+        else [(i, o) for i in isls for o in osls]
     )
     points = []
     for isl, osl in pairs:
@@ -73,8 +75,13 @@ def plan_sweep(max_context: int, max_concurrency: int, settings: "SweepSettings"
 
 
 class SweepSettings(Protocol):
-    isl: tuple[int, ...] | None
-    osl: tuple[int, ...] | None
-    concurrency: tuple[int, ...] | None
-    num_prompts: int | None
-    smoke: bool
+    @property
+    def isl(self) -> tuple[int, ...] | None: ...
+    @property
+    def osl(self) -> tuple[int, ...] | None: ...
+    @property
+    def concurrency(self) -> tuple[int, ...] | None: ...
+    @property
+    def num_prompts(self) -> int | None: ...
+    @property
+    def smoke(self) -> bool: ...

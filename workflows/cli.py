@@ -13,7 +13,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from workflows import catalog, listing, steps, workflow_server
+from workflows import catalog, listing, steps
+from workflows.dispatch import WORKFLOWS
 from workflows.errors import ExitCode, Interrupted, ReadinessError, UsageError
 from workflows.redact import redact
 from workflows.run_config import (
@@ -132,7 +133,7 @@ def run_command(
         verbose=verbose,
         host_weights_dir=host_weights_dir.resolve() if host_weights_dir else None,
     )
-    workflow_server.check_args(config)
+    WORKFLOWS[config.workflow].check_args(config)
     try:
         return steps.execute(config, console, paths, os.environ)
     except KeyboardInterrupt:  # teardown already ran on the way out of execute()

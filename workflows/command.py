@@ -62,16 +62,21 @@ def run(
     timeout: float | None = None,
     log_path: Path | None = None,
     on_line: Callable[[str], None] | None = None,
+    passthrough: bool = False,
 ) -> CommandResult:
-    """Run to completion; output goes to `log_path` (appended) and is returned."""
+    """Run to completion; output goes to `log_path` (appended) and is returned.
+
+    With `passthrough` the child writes straight to this terminal (its own progress bars), and
+    nothing is captured.
+    """
     log.debug("$ %s", quoted(argv))
     process = subprocess.Popen(
         list(argv),
         cwd=cwd,
         env=merged_env(env),
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=None if passthrough else subprocess.PIPE,
+        stderr=None if passthrough else subprocess.STDOUT,
         text=True,
         errors="replace",
         start_new_session=True,

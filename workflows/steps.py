@@ -11,8 +11,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from workflows import workflow_server
 from workflows.auth import Auth, load_secrets, resolve_auth
+from workflows.dispatch import WORKFLOWS
 from workflows.errors import ExitCode
 from workflows.model_spec import ModelSpec
 from workflows.registry import load_registry
@@ -59,7 +59,7 @@ def execute(
     runtime = save_runtime_spec(spec, config, folder)
     auth = load_auth(config, environ, paths.dotenv, folder)
     with running_server(runtime, config, auth, folder, console, environ) as server:
-        return workflow_server.run(runtime, config, server, folder, console)
+        return WORKFLOWS[config.workflow].run(runtime, config, server, folder, console)
 
 
 def resolve_spec(config: RunConfig, model_specs: Path) -> ModelSpec:
@@ -126,7 +126,7 @@ def running_server(
     try:
         bring_up(server, runtime.spec, config)
         yield server
-        keep = workflow_server.keeps_server(config)
+        keep = WORKFLOWS[config.workflow].keeps_server(config)
     finally:
         if not keep:
             server.stop()
@@ -141,7 +141,11 @@ def bring_up(server: Server, spec: ModelSpec, config: RunConfig) -> None:
     server.start()
     waited = server.wait_ready(timeout)
     log.info("server ready at %s after %.1fs", server.base_url, waited)
-    if not config.disable_trace_capture and server.started_by_runner:
+    if (
+        config.workflow == "server"
+        and not config.disable_trace_capture
+        and server.started_by_runner
+    ):
         lengths = warmup_lengths(spec.max_context, spec.device.is_tenstorrent)
         durations = capture_traces(server.base_url, server.headers(), spec.hf_repo, lengths)
         log.info(

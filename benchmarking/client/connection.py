@@ -31,6 +31,8 @@ class StreamingConnection(asyncio.Protocol):
         self.head_seen = False
         self.chunked = False
         self.remaining = -1
+        self.until_close = False
+        self.body_tail = b""
         self.keep_alive = True
         self.closed = asyncio.get_event_loop().create_future()
 
@@ -42,7 +44,7 @@ class StreamingConnection(asyncio.Protocol):
         if not self.closed.done():
             self.closed.set_result(None)
         if self.done is not None and not self.done.done() and self.current is not None:
-            if self.chunked or self.remaining > 0 or not self.head_seen:
+            if not self.head_seen or self.chunked or self.remaining > 0:
                 self.current.error = f"connection closed early: {exc or 'by the server'}"
             self.done.set_result(self.current)
 
@@ -51,6 +53,7 @@ class StreamingConnection(asyncio.Protocol):
         self.current = RawResponse()
         self.done = asyncio.get_event_loop().create_future()
         self.head_seen, self.chunked, self.remaining = False, False, -1
+        self.until_close, self.body_tail = False, b""
         self.current.sent_ns = time.perf_counter_ns()
         self.transport.write(payload)
         return self.done
@@ -63,9 +66,10 @@ class StreamingConnection(asyncio.Protocol):
         if not self.head_seen:
             self._read_head(current)
         elif self.chunked:
-            if data.endswith(CHUNKED_END) or self._tail(current).endswith(CHUNKED_END):
+            self.body_tail = data[-5:] if len(data) >= 5 else (self.body_tail + data)[-5:]
+            if self.body_tail == CHUNKED_END:
                 self._finish(current)
-        else:
+        elif not self.until_close:
             self.remaining -= len(data)
             if self.remaining <= 0:
                 self._finish(current)
@@ -77,26 +81,22 @@ class StreamingConnection(asyncio.Protocol):
             return
         self.head_seen = True
         head = raw[:end].lower()
+        body = raw[end + 4 :]
         self.chunked = b"transfer-encoding: chunked" in head
         self.keep_alive = b"connection: close" not in head
-        body = len(raw) - end - 4
         if self.chunked:
-            if raw.endswith(CHUNKED_END):
+            self.body_tail = body[-5:]
+            if self.body_tail == CHUNKED_END:
                 self._finish(current)
             return
         marker = head.find(b"content-length:")
-        if marker >= 0:
-            line_end = head.find(b"\r\n", marker)
-            self.remaining = int(head[marker + 15 : line_end if line_end >= 0 else None]) - body
-            if self.remaining <= 0:
-                self._finish(current)
-
-    @staticmethod
-    def _tail(current: RawResponse) -> bytes:
-        last = current.reads[-1][1]
-        if len(last) >= len(CHUNKED_END) or len(current.reads) < 2:
-            return last
-        return current.reads[-2][1][-len(CHUNKED_END) :] + last
+        if marker < 0:  # the body ends when the server closes the connection
+            self.until_close, self.keep_alive, self.remaining = True, False, 0
+            return
+        line_end = head.find(b"\r\n", marker)
+        self.remaining = int(head[marker + 15 : line_end if line_end >= 0 else None]) - len(body)
+        if self.remaining <= 0:
+            self._finish(current)
 
     def _finish(self, current: RawResponse) -> None:
         self.current = None

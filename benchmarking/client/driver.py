@@ -41,8 +41,8 @@ class ConnectionPool:
         self.target = target
         self.idle: list[StreamingConnection] = []
 
-    async def acquire(self) -> StreamingConnection:
-        while self.idle:
+    async def acquire(self, reuse: bool = True) -> StreamingConnection:
+        while self.idle and reuse:
             connection = self.idle.pop()
             if (
                 connection.keep_alive
@@ -87,21 +87,27 @@ async def _send(
         await slots.acquire()
     try:
         try:
-            connection = await pool.acquire()
+            raw = await _exchange(pool, planned.payload)
         except OSError as error:
-            return (
-                planned,
-                RawResponse(sent_ns=time.perf_counter_ns(), error=f"connect failed: {error}"),
-                scheduled,
-            )
-        raw = await connection.request(planned.payload)
-        pool.release(connection)
+            raw = RawResponse(sent_ns=time.perf_counter_ns(), error=f"connect failed: {error}")
         if done is not None:
             done.value += 1
         return planned, raw, scheduled
     finally:
         if slots is not None:
             slots.release()
+
+
+async def _exchange(pool: ConnectionPool, payload: bytes) -> RawResponse:
+    """Send on an idle connection; if the server had closed it before reading a byte of ours,
+    send again on a fresh one (what HTTP clients do for a stale keep-alive connection)."""
+    connection = await pool.acquire()
+    raw = await connection.request(payload)
+    if raw.error and not raw.reads:
+        connection = await pool.acquire(reuse=False)
+        raw = await connection.request(payload)
+    pool.release(connection)
+    return raw
 
 
 async def run_plan(

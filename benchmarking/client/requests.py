@@ -8,8 +8,9 @@ from urllib.parse import urlparse
 
 import orjson
 
-CHAT = "/v1/chat/completions"
-COMPLETIONS = "/v1/completions"
+from benchmarking.endpoints import CHAT, COMPLETIONS
+
+__all__ = ["CHAT", "COMPLETIONS", "Prompt", "Target", "http_request", "request_body"]
 
 
 @dataclass(frozen=True)
