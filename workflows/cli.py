@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from workflows import catalog, listing, steps
+from workflows import catalog, interrupts, listing, steps
 from workflows.dispatch import WORKFLOWS
 from workflows.errors import ExitCode, Interrupted, ReadinessError, UsageError
 from workflows.redact import redact
@@ -146,12 +144,8 @@ def _required(value: str | None, flag: str) -> str:
     return value
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str]) -> int:
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    interrupts.install()
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="run.py", standalone_mode=False)

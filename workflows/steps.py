@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from workflows import interrupts
 from workflows.auth import Auth, load_secrets, resolve_auth
 from workflows.dispatch import WORKFLOWS
 from workflows.errors import ExitCode
@@ -34,6 +35,7 @@ from workflows.workflow_args import number_arg
 
 log = logging.getLogger(__name__)
 DEFAULT_READY_TIMEOUT = {"llama_cpp": 300.0, "vllm": 1200.0}
+EXTERNAL_READY_TIMEOUT = 30.0  # a server that already runs should answer at once
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,9 @@ def running_server(
     keep = False
     try:
         bring_up(server, runtime.spec, config)
+        interrupts.check()
         yield server
+        interrupts.check()
         keep = WORKFLOWS[config.workflow].keeps_server(config)
     finally:
         if not keep:
@@ -133,9 +137,12 @@ def running_server(
 
 
 def bring_up(server: Server, spec: ModelSpec, config: RunConfig) -> None:
-    timeout = number_arg(
-        config.workflow_args, "ready_timeout", DEFAULT_READY_TIMEOUT[spec.inference_engine.value]
+    default = (
+        DEFAULT_READY_TIMEOUT[spec.inference_engine.value]
+        if server.started_by_runner
+        else EXTERNAL_READY_TIMEOUT
     )
+    timeout = number_arg(config.workflow_args, "ready_timeout", default)
     if server.started_by_runner:
         log.info("starting the %s server on %s", spec.inference_engine.value, server.base_url)
     server.start()

@@ -52,6 +52,14 @@ def reject_unknown_keys(workflow: str, args: WorkflowArgs, known: Iterable[str])
         )
 
 
+RUNNER_KEYS = ("ready_timeout",)  # read by the runner itself, whatever the workflow
+
+
+def workflow_only(args: WorkflowArgs) -> dict[str, WorkflowArgValue]:
+    """The arguments meant for the workflow, without the runner's own keys."""
+    return {key: value for key, value in args.items() if key not in RUNNER_KEYS}
+
+
 def number_arg(args: WorkflowArgs, key: str, default: float) -> float:
     value = args.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:

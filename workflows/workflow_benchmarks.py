@@ -14,6 +14,7 @@ from workflows.run_folder import REPO_ROOT, RunFolder
 from workflows.runtime_spec import RuntimeSpec
 from workflows.servers.base import Server
 from workflows.venvs import VenvSpec, ensure_venv
+from workflows.workflow_args import workflow_only
 
 VENV = VenvSpec(
     name="benchmarks",
@@ -23,7 +24,7 @@ VENV = VenvSpec(
 
 def check_args(config: RunConfig) -> None:
     try:
-        settings_from(config.workflow_args)
+        settings_from(workflow_only(config.workflow_args))
     except SettingsError as error:
         raise UsageError(f"--workflow-args: {error}") from None
 
@@ -48,7 +49,7 @@ def command_line(
         "--output-dir",
         str(folder.path / "benchmarks"),
         "--workflow-args-json",
-        json.dumps(dict(config.workflow_args)),
+        json.dumps(workflow_only(config.workflow_args)),
     ]
     if config.disable_trace_capture:
         argv.append("--disable-trace-capture")

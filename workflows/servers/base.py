@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from workflows import interrupts
 from workflows.auth import Auth
 from workflows.errors import ServerError
 
@@ -46,6 +47,7 @@ class Server(ABC):
         deadline = started + timeout
         last_problem = "no answer yet"
         while time.monotonic() < deadline:
+            interrupts.check()
             code = self.exit_code()
             if code is not None:
                 raise self._failure(f"the server exited with code {code} before it was ready")
