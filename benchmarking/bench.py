@@ -122,6 +122,7 @@ def _request_row(result: RequestResult, start_ns: int) -> dict[str, object]:
         "index": result.index,
         "success": result.success,
         "error": result.error,
+        "sent_ns": result.sent_ns,  # CLOCK_MONOTONIC: comparable with the server's own stamps
         "start_ms": (result.sent_ns - start_ns) / 1e6,
         "queue_ms": result.queue_ms,
         "prompt_tokens": result.prompt_tokens,

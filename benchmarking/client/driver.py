@@ -8,6 +8,7 @@ Parsing happens in each worker after its last request, never while streams are o
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import time
 from collections.abc import Sequence
@@ -123,8 +124,19 @@ async def run_plan(
 
 
 def execute(plan: Plan, start_ns: int, done: Counter | None = None) -> list[RequestResult]:
-    """Run a plan in this process, then parse everything it read."""
-    sent = _run_loop(plan, start_ns, done)
+    """Run a plan in this process, then parse everything it read.
+
+    The garbage collector is paused while streams are open: a full collection over a large
+    heap (a forked worker inherits its parent's) would hold every timestamp back by its length.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        sent = _run_loop(plan, start_ns, done)
+    finally:
+        gc.enable()
+        gc.unfreeze()
     return [
         build_result(p.index, raw, scheduled, p.prompt_tokens, count_words)
         for p, raw, scheduled in sent

@@ -28,9 +28,9 @@ SERVER_ARGS = [
 ]
 
 
-def runner(*args: str, logs: Path) -> subprocess.Popen[str]:
+def runner(*args: str, logs: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """`python run.py ARGS` in its own process group, output captured."""
-    env = dict(os.environ, WORKFLOW_LOGS_DIR=str(logs))
+    env = dict(os.environ, WORKFLOW_LOGS_DIR=str(logs)) | (env or {})
     return subprocess.Popen(
         [sys.executable, str(REPO_ROOT / "run.py"), *args],
         cwd=REPO_ROOT,

@@ -1,0 +1,160 @@
+"""The benchmarks workflow end to end: a smoke sweep on the real CPU server, and client-side
+mode against a server that already runs (the emulator, and the real one)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, free_port
+from tests.integration.conftest import RunningServer, runner, servers_on
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
+VLLM_FIELDS = (
+    "mean_ttft_ms",
+    "median_ttft_ms",
+    "p99_ttft_ms",
+    "mean_tpot_ms",
+    "p99_itl_ms",
+    "mean_e2el_ms",
+    "output_throughput",
+    "total_token_throughput",
+    "request_throughput",
+    "request_goodput",
+    "completed",
+    "failed",
+    "duration",
+)
+
+
+def result_files(run_folder: Path) -> list[dict[str, object]]:
+    files = sorted((run_folder / "benchmarks").glob("benchmark_*[0-9].json"))
+    return [json.loads(path.read_text()) for path in files]
+
+
+@pytest.fixture
+def emulator_url() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "benchmarking.emulator",
+            "--port",
+            str(port),
+            "--ttft-ms",
+            "30",
+            "--itl-ms",
+            "3",
+            "--model",
+            "HuggingFaceTB/SmolLM2-135M-Instruct",
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and "listening" in process.stdout.readline()
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_smoke_sweep_on_the_real_cpu_server(tmp_path: Path, cpu_server: RunningServer) -> None:
+    port = free_port()
+    process = runner(
+        "--model",
+        "SmolLM2-135M-Instruct",
+        "--device",
+        "cpu",
+        "--workflow",
+        "benchmarks",
+        "--local-server",
+        "--service-port",
+        str(port),
+        "--workflow-args",
+        "smoke=true",
+        logs=tmp_path,
+    )
+    output, _ = process.communicate(timeout=1800)
+    assert process.returncode == 0, output
+    assert "benchmarks" in output and "TTFT" in output
+    documents = result_files((tmp_path / "latest").resolve())
+    assert [d["concurrency"] for d in documents] == [1, 8]
+    for document in documents:
+        assert all(field in document for field in VLLM_FIELDS)
+        assert document["failed"] == 0 and document["completed"] == document["num_prompts"]
+        assert document["model_id"] == "id_llama_cpp_SmolLM2-135M-Instruct_cpu"
+        assert (
+            document["total_output_tokens"]
+            == document["total_server_output_tokens"]
+            == 16 * document["num_prompts"]
+        )
+        assert 0 < document["mean_ttft_ms"] < 60_000
+    assert servers_on(port) == [], "a benchmarks run stops the server it started"
+
+
+def test_client_side_mode_against_a_running_server(
+    tmp_path: Path, cpu_server: RunningServer
+) -> None:
+    process = runner(
+        "--model",
+        "SmolLM2-135M-Instruct",
+        "--device",
+        "cpu",
+        "--workflow",
+        "benchmarks",
+        "--server-url",
+        cpu_server.base_url,
+        "--workflow-args",
+        "isl=64 osl=8 concurrency=2 num_prompts=4 endpoint=completions",
+        logs=tmp_path,
+        env={"API_KEY": cpu_server.token},
+    )
+    output, _ = process.communicate(timeout=900)
+    assert process.returncode == 0, output
+    [document] = result_files((tmp_path / "latest").resolve())
+    assert (document["isl"], document["osl"], document["concurrency"]) == (64, 8, 2)
+    assert document["total_input_tokens"] == 4 * 64, "prompts are exact in the model's tokens"
+    assert document["completed"] == 4
+    assert servers_on(cpu_server.port) == [cpu_server.pid], "client mode stops nothing"
+
+
+def test_client_side_mode_against_the_emulator(tmp_path: Path, emulator_url: str) -> None:
+    process = runner(
+        "--model",
+        "SmolLM2-135M-Instruct",
+        "--device",
+        "cpu",
+        "--workflow",
+        "benchmarks",
+        "--server-url",
+        emulator_url,
+        "--workflow-args",
+        "isl=32 osl=16 concurrency=4 num_prompts=16",
+        logs=tmp_path,
+    )
+    output, _ = process.communicate(timeout=900)
+    assert process.returncode == 0, output
+    folder = (tmp_path / "latest").resolve()
+    [document] = result_files(folder)
+    assert document["completed"] == 16
+    with urllib.request.urlopen(f"{emulator_url}/emulator/records") as reply:
+        truth = {r["request_id"]: r for r in json.loads(reply.read())}
+    [rows_file] = (folder / "benchmarks").glob("*_requests.jsonl")
+    tag = rows_file.name.removeprefix("benchmark_").removesuffix("_requests.jsonl")
+    ttft_errors, itl_errors = [], []
+    for line in rows_file.read_text().splitlines():
+        row = json.loads(line)
+        sent = truth[f"{tag}-{row['index']}"]
+        ttft_errors.append(abs(row["ttft_ms"] - (sent["chunk_ns"][0] - row["sent_ns"]) / 1e6))
+        wire_itl = (sent["chunk_ns"][-1] - sent["chunk_ns"][0]) / 1e6 / 15
+        itl_errors.append(abs(statistics.fmean(row["itl_ms"]) - wire_itl) / wire_itl)
+    assert statistics.median(ttft_errors) < 2.0, "TTFT is what went on the wire"
+    assert statistics.median(itl_errors) < 0.05

@@ -1,0 +1,217 @@
+"""The load generator against the emulator, whose records say what really went over the wire."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import statistics
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from benchmarking import metrics
+from benchmarking.client import driver
+from benchmarking.client.requests import CHAT, COMPLETIONS, Prompt, Target, http_request
+from benchmarking.client.requests import request_body
+from benchmarking.client.result import RequestResult
+from benchmarking.schedule import arrival_offsets_ns
+from tests.conftest import REPO_ROOT, free_port
+
+Emulator = Callable[..., str]
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*args: str) -> str:
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarking.emulator", "--port", str(port), *args],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        assert process.stdout is not None and "listening" in process.stdout.readline()
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def records(url: str) -> dict[str, dict[str, object]]:
+    with urllib.request.urlopen(f"{url}/emulator/records") as reply:
+        return {r["request_id"]: r for r in json.loads(reply.read())}
+
+
+def send(
+    url: str,
+    count: int,
+    concurrency: int,
+    endpoint: str = CHAT,
+    output: int = 32,
+    offsets: list[int] | None = None,
+) -> tuple[list[RequestResult], int]:
+    target = Target.from_url(url, {})
+    prompt = Prompt("w " * 64, 64, output)
+    plan = driver.Plan(
+        target,
+        tuple(
+            driver.Planned(
+                i,
+                http_request(target, endpoint, request_body("m", prompt, endpoint, True), str(i)),
+                (offsets or [0] * count)[i],
+                64,
+            )
+            for i in range(count)
+        ),
+        concurrency,
+    )
+    return driver.run(plan)
+
+
+def truth_ttft_ms(result: RequestResult, record: dict[str, object]) -> float:
+    chunk_ns = record["chunk_ns"]
+    assert isinstance(chunk_ns, list)
+    return (chunk_ns[0] - result.sent_ns) / 1e6
+
+
+def test_one_token_chunks_chat_ttft_itl_tpot_throughput(emulator: Emulator) -> None:
+    url = emulator("--ttft-ms", "40", "--itl-ms", "5")
+    results, start = send(url, count=32, concurrency=8)
+    truth = records(url)
+    assert all(r.success for r in results)
+    errors = [
+        r.ttft_ms - truth_ttft_ms(r, truth[str(r.index)]) for r in results if r.ttft_ms is not None
+    ]
+    assert statistics.median(abs(e) for e in errors) < 1.0, errors
+    gaps = [g for r in results for g in r.itl_ms]
+    assert len(gaps) == 32 * 31
+    assert statistics.fmean(gaps) == pytest.approx(5.0, rel=0.02)
+    for result in results:
+        chunk_ns = truth[str(result.index)]["chunk_ns"]
+        assert isinstance(chunk_ns, list)
+        truth_tpot = (chunk_ns[-1] - chunk_ns[0]) / 1e6 / 31
+        assert result.tpot_ms == pytest.approx(truth_tpot, abs=0.05)
+        assert result.tpot_ms == pytest.approx(5.0, rel=0.1)
+    assert all(r.output_tokens == r.client_output_tokens == 32 for r in results)
+    end = max(r.token_ns[-1] for r in results)
+    summary = metrics.summarize(results, start, end)
+    per_request_s = (40 + 31 * 5) / 1000
+    theory = 8 * 32 / per_request_s
+    assert summary["output_throughput"] == pytest.approx(theory, rel=0.03)
+    assert summary["completed"] == 32 and summary["failed"] == 0
+
+
+def test_role_only_chat_chunk_does_not_count_as_first_token(emulator: Emulator) -> None:
+    url = emulator("--ttft-ms", "60", "--itl-ms", "5")
+    results, _ = send(url, count=4, concurrency=4)
+    for result in results:
+        assert result.first_chunk_ms is not None and result.ttft_ms is not None
+        assert result.first_chunk_ms < 20 < 55 < result.ttft_ms
+
+
+def test_multi_token_chunks_split_gaps_per_token(emulator: Emulator) -> None:
+    url = emulator("--ttft-ms", "20", "--itl-ms", "4", "--tokens-per-chunk", "4")
+    results, _ = send(url, count=8, concurrency=4, endpoint=COMPLETIONS)
+    truth = records(url)
+    for result in results:
+        assert result.success and result.output_tokens == 32
+        assert result.server_output_tokens == 32 and result.client_output_tokens == 32
+        assert len(result.itl_ms) == 32 - 4  # tokens after the first chunk
+        assert statistics.fmean(result.itl_ms) == pytest.approx(4.0, rel=0.05)
+        assert result.ttft_ms == pytest.approx(
+            truth_ttft_ms(result, truth[str(result.index)]), abs=1.0
+        )
+        assert result.ttft_ms == pytest.approx(20 + 3 * 4, abs=3.0)
+
+
+def test_errors_mid_stream_are_failed_requests_with_partial_data(emulator: Emulator) -> None:
+    url = emulator("--ttft-ms", "10", "--itl-ms", "2", "--error-mid-stream-every", "2")
+    results, start = send(url, count=8, concurrency=2)
+    failed = [r for r in results if not r.success]
+    assert len(failed) == 4
+    for result in failed:
+        assert result.error == "error in stream: injected mid-stream error"
+        assert result.client_output_tokens == 16
+    summary = metrics.summarize(results, start, max(r.token_ns[-1] for r in results))
+    assert summary["failed"] == 4 and summary["completed"] == 4
+
+
+def test_http_errors_and_refused_connections_are_data(emulator: Emulator) -> None:
+    url = emulator("--ttft-ms", "5", "--itl-ms", "1", "--fail-every", "3")
+    results, _ = send(url, count=9, concurrency=3)
+    failed = [r for r in results if not r.success]
+    assert len(failed) == 3 and all(r.error == "HTTP 500: injected failure" for r in failed)
+    nobody = f"http://127.0.0.1:{free_port()}"
+    refused, _ = send(nobody, count=2, concurrency=2)
+    assert all(not r.success and "connect failed" in (r.error or "") for r in refused)
+
+
+def test_max_concurrency_bounds_requests_in_flight(emulator: Emulator) -> None:
+    url = emulator("--ttft-ms", "20", "--itl-ms", "2")
+    results, _ = send(url, count=20, concurrency=3, output=8)
+    truth = list(records(url).values())
+    edges = sorted(
+        [(int(str(r["started_ns"])), 1) for r in truth]
+        + [(int(r["chunk_ns"][-1]), -1) for r in truth]
+    )  # type: ignore[index]
+    level = peak = 0
+    for _, step in edges:
+        level += step
+        peak = max(peak, level)
+    assert peak == 3
+    assert metrics.max_concurrent(results) == 3
+
+
+def test_poisson_arrivals_follow_the_absolute_schedule(emulator: Emulator) -> None:
+    url = emulator("--ttft-ms", "5", "--itl-ms", "1")
+    offsets = arrival_offsets_ns(40, rate=40.0, burstiness=1.0, seed=7)
+    results, start = send(url, count=40, concurrency=0, output=4, offsets=offsets)
+    lateness_ms = [(r.sent_ns - start - offsets[r.index]) / 1e6 for r in results]
+    assert max(lateness_ms) < 5 and statistics.median(lateness_ms) < 1
+    achieved = (len(results) - 1) / ((results[-1].sent_ns - results[0].sent_ns) / 1e9)
+    scheduled = (len(offsets) - 1) / (offsets[-1] / 1e9)
+    assert achieved == pytest.approx(scheduled, rel=0.02)
+
+
+def test_arrival_schedules() -> None:
+    assert arrival_offsets_ns(3, math.inf) == [0, 0, 0]
+    constant = arrival_offsets_ns(5, 10.0, burstiness=math.inf)
+    assert constant == [0, 100_000_000, 200_000_000, 300_000_000, 400_000_000]
+    poisson = arrival_offsets_ns(2000, 100.0, seed=1)
+    assert poisson == arrival_offsets_ns(2000, 100.0, seed=1), "seeded: repeatable"
+    assert poisson[-1] / 1e9 == pytest.approx(20.0, rel=0.1)
+    gaps = [b - a for a, b in zip(poisson, poisson[1:], strict=False)]
+    bursty = arrival_offsets_ns(2000, 100.0, burstiness=0.2, seed=1)
+    bursty_gaps = [b - a for a, b in zip(bursty, bursty[1:], strict=False)]
+    assert statistics.pstdev(bursty_gaps) > 1.5 * statistics.pstdev(gaps)
+
+
+def test_percentiles_match_linear_interpolation() -> None:
+    values = [random.Random(3).uniform(0, 100) for _ in range(101)]
+    ordered = sorted(values)
+    assert metrics.percentile(values, 50) == ordered[50]
+    assert metrics.percentile([1.0, 2.0, 3.0, 4.0], 90) == pytest.approx(3.7)
+    stats = metrics.distribution("ttft", [1.0, 2.0, 3.0, 4.0], (99.9,))
+    assert set(stats) == {"mean_ttft_ms", "median_ttft_ms", "std_ttft_ms", "p99.9_ttft_ms"}
+
+
+def test_goodput_counts_requests_meeting_every_slo(emulator: Emulator, tmp_path: Path) -> None:
+    url = emulator("--ttft-ms", "30", "--itl-ms", "2")
+    results, start = send(url, count=6, concurrency=6)
+    end = max(r.token_ns[-1] for r in results)
+    assert metrics.summarize(results, start, end, goodput={"ttft": 1000})[
+        "request_goodput"
+    ] == pytest.approx(6 / ((end - start) / 1e9))
+    assert metrics.summarize(results, start, end, goodput={"ttft": 1})["request_goodput"] == 0
+    with pytest.raises(ValueError, match="use ttft:MS"):
+        metrics.parse_goodput("latency:5")
