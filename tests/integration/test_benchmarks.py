@@ -10,6 +10,7 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ VLLM_FIELDS = (
 )
 
 
-def result_files(run_folder: Path) -> list[dict[str, object]]:
+def result_files(run_folder: Path) -> list[dict[str, Any]]:
     files = sorted((run_folder / "benchmarks").glob("benchmark_*[0-9].json"))
     return [json.loads(path.read_text()) for path in files]
 
