@@ -26,7 +26,7 @@ from benchmarking import bench, report
 from benchmarking.client import driver
 from benchmarking.client.requests import Target
 from benchmarking.client.result import RequestResult
-from benchmarking.datasets import ServerTokenizer
+from benchmarking.datasets import ServerTokenizer, pick_tokenizer
 from benchmarking.settings import SettingsError, settings_from
 from benchmarking.sweep import plan_sweep
 from workflows.warmup import PADDED_LENGTHS, capture_traces
@@ -118,7 +118,7 @@ def main(argv: list[str]) -> int:
         Target.from_url(base_url, headers),
         model,
         settings,
-        ServerTokenizer(base_url, headers, model),
+        pick_tokenizer(ServerTokenizer(base_url, headers, model)),
         args.output_dir,
         {
             "run_id": runtime["run_id"],

@@ -13,7 +13,7 @@ from benchmarking import metrics
 from benchmarking.client import driver
 from benchmarking.client.requests import Prompt, Target, http_request, request_body
 from benchmarking.client.result import RequestResult
-from benchmarking.datasets import RandomDataset, ServerTokenizer
+from benchmarking.datasets import RandomDataset, ServerTokenizer, WordTokenizer
 from benchmarking.schedule import arrival_offsets_ns
 from benchmarking.settings import Settings
 from benchmarking.sweep import Point
@@ -27,7 +27,7 @@ class Context:
     target: Target
     model: str
     settings: Settings
-    tokenizer: ServerTokenizer
+    tokenizer: ServerTokenizer | WordTokenizer
     output_dir: Path
     identity: Mapping[str, object]  # run_id, model_id, device, ...
 
@@ -86,6 +86,7 @@ def _document(
         "backend": "openai-chat" if settings.endpoint.endswith("chat/completions") else "openai",
         "endpoint_type": settings.endpoint,
         "dataset": settings.dataset,
+        "prompt_tokens_exact": ctx.tokenizer.exact,
         "isl": point.isl,
         "osl": point.osl,
         "concurrency": point.concurrency,

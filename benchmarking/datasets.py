@@ -11,105 +11,22 @@ import requests
 
 from benchmarking.client.requests import Prompt
 
-WORDS = [
-    "time",
-    "person",
-    "year",
-    "way",
-    "day",
-    "thing",
-    "man",
-    "world",
-    "life",
-    "hand",
-    "part",
-    "child",
-    "eye",
-    "woman",
-    "place",
-    "work",
-    "week",
-    "case",
-    "point",
-    "government",
-    "company",
-    "number",
-    "group",
-    "problem",
-    "fact",
-    "be",
-    "have",
-    "do",
-    "say",
-    "get",
-    "make",
-    "go",
-    "know",
-    "take",
-    "see",
-    "come",
-    "think",
-    "look",
-    "want",
-    "give",
-    "use",
-    "find",
-    "tell",
-    "ask",
-    "seem",
-    "feel",
-    "try",
-    "leave",
-    "call",
-    "good",
-    "new",
-    "first",
-    "last",
-    "long",
-    "great",
-    "little",
-    "own",
-    "other",
-    "old",
-    "right",
-    "big",
-    "high",
-    "different",
-    "small",
-    "large",
-    "next",
-    "early",
-    "young",
-    "important",
-    "few",
-    "public",
-    "bad",
-    "same",
-    "able",
-    "river",
-    "stone",
-    "garden",
-    "music",
-    "paper",
-    "window",
-    "market",
-    "letter",
-    "winter",
-    "summer",
-    "ocean",
-    "forest",
-    "engine",
-    "signal",
-    "table",
-    "silver",
-    "orange",
-    "yellow",
-]
+_WORD_TEXT = (
+    "time person year way day thing man world life hand part child eye woman place work week "
+    "case point government company number group problem fact be have do say get make go know "
+    "take see come think look want give use find tell ask seem feel try leave call good new "
+    "first last long great little own other old right big high different small large next "
+    "early young important few public bad same able river stone garden music paper window "
+    "market letter winter summer ocean forest engine signal table silver orange yellow "
+)
+WORDS = _WORD_TEXT.split()
 ADJUST_ROUNDS = 6
 
 
 class ServerTokenizer:
     """Encode and decode with the model's tokenizer, through the server."""
+
+    exact = True
 
     def __init__(self, base_url: str, headers: Mapping[str, str], model: str) -> None:
         self.base_url = base_url.rstrip("/")
@@ -149,6 +66,27 @@ class ServerTokenizer:
         return reply
 
 
+class WordTokenizer:
+    """For servers without /tokenize: one token per word, which real tokenizers only approach."""
+
+    exact = False
+
+    def encode(self, text: str) -> list[int]:
+        return [0] * len(text.split())
+
+    def decode(self, tokens: list[int]) -> str:
+        return " ".join(WORDS[t % len(WORDS)] for t in tokens)
+
+
+def pick_tokenizer(server: ServerTokenizer) -> ServerTokenizer | WordTokenizer:
+    """The server's own tokenizer when it offers one, else the word approximation."""
+    try:
+        server.decode(server.encode("hello world"))
+    except (requests.RequestException, ValueError):
+        return WordTokenizer()
+    return server
+
+
 @dataclass(frozen=True)
 class RandomDataset:
     """vLLM's `random` dataset, in spirit: lengths uniform in [L(1-r), L(1+r)], exact tokens."""
@@ -158,7 +96,7 @@ class RandomDataset:
     range_ratio: float = 0.0
     seed: int = 0
 
-    def prompts(self, count: int, tokenizer: ServerTokenizer) -> list[Prompt]:
+    def prompts(self, count: int, tokenizer: ServerTokenizer | WordTokenizer) -> list[Prompt]:
         rng = random.Random(self.seed)
         pool = tokenizer.encode(" ".join(rng.choice(WORDS) for _ in range(4096)))
         return [self._prompt(rng, pool, tokenizer) for _ in range(count)]
@@ -168,7 +106,9 @@ class RandomDataset:
         high = max(int(length * (1 + self.range_ratio)), low)
         return rng.randint(low, high)
 
-    def _prompt(self, rng: random.Random, pool: list[int], tokenizer: ServerTokenizer) -> Prompt:
+    def _prompt(
+        self, rng: random.Random, pool: list[int], tokenizer: ServerTokenizer | WordTokenizer
+    ) -> Prompt:
         target = self._length(rng, self.input_len)
         start = rng.randrange(len(pool))
         ids = [pool[(start + i) % len(pool)] for i in range(target)]
