@@ -17,18 +17,19 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import requests
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from benchmarking import bench, report
+from benchmarking import bench, report, stress
 from benchmarking.client import driver
 from benchmarking.client.requests import Target
 from benchmarking.client.result import RequestResult
 from benchmarking.datasets import ServerTokenizer, pick_tokenizer
-from benchmarking.settings import SettingsError, settings_from
-from benchmarking.sweep import plan_sweep
+from benchmarking.settings import Settings, settings_from
+from benchmarking.sweep import Point, plan_sweep
 from workflows.warmup import PADDED_LENGTHS, capture_traces
 
 
@@ -39,6 +40,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--output-dir", type=Path, required=True)
     parser.add_argument("--workflow-args-json", default="{}")
     parser.add_argument("--disable-trace-capture", action="store_true")
+    parser.add_argument("--mode", choices=("benchmarks", "stress_tests"), default="benchmarks")
     return parser.parse_args(argv)
 
 
@@ -88,6 +90,49 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def plan_points(
+    mode: str, args: dict[str, object], spec: dict[str, Any]
+) -> tuple[Settings, list[Point], float]:
+    """Settings, points and (stress) endurance duration; ValueError names a bad argument."""
+    if mode == "benchmarks":
+        settings = settings_from(args)
+        return settings, plan_sweep(spec["max_context"], spec["max_concurrency"], settings), 0.0
+    shared = {k: v for k, v in args.items() if k in stress.SHARED_KEYS}
+    plan = stress.stress_plan(args, spec["max_context"], spec["max_concurrency"])
+    return settings_from(shared), list(plan.points), plan.duration_s
+
+
+def warm_up(
+    console: Console,
+    base_url: str,
+    headers: dict[str, str],
+    model: str,
+    points: list[Point],
+    max_context: int,
+) -> None:
+    lengths = sorted({padded(p.isl) for p in points if padded(p.isl) + 4 <= max_context})
+    capture_traces(base_url, headers, model, lengths)
+    console.print(f"trace capture: {len(lengths)} prompt lengths ({', '.join(map(str, lengths))})")
+
+
+def run_points(
+    ctx: bench.Context, console: Console, points: list[Point], duration: float
+) -> list[dict[str, object]]:
+    def progress(label: str) -> bench.Progress:
+        return runner_with_progress(console, label, ctx.settings.workers)
+
+    if duration > 0:
+        stress.endurance(ctx, points[0], duration, progress)
+        return [
+            json.loads(p.read_text())
+            for p in sorted(ctx.output_dir.glob("stress_test_*[0-9].json"))
+        ]
+    return [
+        bench.run_point(ctx, p, progress(f"ISL {p.isl:>6} OSL {p.osl:>5} C {p.concurrency:>3}"))
+        for p in points
+    ]
+
+
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     args = parse(argv)
@@ -97,44 +142,39 @@ def main(argv: list[str]) -> int:
     runtime = json.loads(args.runtime_spec.read_text())
     spec = runtime["model_spec"]
     try:
-        settings = settings_from(json.loads(args.workflow_args_json))
-    except SettingsError as error:
+        settings, points, duration = plan_points(
+            args.mode, json.loads(args.workflow_args_json), spec
+        )
+    except ValueError as error:
         console.print(f"error: --workflow-args: {error}", markup=False)
         return 2
     token = os.environ.get("OPENAI_API_KEY")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     base_url = args.server_url.rstrip("/")
     model = served_model(base_url, headers, spec["hf_repo"])
-    points = plan_sweep(spec["max_context"], spec["max_concurrency"], settings)
     if not args.disable_trace_capture:
-        lengths = sorted(
-            {padded(p.isl) for p in points if padded(p.isl) + 4 <= spec["max_context"]}
-        )
-        capture_traces(base_url, headers, model, lengths)
-        console.print(
-            f"trace capture: {len(lengths)} prompt lengths ({', '.join(map(str, lengths))})"
-        )
+        warm_up(console, base_url, headers, model, points, spec["max_context"])
+    identity = {
+        "run_id": runtime["run_id"],
+        "model_id": runtime["model_id"],
+        "model": spec["hf_repo"],
+        "device": spec["device"],
+    }
     ctx = bench.Context(
         Target.from_url(base_url, headers),
         model,
         settings,
         pick_tokenizer(ServerTokenizer(base_url, headers, model)),
         args.output_dir,
-        {
-            "run_id": runtime["run_id"],
-            "model_id": runtime["model_id"],
-            "model": spec["hf_repo"],
-            "device": spec["device"],
-        },
+        identity,
+        "benchmark" if args.mode == "benchmarks" else "stress_test",
     )
-    documents = []
-    for point in points:
-        label = f"ISL {point.isl:>6} OSL {point.osl:>5} C {point.concurrency:>3}"
-        documents.append(
-            bench.run_point(ctx, point, runner_with_progress(console, label, settings.workers))
-        )
-    console.print(report.summary_table(documents))
+    documents = run_points(ctx, console, points, duration)
+    console.print(report.summary_table(documents, args.mode))
     console.print(f"results: {args.output_dir}")
+    if args.mode == "stress_tests" and not stress.still_answers(base_url, headers):
+        console.print("error: the server stopped answering /health after the stress test")
+        return 1
     return 1 if any(d["completed"] == 0 for d in documents) else 0
 
 

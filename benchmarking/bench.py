@@ -30,6 +30,7 @@ class Context:
     tokenizer: ServerTokenizer | WordTokenizer
     output_dir: Path
     identity: Mapping[str, object]  # run_id, model_id, device, ...
+    kind: str = "benchmark"  # or "stress_test": the result files' kind and name prefix
 
 
 def plan_for(
@@ -52,7 +53,7 @@ def plan_for(
     return driver.Plan(ctx.target, requests, concurrency)
 
 
-def run_point(ctx: Context, point: Point, execute: Progress) -> dict[str, object]:
+def run_point(ctx: Context, point: Point, execute: Progress, suffix: str = "") -> dict[str, object]:
     settings = ctx.settings
     dataset = RandomDataset(point.isl, point.osl, settings.range_ratio, settings.seed)
     prompts = dataset.prompts(point.num_prompts + settings.warmups, ctx.tokenizer)
@@ -69,7 +70,7 @@ def run_point(ctx: Context, point: Point, execute: Progress) -> dict[str, object
         results, start_ns, end_ns, settings.percentiles, metrics.parse_goodput(settings.goodput)
     )
     document = _document(ctx, point, summary, results)
-    write_results(ctx.output_dir, f"benchmark_{tag}", document, results, start_ns)
+    write_results(ctx.output_dir, f"{ctx.kind}_{tag}{suffix}", document, results, start_ns)
     return document
 
 
@@ -79,7 +80,7 @@ def _document(
     settings = ctx.settings
     return {
         "schema_version": SCHEMA_VERSION,
-        "kind": "benchmark",
+        "kind": ctx.kind,
         **ctx.identity,
         "date": datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S"),
         "tool": "readiness-loadgen",

@@ -26,8 +26,8 @@ def tput_user(document: Mapping[str, object]) -> float:
     return 1000 / tpot if isinstance(tpot, (int, float)) and tpot > 0 else 0.0
 
 
-def summary_table(documents: Sequence[Mapping[str, object]]) -> Table:
-    table = Table(title="benchmarks")
+def summary_table(documents: Sequence[Mapping[str, object]], title: str = "benchmarks") -> Table:
+    table = Table(title=title)
     for header, _, _ in COLUMNS:
         table.add_column(header, justify="right")
     for document in documents:

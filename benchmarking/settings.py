@@ -29,7 +29,7 @@ ACCEPTED = (
 )
 
 
-class SettingsError(ValueError):
+class SettingsError(ValueError):  # a ValueError: callers that check several parsers catch that
     """A workflow argument the benchmarks workflow cannot use; the message says which."""
 
 

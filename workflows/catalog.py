@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from workflows.errors import UsageError
 
-AVAILABLE = ("server", "benchmarks")
-PLANNED = ("evals", "spec_tests", "stress_tests", "reports", "release")
+AVAILABLE = ("server", "benchmarks", "stress_tests")
+PLANNED = ("evals", "spec_tests", "reports", "release")
 ALL = AVAILABLE + PLANNED
 SERVER = "server"
 

@@ -6,12 +6,13 @@ from typing import Protocol
 
 from rich.console import Console
 
-from workflows import workflow_benchmarks, workflow_server
+from workflows import workflow_server
 from workflows.errors import ExitCode
 from workflows.run_config import RunConfig
 from workflows.run_folder import RunFolder
 from workflows.runtime_spec import RuntimeSpec
 from workflows.servers.base import Server
+from workflows.workflow_load import BENCHMARKS, STRESS_TESTS
 
 
 class Workflow(Protocol):
@@ -34,5 +35,6 @@ class Workflow(Protocol):
 
 WORKFLOWS: dict[str, Workflow] = {
     "server": workflow_server,
-    "benchmarks": workflow_benchmarks,
+    "benchmarks": BENCHMARKS,
+    "stress_tests": STRESS_TESTS,
 }

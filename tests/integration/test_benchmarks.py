@@ -159,3 +159,57 @@ def test_client_side_mode_against_the_emulator(tmp_path: Path, emulator_url: str
         itl_errors.append(abs(statistics.fmean(row["itl_ms"]) - wire_itl) / wire_itl)
     assert statistics.median(ttft_errors) < 2.0, "TTFT is what went on the wire"
     assert statistics.median(itl_errors) < 0.05
+
+
+def test_stress_endurance_against_the_emulator_records_drift(
+    tmp_path: Path, emulator_url: str
+) -> None:
+    process = runner(
+        "--model",
+        "SmolLM2-135M-Instruct",
+        "--device",
+        "cpu",
+        "--workflow",
+        "stress_tests",
+        "--server-url",
+        emulator_url,
+        "--workflow-args",
+        "duration=2 isl=64 osl=16 concurrency=2",
+        logs=tmp_path,
+    )
+    output, _ = process.communicate(timeout=900)
+    assert process.returncode == 0, output
+    folder = (tmp_path / "latest").resolve() / "stress_tests"
+    endurance = json.loads((folder / "stress_endurance.json").read_text())
+    windows = endurance["windows"]
+    assert len(windows) >= 2 and windows[-1]["elapsed_s"] >= 2
+    assert endurance["failed"] == 0 and isinstance(endurance["ttft_drift"], float)
+    assert len(list(folder.glob("stress_test_*_window-*[0-9].json"))) == len(windows)
+
+
+def test_stress_single_point_on_the_real_cpu_server(
+    tmp_path: Path, cpu_server: RunningServer
+) -> None:
+    port = free_port()
+    process = runner(
+        "--model",
+        "SmolLM2-135M-Instruct",
+        "--device",
+        "cpu",
+        "--workflow",
+        "stress_tests",
+        "--local-server",
+        "--service-port",
+        str(port),
+        "--workflow-args",
+        "run_mode=single isl=1000 osl=16 concurrency=2",
+        logs=tmp_path,
+    )
+    output, _ = process.communicate(timeout=1800)
+    assert process.returncode == 0, output
+    [document] = [
+        json.loads(p.read_text())
+        for p in ((tmp_path / "latest").resolve() / "stress_tests").glob("stress_test_*[0-9].json")
+    ]
+    assert (document["kind"], document["isl"], document["completed"]) == ("stress_test", 1000, 2)
+    assert servers_on(port) == []

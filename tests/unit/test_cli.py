@@ -357,7 +357,7 @@ def test_cpu_rejects_tenstorrent_only_flags(run_cli: Run) -> None:
     assert result.code == 2 and "--override-tt-config and --device cpu" in result.err
 
 
-@pytest.mark.parametrize("workflow", ["stress_tests", "evals", "release"])
+@pytest.mark.parametrize("workflow", ["spec_tests", "evals", "release"])
 def test_unbuilt_workflows_say_not_available_yet(run_cli: Run, workflow: str) -> None:
     result = run_cli("--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow", workflow)
     assert result.code == 2 and f"workflow '{workflow}' is not available yet" in result.err
