@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -134,11 +135,26 @@ def run_points(
 
 
 def main(argv: list[str]) -> int:
+    """One line on the console for any failure; the traceback goes to <output-dir>/error.log."""
     signal.signal(signal.SIGTERM, _terminate)
     args = parse(argv)
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=max(console.width, 160))
+    try:
+        return run(args, console)
+    except KeyboardInterrupt:
+        console.print(f"interrupted; finished points are kept in {args.output_dir}", markup=False)
+        return 130
+    except Exception as error:
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+        log = args.output_dir / "error.log"
+        log.write_text(traceback.format_exc())
+        console.print(f"error: {type(error).__name__}: {error} (traceback in {log})", markup=False)
+        return 1
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
     runtime = json.loads(args.runtime_spec.read_text())
     spec = runtime["model_spec"]
     try:
