@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from benchmarking import metrics
 from benchmarking.client import driver
 from benchmarking.client.requests import Prompt, Target, http_request, request_body
 from benchmarking.client.result import RequestResult
+from benchmarking.client.wakeup import QOS_DEVICE
 from benchmarking.datasets import RandomDataset, ServerTokenizer, WordTokenizer
 from benchmarking.schedule import arrival_offsets_ns
 from benchmarking.settings import Settings
@@ -74,6 +76,10 @@ def run_point(ctx: Context, point: Point, execute: Progress, suffix: str = "") -
     return document
 
 
+def low_wake_latency_available() -> bool:
+    return os.access(QOS_DEVICE, os.W_OK)
+
+
 def _document(
     ctx: Context, point: Point, summary: Mapping[str, object], results: list[RequestResult]
 ) -> dict[str, object]:
@@ -88,6 +94,7 @@ def _document(
         "endpoint_type": settings.endpoint,
         "dataset": settings.dataset,
         "prompt_tokens_exact": ctx.tokenizer.exact,
+        "low_wake_latency": low_wake_latency_available(),
         "isl": point.isl,
         "osl": point.osl,
         "concurrency": point.concurrency,

@@ -156,32 +156,33 @@ def start(
     env: Env | None = None,
     cwd: Path | None = None,
     die_with_runner: bool = True,
-    foreground: bool = False,
 ) -> ManagedProcess:
     """Start a background process; with `die_with_runner` the kernel ends it if we die."""
     log.debug("$ %s  > %s", quoted(argv), log_path)
-    sink = None if foreground else log_path.open("ab")
-    process = subprocess.Popen(
-        list(argv),
-        cwd=cwd,
-        env=merged_env(env),
-        stdin=subprocess.DEVNULL,
-        stdout=sink,
-        stderr=subprocess.STDOUT if sink else None,
-        start_new_session=True,
-        preexec_fn=_die_with_parent if die_with_runner else None,
-    )
-    if sink:
-        sink.close()
+    with log_path.open("ab") as sink:
+        process = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=merged_env(env),
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_child_setup_dying_with_parent if die_with_runner else _child_setup,
+        )
     return ManagedProcess(process, argv, log_path)
 
 
-def _die_with_parent() -> None:
-    try:
+def _child_setup() -> None:
+    """In the child before exec: take the signals the runner may be holding back."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
+def _child_setup_dying_with_parent() -> None:
+    _child_setup()
+    with contextlib.suppress(OSError):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 def _stop_group(process: subprocess.Popen[bytes] | subprocess.Popen[str], grace: float) -> None:

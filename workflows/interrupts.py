@@ -8,6 +8,8 @@ checks that record at the points where it decides what to leave running.
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 _received: list[int] = []
@@ -22,6 +24,18 @@ def install() -> None:
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     _received.append(signum)
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back while a child starts and is recorded, so that an interrupt
+    can never land between the two and leave a process nobody will stop."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def check() -> None:

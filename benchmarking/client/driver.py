@@ -11,15 +11,16 @@ import asyncio
 import gc
 import multiprocessing
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from benchmarking.client.connection import RawResponse, StreamingConnection
 from benchmarking.client.requests import Target
 from benchmarking.client.result import RequestResult, build_result
+from benchmarking.client.wakeup import low_wake_latency
 
-START_DELAY_NS = 300_000_000
+START_MARGIN_NS = 5_000_000  # after every worker is ready
 
 
 @dataclass(frozen=True)
@@ -123,24 +124,33 @@ async def run_plan(
         pool.close()
 
 
-def execute(plan: Plan, start_ns: int, done: Counter | None = None) -> list[RequestResult]:
+StartClock = Callable[[], int]  # called once a process is ready; returns the common start
+
+
+def execute(
+    plan: Plan, start_clock: StartClock, done: Counter | None = None
+) -> tuple[list[RequestResult], int]:
     """Run a plan in this process, then parse everything it read.
 
     The garbage collector is paused while streams are open: a full collection over a large
     heap (a forked worker inherits its parent's) would hold every timestamp back by its length.
+    The start time is fixed only after that preparation, so no request starts late because of it.
     """
     gc.collect()
     gc.freeze()
     gc.disable()
     try:
-        sent = _run_loop(plan, start_ns, done)
+        with low_wake_latency():
+            start_ns = start_clock()
+            sent = _run_loop(plan, start_ns, done)
     finally:
         gc.enable()
         gc.unfreeze()
-    return [
+    results = [
         build_result(p.index, raw, scheduled, p.prompt_tokens, count_words)
         for p, raw, scheduled in sent
     ]
+    return results, start_ns
 
 
 def count_words(text: str) -> int:
@@ -171,13 +181,8 @@ def split_plan(plan: Plan, workers: int) -> list[Plan]:
     ]
 
 
-def _worker(
-    plan: Plan,
-    start_ns: int,
-    queue: multiprocessing.Queue,  # type: ignore[type-arg]
-    done: Counter | None,
-) -> None:
-    queue.put(execute(plan, start_ns, done))
+def _now_plus_margin() -> int:
+    return time.perf_counter_ns() + START_MARGIN_NS
 
 
 def run(
@@ -188,23 +193,46 @@ def run(
     With `in_process=False` even one worker runs in a child, leaving this process free to show
     progress (read from `done`, a shared counter) without touching the timing of the streams.
     """
-    start_ns = time.perf_counter_ns() + (0 if in_process and workers <= 1 else START_DELAY_NS)
     if workers <= 1 and in_process:
-        return sorted(execute(plan, start_ns, done), key=lambda r: r.index), start_ns
-    return _run_processes(split_plan(plan, max(workers, 1)), start_ns, done), start_ns
+        results, start_ns = execute(plan, _now_plus_margin, done)
+        return sorted(results, key=lambda r: r.index), start_ns
+    return _run_processes(split_plan(plan, max(workers, 1)), done)
 
 
-def _run_processes(
-    plans: Sequence[Plan], start_ns: int, done: Counter | None
-) -> list[RequestResult]:
+class _SharedStart:
+    """Every worker reports ready; the last one to do so fixes the start time for all."""
+
+    def __init__(self, context: Any, parties: int) -> None:
+        self.barrier = context.Barrier(parties)
+        self.start = context.Value("q", 0)
+
+    def __call__(self) -> int:
+        if self.barrier.wait() == 0:
+            self.start.value = _now_plus_margin()
+        self.barrier.wait()
+        return int(self.start.value)
+
+
+def _worker(
+    plan: Plan,
+    clock: _SharedStart,
+    queue: multiprocessing.Queue,  # type: ignore[type-arg]
+    done: Counter | None,
+) -> None:
+    queue.put(execute(plan, clock, done))
+
+
+def _run_processes(plans: Sequence[Plan], done: Counter | None) -> tuple[list[RequestResult], int]:
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
+    clock = _SharedStart(context, len(plans))
     processes = [
-        context.Process(target=_worker, args=(p, start_ns, queue, done), daemon=True) for p in plans
+        context.Process(target=_worker, args=(p, clock, queue, done), daemon=True) for p in plans
     ]
     for process in processes:
         process.start()
-    results = [result for _ in processes for result in queue.get()]
+    outcomes = [queue.get() for _ in processes]
     for process in processes:
         process.join()
-    return sorted(results, key=lambda r: r.index)
+    results = [result for part, _ in outcomes for result in part]
+    return sorted(results, key=lambda r: r.index), outcomes[0][1]

@@ -156,14 +156,15 @@ class Stream:
         job.response.start_stream()
         if job.chat:
             job.response.event(self._chunk({"role": "assistant", "content": ""}))
-        self.start = self.loop.time()
+        self.start = time.perf_counter()  # exact, unlike the loop's clock cached per iteration
         self.ttft = timing.ttft_s(job.record.prompt_tokens)
         self.itl = timing.itl_s(self.emulator.active)
         self._schedule_next()
 
     def _schedule_next(self) -> None:
         last_token = min(self.sent + self.per_chunk, self.job.max_tokens) - 1
-        self.loop.call_at(self.start + self.ttft + last_token * self.itl, self._emit)
+        due = self.start + self.ttft + last_token * self.itl
+        self.loop.call_later(max(due - time.perf_counter(), 0.0), self._emit)
 
     def _emit(self) -> None:
         job = self.job

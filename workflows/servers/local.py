@@ -6,7 +6,7 @@ import socket
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from workflows import command
+from workflows import command, interrupts
 from workflows.auth import Auth
 from workflows.errors import ServerError
 from workflows.servers.base import Server
@@ -41,12 +41,13 @@ class LocalProcessServer(Server):
 
     def start(self) -> None:
         ensure_port_free(self.host, self.port)
-        self.process = command.start(
-            self.argv,
-            env=self.env,
-            log_path=self.log_path_or_fail(),
-            die_with_runner=not self.detach,
-        )
+        with interrupts.deferred():
+            self.process = command.start(
+                self.argv,
+                env=self.env,
+                log_path=self.log_path_or_fail(),
+                die_with_runner=not self.detach,
+            )
 
     def log_path_or_fail(self) -> Path:
         assert self.log_path is not None
