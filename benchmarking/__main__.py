@@ -24,7 +24,7 @@ import requests
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from benchmarking import bench, report, stress
+from benchmarking import bench, report, stress, stress_plan
 from benchmarking.client import driver
 from benchmarking.client.requests import Target
 from benchmarking.client.result import RequestResult
@@ -98,8 +98,8 @@ def plan_points(
     if mode == "benchmarks":
         settings = settings_from(args)
         return settings, plan_sweep(spec["max_context"], spec["max_concurrency"], settings), 0.0
-    shared = {k: v for k, v in args.items() if k in stress.SHARED_KEYS}
-    plan = stress.stress_plan(args, spec["max_context"], spec["max_concurrency"])
+    shared = {k: v for k, v in args.items() if k in stress_plan.SHARED_KEYS}
+    plan = stress_plan.stress_plan(args, spec["max_context"], spec["max_concurrency"])
     return settings_from(shared), list(plan.points), plan.duration_s
 
 

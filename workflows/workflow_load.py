@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from rich.console import Console
 
 from benchmarking.settings import settings_from
-from benchmarking.stress import stress_plan
+from benchmarking.stress_plan import stress_plan
 from workflows import command
 from workflows.errors import ExitCode, UsageError
 from workflows.run_config import RunConfig

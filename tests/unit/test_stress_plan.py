@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarking.stress import clamp, concurrency_levels, parameter_space, stress_plan
+from benchmarking.stress_plan import clamp, concurrency_levels, parameter_space, stress_plan
 from benchmarking.sweep import Point, sweep
 
 
