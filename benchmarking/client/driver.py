@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import multiprocessing
 import time
 from collections.abc import Callable, Sequence
@@ -140,7 +141,7 @@ def execute(
     gc.freeze()
     gc.disable()
     try:
-        with low_wake_latency():
+        with low_wake_latency(os.environ.get("READINESS_WAKE_QOS", "1") != "0"):
             start_ns = start_clock()
             sent = _run_loop(plan, start_ns, done)
     finally:
