@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import os
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
