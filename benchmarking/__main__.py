@@ -28,7 +28,7 @@ from benchmarking import bench, report, stress, stress_plan
 from benchmarking.client import driver
 from benchmarking.client.requests import Target
 from benchmarking.client.result import RequestResult
-from benchmarking.datasets import ServerTokenizer, pick_tokenizer
+from benchmarking.datasets import SHAREGPT_MAX_PROMPT, ServerTokenizer, pick_tokenizer
 from benchmarking.settings import Settings, settings_from
 from benchmarking.sweep import Point, plan_sweep
 from workflows.warmup import PADDED_LENGTHS, capture_traces
@@ -103,6 +103,17 @@ def plan_points(
     return settings_from(shared), list(plan.points), plan.duration_s
 
 
+def trace_lengths(points: list[Point], max_context: int) -> list[int]:
+    """Each padded prompt length the sweep uses; ShareGPT prompts may take any up to 1024."""
+    wanted: set[int] = set()
+    for point in points:
+        if point.isl:
+            wanted.add(padded(point.isl))
+        else:
+            wanted |= {n for n in PADDED_LENGTHS if n <= SHAREGPT_MAX_PROMPT}
+    return sorted(n for n in wanted if n + 4 <= max_context)
+
+
 def warm_up(
     console: Console,
     base_url: str,
@@ -111,7 +122,7 @@ def warm_up(
     points: list[Point],
     max_context: int,
 ) -> None:
-    lengths = sorted({padded(p.isl) for p in points if padded(p.isl) + 4 <= max_context})
+    lengths = trace_lengths(points, max_context)
     capture_traces(base_url, headers, model, lengths)
     console.print(f"trace capture: {len(lengths)} prompt lengths ({', '.join(map(str, lengths))})")
 

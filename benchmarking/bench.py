@@ -15,7 +15,13 @@ from benchmarking.client import driver
 from benchmarking.client.requests import Prompt, Target, http_request, request_body
 from benchmarking.client.result import RequestResult
 from benchmarking.client.wakeup import QOS_DEVICE
-from benchmarking.datasets import RandomDataset, ServerTokenizer, WordTokenizer
+from benchmarking.datasets import (
+    RandomDataset,
+    ServerTokenizer,
+    ShareGPTDataset,
+    WordTokenizer,
+    sharegpt_path,
+)
 from benchmarking.schedule import arrival_offsets_ns
 from benchmarking.settings import Settings
 from benchmarking.sweep import Point
@@ -57,13 +63,13 @@ def plan_for(
 
 def run_point(ctx: Context, point: Point, execute: Progress, suffix: str = "") -> dict[str, object]:
     settings = ctx.settings
-    dataset = RandomDataset(point.isl, point.osl, settings.range_ratio, settings.seed)
-    prompts = dataset.prompts(point.num_prompts + settings.warmups, ctx.tokenizer)
+    prompts = dataset_for(ctx, point).prompts(point.num_prompts + settings.warmups, ctx.tokenizer)
     warm, measured = prompts[: settings.warmups], prompts[settings.warmups :]
     if warm:
         driver.run(plan_for(ctx, warm, point.concurrency, "warmup", [0] * len(warm)))
     offsets = arrival_offsets_ns(len(measured), settings.rate, settings.burstiness, settings.seed)
-    tag = f"isl-{point.isl}_osl-{point.osl}_maxcon-{point.concurrency}_n-{point.num_prompts}"
+    shape = "sharegpt" if settings.dataset == "sharegpt" else f"isl-{point.isl}_osl-{point.osl}"
+    tag = f"{shape}_maxcon-{point.concurrency}_n-{point.num_prompts}"
     results, start_ns = execute(
         plan_for(ctx, measured, point.concurrency, tag, offsets), len(measured)
     )
@@ -71,9 +77,27 @@ def run_point(ctx: Context, point: Point, execute: Progress, suffix: str = "") -
     summary = metrics.summarize(
         results, start_ns, end_ns, settings.percentiles, metrics.parse_goodput(settings.goodput)
     )
-    document = _document(ctx, point, summary, results)
+    document = _document(ctx, _measured_shape(point, measured), summary, results)
     write_results(ctx.output_dir, f"{ctx.kind}_{tag}{suffix}", document, results, start_ns)
     return document
+
+
+def _measured_shape(point: Point, prompts: list[Prompt]) -> Point:
+    """ShareGPT points have no fixed lengths: report the mean ones."""
+    if point.isl or not prompts:
+        return point
+    isl = round(sum(p.prompt_tokens for p in prompts) / len(prompts))
+    osl = round(sum(p.output_tokens for p in prompts) / len(prompts))
+    return Point(isl, osl, point.concurrency, point.num_prompts)
+
+
+def dataset_for(ctx: Context, point: Point) -> RandomDataset | ShareGPTDataset:
+    settings = ctx.settings
+    if settings.dataset == "sharegpt":
+        return ShareGPTDataset(
+            sharegpt_path(settings.dataset_path), settings.seed, settings.osl_fixed
+        )
+    return RandomDataset(point.isl, point.osl, settings.range_ratio, settings.seed)
 
 
 def low_wake_latency_available() -> bool:

