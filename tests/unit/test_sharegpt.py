@@ -55,3 +55,11 @@ def test_sharegpt_sweep_runs_each_concurrency_level() -> None:
     settings = settings_from({"dataset": "sharegpt", "concurrency": "1,4"})
     points = plan_sweep(4096, 8, settings)
     assert [(p.concurrency, p.num_prompts) for p in points] == [(1, 8), (4, 32)]
+
+
+def test_a_truncated_file_keeps_its_complete_conversations(tmp_path: Path) -> None:
+    text = json.dumps([conversation(5, 6), conversation(7, 8), conversation(9, 9)], indent=2)
+    cut = tmp_path / "cut.json"
+    cut.write_text(text[: text.rfind('"ask')])  # the last conversation is cut mid-value
+    prompts = ShareGPTDataset(cut).prompts(2, WordTokenizer())
+    assert {(p.prompt_tokens, p.output_tokens) for p in prompts} == {(5, 6), (7, 8)}
