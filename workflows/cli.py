@@ -92,6 +92,16 @@ def run_command(
         bool, Opt("-v", "--verbose", help="Show debug output on the console.")
     ] = False,
     host_weights_dir: Annotated[Path | None, Opt(help="Folder with the model's weights.")] = None,
+    print_docker_cmd: Annotated[
+        bool,
+        Opt("--print-docker-cmd", help="Print the equivalent `docker run` and exit."),
+    ] = False,
+    host_volume: Annotated[
+        Path | None, Opt(help="Bind-mount this folder as the container's cache volume.")
+    ] = None,
+    host_hf_cache: Annotated[
+        Path | None, Opt(help="Mount this Hugging Face cache read-only in the container.")
+    ] = None,
     model_specs_dir: Annotated[
         Path | None, Opt(help="Registry folder (default: model_specs/).")
     ] = None,
@@ -130,6 +140,9 @@ def run_command(
         no_auth=no_auth,
         verbose=verbose,
         host_weights_dir=host_weights_dir.resolve() if host_weights_dir else None,
+        host_volume=host_volume.resolve() if host_volume else None,
+        host_hf_cache=host_hf_cache.resolve() if host_hf_cache else None,
+        print_docker_cmd=print_docker_cmd,
     )
     WORKFLOWS[config.workflow].check_args(config)
     try:

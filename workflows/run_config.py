@@ -54,6 +54,9 @@ class RunConfig:
     no_auth: bool = False
     verbose: bool = False
     host_weights_dir: Path | None = None
+    host_volume: Path | None = None
+    host_hf_cache: Path | None = None
+    print_docker_cmd: bool = False
 
     @property
     def starts_server(self) -> bool:
@@ -108,7 +111,7 @@ def check_port(port: int) -> int:
 
 def validate(config: RunConfig, is_tenstorrent: bool) -> RunConfig:
     """Reject flag combinations that make no sense, naming the flags that conflict."""
-    for check in (_server_modes, _server_workflow, _device_flags, _override_keys):
+    for check in (_server_modes, _server_workflow, _device_flags, _override_keys, _docker_flags):
         check(config, is_tenstorrent)
     return config
 
@@ -161,6 +164,16 @@ def _override_keys(config: RunConfig, _: bool) -> None:
             f"--vllm-override-args: {', '.join(reserved)} are set by the runner; "
             "use the matching run.py flag instead"
         )
+
+
+def _docker_flags(config: RunConfig, _: bool) -> None:
+    for flag, value in (
+        ("--print-docker-cmd", config.print_docker_cmd),
+        ("--host-volume", config.host_volume),
+        ("--host-hf-cache", config.host_hf_cache),
+    ):
+        if value and not config.docker_server:
+            raise UsageError(f"{flag} needs --docker-server: it configures the container")
 
 
 def config_summary(config: RunConfig) -> Mapping[str, Any]:

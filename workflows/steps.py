@@ -14,8 +14,9 @@ from rich.console import Console
 from workflows import interrupts
 from workflows.auth import Auth, load_secrets, resolve_auth
 from workflows.dispatch import WORKFLOWS
+from workflows.docker_config import container_config, docker_run_command
 from workflows.errors import ExitCode
-from workflows.model_spec import ModelSpec
+from workflows.model_spec import Device, ModelSpec
 from workflows.registry import load_registry
 from workflows.run_config import RunConfig, validate
 from workflows.run_folder import (
@@ -57,11 +58,25 @@ def execute(
     if config.reset_venvs:
         reset_only()
     spec = resolve_spec(config, paths.model_specs)
+    if config.print_docker_cmd:
+        return print_docker_command(spec, config, console)
     folder = open_run_folder(config, spec, paths.logs_root)
     runtime = save_runtime_spec(spec, config, folder)
     auth = load_auth(config, environ, paths.dotenv, folder)
     with running_server(runtime, config, auth, folder, console, environ) as server:
         return WORKFLOWS[config.workflow].run(runtime, config, server, folder, console)
+
+
+def print_docker_command(spec: ModelSpec, config: RunConfig, console: Console) -> ExitCode:
+    """What `--docker-server` would run, for pasting; nothing is started."""
+    run_id = new_run_id(spec.model_name, spec.device.value, config.workflow)
+    runtime = build_runtime_spec(spec, config, run_id)
+    secrets = ("HF_TOKEN",) + (
+        () if config.no_auth else ("API_KEY",) if spec.device is Device.CPU else ("VLLM_API_KEY",)
+    )
+    cfg = container_config(runtime.spec, config, run_id, secrets)
+    console.out(docker_run_command(cfg), highlight=False)
+    return ExitCode.OK
 
 
 def resolve_spec(config: RunConfig, model_specs: Path) -> ModelSpec:
