@@ -40,6 +40,16 @@ def result_files(run_folder: Path) -> list[dict[str, Any]]:
     return [json.loads(path.read_text()) for path in files]
 
 
+def run_ok(
+    *args: str, logs: Path, timeout: int, env: dict[str, str] | None = None
+) -> tuple[Path, str]:
+    """Run `run.py ARGS` to a zero exit; the run folder and the console output."""
+    process = runner(*args, logs=logs, env=env)
+    output, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 0, output
+    return (logs / "latest").resolve(), output
+
+
 @pytest.fixture
 def emulator_url() -> Iterator[str]:
     port = free_port()
@@ -69,7 +79,7 @@ def emulator_url() -> Iterator[str]:
 
 def test_smoke_sweep_on_the_real_cpu_server(tmp_path: Path, cpu_server: RunningServer) -> None:
     port = free_port()
-    process = runner(
+    folder, output = run_ok(
         "--model",
         "SmolLM2-135M-Instruct",
         "--device",
@@ -82,11 +92,10 @@ def test_smoke_sweep_on_the_real_cpu_server(tmp_path: Path, cpu_server: RunningS
         "--workflow-args",
         "smoke=true",
         logs=tmp_path,
+        timeout=1800,
     )
-    output, _ = process.communicate(timeout=1800)
-    assert process.returncode == 0, output
     assert "benchmarks" in output and "TTFT" in output
-    documents = result_files((tmp_path / "latest").resolve())
+    documents = result_files(folder)
     assert [d["concurrency"] for d in documents] == [1, 8]
     for document in documents:
         assert all(field in document for field in VLLM_FIELDS)
@@ -104,7 +113,7 @@ def test_smoke_sweep_on_the_real_cpu_server(tmp_path: Path, cpu_server: RunningS
 def test_client_side_mode_against_a_running_server(
     tmp_path: Path, cpu_server: RunningServer
 ) -> None:
-    process = runner(
+    folder, _output = run_ok(
         "--model",
         "SmolLM2-135M-Instruct",
         "--device",
@@ -117,10 +126,9 @@ def test_client_side_mode_against_a_running_server(
         "isl=64 osl=8 concurrency=2 num_prompts=4 endpoint=completions",
         logs=tmp_path,
         env={"API_KEY": cpu_server.token},
+        timeout=900,
     )
-    output, _ = process.communicate(timeout=900)
-    assert process.returncode == 0, output
-    [document] = result_files((tmp_path / "latest").resolve())
+    [document] = result_files(folder)
     assert (document["isl"], document["osl"], document["concurrency"]) == (64, 8, 2)
     assert document["total_input_tokens"] == 4 * 64, "prompts are exact in the model's tokens"
     assert document["completed"] == 4
@@ -128,7 +136,7 @@ def test_client_side_mode_against_a_running_server(
 
 
 def test_client_side_mode_against_the_emulator(tmp_path: Path, emulator_url: str) -> None:
-    process = runner(
+    folder, _output = run_ok(
         "--model",
         "SmolLM2-135M-Instruct",
         "--device",
@@ -140,10 +148,8 @@ def test_client_side_mode_against_the_emulator(tmp_path: Path, emulator_url: str
         "--workflow-args",
         "isl=32 osl=16 concurrency=4 num_prompts=16",
         logs=tmp_path,
+        timeout=900,
     )
-    output, _ = process.communicate(timeout=900)
-    assert process.returncode == 0, output
-    folder = (tmp_path / "latest").resolve()
     [document] = result_files(folder)
     assert document["completed"] == 16
     with urllib.request.urlopen(f"{emulator_url}/emulator/records") as reply:
@@ -164,7 +170,7 @@ def test_client_side_mode_against_the_emulator(tmp_path: Path, emulator_url: str
 def test_stress_endurance_against_the_emulator_records_drift(
     tmp_path: Path, emulator_url: str
 ) -> None:
-    process = runner(
+    folder, _output = run_ok(
         "--model",
         "SmolLM2-135M-Instruct",
         "--device",
@@ -176,10 +182,9 @@ def test_stress_endurance_against_the_emulator_records_drift(
         "--workflow-args",
         "duration=2 isl=64 osl=16 concurrency=2",
         logs=tmp_path,
+        timeout=900,
     )
-    output, _ = process.communicate(timeout=900)
-    assert process.returncode == 0, output
-    folder = (tmp_path / "latest").resolve() / "stress_tests"
+    folder = folder / "stress_tests"
     endurance = json.loads((folder / "stress_endurance.json").read_text())
     windows = endurance["windows"]
     assert len(windows) >= 2 and windows[-1]["elapsed_s"] >= 2
@@ -191,7 +196,7 @@ def test_stress_single_point_on_the_real_cpu_server(
     tmp_path: Path, cpu_server: RunningServer
 ) -> None:
     port = free_port()
-    process = runner(
+    folder, _output = run_ok(
         "--model",
         "SmolLM2-135M-Instruct",
         "--device",
@@ -204,19 +209,17 @@ def test_stress_single_point_on_the_real_cpu_server(
         "--workflow-args",
         "run_mode=single isl=1000 osl=16 concurrency=2",
         logs=tmp_path,
+        timeout=1800,
     )
-    output, _ = process.communicate(timeout=1800)
-    assert process.returncode == 0, output
     [document] = [
-        json.loads(p.read_text())
-        for p in ((tmp_path / "latest").resolve() / "stress_tests").glob("stress_test_*[0-9].json")
+        json.loads(p.read_text()) for p in (folder / "stress_tests").glob("stress_test_*[0-9].json")
     ]
     assert (document["kind"], document["isl"], document["completed"]) == ("stress_test", 1000, 2)
     assert servers_on(port) == []
 
 
 def test_sharegpt_from_the_packaged_file(tmp_path: Path, emulator_url: str) -> None:
-    process = runner(
+    folder, _output = run_ok(
         "--model",
         "SmolLM2-135M-Instruct",
         "--device",
@@ -228,9 +231,8 @@ def test_sharegpt_from_the_packaged_file(tmp_path: Path, emulator_url: str) -> N
         "--workflow-args",
         "dataset=sharegpt concurrency=4 num_prompts=8 osl=8",
         logs=tmp_path,
+        timeout=900,
     )
-    output, _ = process.communicate(timeout=900)
-    assert process.returncode == 0, output
-    [document] = result_files((tmp_path / "latest").resolve())
+    [document] = result_files(folder)
     assert document["dataset"] == "sharegpt" and document["completed"] == 8
     assert 4 <= document["isl"] <= 1024 and document["osl"] == 8

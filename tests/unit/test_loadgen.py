@@ -108,12 +108,14 @@ def test_one_token_chunks_chat_ttft_itl_tpot_throughput(emulator: Emulator) -> N
     ]
     assert statistics.fmean(gaps) == pytest.approx(statistics.fmean(wire_gaps), rel=0.01)
     assert statistics.fmean(gaps) == pytest.approx(5.0, rel=0.1)
+    tpot_errors = []
     for result in results:
         chunk_ns = truth[str(result.index)]["chunk_ns"]
-        assert isinstance(chunk_ns, list)
-        truth_tpot = (chunk_ns[-1] - chunk_ns[0]) / 1e6 / 31
-        assert result.tpot_ms == pytest.approx(truth_tpot, abs=0.05)
+        assert result.tpot_ms is not None
+        tpot_errors.append(abs(result.tpot_ms - (chunk_ns[-1] - chunk_ns[0]) / 1e6 / 31))
         assert result.tpot_ms == pytest.approx(5.0, rel=0.1)
+    assert statistics.median(tpot_errors) < 0.05, "TPOT is what went on the wire (median)"
+    assert max(tpot_errors) < 0.5
     assert all(r.output_tokens == r.client_output_tokens == 32 for r in results)
     end = max(r.token_ns[-1] for r in results)
     summary = metrics.summarize(results, start, end)
@@ -137,17 +139,19 @@ def test_multi_token_chunks_split_gaps_per_token(emulator: Emulator) -> None:
     url = emulator("--ttft-ms", "20", "--itl-ms", "4", "--tokens-per-chunk", "4")
     results, _ = send(url, count=8, concurrency=4, endpoint=COMPLETIONS)
     truth = records(url)
+    itl_errors, ttft_errors = [], []
     for result in results:
         assert result.success and result.output_tokens == 32
         assert result.server_output_tokens == 32 and result.client_output_tokens == 32
         assert len(result.itl_ms) == 32 - 4  # tokens after the first chunk
         chunk_ns = truth[str(result.index)]["chunk_ns"]
         wire_itl = (chunk_ns[-1] - chunk_ns[0]) / 1e6 / (32 - 4)
-        assert statistics.fmean(result.itl_ms) == pytest.approx(wire_itl, rel=0.02)
-        assert result.ttft_ms == pytest.approx(
-            truth_ttft_ms(result, truth[str(result.index)]), abs=1.0
-        )
-        assert result.ttft_ms == pytest.approx(20 + 3 * 4, abs=10.0), "the emulator's schedule"
+        itl_errors.append(abs(statistics.fmean(result.itl_ms) / wire_itl - 1))
+        assert result.ttft_ms is not None
+        ttft_errors.append(abs(result.ttft_ms - truth_ttft_ms(result, truth[str(result.index)])))
+        assert result.ttft_ms > 20 + 3 * 4 - 2, "a 4-token chunk leaves with its 4th token"
+    assert statistics.median(itl_errors) < 0.02 and max(itl_errors) < 0.1
+    assert statistics.median(ttft_errors) < 1.0 and max(ttft_errors) < 5.0
 
 
 def test_errors_mid_stream_are_failed_requests_with_partial_data(emulator: Emulator) -> None:
