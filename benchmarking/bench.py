@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -97,7 +98,16 @@ def dataset_for(ctx: Context, point: Point) -> RandomDataset | ShareGPTDataset:
         return ShareGPTDataset(
             sharegpt_path(settings.dataset_path), settings.seed, settings.osl_fixed
         )
-    return RandomDataset(point.isl, point.osl, settings.range_ratio, settings.seed)
+    return RandomDataset(
+        point.isl, point.osl, settings.range_ratio, point_seed(settings.seed, point)
+    )
+
+
+def point_seed(seed: int, point: Point) -> int:
+    """A seed of its own per sweep point: the same seed everywhere would give every point the
+    same first prompts, and a server's prefix cache would answer them from memory."""
+    key = f"{seed}:{point.isl}:{point.osl}:{point.concurrency}:{point.num_prompts}"
+    return zlib.crc32(key.encode())
 
 
 def low_wake_latency_available() -> bool:

@@ -51,3 +51,12 @@ def test_benchmark_sweep_for_the_cpu_spec() -> None:
     llama = sweep(max_context=65536, max_concurrency=32)
     assert (2048, 128, 30, 120) in [(p.isl, p.osl, p.concurrency, p.num_prompts) for p in llama]
     assert max(p.isl + p.osl for p in llama) <= 65536
+
+
+def test_each_sweep_point_gets_its_own_prompts() -> None:
+    from benchmarking.bench import point_seed
+
+    first, second = Point(128, 128, 1, 8), Point(128, 1024, 1, 4)
+    assert point_seed(0, first) != point_seed(0, second), "no prefix-cache hits across points"
+    assert point_seed(0, first) == point_seed(0, Point(128, 128, 1, 8)), "and still repeatable"
+    assert point_seed(1, first) != point_seed(0, first)
