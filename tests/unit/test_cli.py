@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult, FakeVllm, free_port
+from tests.conftest import CliResult, FakeVllm, free_port, pid_alive
 from workflows import venvs
 from workflows.auth import mint_jwt
 from workflows.warmup import warmup_lengths
@@ -27,15 +27,6 @@ def runtime_spec(tmp_path: Path) -> dict[str, object]:
     data = json.loads((latest(tmp_path) / "runtime_spec.json").read_text())
     assert isinstance(data, dict)
     return data
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as handle:
-        return handle.read().split()[2] != "Z"
 
 
 def serve(run_cli: Run, registry: Path, fake: FakeVllm, *extra: str) -> CliResult:

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import pid_alive
 from workflows import command
 from workflows.redact import register_secret
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as handle:
-        return handle.read().split()[2] != "Z"
 
 
 def test_run_captures_output_streams_lines_and_logs(tmp_path: Path) -> None:
@@ -66,7 +57,7 @@ def test_timeout_stops_the_whole_process_group(tmp_path: Path) -> None:
     assert "timed out after 1s" in result.output
     grandchild = int(result.output.splitlines()[0])
     time.sleep(0.2)
-    assert not alive(grandchild)
+    assert not pid_alive(grandchild)
 
 
 def test_started_process_is_stopped_with_term_then_kill(tmp_path: Path) -> None:
@@ -77,7 +68,7 @@ def test_started_process_is_stopped_with_term_then_kill(tmp_path: Path) -> None:
     started = time.monotonic()
     code = process.stop(grace=0.5)
     assert code is not None and code < 0 and time.monotonic() - started < 10
-    assert not alive(process.pid)
+    assert not pid_alive(process.pid)
 
 
 def test_started_process_writes_to_its_log(tmp_path: Path) -> None:
