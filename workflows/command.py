@@ -63,23 +63,25 @@ def run(
     log_path: Path | None = None,
     on_line: Callable[[str], None] | None = None,
     passthrough: bool = False,
+    interactive: bool = False,
 ) -> CommandResult:
     """Run to completion; output goes to `log_path` (appended) and is returned.
 
     With `passthrough` the child writes straight to this terminal (its own progress bars), and
-    nothing is captured.
+    nothing is captured. `interactive` also gives it this terminal's input and keeps it in the
+    terminal's foreground group (a shell the user types into).
     """
     log.debug("$ %s", quoted(argv))
     process = subprocess.Popen(
         list(argv),
         cwd=cwd,
         env=merged_env(env),
-        stdin=subprocess.DEVNULL,
-        stdout=None if passthrough else subprocess.PIPE,
-        stderr=None if passthrough else subprocess.STDOUT,
+        stdin=None if interactive else subprocess.DEVNULL,
+        stdout=None if passthrough or interactive else subprocess.PIPE,
+        stderr=None if passthrough or interactive else subprocess.STDOUT,
         text=True,
         errors="replace",
-        start_new_session=True,
+        start_new_session=not interactive,
     )
     lines: list[str] = []
     reader = threading.Thread(
@@ -185,10 +187,22 @@ def _child_setup_dying_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _leads_own_group(pid: int) -> bool:
+    try:
+        return os.getpgid(pid) == pid
+    except ProcessLookupError:
+        return False
+
+
 def _stop_group(process: subprocess.Popen[bytes] | subprocess.Popen[str], grace: float) -> None:
+    """Terminate, then kill, the child's process group (just the child if it has none)."""
+    own_group = _leads_own_group(process.pid)
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, sig)
+            if own_group:
+                os.killpg(process.pid, sig)
+            else:
+                process.send_signal(sig)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if process.poll() is not None:

@@ -20,7 +20,6 @@ CACHE_ROOT = f"{CONTAINER_HOME}/cache_root"
 HUGEPAGES = "/dev/hugepages-1G"
 TT_DEVICE_DIR = "/dev/tenstorrent"
 LABEL_PREFIX = "readiness"
-SECRET_NAMES = ("HF_TOKEN", "VLLM_API_KEY", "API_KEY")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -49,6 +48,15 @@ class ContainerConfig:
     gpus: bool = False
     interactive: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+
+
+def api_key_variable(spec: ModelSpec) -> str:
+    """The variable the image's server reads its API key from."""
+    return "API_KEY" if spec.inference_engine is Engine.LLAMA_CPP else "VLLM_API_KEY"
+
+
+def secret_names(spec: ModelSpec, no_auth: bool) -> tuple[str, ...]:
+    return ("HF_TOKEN",) + (() if no_auth else (api_key_variable(spec),))
 
 
 def container_name(spec: ModelSpec, run_id: str) -> str:
@@ -165,11 +173,15 @@ def mounts(spec: ModelSpec, config: RunConfig) -> tuple[Mount, ...]:
         found.append(Mount(str(config.host_hf_cache), f"{CONTAINER_HOME}/hf_cache", read_only=True))
     if spec.device.is_tenstorrent:
         found.append(Mount(HUGEPAGES, HUGEPAGES))
-    if config.dev_mode:
-        found.append(
-            Mount(str(REPO_ROOT / "docker" / "vllm-tt-metal" / "src"), f"{CONTAINER_HOME}/app/src")
-        )
+    if config.dev_mode and spec.device is not Device.GPU:
+        found.append(Mount(str(server_sources(spec)), f"{CONTAINER_HOME}/app/src"))
     return tuple(found)
+
+
+def server_sources(spec: ModelSpec) -> Path:
+    """The repo folder whose files the image holds as its server-side sources."""
+    image_dir = "cpu" if spec.inference_engine is Engine.LLAMA_CPP else "vllm-tt-metal"
+    return REPO_ROOT / "docker" / image_dir / "src"
 
 
 def docker_run_command(cfg: ContainerConfig) -> str:

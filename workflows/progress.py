@@ -45,3 +45,33 @@ class BuildProgress:
             return
         with self._status:
             yield self
+
+
+class PullProgress:
+    """Fed (layer, bytes done, layer size) while an image downloads; shows the whole."""
+
+    def __init__(self, console: Console, image: str) -> None:
+        self._title = f"pulling {image}"
+        self._layers: dict[str, tuple[int, int]] = {}
+        self._last_logged = -10
+        self._status = console.status(self._title) if console.is_terminal else None
+
+    def __call__(self, layer: str, done: int, total: int) -> None:
+        self._layers[layer] = (done, total)
+        done_all = sum(d for d, _ in self._layers.values())
+        total_all = sum(t for _, t in self._layers.values()) or 1
+        percent = min(100, 100 * done_all // total_all)
+        text = f"{self._title}: {done_all / 1e6:.0f} of {total_all / 1e6:.0f} MB seen so far"
+        if self._status is not None:
+            self._status.update(text)
+        elif percent >= self._last_logged + 10:
+            self._last_logged = percent - percent % 10
+            log.info(text)
+
+    @contextmanager
+    def shown(self) -> Iterator[PullProgress]:
+        if self._status is None:
+            yield self
+            return
+        with self._status:
+            yield self

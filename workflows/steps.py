@@ -14,9 +14,9 @@ from rich.console import Console
 from workflows import interrupts
 from workflows.auth import Auth, load_secrets, resolve_auth
 from workflows.dispatch import WORKFLOWS
-from workflows.docker_config import container_config, docker_run_command
+from workflows.docker_config import container_config, docker_run_command, secret_names
 from workflows.errors import ExitCode
-from workflows.model_spec import Device, ModelSpec
+from workflows.model_spec import ModelSpec
 from workflows.registry import load_registry
 from workflows.run_config import RunConfig, validate
 from workflows.run_folder import (
@@ -71,10 +71,7 @@ def print_docker_command(spec: ModelSpec, config: RunConfig, console: Console) -
     """What `--docker-server` would run, for pasting; nothing is started."""
     run_id = new_run_id(spec.model_name, spec.device.value, config.workflow)
     runtime = build_runtime_spec(spec, config, run_id)
-    secrets = ("HF_TOKEN",) + (
-        () if config.no_auth else ("API_KEY",) if spec.device is Device.CPU else ("VLLM_API_KEY",)
-    )
-    cfg = container_config(runtime.spec, config, run_id, secrets)
+    cfg = container_config(runtime.spec, config, run_id, secret_names(spec, config.no_auth))
     console.out(docker_run_command(cfg), highlight=False)
     return ExitCode.OK
 
@@ -161,6 +158,8 @@ def bring_up(server: Server, spec: ModelSpec, config: RunConfig) -> None:
     if server.started_by_runner:
         log.info("starting the %s server on %s", spec.inference_engine.value, server.base_url)
     server.start()
+    if not server.serves_on_start:
+        return
     waited = server.wait_ready(timeout)
     log.info("server ready at %s after %.1fs", server.base_url, waited)
     if (

@@ -14,6 +14,7 @@ from workflows.run_config import RunConfig
 from workflows.run_folder import RunFolder
 from workflows.runtime_spec import RuntimeSpec
 from workflows.servers.base import Server
+from workflows.servers.docker import DockerServer
 from workflows.servers.local import LocalProcessServer
 from workflows.workflow_args import reject_unknown_keys
 
@@ -34,6 +35,8 @@ def run(
 ) -> ExitCode:
     if config.interactive and isinstance(server, LocalProcessServer):
         return follow(server, console)
+    if config.interactive and isinstance(server, DockerServer):
+        return shell(server, console)
     console.print(connection_help(runtime, server, folder))
     return ExitCode.OK
 
@@ -49,7 +52,10 @@ def connection_help(runtime: RuntimeSpec, server: Server, folder: RunFolder) -> 
         f"  try:   curl {auth}-H 'Content-Type: application/json' "
         f"{server.base_url}/v1/chat/completions -d {body}",
     ]
-    if isinstance(server, LocalProcessServer) and server.pid:
+    if isinstance(server, DockerServer) and server.container:
+        name = server.container.name
+        lines += [f"  logs:  docker logs -f {name}", f"  stop:  docker rm -f {name}"]
+    elif isinstance(server, LocalProcessServer) and server.pid:
         lines += [
             f"  logs:  tail -f {_relative(folder.server_log)}",
             f"  stop:  kill {server.pid}",
@@ -79,6 +85,16 @@ def follow(server: LocalProcessServer, console: Console) -> ExitCode:
         console.out(stream.read().rstrip("\n"), highlight=False)
     code = server.exit_code()
     console.print(f"Server exited with code {code}.")
+    return ExitCode.OK if code == 0 else ExitCode.SERVER
+
+
+def shell(server: DockerServer, console: Console) -> ExitCode:
+    """`-it`: a shell in the server's container; the container goes when the shell ends."""
+    console.print(
+        f"Shell in container {server.cfg.name}; start the server with its entrypoint, "
+        "exit to remove the container."
+    )
+    code = server.attach()
     return ExitCode.OK if code == 0 else ExitCode.SERVER
 
 

@@ -296,19 +296,6 @@ def test_ram_minimum_is_checked_before_start(
     assert not fake_vllm.record_path.exists()
 
 
-def test_docker_server_is_validated_then_reported_unavailable(run_cli: Run) -> None:
-    result = run_cli(
-        "--model",
-        "Llama-3.1-8B-Instruct",
-        "--device",
-        "n150",
-        "--workflow",
-        "server",
-        "--docker-server",
-    )
-    assert result.code == 2 and "--docker-server is not available yet" in result.err
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -19,6 +19,8 @@ TAIL_LINES = 20
 
 
 class Server(ABC):
+    serves_on_start = True  # False: started for a person to work in (`-it` shell), no HTTP wait
+
     def __init__(self, base_url: str, auth: Auth, log_path: Path | None) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth = auth

@@ -23,7 +23,7 @@ class LocalProcessServer(Server):
         log_path: Path,
         detach: bool = False,
     ) -> None:
-        super().__init__(f"http://{_client_host(host)}:{port}", auth, log_path)
+        super().__init__(f"http://{client_host(host)}:{port}", auth, log_path)
         self.argv = tuple(argv)
         self.env = dict(env)
         self.host = host
@@ -61,14 +61,14 @@ class LocalProcessServer(Server):
         return self.process.poll() if self.process else None
 
 
-def _client_host(bind_host: str) -> str:
+def client_host(bind_host: str) -> str:
     return "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host
 
 
 def ensure_port_free(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(1)
-        in_use = probe.connect_ex((_client_host(host), port)) == 0
+        in_use = probe.connect_ex((client_host(host), port)) == 0
     if in_use:
         raise ServerError(
             f"port {port} on {host} is already in use; stop what listens there "

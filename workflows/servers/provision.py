@@ -1,4 +1,4 @@
-"""Choose and prepare the server a run talks to: local process, Docker (later), or external URL."""
+"""Choose and prepare the server a run talks to: local process, container, or external URL."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from workflows.auth import Auth
-from workflows.errors import UsageError
+from workflows.docker_config import api_key_variable, container_config, docker_run_command
 from workflows.host import check_host
 from workflows.model_spec import Engine, ModelSpec
 from workflows.progress import BuildProgress
@@ -17,6 +17,7 @@ from workflows.run_config import RunConfig
 from workflows.run_folder import RunFolder
 from workflows.servers import llama_cpp
 from workflows.servers.base import Server
+from workflows.servers.docker import DockerServer
 from workflows.servers.external import ExternalServer
 from workflows.servers.local import LocalProcessServer
 from workflows.servers.local_vllm import local_vllm_command
@@ -35,10 +36,7 @@ def create_server(
     environ: Mapping[str, str],
 ) -> Server:
     if config.docker_server:
-        raise UsageError(
-            "--docker-server is not available yet; use --local-server, or --server-url "
-            "for a server that already runs"
-        )
+        return _docker_server(spec, config, auth, folder, console, environ)
     if config.local_server:
         return _local_server(spec, config, auth, folder, console, environ)
     url = config.server_url or f"http://127.0.0.1:{config.service_port}"
@@ -94,3 +92,26 @@ def _llama_cpp_command(
 
 def _first_gguf(folder: Path) -> Path:
     return sorted(folder.glob("*.gguf"))[0]
+
+
+def _docker_server(
+    spec: ModelSpec,
+    config: RunConfig,
+    auth: Auth,
+    folder: RunFolder,
+    console: Console,
+    environ: Mapping[str, str],
+) -> DockerServer:
+    secrets = container_secrets(spec, auth, environ)
+    cfg = container_config(spec, config, folder.run_id, tuple(secrets))
+    log.debug("container, as a docker run command:\n%s", docker_run_command(cfg))
+    return DockerServer(cfg, secrets, auth, folder.server_log, console)
+
+
+def container_secrets(spec: ModelSpec, auth: Auth, environ: Mapping[str, str]) -> dict[str, str]:
+    """What the container gets from the runner's secrets: the API key its server checks, and
+    HF_TOKEN for gated weights. Values travel in the create call only, never in a log."""
+    secrets = {"HF_TOKEN": environ["HF_TOKEN"]} if environ.get("HF_TOKEN") else {}
+    if auth.token:
+        secrets[api_key_variable(spec)] = auth.token
+    return secrets

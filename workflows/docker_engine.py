@@ -1,0 +1,321 @@
+"""The one module that talks to Docker (the docker SDK; the `docker` CLI only to attach a
+terminal). Everything Docker can refuse is turned into a one-line error that says what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from workflows import command
+from workflows.docker_config import LABEL_PREFIX, ContainerConfig, Mount
+from workflows.errors import ServerError, SetupError
+
+log = logging.getLogger(__name__)
+STOP_TIMEOUT_SECONDS = 10
+LOCAL_REGISTRY = "local/"  # images that are built on this machine, never pulled
+RUN_ID_LABEL = f"{LABEL_PREFIX}.run_id"
+
+_NOT_FOUND_HINTS = ("not found", "manifest unknown", "pull access denied", "does not exist")
+_UNREACHABLE_HINTS = (
+    "dial tcp",
+    "no such host",
+    "timeout",
+    "timed out",
+    "connection refused",
+    "tls handshake",
+    "network is unreachable",
+    "temporary failure in name resolution",
+)
+
+
+def engine_error(error: Exception, docker_binary: str | None, host: str) -> SetupError:
+    """Why the engine cannot be reached, as the user should hear it."""
+    text = _error_text(error).lower()
+    if "permission denied" in text:
+        return SetupError(
+            f"permission denied on the Docker socket ({host}): add your user to the docker "
+            "group (sudo usermod -aG docker $USER, then log in again) or run as root"
+        )
+    if docker_binary is None and ("no such file" in text or "connection refused" in text):
+        return SetupError(
+            "Docker is not installed (no `docker` on PATH and no engine socket): install "
+            "Docker Engine (https://docs.docker.com/engine/install/), or use --local-server"
+        )
+    if "no such file" in text or "connection refused" in text or "connection aborted" in text:
+        return SetupError(
+            f"the Docker daemon is not running (nothing answers on {host}): start it "
+            "(sudo systemctl start docker, or dockerd &), or use --local-server"
+        )
+    return SetupError(f"cannot talk to the Docker engine at {host}: {_first_line(error)}")
+
+
+def pull_error(image: str, message: str) -> SetupError:
+    lowered = message.lower()
+    if any(hint in lowered for hint in _UNREACHABLE_HINTS):
+        return SetupError(
+            f"cannot pull {image}: its registry is unreachable ({_short(message)}); pull or "
+            "`docker load` it on this machine first, or pick a local image with "
+            "--override-docker-image"
+        )
+    if any(hint in lowered for hint in _NOT_FOUND_HINTS):
+        return SetupError(
+            f"image {image} does not exist in its registry (or needs a login: docker login); "
+            "check the tag, or pick another with --override-docker-image"
+        )
+    return SetupError(f"pulling {image} failed: {_short(message)}")
+
+
+def missing_local_image(image: str) -> SetupError:
+    return SetupError(
+        f"image {image} is built on this machine and is not there yet: build it with "
+        "`python3 scripts/build_images.py`, or pick another with --override-docker-image"
+    )
+
+
+def _error_text(error: BaseException) -> str:
+    parts: list[str] = []
+    seen: BaseException | None = error
+    while seen is not None and len(parts) < 8:
+        parts.append(f"{type(seen).__name__}: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    return " | ".join(parts)
+
+
+def _first_line(error: Exception) -> str:
+    return _short(str(error))
+
+
+def _short(message: str) -> str:
+    line = message.strip().splitlines()[0] if message.strip() else "no details"
+    return line if len(line) <= 200 else line[:197] + "..."
+
+
+def split_reference(image: str) -> tuple[str, str]:
+    """'repo/name:tag' → ('repo/name', 'tag'); a registry port is not a tag."""
+    name, _, tag = image.rpartition(":")
+    if not name or "/" in tag:
+        return image, "latest"
+    return name, tag
+
+
+def create_arguments(cfg: ContainerConfig, secrets: Mapping[str, str]) -> dict[str, Any]:
+    """The docker SDK's `containers.create` arguments for a container configuration. Secrets
+    join the environment here and only here."""
+    from docker.types import DeviceRequest
+    from docker.types import Mount as SdkMount
+
+    arguments: dict[str, Any] = {
+        "image": cfg.image,
+        "name": cfg.name,
+        "labels": dict(cfg.labels),
+        "environment": {**cfg.environment, **secrets},
+        "devices": list(cfg.devices),
+        "mounts": [_sdk_mount(SdkMount, mount) for mount in cfg.mounts],
+        "ports": {f"{cfg.container_port}/tcp": (cfg.host_ip, cfg.host_port)},
+        "detach": True,
+    }
+    if cfg.ipc_host:
+        arguments["ipc_mode"] = "host"
+    if cfg.gpus:
+        arguments["device_requests"] = [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+    if cfg.interactive:
+        arguments |= {"entrypoint": ["bash"], "command": [], "tty": True, "stdin_open": True}
+    else:
+        arguments["command"] = list(cfg.command)
+    return arguments
+
+
+def _sdk_mount(factory: Callable[..., Any], mount: Mount) -> Any:
+    return factory(
+        target=mount.target, source=mount.source, type=mount.kind, read_only=mount.read_only
+    )
+
+
+class Container:
+    """A container this run created: its state, its log, and its removal."""
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+        self.name: str = handle.name
+        self._log_thread: threading.Thread | None = None
+
+    def exit_code(self) -> int | None:
+        """None while it runs (or was only created); its exit code once it has ended."""
+        import docker.errors
+
+        try:
+            self._handle.reload()
+        except docker.errors.NotFound:
+            return -1
+        if self._handle.status in ("exited", "dead"):
+            return int(self._handle.attrs["State"]["ExitCode"])
+        return None
+
+    def stream_logs(self, path: Path) -> None:
+        """Copy the container's output into `path` as it comes, in the background."""
+        self._log_thread = threading.Thread(
+            target=_copy_logs, args=(self._handle, path), name="container-log", daemon=True
+        )
+        self._log_thread.start()
+
+    def flush_logs(self, timeout: float = 3.0) -> None:
+        """Give the log copy a moment to catch up (after the container ended)."""
+        if self._log_thread is not None:
+            self._log_thread.join(timeout)
+
+    def remove(self) -> None:
+        import docker.errors
+
+        try:
+            self._handle.stop(timeout=STOP_TIMEOUT_SECONDS)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as error:
+            log.debug("stopping %s: %s", self.name, error)
+        self.flush_logs()
+        try:
+            self._handle.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as error:
+            log.warning("could not remove container %s: %s", self.name, _first_line(error))
+
+
+def _copy_logs(handle: Any, path: Path) -> None:
+    try:
+        with path.open("ab") as sink:
+            for chunk in handle.logs(stream=True, follow=True):
+                sink.write(chunk)
+                sink.flush()
+    except Exception as error:  # the log copy must never take the run down
+        log.debug("container log stream ended: %s", error)
+
+
+class DockerEngine:
+    def __init__(self, client: Any, host: str) -> None:
+        self._client = client
+        self.host = host
+
+    @classmethod
+    def connect(cls, environ: Mapping[str, str] = os.environ) -> DockerEngine:
+        from docker.client import DockerClient
+
+        host = environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        try:
+            client = DockerClient.from_env(environment=dict(environ), timeout=60)
+            client.ping()
+        except Exception as error:
+            raise engine_error(error, shutil.which("docker"), host) from error
+        return cls(client, host)
+
+    def has_image(self, image: str) -> bool:
+        import docker.errors
+
+        try:
+            self._client.images.get(image)
+        except docker.errors.ImageNotFound:
+            return False
+        return True
+
+    def ensure_image(self, image: str, on_progress: Callable[[str, int, int], None]) -> None:
+        """Use the local image, else pull it (reporting each layer's bytes done and total)."""
+        if self.has_image(image):
+            log.info("image %s is present locally", image)
+            return
+        if image.startswith(LOCAL_REGISTRY):
+            raise missing_local_image(image)
+        log.info("pulling %s", image)
+        for event in self._pull_events(image):
+            if "error" in event:
+                raise pull_error(image, str(event["error"]))
+            if event.get("progressDetail", {}).get("total"):
+                detail = event["progressDetail"]
+                on_progress(str(event.get("id", "")), int(detail["current"]), int(detail["total"]))
+        log.info("pulled %s", image)
+
+    def _pull_events(self, image: str) -> Iterator[dict[str, Any]]:
+        import docker.errors
+
+        repository, tag = split_reference(image)
+        try:
+            yield from self._client.api.pull(repository, tag=tag, stream=True, decode=True)
+        except docker.errors.APIError as error:
+            raise pull_error(image, str(error.explanation or error)) from error
+        except Exception as error:
+            raise pull_error(image, _error_text(error)) from error
+
+    def ensure_volume(self, name: str, labels: Mapping[str, str]) -> None:
+        import docker.errors
+
+        try:
+            self._client.volumes.get(name)
+        except docker.errors.NotFound:
+            self._client.volumes.create(name=name, labels=dict(labels))
+            log.info("created volume %s", name)
+
+    def create(self, cfg: ContainerConfig, secrets: Mapping[str, str]) -> Container:
+        import docker.errors
+
+        try:
+            handle = self._client.containers.create(**create_arguments(cfg, secrets))
+        except docker.errors.APIError as error:
+            raise ServerError(
+                f"Docker refused to create {cfg.name}: {_short(str(error.explanation or error))}"
+            ) from error
+        return Container(handle)
+
+    def start(self, container: Container) -> None:
+        import docker.errors
+
+        try:
+            self._client.containers.get(container.name).start()
+        except docker.errors.APIError as error:
+            raise ServerError(
+                f"Docker could not start {container.name}: "
+                f"{_short(str(error.explanation or error))}"
+            ) from error
+
+    def remove_run_containers(self, run_id: str) -> list[str]:
+        """Remove every container labelled with this run id (ours, and only ours)."""
+        ours = {"label": f"{RUN_ID_LABEL}={run_id}"}
+        found = self._client.containers.list(all=True, filters=ours)
+        for handle in found:
+            Container(handle).remove()
+        return [handle.name for handle in found]
+
+    def attach_terminal(self, container: Container, log_path: Path) -> int:
+        """Start the container with this terminal attached (`-it`); returns its exit code."""
+        docker_cli = shutil.which("docker")
+        if docker_cli is None:
+            raise SetupError("-it needs the `docker` command on PATH to attach a terminal")
+        result = command.run(
+            [docker_cli, "start", "--attach", "--interactive", container.name],
+            log_path=log_path,
+            passthrough=True,
+            interactive=True,
+        )
+        return result.returncode
+
+    def build(
+        self, context: Path, tag: str, build_args: Mapping[str, str], on_line: Callable[[str], None]
+    ) -> None:
+        import docker.errors
+
+        try:
+            for event in self._client.api.build(
+                path=str(context), tag=tag, buildargs=dict(build_args), rm=True, decode=True
+            ):
+                if "error" in event:
+                    raise SetupError(f"building {tag} failed: {_short(str(event['error']))}")
+                if "stream" in event:
+                    on_line(str(event["stream"]).rstrip("\n"))
+        except docker.errors.APIError as error:
+            raise SetupError(
+                f"building {tag} failed: {_short(str(error.explanation or error))}"
+            ) from error

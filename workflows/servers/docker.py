@@ -1,0 +1,130 @@
+"""A server the runner starts in a container of the spec's pinned image."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from rich.console import Console
+
+from workflows import interrupts
+from workflows.auth import Auth
+from workflows.docker_config import HUGEPAGES, LABEL_PREFIX, TT_DEVICE_DIR, ContainerConfig
+from workflows.docker_engine import Container, DockerEngine
+from workflows.errors import ServerError, SetupError
+from workflows.progress import PullProgress
+from workflows.servers.base import Server
+from workflows.servers.local import client_host, ensure_port_free
+
+log = logging.getLogger(__name__)
+
+
+class DockerServer(Server):
+    def __init__(
+        self,
+        cfg: ContainerConfig,
+        secrets: Mapping[str, str],
+        auth: Auth,
+        log_path: Path,
+        console: Console,
+        connect: Callable[[], DockerEngine] = DockerEngine.connect,
+        host_root: Path = Path("/"),
+    ) -> None:
+        super().__init__(f"http://{client_host(cfg.host_ip)}:{cfg.host_port}", auth, log_path)
+        self.cfg = cfg
+        self.serves_on_start = not cfg.interactive
+        self._secrets = dict(secrets)
+        self._console = console
+        self._connect = connect
+        self._host_root = host_root
+        self._engine: DockerEngine | None = None
+        self.container: Container | None = None
+
+    @property
+    def started_by_runner(self) -> bool:
+        return True
+
+    @property
+    def run_id(self) -> str:
+        return self.cfg.labels[f"{LABEL_PREFIX}.run_id"]
+
+    def start(self) -> None:
+        engine = self._engine = self._connect()
+        cfg = host_checked(self.cfg, self._host_root)
+        progress = PullProgress(self._console, cfg.image)
+        with progress.shown():
+            engine.ensure_image(cfg.image, progress)
+        prepare_storage(engine, cfg)
+        if not cfg.interactive:
+            ensure_port_free(cfg.host_ip, cfg.host_port)
+        with interrupts.deferred():
+            self.container = engine.create(cfg, self._secrets)
+            if not cfg.interactive:
+                engine.start(self.container)
+        log.info("container %s from %s", self.container.name, cfg.image)
+        if not cfg.interactive:
+            self.container.stream_logs(self.log_path_or_fail())
+
+    def log_path_or_fail(self) -> Path:
+        assert self.log_path is not None
+        return self.log_path
+
+    def exit_code(self) -> int | None:
+        return self.container.exit_code() if self.container else None
+
+    def stop(self) -> None:
+        if self._engine is None:
+            return
+        if self.container is not None:
+            self.container.remove()
+        leftovers = self._engine.remove_run_containers(self.run_id)
+        log.info("container %s stopped and removed", self.cfg.name)
+        if leftovers:
+            log.debug("also removed %s", ", ".join(leftovers))
+
+    def attach(self) -> int:
+        """`-it`: the container's shell on this terminal until it exits."""
+        assert self._engine is not None and self.container is not None
+        return self._engine.attach_terminal(self.container, self.log_path_or_fail())
+
+    def _failure(self, message: str) -> ServerError:
+        if self.container is not None:
+            self.container.flush_logs()
+        return super()._failure(message)
+
+
+def host_checked(cfg: ContainerConfig, root: Path) -> ContainerConfig:
+    """The configuration this host can run: Tenstorrent device nodes must exist; the 1G
+    hugepages mount is kept only where the host has it."""
+    missing = [
+        device.split(":", 1)[0]
+        for device in cfg.devices
+        if not _on_host(root, device.split(":", 1)[0])
+    ]
+    if missing:
+        raise SetupError(
+            f"{', '.join(missing)} not found on this host: a Tenstorrent device needs the "
+            "tt-kmd driver loaded (ls /dev/tenstorrent), or check --device-id"
+        )
+    uses_tt = any(device.startswith(TT_DEVICE_DIR) for device in cfg.devices)
+    if not uses_tt or _on_host(root, HUGEPAGES):
+        return cfg
+    log.warning("%s is not mounted on this host; starting without 1G hugepages", HUGEPAGES)
+    mounts = tuple(mount for mount in cfg.mounts if mount.source != HUGEPAGES)
+    return dataclasses.replace(cfg, mounts=mounts)
+
+
+def _on_host(root: Path, path: str) -> bool:
+    return (root / path.lstrip("/")).exists()
+
+
+def prepare_storage(engine: DockerEngine, cfg: ContainerConfig) -> None:
+    """Named volumes exist (labelled as ours); host-volume folders exist."""
+    labels = {key: value for key, value in cfg.labels.items() if not key.endswith("run_id")}
+    for mount in cfg.mounts:
+        if mount.kind == "volume":
+            engine.ensure_volume(mount.source, labels)
+        elif not mount.read_only and not mount.source.startswith("/dev/"):
+            Path(mount.source).mkdir(parents=True, exist_ok=True)
