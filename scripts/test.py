@@ -18,12 +18,25 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from workflows import bootstrap, command  # noqa: E402
 
+DOCKER = REPO_ROOT / "docker"
+
+
+def tool(python: str, name: str) -> str:
+    """A linter installed in the dev environment, beside its Python."""
+    return str(Path(python).parent / name)
+
+
+def shell_scripts() -> list[Path]:
+    return sorted([*DOCKER.rglob("*.sh"), *(REPO_ROOT / "scripts").rglob("*.sh")])
+
 
 def stages(python: str, unit_only: bool, pytest_args: list[str]) -> list[tuple[str, list[str]]]:
     planned = [
         ("ruff check", [python, "-m", "ruff", "check", "."]),
         ("ruff format", [python, "-m", "ruff", "format", "--check", "."]),
         ("mypy", [python, "-m", "mypy"]),
+        ("hadolint", [tool(python, "hadolint"), *map(str, sorted(DOCKER.glob("*/Dockerfile")))]),
+        ("shellcheck", [tool(python, "shellcheck"), *map(str, shell_scripts())]),
         ("unit tests", [python, "-m", "pytest", "-m", "not integration", *pytest_args]),
     ]
     if not unit_only:

@@ -223,6 +223,16 @@ class DockerEngine:
             return False
         return True
 
+    def image_label(self, image: str, key: str) -> str | None:
+        """A label of a local image; None if the image or the label is not there."""
+        import docker.errors
+
+        try:
+            labels = self._client.images.get(image).labels or {}
+        except docker.errors.ImageNotFound:
+            return None
+        return labels.get(key)
+
     def ensure_image(self, image: str, on_progress: Callable[[str, int, int], None]) -> None:
         """Use the local image, else pull it (reporting each layer's bytes done and total)."""
         if self.has_image(image):
@@ -281,13 +291,18 @@ class DockerEngine:
                 f"{_short(str(error.explanation or error))}"
             ) from error
 
-    def remove_run_containers(self, run_id: str) -> list[str]:
-        """Remove every container labelled with this run id (ours, and only ours)."""
+    def run_containers(self, run_id: str) -> list[Container]:
+        """The containers labelled with this run id, running or not (ours, and only ours)."""
         ours = {"label": f"{RUN_ID_LABEL}={run_id}"}
-        found = self._client.containers.list(all=True, filters=ours)
-        for handle in found:
-            Container(handle).remove()
-        return [handle.name for handle in found]
+        return [
+            Container(handle) for handle in self._client.containers.list(all=True, filters=ours)
+        ]
+
+    def remove_run_containers(self, run_id: str) -> list[str]:
+        found = self.run_containers(run_id)
+        for container in found:
+            container.remove()
+        return [container.name for container in found]
 
     def attach_terminal(self, container: Container, log_path: Path) -> int:
         """Start the container with this terminal attached (`-it`); returns its exit code."""
@@ -303,13 +318,23 @@ class DockerEngine:
         return result.returncode
 
     def build(
-        self, context: Path, tag: str, build_args: Mapping[str, str], on_line: Callable[[str], None]
+        self,
+        context: Path,
+        tag: str,
+        build_args: Mapping[str, str],
+        labels: Mapping[str, str],
+        on_line: Callable[[str], None],
     ) -> None:
         import docker.errors
 
         try:
             for event in self._client.api.build(
-                path=str(context), tag=tag, buildargs=dict(build_args), rm=True, decode=True
+                path=str(context),
+                tag=tag,
+                buildargs=dict(build_args),
+                labels=dict(labels),
+                rm=True,
+                decode=True,
             ):
                 if "error" in event:
                     raise SetupError(f"building {tag} failed: {_short(str(event['error']))}")

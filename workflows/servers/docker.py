@@ -79,10 +79,10 @@ class DockerServer(Server):
             return
         if self.container is not None:
             self.container.remove()
+            log.info("container %s stopped and removed", self.container.name)
         leftovers = self._engine.remove_run_containers(self.run_id)
-        log.info("container %s stopped and removed", self.cfg.name)
         if leftovers:
-            log.debug("also removed %s", ", ".join(leftovers))
+            log.info("removed this run's other containers: %s", ", ".join(leftovers))
 
     def attach(self) -> int:
         """`-it`: the container's shell on this terminal until it exits."""

@@ -102,6 +102,8 @@ def _docker_server(
     console: Console,
     environ: Mapping[str, str],
 ) -> DockerServer:
+    if config.host_weights_dir:  # the same completeness check as a local server's
+        resolve_weights(spec, environ, config.host_weights_dir)
     secrets = container_secrets(spec, auth, environ)
     cfg = container_config(spec, config, folder.run_id, tuple(secrets))
     log.debug("container, as a docker run command:\n%s", docker_run_command(cfg))

@@ -1,0 +1,275 @@
+"""`--docker-server` against a real Docker engine, with the CPU image built from docker/cpu.
+
+`.ci/run` installs the engine, starts it and makes a Debian base image
+(scripts/ci/docker_engine.sh); without an engine these tests are skipped, saying why."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import REPO_ROOT, free_port
+from tests.integration.conftest import read_until, runner
+from workflows.docker_engine import DockerEngine
+from workflows.errors import SetupError
+
+pytestmark = pytest.mark.integration
+MODEL = "SmolLM2-135M-Instruct"
+DOCKER_ARGS = ["--model", MODEL, "--device", "cpu", "--docker-server"]
+CPU_IMAGE = "local/readiness-llama-cpp-cpu:0.1.0"
+DEBIAN_BASE = "readiness/debian-base:bookworm"
+
+
+@pytest.fixture(scope="session")
+def engine() -> DockerEngine:
+    try:
+        return DockerEngine.connect()
+    except SetupError as error:
+        if os.environ.get("READINESS_DOCKER_TESTS") == "required":
+            pytest.fail(f"the Docker engine .ci/run started does not answer: {error}")
+        pytest.skip(f"no Docker engine: {error.message} (scripts/ci/docker_engine.sh starts one)")
+
+
+@pytest.fixture(scope="session")
+def cpu_image(engine: DockerEngine) -> str:
+    """The CPU image, built by the maintainer script (skipped if it is current)."""
+    base = os.environ.get("READINESS_DOCKER_BASE_IMAGE") or DEBIAN_BASE
+    if not engine.has_image(base):
+        pytest.skip(f"no base image {base}: scripts/ci/docker_engine.sh makes one")
+    build = [sys.executable, "scripts/build_images.py", "--model", MODEL]
+    result = subprocess.run(
+        [*build, "--cpu-base-image", base],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=3000,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert engine.has_image(CPU_IMAGE)
+    return CPU_IMAGE
+
+
+def run_id_of(logs: Path) -> str:
+    return (logs / "latest").resolve().name
+
+
+def containers_of(engine: DockerEngine, run_id: str) -> list[str]:
+    return [container.name for container in engine.run_containers(run_id)]
+
+
+@pytest.fixture
+def cleanup(engine: DockerEngine) -> Iterator[list[str]]:
+    """Run ids whose containers a test leaves running on purpose; removed afterwards."""
+    run_ids: list[str] = []
+    yield run_ids
+    for run_id in run_ids:
+        engine.remove_run_containers(run_id)
+
+
+def test_server_workflow_leaves_a_container_that_answers_chat(
+    tmp_path: Path, cpu_image: str, engine: DockerEngine, cleanup: list[str]
+) -> None:
+    port = free_port()
+    process = runner(
+        *DOCKER_ARGS, "--workflow", "server", "--service-port", str(port), logs=tmp_path
+    )
+    output, _ = process.communicate(timeout=600)
+    run_id = run_id_of(tmp_path)
+    cleanup.append(run_id)
+    assert process.returncode == 0, output
+    [name] = containers_of(engine, run_id)
+    assert f"docker logs -f {name}" in output and f"docker rm -f {name}" in output
+    token = (tmp_path / "latest" / "api_token").read_text().strip()
+    answer = requests.post(
+        f"http://127.0.0.1:{port}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"model": MODEL, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 8},
+        timeout=60,
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["choices"][0]["message"]["content"].strip()
+    refused = requests.get(f"http://127.0.0.1:{port}/v1/models", timeout=10)
+    assert refused.status_code == 401, "the container's server checks the run's API key"
+    server_log = (tmp_path / "latest" / "server.log").read_text()
+    assert "entrypoint: serving" in server_log and token not in server_log
+    assert token not in (tmp_path / "latest" / "run.log").read_text()
+
+
+def test_benchmarks_in_a_container_remove_it_at_the_end(
+    tmp_path: Path, cpu_image: str, engine: DockerEngine
+) -> None:
+    process = runner(
+        *DOCKER_ARGS,
+        "--workflow",
+        "benchmarks",
+        "--service-port",
+        str(free_port()),
+        "--workflow-args",
+        "isl=32 osl=8 concurrency=1 num_prompts=2",
+        "--disable-trace-capture",
+        logs=tmp_path,
+    )
+    output, _ = process.communicate(timeout=1200)
+    assert process.returncode == 0, output
+    assert list((tmp_path / "latest" / "benchmarks").glob("*.json"))
+    assert containers_of(engine, run_id_of(tmp_path)) == []
+
+
+def test_ctrl_c_removes_the_container(tmp_path: Path, cpu_image: str, engine: DockerEngine) -> None:
+    process = runner(
+        *DOCKER_ARGS,
+        "--workflow",
+        "benchmarks",
+        "--service-port",
+        str(free_port()),
+        "--workflow-args",
+        "isl=128 osl=512 concurrency=1 num_prompts=50",
+        logs=tmp_path,
+    )
+    read_until(process, "server ready", timeout=300)
+    run_id = run_id_of(tmp_path)
+    assert len(containers_of(engine, run_id)) == 1
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output
+    assert containers_of(engine, run_id) == []
+
+
+def test_container_that_exits_at_start_shows_its_log_tail(
+    tmp_path: Path, cpu_image: str, engine: DockerEngine
+) -> None:
+    weights = tmp_path / "broken-weights"
+    weights.mkdir()
+    (weights / "model.gguf").write_bytes(b"not a gguf file" * 64)
+    weights.chmod(0o755)
+    (weights / "model.gguf").chmod(0o644)
+    process = runner(
+        *DOCKER_ARGS,
+        "--workflow",
+        "server",
+        "--service-port",
+        str(free_port()),
+        "--host-weights-dir",
+        str(weights),
+        logs=tmp_path / "logs",
+    )
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 4, output
+    error = next(line for line in output.splitlines() if line.startswith("error:"))
+    assert re.search(r"the server exited with code [1-9]\d* before it was ready", error)
+    assert "failed to load model" in output, "the log tail is shown under the error"
+    assert containers_of(engine, run_id_of(tmp_path / "logs")) == []
+
+
+def test_local_image_that_is_not_built_says_how_to_build_it(
+    tmp_path: Path, engine: DockerEngine
+) -> None:
+    process = runner(
+        *DOCKER_ARGS,
+        "--workflow",
+        "server",
+        "--override-docker-image",
+        "local/readiness-never-built:0.0.1",
+        logs=tmp_path,
+    )
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 3, output
+    assert "scripts/build_images.py" in output and "Traceback" not in output
+
+
+class _EmptyRegistry(BaseHTTPRequestHandler):
+    """A registry that has no images: every manifest is unknown."""
+
+    def do_GET(self) -> None:
+        if self.path == "/v2/":
+            self._answer(200, {})
+        else:
+            error = {"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}
+            self._answer(404, {"errors": [error]})
+
+    do_HEAD = do_GET
+
+    def _answer(self, status: int, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Docker-Distribution-API-Version", "registry/2.0")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command == "GET":
+            self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_pull_errors_from_real_registries(tmp_path: Path, engine: DockerEngine) -> None:
+    registry = ThreadingHTTPServer(("127.0.0.1", 0), _EmptyRegistry)
+    threading.Thread(target=registry.serve_forever, daemon=True).start()
+    try:
+        missing = f"127.0.0.1:{registry.server_port}/acme/no-such-model:1.0"
+        cases = {
+            missing: "does not exist in its registry",
+            "registry.invalid/acme/model:1.0": "its registry is unreachable",
+        }
+        for image, expected in cases.items():
+            process = runner(
+                *DOCKER_ARGS,
+                "--workflow",
+                "server",
+                "--override-docker-image",
+                image,
+                logs=tmp_path / image.replace("/", "_"),
+            )
+            output, _ = process.communicate(timeout=120)
+            assert process.returncode == 3, output
+            assert expected in output, output
+    finally:
+        registry.shutdown()
+
+
+def test_interactive_gives_a_shell_in_the_container(
+    tmp_path: Path, cpu_image: str, engine: DockerEngine
+) -> None:
+    """`-it`: a shell on this terminal, in the server's image; gone when the shell exits."""
+    env = dict(os.environ, WORKFLOW_LOGS_DIR=str(tmp_path), TERM="dumb")
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the runner, on a terminal
+        argv = [sys.executable, str(REPO_ROOT / "run.py"), *DOCKER_ARGS, "--workflow", "server"]
+        os.chdir(REPO_ROOT)
+        os.execve(sys.executable, [*argv, "-it"], env)
+    seen = _read_terminal(terminal, "Shell in container", timeout=120)
+    time.sleep(2)
+    os.write(terminal, b"echo $((6 * 7))-from-$(id -un); ls $APP_HOME/models; exit 3\n")
+    seen += _read_terminal(terminal, "exit 4", timeout=60)
+    _, status = os.waitpid(pid, 0)
+    assert "42-from-container_app_user" in seen and ".gguf" in seen, seen
+    assert os.waitstatus_to_exitcode(status) == 4, seen
+    assert containers_of(engine, run_id_of(tmp_path)) == []
+
+
+def _read_terminal(terminal: int, marker: str, timeout: float) -> str:
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while marker not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([terminal], [], [], 0.5)
+        if ready:
+            try:
+                seen += os.read(terminal, 4096).decode(errors="replace")
+            except OSError:
+                break
+    return seen
