@@ -188,7 +188,12 @@ def docker_run_command(cfg: ContainerConfig) -> str:
     """The equivalent `docker run`, one option per line, secrets as `$NAME` references that the
     shell fills in from the environment (their values are never printed)."""
     q = shlex.quote
-    lines = [f"docker run --rm --name {q(cfg.name)}"]
+    note = (
+        f"# export {' '.join(cfg.secret_names)} first: their values are not printed\n"
+        if cfg.secret_names
+        else ""
+    )
+    lines = [f"{note}docker run --rm --name {q(cfg.name)}"]
     lines.append("-it --entrypoint bash" if cfg.interactive else "--detach")
     lines += [f"--label {q(f'{key}={value}')}" for key, value in cfg.labels.items()]
     lines += ["--ipc host"] if cfg.ipc_host else []

@@ -129,7 +129,10 @@ def test_benchmarks_in_a_container_remove_it_at_the_end(
     assert containers_of(engine, run_id_of(tmp_path)) == []
 
 
-def test_ctrl_c_removes_the_container(tmp_path: Path, cpu_image: str, engine: DockerEngine) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_run_removes_the_container(
+    tmp_path: Path, cpu_image: str, engine: DockerEngine, stop_signal: signal.Signals
+) -> None:
     process = runner(
         *DOCKER_ARGS,
         "--workflow",
@@ -143,7 +146,10 @@ def test_ctrl_c_removes_the_container(tmp_path: Path, cpu_image: str, engine: Do
     read_until(process, "server ready", timeout=300)
     run_id = run_id_of(tmp_path)
     assert len(containers_of(engine, run_id)) == 1
-    os.killpg(process.pid, signal.SIGINT)
+    if stop_signal is signal.SIGINT:
+        os.killpg(process.pid, stop_signal)  # what Ctrl-C on a terminal does
+    else:
+        process.send_signal(stop_signal)  # what a CI job's cancel does
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 130, output
     assert containers_of(engine, run_id) == []

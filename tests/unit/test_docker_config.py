@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -139,7 +140,11 @@ def test_printed_command_references_secrets_without_values(
         "--print-docker-cmd",
     )
     assert result.code == 0, result.err
-    assert result.out.startswith("docker run --rm --name llama-3.1-8b-instruct-n150-")
+    note, command = result.out.split("\n", 1)
+    assert note == "# export HF_TOKEN VLLM_API_KEY first: their values are not printed"
+    assert command.startswith("docker run --rm --name llama-3.1-8b-instruct-n150-")
+    pasted = subprocess.run(["bash", "-n"], input=result.out, capture_output=True, text=True)
+    assert pasted.returncode == 0, f"not a valid shell command: {pasted.stderr}"
     assert '--env HF_TOKEN="$HF_TOKEN"' in result.out
     assert '--env VLLM_API_KEY="$VLLM_API_KEY"' in result.out
     assert "hf_secretvalue123456" not in result.out + result.err
