@@ -4,6 +4,7 @@ terminal). Everything Docker can refuse is turned into a one-line error that say
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -259,6 +260,12 @@ class DockerEngine:
             raise pull_error(image, str(error.explanation or error)) from error
         except Exception as error:
             raise pull_error(image, _error_text(error)) from error
+
+    def remove_image(self, image: str) -> None:
+        import docker.errors
+
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            self._client.images.remove(image, force=True)
 
     def ensure_volume(self, name: str, labels: Mapping[str, str]) -> None:
         import docker.errors

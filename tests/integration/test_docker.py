@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
 import json
 import os
 import pty
@@ -13,11 +16,13 @@ import select
 import signal
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import requests
@@ -279,3 +284,104 @@ def _read_terminal(terminal: int, marker: str, timeout: float) -> str:
             except OSError:
                 break
     return seen
+
+
+class _OneImageRegistry(BaseHTTPRequestHandler):
+    """A registry serving one image (manifest, config and gzipped layers, by digest)."""
+
+    manifest: ClassVar[bytes] = b""
+    blobs: ClassVar[dict[str, bytes]] = {}
+
+    def do_GET(self) -> None:
+        if self.path == "/v2/":
+            self._send(200, b"{}", "application/json")
+        elif "/manifests/" in self.path:
+            self._send(200, self.manifest, MANIFEST_TYPE)
+        elif "/blobs/" in self.path and self.path.rsplit("/", 1)[1] in self.blobs:
+            self._send(200, self.blobs[self.path.rsplit("/", 1)[1]], "application/octet-stream")
+        else:
+            self._send(404, b'{"errors": [{"code": "BLOB_UNKNOWN"}]}', "application/json")
+
+    do_HEAD = do_GET
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Docker-Distribution-API-Version", "registry/2.0")
+        self.send_header("Content-Length", str(len(body)))
+        if "/manifests/" in self.path:
+            self.send_header("Docker-Content-Digest", _digest(self.manifest))
+        self.end_headers()
+        if self.command == "GET":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _registry_content(layer_files: dict[str, bytes]) -> tuple[bytes, dict[str, bytes]]:
+    """A one-layer image as a registry holds it: manifest, config blob, gzipped layer blob."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as archive:
+        for name, content in layer_files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+    layer = gzip.compress(raw.getvalue(), compresslevel=1)
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [_digest(raw.getvalue())]},
+        }
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_TYPE,
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": len(config),
+                "digest": _digest(config),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": len(layer),
+                    "digest": _digest(layer),
+                }
+            ],
+        }
+    ).encode()
+    return manifest, {_digest(config): config, _digest(layer): layer}
+
+
+def test_image_missing_locally_is_pulled_with_progress(engine: DockerEngine) -> None:
+    payload = os.urandom(3_000_000)  # incompressible, so the download reports progress
+    manifest, blobs = _registry_content({"data.bin": payload})
+    handler = type("Registry", (_OneImageRegistry,), {"manifest": manifest, "blobs": blobs})
+    registry = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=registry.serve_forever, daemon=True).start()
+    image = f"127.0.0.1:{registry.server_port}/acme/tiny:{os.getpid()}"
+    seen: list[tuple[str, int, int]] = []
+    try:
+        assert not engine.has_image(image)
+        engine.ensure_image(image, lambda layer, done, total: seen.append((layer, done, total)))
+        assert engine.has_image(image)
+        assert seen and max(done for _, done, _ in seen) > 0
+        assert {total for _, _, total in seen} == {len(blobs[_digest_of_layer(manifest)])}
+    finally:
+        registry.shutdown()
+        engine.remove_image(image)
+
+
+def _digest_of_layer(manifest: bytes) -> str:
+    return str(json.loads(manifest)["layers"][0]["digest"])
