@@ -186,6 +186,25 @@ def test_container_that_exits_at_start_shows_its_log_tail(
     assert containers_of(engine, run_id_of(tmp_path / "logs")) == []
 
 
+def test_container_not_ready_by_the_deadline_is_removed(
+    tmp_path: Path, cpu_image: str, engine: DockerEngine
+) -> None:
+    process = runner(
+        *DOCKER_ARGS,
+        "--workflow",
+        "server",
+        "--service-port",
+        str(free_port()),
+        "--workflow-args",
+        "ready_timeout=0.2",
+        logs=tmp_path,
+    )
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 4, output
+    assert "was not ready after 0.2s" in output and "ready_timeout=SECONDS" in output
+    assert containers_of(engine, run_id_of(tmp_path)) == []
+
+
 def test_local_image_that_is_not_built_says_how_to_build_it(
     tmp_path: Path, engine: DockerEngine
 ) -> None:

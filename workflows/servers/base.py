@@ -58,7 +58,7 @@ class Server(ABC):
                 return time.monotonic() - started
             time.sleep(POLL_SECONDS)
         raise self._failure(
-            f"the server at {self.base_url} was not ready after {timeout:.0f}s ({last_problem}); "
+            f"the server at {self.base_url} was not ready after {timeout:g}s ({last_problem}); "
             "raise it with --workflow-args ready_timeout=SECONDS"
         )
 
