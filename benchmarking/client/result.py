@@ -96,11 +96,14 @@ def _apply_events(
 
 
 def _add_tokens(result: RequestResult, stamp: int, previous_ns: int | None, tokens: int) -> None:
-    """A chunk of `tokens` tokens: its gap since the previous chunk is split evenly among them."""
+    """A chunk of `tokens` tokens: its gap since the previous chunk is split evenly among them.
+    The tokens that came with the first one arrived with no gap: they get ITL 0, so every
+    request has one ITL per token after the first, summing to E2EL - TTFT (as TPOT counts)."""
     if result.first_chunk_ms is None:
         result.first_chunk_ms = (stamp - result.sent_ns) / 1e6
     if previous_ns is None:
         result.ttft_ms = (stamp - result.sent_ns) / 1e6
+        result.itl_ms.extend([0.0] * (tokens - 1))
     else:
         share = (stamp - previous_ns) / tokens / 1e6
         result.itl_ms.extend([share] * tokens)

@@ -145,7 +145,7 @@ class Stream:
         self.per_chunk = max(emulator.timing.tokens_per_chunk, 1)
         self.sent = 0
         self.start = 0.0
-        self.itl = 0.0
+        self.due = 0.0
         self.ttft = 0.0
         every = emulator.timing.error_mid_stream_every
         self.fail_after = job.max_tokens // 2 if every and emulator.served % every == 0 else -1
@@ -158,13 +158,17 @@ class Stream:
             job.response.event(self._chunk({"role": "assistant", "content": ""}))
         self.start = time.perf_counter()  # exact, unlike the loop's clock cached per iteration
         self.ttft = timing.ttft_s(job.record.prompt_tokens)
-        self.itl = timing.itl_s(self.emulator.active)
+        self.due = self.start + self.ttft - self._itl_now()  # the first token is due at TTFT
         self._schedule_next()
 
+    def _itl_now(self) -> float:
+        """Each token's ITL follows the batch as it is when the token is scheduled."""
+        return self.emulator.timing.itl_s(self.emulator.active)
+
     def _schedule_next(self) -> None:
-        last_token = min(self.sent + self.per_chunk, self.job.max_tokens) - 1
-        due = self.start + self.ttft + last_token * self.itl
-        self.loop.call_later(max(due - time.perf_counter(), 0.0), self._emit)
+        count = min(self.per_chunk, self.job.max_tokens - self.sent)
+        self.due += count * self._itl_now()  # on an absolute clock: late callbacks do not add up
+        self.loop.call_later(max(self.due - time.perf_counter(), 0.0), self._emit)
 
     def _emit(self) -> None:
         job = self.job

@@ -143,15 +143,28 @@ def test_multi_token_chunks_split_gaps_per_token(emulator: Emulator) -> None:
     for result in results:
         assert result.success and result.output_tokens == 32
         assert result.server_output_tokens == 32 and result.client_output_tokens == 32
-        assert len(result.itl_ms) == 32 - 4  # tokens after the first chunk
+        assert len(result.itl_ms) == 32 - 1, "one ITL per token after the first"
+        assert result.itl_ms[:3] == [0.0] * 3, "the first chunk's other tokens had no gap"
         chunk_ns = truth[str(result.index)]["chunk_ns"]
         wire_itl = (chunk_ns[-1] - chunk_ns[0]) / 1e6 / (32 - 4)
-        itl_errors.append(abs(statistics.fmean(result.itl_ms) / wire_itl - 1))
+        itl_errors.append(abs(statistics.fmean(result.itl_ms[3:]) / wire_itl - 1))
+        assert result.tpot_ms == pytest.approx(statistics.fmean(result.itl_ms), rel=1e-6)
         assert result.ttft_ms is not None
         ttft_errors.append(abs(result.ttft_ms - truth_ttft_ms(result, truth[str(result.index)])))
         assert result.ttft_ms > 20 + 3 * 4 - 2, "a 4-token chunk leaves with its 4th token"
     assert statistics.median(itl_errors) < 0.02 and max(itl_errors) < 0.1
     assert statistics.median(ttft_errors) < 1.0 and max(ttft_errors) < 5.0
+
+
+def test_emulator_itl_follows_the_batch_token_by_token(emulator: Emulator) -> None:
+    """A stream's tokens slow down as soon as a second stream joins it (ITL doubles here)."""
+    url = emulator("--ttft-ms", "10", "--itl-ms", "5", "--batch-itl-factor", "1")
+    results, _ = send(url, count=2, concurrency=2, output=40, offsets=[0, 100_000_000])
+    assert all(result.success for result in results)
+    first = records(url)["0"]["chunk_ns"]
+    gaps = [(b - a) / 1e6 for a, b in itertools.pairwise(first)]
+    assert statistics.median(gaps[:10]) == pytest.approx(5.0, rel=0.1), "alone: 5 ms"
+    assert statistics.median(gaps[-10:]) == pytest.approx(10.0, rel=0.1), "joined: 10 ms"
 
 
 def test_errors_mid_stream_are_failed_requests_with_partial_data(emulator: Emulator) -> None:
