@@ -11,7 +11,7 @@ BLOCK_AND_IMPORT = """
 import importlib.abc, sys
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if name.split('.')[0] in {'orjson', 'uvloop'}:
+        if name.split('.')[0] in {'orjson', 'uvloop', 'tokenizers'}:
             raise ModuleNotFoundError(f'{name} is not in the runner environment')
 sys.meta_path.insert(0, Block())
 import workflows.cli, workflows.dispatch, workflows.workflow_load
