@@ -36,6 +36,16 @@ VENV = VenvSpec(
 )
 
 
+TOOL_VENVS = {  # optional drivers: each third-party load generator in an environment of its own
+    "aiperf": VenvSpec(name="tool-aiperf", requirements=("aiperf==0.13.0",)),
+    "guidellm": VenvSpec(name="tool-guidellm", requirements=("guidellm==0.8.1",)),
+}
+
+
+def chosen_tool(config: RunConfig) -> str:
+    return str(workflow_only(config.workflow_args).get("tool", "native"))
+
+
 @dataclass(frozen=True)
 class LoadWorkflow:
     mode: str  # "benchmarks" or "stress_tests"; also the results folder's name
@@ -62,12 +72,14 @@ class LoadWorkflow:
         folder: RunFolder,
         tokenizer: Path | None = None,
     ) -> list[str]:
+        tool = chosen_tool(config) if self.mode == "benchmarks" else "native"
+        entry = ["benchmarking", "--mode", self.mode]
+        if tool != "native":
+            entry = ["benchmarking.tools", "--tool", tool]
         argv = [
             python,
             "-m",
-            "benchmarking",
-            "--mode",
-            self.mode,
+            *entry,
             "--runtime-spec",
             str(folder.runtime_spec),
             "--server-url",
@@ -77,7 +89,7 @@ class LoadWorkflow:
             "--workflow-args-json",
             json.dumps(workflow_only(config.workflow_args)),
         ]
-        if config.disable_trace_capture:
+        if config.disable_trace_capture and tool == "native":
             argv.append("--disable-trace-capture")
         if tokenizer is not None:
             argv += ["--tokenizer", str(tokenizer)]
@@ -91,7 +103,8 @@ class LoadWorkflow:
         folder: RunFolder,
         console: Console,
     ) -> ExitCode:
-        python = ensure_venv(VENV, folder.path / f"venv-{VENV.name}.log")
+        venv = TOOL_VENVS.get(chosen_tool(config), VENV) if self.mode == "benchmarks" else VENV
+        python = ensure_venv(venv, folder.path / f"venv-{venv.name}.log")
         tokenizer = offline_tokenizer(runtime, config)
         argv = self.command_line(str(python), config, server, folder, tokenizer)
         env = {"PYTHONPATH": str(REPO_ROOT), "OPENAI_API_KEY": server.auth.token}
