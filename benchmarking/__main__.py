@@ -1,7 +1,8 @@
 """`python -m benchmarking`: the benchmarks workflow, runnable on its own against any server.
 
     python -m benchmarking --runtime-spec run/runtime_spec.json --server-url http://host:8000 \
-        --output-dir run/benchmarks [--workflow-args-json '{"smoke": true}']
+        --output-dir run/benchmarks [--workflow-args-json '{"smoke": true}'] \
+        [--tokenizer model.gguf|tokenizer.json|weights-folder]
 
 The bearer token, if the server needs one, comes from OPENAI_API_KEY (never from argv).
 """
@@ -28,7 +29,8 @@ from benchmarking import bench, report, stress, stress_plan
 from benchmarking.client import driver
 from benchmarking.client.requests import Target
 from benchmarking.client.result import RequestResult
-from benchmarking.datasets import SHAREGPT_MAX_PROMPT, ServerTokenizer, pick_tokenizer
+from benchmarking.datasets import SHAREGPT_MAX_PROMPT, ServerTokenizer, Tokenizer, pick_tokenizer
+from benchmarking.local_tokenizer import TokenizerSourceError, load_local_tokenizer
 from benchmarking.settings import Settings, settings_from
 from benchmarking.sweep import Point, plan_sweep
 from workflows.warmup import PADDED_LENGTHS, capture_traces
@@ -42,6 +44,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workflow-args-json", default="{}")
     parser.add_argument("--disable-trace-capture", action="store_true")
     parser.add_argument("--mode", choices=("benchmarks", "stress_tests"), default="benchmarks")
+    parser.add_argument(
+        "--tokenizer",
+        type=Path,
+        help="the model's tokenizer offline: a GGUF file, a tokenizer.json or a folder with one",
+    )
     return parser.parse_args(argv)
 
 
@@ -101,6 +108,20 @@ def plan_points(
     shared = {k: v for k, v in args.items() if k in stress_plan.SHARED_KEYS}
     plan = stress_plan.stress_plan(args, spec["max_context"], spec["max_concurrency"])
     return settings_from(shared), list(plan.points), plan.duration_s
+
+
+def choose_tokenizer(console: Console, source: Path | None, server: ServerTokenizer) -> Tokenizer:
+    """The offline tokenizer if it loads, else the server's, else words; says which."""
+    local = None
+    if source is not None:
+        try:
+            local = load_local_tokenizer(source)
+        except TokenizerSourceError as error:
+            console.print(f"note: no offline tokenizer ({error})", markup=False)
+    chosen = pick_tokenizer(server, local, lambda text: console.print(f"note: {text}"))
+    where = f" ({source})" if chosen is local else ""
+    console.print(f"tokenizer: {chosen.name}{where}", markup=False)
+    return chosen
 
 
 def trace_lengths(points: list[Point], max_context: int) -> list[int]:
@@ -191,7 +212,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         Target.from_url(base_url, headers),
         model,
         settings,
-        pick_tokenizer(ServerTokenizer(base_url, headers, model)),
+        choose_tokenizer(console, args.tokenizer, ServerTokenizer(base_url, headers, model)),
         args.output_dir,
         identity,
         "benchmark" if args.mode == "benchmarks" else "stress_test",

@@ -16,13 +16,7 @@ from benchmarking.client import driver
 from benchmarking.client.requests import Prompt, Target, http_request, request_body
 from benchmarking.client.result import RequestResult
 from benchmarking.client.wakeup import QOS_DEVICE
-from benchmarking.datasets import (
-    RandomDataset,
-    ServerTokenizer,
-    ShareGPTDataset,
-    WordTokenizer,
-    sharegpt_path,
-)
+from benchmarking.datasets import RandomDataset, ShareGPTDataset, Tokenizer, sharegpt_path
 from benchmarking.schedule import arrival_offsets_ns
 from benchmarking.settings import Settings
 from benchmarking.sweep import Point
@@ -36,7 +30,7 @@ class Context:
     target: Target
     model: str
     settings: Settings
-    tokenizer: ServerTokenizer | WordTokenizer
+    tokenizer: Tokenizer
     output_dir: Path
     identity: Mapping[str, object]  # run_id, model_id, device, ...
     kind: str = "benchmark"  # or "stress_test": the result files' kind and name prefix
@@ -127,6 +121,7 @@ def _document(
         "backend": "openai-chat" if settings.endpoint.endswith("chat/completions") else "openai",
         "endpoint_type": settings.endpoint,
         "dataset": settings.dataset,
+        "tokenizer": ctx.tokenizer.name,
         "prompt_tokens_exact": ctx.tokenizer.exact,
         "low_wake_latency": low_wake_latency_available(),
         "isl": point.isl,

@@ -1,14 +1,15 @@
-"""Prompts of exact lengths in the server's own tokens (its /tokenize and /detokenize routes,
-which llama.cpp and vLLM both serve), made from seeded random words: no download, repeatable."""
+"""Prompts of exact lengths in the model's own tokens, made from seeded random words: no download,
+repeatable. Tokens come from the model's tokenizer read offline (benchmarking.local_tokenizer),
+else the server's /tokenize and /detokenize routes (llama.cpp and vLLM serve them), else words."""
 
 from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -24,12 +25,28 @@ _WORD_TEXT = (
 )
 WORDS = _WORD_TEXT.split()
 ADJUST_ROUNDS = 6
+PROBE_TEXT = "Readiness check: 12 apples, 3.5 pears; it's   done.\n\tNext line été"
+
+
+class Tokenizer(Protocol):
+    @property
+    def exact(self) -> bool:
+        """Whether counts are the model's own tokens."""
+
+    @property
+    def name(self) -> str:
+        """What the result files record as `tokenizer`."""
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def decode(self, tokens: list[int]) -> str: ...
 
 
 class ServerTokenizer:
     """Encode and decode with the model's tokenizer, through the server."""
 
     exact = True
+    name = "server"
 
     def __init__(self, base_url: str, headers: Mapping[str, str], model: str) -> None:
         self.base_url = base_url.rstrip("/")
@@ -73,6 +90,7 @@ class WordTokenizer:
     """For servers without /tokenize: one token per word, which real tokenizers only approach."""
 
     exact = False
+    name = "words"
 
     def encode(self, text: str) -> list[int]:
         return [0] * len(text.split())
@@ -81,13 +99,22 @@ class WordTokenizer:
         return " ".join(WORDS[t % len(WORDS)] for t in tokens)
 
 
-def pick_tokenizer(server: ServerTokenizer) -> ServerTokenizer | WordTokenizer:
-    """The server's own tokenizer when it offers one, else the word approximation."""
+def pick_tokenizer(
+    server: ServerTokenizer, local: Tokenizer | None, say: Callable[[str], None]
+) -> Tokenizer:
+    """The local tokenizer unless the server tokenizes differently; else the server's own; else
+    the word approximation."""
     try:
-        server.decode(server.encode("hello world"))
+        served = server.encode(PROBE_TEXT)
+        server.decode(served)
     except (requests.RequestException, ValueError):
-        return WordTokenizer()
-    return server
+        return local or WordTokenizer()
+    if local is None:
+        return server
+    if local.encode(PROBE_TEXT) != served:
+        say(f"the {local.name} tokenizer disagrees with the server's /tokenize; using the server's")
+        return server
+    return local
 
 
 @dataclass(frozen=True)
@@ -99,7 +126,7 @@ class RandomDataset:
     range_ratio: float = 0.0
     seed: int = 0
 
-    def prompts(self, count: int, tokenizer: ServerTokenizer | WordTokenizer) -> list[Prompt]:
+    def prompts(self, count: int, tokenizer: Tokenizer) -> list[Prompt]:
         rng = random.Random(self.seed)
         pool = tokenizer.encode(" ".join(rng.choice(WORDS) for _ in range(4096)))
         return [self._prompt(rng, pool, tokenizer) for _ in range(count)]
@@ -109,9 +136,7 @@ class RandomDataset:
         high = max(int(length * (1 + self.range_ratio)), low)
         return rng.randint(low, high)
 
-    def _prompt(
-        self, rng: random.Random, pool: list[int], tokenizer: ServerTokenizer | WordTokenizer
-    ) -> Prompt:
+    def _prompt(self, rng: random.Random, pool: list[int], tokenizer: Tokenizer) -> Prompt:
         target = self._length(rng, self.input_len)
         start = rng.randrange(len(pool))
         ids = [pool[(start + i) % len(pool)] for i in range(target)]
@@ -181,7 +206,7 @@ class ShareGPTDataset:
     seed: int = 0
     output_len: int | None = None  # fixed output length instead of the reply's own
 
-    def prompts(self, count: int, tokenizer: ServerTokenizer | WordTokenizer) -> list[Prompt]:
+    def prompts(self, count: int, tokenizer: Tokenizer) -> list[Prompt]:
         pairs = list(_sharegpt_pairs(self.path))
         random.Random(self.seed).shuffle(pairs)
         chosen: list[Prompt] = []
@@ -195,9 +220,7 @@ class ShareGPTDataset:
             raise ValueError(f"{self.path}: no conversation passes the ShareGPT length rules")
         return [chosen[i % len(chosen)] for i in range(count)]
 
-    def _keep(
-        self, prompt: str, reply: str, tokenizer: ServerTokenizer | WordTokenizer
-    ) -> Prompt | None:
+    def _keep(self, prompt: str, reply: str, tokenizer: Tokenizer) -> Prompt | None:
         prompt_tokens = len(tokenizer.encode(prompt))
         output = self.output_len or len(tokenizer.encode(reply))
         too_short = prompt_tokens < 4 or (self.output_len is None and output < 4)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from benchmarking.client.result import RequestResult
+if TYPE_CHECKING:  # only for annotations: the tool drivers import this module without orjson
+    from benchmarking.client.result import RequestResult
 
 METRICS = ("ttft", "tpot", "itl", "e2el")
 DEFAULT_PERCENTILES = (50.0, 90.0, 99.0)
@@ -22,7 +24,7 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def _label(p: float) -> str:
+def percentile_label(p: float) -> str:
     return str(int(p)) if float(p).is_integer() else str(p)
 
 
@@ -34,7 +36,7 @@ def distribution(
         f"median_{name}_ms": statistics.median(values) if values else 0.0,
         f"std_{name}_ms": statistics.pstdev(values) if len(values) > 1 else 0.0,
     }
-    stats |= {f"p{_label(p)}_{name}_ms": percentile(values, p) for p in percentiles}
+    stats |= {f"p{percentile_label(p)}_{name}_ms": percentile(values, p) for p in percentiles}
     return stats
 
 

@@ -26,11 +26,16 @@ def tput_user(document: Mapping[str, object]) -> float:
     return 1000 / tpot if isinstance(tpot, (int, float)) and tpot > 0 else 0.0
 
 
+def _cell(value: object, fmt: str) -> str:
+    """A number in its format; a field a failed point lacks stays empty."""
+    return "" if value is None else fmt.format(value)
+
+
 def summary_table(documents: Sequence[Mapping[str, object]], title: str = "benchmarks") -> Table:
     table = Table(title=title)
     for header, _, _ in COLUMNS:
         table.add_column(header, justify="right")
     for document in documents:
         row = dict(document) | {"tput_user": tput_user(document)}
-        table.add_row(*(fmt.format(row.get(key, "")) for _, key, fmt in COLUMNS))
+        table.add_row(*(_cell(row.get(key), fmt) for _, key, fmt in COLUMNS))
     return table

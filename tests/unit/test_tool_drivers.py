@@ -1,0 +1,101 @@
+"""AIPerf and GuideLLM outputs (trimmed from real runs of aiperf 0.13.0 and guidellm 0.8.1
+against the emulator: 6 requests, ISL 32, OSL 16, concurrency 2) become our result fields."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarking.report import summary_table
+from benchmarking.settings import SettingsError, settings_from
+from benchmarking.sweep import Point
+from benchmarking.tools import aiperf, guidellm
+from benchmarking.tools.convert import complete
+from benchmarking.tools.launch import with_key
+
+DATA = Path(__file__).parent / "data"
+PERCENTILES = (50.0, 90.0, 99.0)
+
+
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((DATA / name).read_text())
+    return data
+
+
+def test_aiperf_export_in_vllm_names() -> None:
+    export = load("aiperf_profile_export_aiperf.json")
+    summary = aiperf.convert(export, PERCENTILES)
+    assert complete(summary) == []
+    assert (summary["completed"], summary["failed"]) == (6, 0)
+    assert (summary["total_input_tokens"], summary["total_output_tokens"]) == (192, 96)
+    assert summary["mean_ttft_ms"] == pytest.approx(33.8058, abs=1e-3)
+    assert summary["p99_ttft_ms"] == export["time_to_first_token"]["p99"]
+    assert summary["mean_tpot_ms"] == export["inter_token_latency"]["avg"], "per-request TPOT"
+    assert summary["p99_itl_ms"] == export["inter_chunk_latency"]["p99"], "every gap"
+    assert summary["output_throughput"] == pytest.approx(96 / 0.2627, rel=1e-3)
+    assert summary["tool_version"] == "0.13.0"
+
+
+def test_aiperf_failures_are_counted() -> None:
+    export = load("aiperf_profile_export_aiperf.json") | {
+        "error_request_count": {"unit": "requests", "avg": 2.0}
+    }
+    assert aiperf.convert(export, PERCENTILES)["failed"] == 2
+
+
+def test_guidellm_report_in_vllm_names() -> None:
+    report = load("guidellm_benchmarks.json")
+    summary = guidellm.convert(report, PERCENTILES)
+    metrics = report["benchmarks"][0]["metrics"]
+    assert complete(summary) == []
+    assert (summary["completed"], summary["failed"], summary["total_output_tokens"]) == (6, 0, 96)
+    assert summary["mean_ttft_ms"] == pytest.approx(33.604, abs=1e-3)
+    latency = metrics["request_latency"]["successful"]
+    assert summary["mean_e2el_ms"] == pytest.approx(latency["mean"] * 1000), "seconds -> ms"
+    itl = metrics["inter_token_latency_ms"]["successful"]
+    assert summary["mean_tpot_ms"] == itl["mean"], "not GuideLLM's TTFT-inclusive TPOT"
+    assert (
+        summary["p99_ttft_ms"]
+        == metrics["time_to_first_token_ms"]["successful"]["percentiles"]["p99"]
+    )
+
+
+def test_guidellm_errored_and_incomplete_requests_are_failures() -> None:
+    report = copy.deepcopy(load("guidellm_benchmarks.json"))
+    report["benchmarks"][0]["metrics"]["request_totals"] |= {"errored": 2, "incomplete": 1}
+    assert guidellm.convert(report, PERCENTILES)["failed"] == 3
+
+
+def test_converted_points_render_in_the_benchmarks_table() -> None:
+    summary = aiperf.convert(load("aiperf_profile_export_aiperf.json"), PERCENTILES)
+    failed_point = {"isl": 32, "osl": 16, "concurrency": 8, "completed": 0, "failed": 16}
+    table = summary_table([{"isl": 32, "osl": 16, "concurrency": 2, **summary}, failed_point])
+    assert table.row_count == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"tool": "locust"}, "tool=locust: use native, aiperf, guidellm"),
+        ({"tool": "aiperf", "dataset": "sharegpt"}, "tool=aiperf runs dataset=random only"),
+        ({"tool": "guidellm", "rate": 5}, "tool=guidellm does not take rate"),
+    ],
+)
+def test_tool_arguments_are_checked(args: dict[str, object], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        settings_from(args)
+
+
+def test_the_api_key_is_added_in_process_never_on_the_command_line() -> None:
+    settings = settings_from({"tool": "guidellm", "isl": 32, "osl": 16})
+    point = Point(32, 16, 2, 6)
+    argv = guidellm.command(point, settings, "m", "http://h:1", Path("tok"), Path("out"))
+    assert not any("api_key" in part for part in argv)
+    keyed = with_key("guidellm", argv, "k3y")
+    assert keyed[keyed.index("--backend") + 1].endswith(",api_key=k3y")
+    assert with_key("aiperf", ["profile"], "k3y") == ["profile", "--api-key", "k3y"]
+    assert with_key("aiperf", ["profile"], None) == ["profile"]
