@@ -35,7 +35,9 @@ class WheelBuild:
     build_env: Mapping[str, str] = field(default_factory=dict)
 
     def key(self) -> str:
+        """Names the kept wheel: the same requirement and build settings in any checkout."""
         env = json.dumps(dict(self.build_env), sort_keys=True)
+        env = env.replace(str(bootstrap.REPO_ROOT), "<repo>")
         digest = hashlib.sha256(f"{self.requirement}|{env}".encode()).hexdigest()[:12]
         return f"{self.requirement.replace('==', '-')}-{digest}"
 

@@ -108,3 +108,14 @@ def test_kept_wheel_is_reused_without_compiling(venv_root: Path, tmp_path: Path)
     kept.parent.mkdir(parents=True)
     kept.write_text("")
     assert venvs.build_wheel(build, tmp_path / "log") == kept
+
+
+def test_kept_wheel_is_found_from_any_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build setting that names a file in the repo does not tie the wheel to one clone."""
+
+    def key_in(root: str) -> str:
+        monkeypatch.setattr(venvs.bootstrap, "REPO_ROOT", Path(root))
+        return WheelBuild("pkg==1.0", {"CMAKE_ARGS": f"-DINCLUDE={root}/x.cmake"}).key()
+
+    assert key_in("/home/a/runner") == key_in("/tmp/ci-clone")
+    assert key_in("/tmp/ci-clone") != WheelBuild("pkg==1.0", {"CMAKE_ARGS": "-DOTHER=1"}).key()
