@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workflows import venvs
+from workflows import bootstrap, venvs
 from workflows.errors import SetupError
 from workflows.venvs import VenvSpec, WheelBuild, ensure_venv, rebuild_reason, relevant_lines
 
@@ -114,7 +114,7 @@ def test_kept_wheel_is_found_from_any_checkout(monkeypatch: pytest.MonkeyPatch) 
     """A build setting that names a file in the repo does not tie the wheel to one clone."""
 
     def key_in(root: str) -> str:
-        monkeypatch.setattr(venvs.bootstrap, "REPO_ROOT", Path(root))
+        monkeypatch.setattr(bootstrap, "REPO_ROOT", Path(root))
         return WheelBuild("pkg==1.0", {"CMAKE_ARGS": f"-DINCLUDE={root}/x.cmake"}).key()
 
     assert key_in("/home/a/runner") == key_in("/tmp/ci-clone")
