@@ -16,7 +16,6 @@ import os
 import signal
 import sys
 import threading
-import traceback
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -30,6 +29,7 @@ from benchmarking.client import driver
 from benchmarking.client.requests import Target
 from benchmarking.client.result import RequestResult
 from benchmarking.datasets import SHAREGPT_MAX_PROMPT, ServerTokenizer, Tokenizer, pick_tokenizer
+from benchmarking.failures import run_reporting_failures
 from benchmarking.local_tokenizer import TokenizerSourceError, load_local_tokenizer
 from benchmarking.settings import Settings, settings_from
 from benchmarking.sweep import Point, plan_sweep
@@ -173,17 +173,7 @@ def main(argv: list[str]) -> int:
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=max(console.width, 160))
-    try:
-        return run(args, console)
-    except KeyboardInterrupt:
-        console.print(f"interrupted; finished points are kept in {args.output_dir}", markup=False)
-        return 130
-    except Exception as error:
-        args.output_dir.mkdir(parents=True, exist_ok=True)
-        log = args.output_dir / "error.log"
-        log.write_text(traceback.format_exc())
-        console.print(f"error: {type(error).__name__}: {error} (traceback in {log})", markup=False)
-        return 1
+    return run_reporting_failures(run, args, console)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:

@@ -234,11 +234,8 @@ class DockerEngine:
             return None
         return labels.get(key)
 
-    def ensure_image(self, image: str, on_progress: Callable[[str, int, int], None]) -> None:
-        """Use the local image, else pull it (reporting each layer's bytes done and total)."""
-        if self.has_image(image):
-            log.info("image %s is present locally", image)
-            return
+    def pull(self, image: str, on_progress: Callable[[str, int, int], None]) -> None:
+        """Download the image, reporting each layer's bytes done and total."""
         if image.startswith(LOCAL_REGISTRY):
             raise missing_local_image(image)
         log.info("pulling %s", image)

@@ -14,15 +14,32 @@ log = logging.getLogger(__name__)
 _PERCENT = re.compile(r"\[\s*(\d{1,3})%\]")
 
 
-class BuildProgress:
-    """Fed the output lines of a build; shows its percentage and elapsed time."""
-
+class _Progress:
     def __init__(self, console: Console, title: str) -> None:
-        self._console = console
         self._title = title
         self._started = time.monotonic()
         self._last_logged = -10
         self._status = console.status(title) if console.is_terminal else None
+
+    def _show(self, text: str, percent: int) -> None:
+        if self._status is not None:
+            self._status.update(text)
+        elif percent >= self._last_logged + 10:
+            self._last_logged = percent - percent % 10
+            log.info(text)
+
+    @contextmanager
+    def _shown(self) -> Iterator[None]:
+        if self._status is None:
+            log.info("%s ...", self._title)
+            yield
+            return
+        with self._status:
+            yield
+
+
+class BuildProgress(_Progress):
+    """Fed the output lines of a build; shows its percentage and elapsed time."""
 
     def __call__(self, line: str) -> None:
         match = _PERCENT.search(line)
@@ -30,48 +47,29 @@ class BuildProgress:
             return
         percent = int(match.group(1))
         elapsed = time.monotonic() - self._started
-        text = f"{self._title}: {percent}% ({elapsed:.0f}s)"
-        if self._status is not None:
-            self._status.update(text)
-        elif percent >= self._last_logged + 10:
-            self._last_logged = percent - percent % 10
-            log.info(text)
+        self._show(f"{self._title}: {percent}% ({elapsed:.0f}s)", percent)
 
     @contextmanager
     def shown(self) -> Iterator[BuildProgress]:
-        if self._status is None:
-            log.info("%s ...", self._title)
-            yield self
-            return
-        with self._status:
+        with self._shown():
             yield self
 
 
-class PullProgress:
+class PullProgress(_Progress):
     """Fed (layer, bytes done, layer size) while an image downloads; shows the whole."""
 
     def __init__(self, console: Console, image: str) -> None:
-        self._title = f"pulling {image}"
+        super().__init__(console, f"pulling {image}")
         self._layers: dict[str, tuple[int, int]] = {}
-        self._last_logged = -10
-        self._status = console.status(self._title) if console.is_terminal else None
 
     def __call__(self, layer: str, done: int, total: int) -> None:
         self._layers[layer] = (done, total)
         done_all = sum(d for d, _ in self._layers.values())
         total_all = sum(t for _, t in self._layers.values()) or 1
         percent = min(100, 100 * done_all // total_all)
-        text = f"{self._title}: {done_all / 1e6:.0f} of {total_all / 1e6:.0f} MB seen so far"
-        if self._status is not None:
-            self._status.update(text)
-        elif percent >= self._last_logged + 10:
-            self._last_logged = percent - percent % 10
-            log.info(text)
+        self._show(f"{self._title}: {done_all / 1e6:.0f} of {total_all / 1e6:.0f} MB", percent)
 
     @contextmanager
     def shown(self) -> Iterator[PullProgress]:
-        if self._status is None:
-            yield self
-            return
-        with self._status:
+        with self._shown():
             yield self

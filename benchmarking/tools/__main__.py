@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import traceback
 import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +23,7 @@ from pathlib import Path
 from rich.console import Console
 
 from benchmarking import report
+from benchmarking.failures import run_reporting_failures
 from benchmarking.local_tokenizer import TokenizerSourceError, load_local_tokenizer, write_hf_folder
 from benchmarking.settings import Settings, SettingsError, settings_from
 from benchmarking.sweep import Point, plan_sweep
@@ -189,17 +189,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
 def main(argv: list[str]) -> int:
     args = parse(argv)
     console = Console(highlight=False)
-    try:
-        return run(args, console)
-    except KeyboardInterrupt:
-        console.print(f"interrupted; finished points are kept in {args.output_dir}", markup=False)
-        return 130
-    except Exception as error:
-        args.output_dir.mkdir(parents=True, exist_ok=True)
-        log = args.output_dir / "error.log"
-        log.write_text(traceback.format_exc())
-        console.print(f"error: {type(error).__name__}: {error} (traceback in {log})", markup=False)
-        return 1
+    return run_reporting_failures(run, args, console)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,18 @@ def containers_of(engine: DockerEngine, run_id: str) -> list[str]:
     return [container.name for container in engine.run_containers(run_id)]
 
 
+def run_in_docker(
+    logs: Path, workflow: str, *args: str, port: int = 0, timeout: float = 300
+) -> tuple[int, str]:
+    """`run.py --docker-server` for the CPU model, to the end: (exit code, output)."""
+    port = port or free_port()
+    process = runner(
+        *DOCKER_ARGS, "--workflow", workflow, "--service-port", str(port), *args, logs=logs
+    )
+    output, _ = process.communicate(timeout=timeout)
+    return process.returncode, output
+
+
 @pytest.fixture
 def cleanup(engine: DockerEngine) -> Iterator[list[str]]:
     """Run ids whose containers a test leaves running on purpose; removed afterwards."""
@@ -89,13 +101,10 @@ def test_server_workflow_leaves_a_container_that_answers_chat(
     tmp_path: Path, cpu_image: str, engine: DockerEngine, cleanup: list[str]
 ) -> None:
     port = free_port()
-    process = runner(
-        *DOCKER_ARGS, "--workflow", "server", "--service-port", str(port), logs=tmp_path
-    )
-    output, _ = process.communicate(timeout=600)
+    code, output = run_in_docker(tmp_path, "server", port=port)
     run_id = run_id_of(tmp_path)
     cleanup.append(run_id)
-    assert process.returncode == 0, output
+    assert code == 0, output
     [name] = containers_of(engine, run_id)
     assert f"docker logs -f {name}" in output and f"docker rm -f {name}" in output
     token = (tmp_path / "latest" / "api_token").read_text().strip()
@@ -117,19 +126,15 @@ def test_server_workflow_leaves_a_container_that_answers_chat(
 def test_benchmarks_in_a_container_remove_it_at_the_end(
     tmp_path: Path, cpu_image: str, engine: DockerEngine
 ) -> None:
-    process = runner(
-        *DOCKER_ARGS,
-        "--workflow",
+    code, output = run_in_docker(
+        tmp_path,
         "benchmarks",
-        "--service-port",
-        str(free_port()),
         "--workflow-args",
         "isl=32 osl=8 concurrency=1 num_prompts=2",
         "--disable-trace-capture",
-        logs=tmp_path,
+        timeout=1200,
     )
-    output, _ = process.communicate(timeout=1200)
-    assert process.returncode == 0, output
+    assert code == 0, output
     assert list((tmp_path / "latest" / "benchmarks").glob("*.json"))
     assert containers_of(engine, run_id_of(tmp_path)) == []
 
@@ -168,18 +173,8 @@ def test_container_that_exits_at_start_shows_its_log_tail(
     (weights / "model.gguf").write_bytes(b"not a gguf file" * 64)
     weights.chmod(0o755)
     (weights / "model.gguf").chmod(0o644)
-    process = runner(
-        *DOCKER_ARGS,
-        "--workflow",
-        "server",
-        "--service-port",
-        str(free_port()),
-        "--host-weights-dir",
-        str(weights),
-        logs=tmp_path / "logs",
-    )
-    output, _ = process.communicate(timeout=300)
-    assert process.returncode == 4, output
+    code, output = run_in_docker(tmp_path / "logs", "server", "--host-weights-dir", str(weights))
+    assert code == 4, output
     error = next(line for line in output.splitlines() if line.startswith("error:"))
     assert re.search(r"the server exited with code [1-9]\d* before it was ready", error)
     assert "failed to load model" in output, "the log tail is shown under the error"
@@ -189,18 +184,8 @@ def test_container_that_exits_at_start_shows_its_log_tail(
 def test_container_not_ready_by_the_deadline_is_removed(
     tmp_path: Path, cpu_image: str, engine: DockerEngine
 ) -> None:
-    process = runner(
-        *DOCKER_ARGS,
-        "--workflow",
-        "server",
-        "--service-port",
-        str(free_port()),
-        "--workflow-args",
-        "ready_timeout=0.2",
-        logs=tmp_path,
-    )
-    output, _ = process.communicate(timeout=300)
-    assert process.returncode == 4, output
+    code, output = run_in_docker(tmp_path, "server", "--workflow-args", "ready_timeout=0.2")
+    assert code == 4, output
     assert "was not ready after 0.2s" in output and "ready_timeout=SECONDS" in output
     assert containers_of(engine, run_id_of(tmp_path)) == []
 
@@ -208,16 +193,10 @@ def test_container_not_ready_by_the_deadline_is_removed(
 def test_local_image_that_is_not_built_says_how_to_build_it(
     tmp_path: Path, engine: DockerEngine
 ) -> None:
-    process = runner(
-        *DOCKER_ARGS,
-        "--workflow",
-        "server",
-        "--override-docker-image",
-        "local/readiness-never-built:0.0.1",
-        logs=tmp_path,
+    code, output = run_in_docker(
+        tmp_path, "server", "--override-docker-image", "local/readiness-never-built:0.0.1"
     )
-    output, _ = process.communicate(timeout=120)
-    assert process.returncode == 3, output
+    assert code == 3, output
     assert "scripts/build_images.py" in output and "Traceback" not in output
 
 
@@ -257,16 +236,9 @@ def test_pull_errors_from_real_registries(tmp_path: Path, engine: DockerEngine) 
             "registry.invalid/acme/model:1.0": "its registry is unreachable",
         }
         for image, expected in cases.items():
-            process = runner(
-                *DOCKER_ARGS,
-                "--workflow",
-                "server",
-                "--override-docker-image",
-                image,
-                logs=tmp_path / image.replace("/", "_"),
-            )
-            output, _ = process.communicate(timeout=120)
-            assert process.returncode == 3, output
+            logs = tmp_path / image.replace("/", "_")
+            code, output = run_in_docker(logs, "server", "--override-docker-image", image)
+            assert code == 3, output
             assert expected in output, output
     finally:
         registry.shutdown()
@@ -393,7 +365,7 @@ def test_image_missing_locally_is_pulled_with_progress(engine: DockerEngine) -> 
     seen: list[tuple[str, int, int]] = []
     try:
         assert not engine.has_image(image)
-        engine.ensure_image(image, lambda layer, done, total: seen.append((layer, done, total)))
+        engine.pull(image, lambda layer, done, total: seen.append((layer, done, total)))
         assert engine.has_image(image)
         assert seen and max(done for _, done, _ in seen) > 0
         assert {total for _, _, total in seen} == {len(blobs[_digest_of_layer(manifest)])}

@@ -1,4 +1,4 @@
-"""The runner's environment has no load-generator packages; its modules must not need them."""
+"""Each environment holds only what it needs; the modules it imports must not need more."""
 
 from __future__ import annotations
 
@@ -7,46 +7,41 @@ import sys
 
 from tests.conftest import REPO_ROOT
 
-BLOCK_AND_IMPORT = """
+IMPORT_WITHOUT = """
 import importlib.abc, sys
+blocked = set(sys.argv[1].split(','))
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if name.split('.')[0] in {'orjson', 'uvloop', 'tokenizers'}:
-            raise ModuleNotFoundError(f'{name} is not in the runner environment')
+        if name.split('.')[0] in blocked:
+            raise ModuleNotFoundError(f'{name} is not in this environment')
 sys.meta_path.insert(0, Block())
-import workflows.cli, workflows.dispatch, workflows.workflow_load
-print('ok')
-"""
-
-TOOLS_IMPORT = """
-import importlib.abc, sys
-class Block(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name.split('.')[0] in {'orjson', 'uvloop', 'requests'}:
-            raise ModuleNotFoundError(f'{name} is not in the tool environments')
-sys.meta_path.insert(0, Block())
-import benchmarking.tools.__main__
+for module in sys.argv[2:]:
+    __import__(module)
 print('ok')
 """
 
 
-def test_runner_imports_without_benchmark_only_packages() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", BLOCK_AND_IMPORT],
+def imports_without(blocked: set[str], *modules: str) -> subprocess.CompletedProcess[str]:
+    """Import `modules` in a fresh interpreter where the `blocked` packages cannot be found."""
+    return subprocess.run(
+        [sys.executable, "-c", IMPORT_WITHOUT, ",".join(sorted(blocked)), *modules],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=60,
+    )
+
+
+def test_runner_imports_without_benchmark_only_packages() -> None:
+    result = imports_without(
+        {"orjson", "uvloop", "tokenizers"},
+        "workflows.cli",
+        "workflows.dispatch",
+        "workflows.workflow_load",
     )
     assert result.stdout.strip() == "ok", result.stderr
 
 
 def test_tool_drivers_import_without_the_native_generator_packages() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", TOOLS_IMPORT],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = imports_without({"orjson", "uvloop", "requests"}, "benchmarking.tools.__main__")
     assert result.stdout.strip() == "ok", result.stderr

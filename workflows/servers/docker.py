@@ -53,9 +53,12 @@ class DockerServer(Server):
     def start(self) -> None:
         engine = self._engine = self._connect()
         cfg = host_checked(self.cfg, self._host_root)
-        progress = PullProgress(self._console, cfg.image)
-        with progress.shown():
-            engine.ensure_image(cfg.image, progress)
+        if engine.has_image(cfg.image):
+            log.info("image %s is present locally", cfg.image)
+        else:
+            progress = PullProgress(self._console, cfg.image)
+            with progress.shown():
+                engine.pull(cfg.image, progress)
         prepare_storage(engine, cfg)
         if not cfg.interactive:
             ensure_port_free(cfg.host_ip, cfg.host_port)
