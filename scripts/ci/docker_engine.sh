@@ -57,6 +57,7 @@ make_base_image() {
     fi
     local rootfs
     rootfs=$(mktemp -d /tmp/readiness-rootfs.XXXXXX)
+    chmod 0755 "$rootfs"  # it becomes the image's /: mktemp's 0700 would lock out non-root users
     say "debootstrap bookworm (minbase) into $rootfs"
     as_root debootstrap --variant=minbase --include=libgomp1,ca-certificates \
         bookworm "$rootfs" "$MIRROR" >/tmp/readiness-debootstrap.log 2>&1 ||
