@@ -55,6 +55,9 @@ def main(argv: list[str]) -> int:
     except ReadinessError as error:
         print(f"error: {error}", file=sys.stderr)
         return int(error.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted; images already built are kept", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
