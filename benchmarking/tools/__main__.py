@@ -27,7 +27,7 @@ from benchmarking.failures import run_reporting_failures
 from benchmarking.local_tokenizer import TokenizerSourceError, load_local_tokenizer, write_hf_folder
 from benchmarking.settings import Settings, SettingsError, settings_from
 from benchmarking.sweep import Point, plan_sweep
-from benchmarking.tools import aiperf, guidellm
+from benchmarking.tools import aiperf, guidellm, request_rows
 from benchmarking.tools.convert import complete
 
 DRIVERS = {"aiperf": aiperf, "guidellm": guidellm}
@@ -114,12 +114,21 @@ def run_point(run: ToolRun, point: Point) -> dict[str, object]:
     argv = driver.command(point, run.settings, run.model, run.base_url, run.tokenizer_dir, out)
     run.console.print(f"{run.tool}: ISL {point.isl} OSL {point.osl} C {point.concurrency}")
     export = out / driver.EXPORT
+    rows: list[dict[str, object]] = []
     if run_tool(run.tool, argv, out, run.console) and export.is_file():
-        summary = driver.convert(json.loads(export.read_text()), run.settings.percentiles)
+        exported = json.loads(export.read_text())
+        summary = driver.convert(exported, run.settings.percentiles)
+        rows = (
+            request_rows.guidellm_rows(exported)
+            if run.tool == "guidellm"
+            else request_rows.aiperf_rows(out / request_rows.AIPERF_RECORDS)
+        )
         errors: list[str] = []
     else:
         summary, errors = {"completed": 0, "failed": point.num_prompts}, [f"{run.tool} failed"]
     document = result_document(run, point, summary, errors)
+    lines = "".join(json.dumps(row) + "\n" for row in rows)
+    write_atomic(run.output_dir / f"benchmark_{tag}_requests.jsonl", lines)
     write_atomic(run.output_dir / f"benchmark_{tag}.json", json.dumps(document, indent=2) + "\n")
     return document
 

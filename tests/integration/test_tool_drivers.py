@@ -3,6 +3,7 @@ smoke sweep against the emulator through run.py, and their results land in our s
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -76,5 +77,10 @@ def test_tool_smoke_sweep_against_the_emulator(
         assert document["completed"] == document["num_prompts"] and document["failed"] == 0
         assert document["total_output_tokens"] == 16 * document["num_prompts"]
         assert 30 <= document["mean_ttft_ms"] < 1000, "the emulator answers after 30 ms"
+        stem = f"isl-{document['isl']}_osl-{document['osl']}_maxcon-{document['concurrency']}"
+        [per_request] = (folder / "benchmarks").glob(f"benchmark_{stem}_n-*_requests.jsonl")
+        rows = [json.loads(line) for line in per_request.read_text().splitlines()]
+        assert len(rows) == document["num_prompts"] and all(row["success"] for row in rows)
+        assert all(row["output_tokens"] == 16 and row["ttft_ms"] >= 30 for row in rows)
     leaked = [p for p in folder.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
     assert leaked == [folder / "api_token"], "the key is only in the 0600 token file"

@@ -13,7 +13,7 @@ import pytest
 from benchmarking.report import summary_table
 from benchmarking.settings import SettingsError, settings_from
 from benchmarking.sweep import Point
-from benchmarking.tools import aiperf, guidellm
+from benchmarking.tools import aiperf, guidellm, request_rows
 from benchmarking.tools.convert import complete
 from benchmarking.tools.launch import with_key
 
@@ -99,3 +99,42 @@ def test_the_api_key_is_added_in_process_never_on_the_command_line() -> None:
     assert keyed[keyed.index("--backend") + 1].endswith(",api_key=k3y")
     assert with_key("aiperf", ["profile"], "k3y") == ["profile", "--api-key", "k3y"]
     assert with_key("aiperf", ["profile"], None) == ["profile"]
+
+
+def test_aiperf_records_become_our_request_rows() -> None:
+    rows = request_rows.aiperf_rows(DATA / "aiperf_profile_export.jsonl")
+    assert [row["index"] for row in rows] == [0, 1], "the warm-up record is left out"
+    first = rows[0]
+    assert first["start_ms"] == 0.0 and first["success"] is True and first["error"] is None
+    assert (first["prompt_tokens"], first["output_tokens"]) == (32, 16)
+    assert first["server_output_tokens"] == 16
+    assert isinstance(first["ttft_ms"], float) and first["ttft_ms"] > 0
+    assert isinstance(first["itl_ms"], list) and len(first["itl_ms"]) == 15
+    assert all(set(row) == set(rows[0]) for row in rows)
+
+
+def test_aiperf_failed_record_keeps_its_message(tmp_path: Path) -> None:
+    records = (DATA / "aiperf_profile_export.jsonl").read_text().splitlines()
+    failed = json.loads(records[-1])
+    failed["metrics"] = {}
+    failed["error"] = {"code": 500, "type": "HTTPError", "message": "injected failure"}
+    path = tmp_path / "profile_export.jsonl"
+    path.write_text("\n".join([*records[:-1], json.dumps(failed)]) + "\n")
+    last = request_rows.aiperf_rows(path)[-1]
+    assert (last["success"], last["error"], last["ttft_ms"]) == (False, "injected failure", None)
+
+
+def test_guidellm_requests_become_our_request_rows() -> None:
+    report = load("guidellm_requests.json")
+    errored = copy.deepcopy(report["benchmarks"][0]["requests"]["successful"][0])
+    errored["info"] = {"error": "HTTP 500: injected failure"}
+    report["benchmarks"][0]["requests"]["errored"] = [errored]
+    rows = request_rows.guidellm_rows(report)
+    assert [row["success"] for row in rows] == [True, True, False]
+    assert rows[-1]["error"] == "HTTP 500: injected failure"
+    assert min(float(row["start_ms"]) for row in rows) == 0.0  # type: ignore[arg-type]
+    assert rows[0]["output_tokens"] == 16 and rows[0]["itl_ms"] == []
+    assert rows[0]["e2el_ms"] == pytest.approx(
+        report["benchmarks"][0]["requests"]["successful"][0]["request_latency"] * 1000
+    )
+    assert set(rows[0]) == set(request_rows.aiperf_rows(DATA / "aiperf_profile_export.jsonl")[0])
