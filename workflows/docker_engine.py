@@ -53,7 +53,7 @@ def engine_error(error: Exception, docker_binary: str | None, host: str) -> Setu
             f"the Docker daemon is not running (nothing answers on {host}): start it "
             "(sudo systemctl start docker, or dockerd &), or use --local-server"
         )
-    return SetupError(f"cannot talk to the Docker engine at {host}: {_first_line(error)}")
+    return SetupError(f"cannot talk to the Docker engine at {host}: {_short(str(error))}")
 
 
 def pull_error(image: str, message: str) -> SetupError:
@@ -86,10 +86,6 @@ def _error_text(error: BaseException) -> str:
         parts.append(f"{type(seen).__name__}: {seen}")
         seen = seen.__cause__ or seen.__context__
     return " | ".join(parts)
-
-
-def _first_line(error: Exception) -> str:
-    return _short(str(error))
 
 
 def _short(message: str) -> str:
@@ -185,7 +181,7 @@ class Container:
         except docker.errors.NotFound:
             pass
         except docker.errors.APIError as error:
-            log.warning("could not remove container %s: %s", self.name, _first_line(error))
+            log.warning("could not remove container %s: %s", self.name, _short(str(error)))
 
 
 def _copy_logs(handle: Any, path: Path) -> None:
@@ -223,6 +219,11 @@ class DockerEngine:
         except docker.errors.ImageNotFound:
             return False
         return True
+
+    def image_entrypoint(self, image: str) -> list[str]:
+        """The image's own entrypoint (what `-it` replaces with a shell)."""
+        config = self._client.images.get(image).attrs.get("Config") or {}
+        return list(config.get("Entrypoint") or [])
 
     def image_label(self, image: str, key: str) -> str | None:
         """A label of a local image; None if the image or the label is not there."""

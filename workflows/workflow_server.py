@@ -91,9 +91,11 @@ def follow(server: LocalProcessServer, console: Console) -> ExitCode:
 def shell(server: DockerServer, console: Console) -> ExitCode:
     """`-it`: a shell in the server's container; the container goes when the shell ends."""
     console.print(
-        f"Shell in container {server.cfg.name}; start the server with its entrypoint, "
-        "exit to remove the container."
+        f"Shell in container {server.cfg.name}; exit it to remove the container. "
+        "The server starts with:",
+        markup=False,
     )
+    console.out(f"  {server.server_command()}", highlight=False)
     code = server.attach()
     return ExitCode.OK if code == 0 else ExitCode.SERVER
 

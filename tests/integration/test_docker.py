@@ -254,7 +254,8 @@ def test_interactive_gives_a_shell_in_the_container(
         argv = [sys.executable, str(REPO_ROOT / "run.py"), *DOCKER_ARGS, "--workflow", "server"]
         os.chdir(REPO_ROOT)
         os.execve(sys.executable, [*argv, "-it"], env)
-    seen = _read_terminal(terminal, "Shell in container", timeout=120)
+    seen = _read_terminal(terminal, "--parallel 8", timeout=120)
+    assert "/home/container_app_user/app/src/entrypoint.sh --model" in seen, seen
     time.sleep(2)
     os.write(terminal, b"echo $((6 * 7))-from-$(id -un); ls $APP_HOME/models; exit 3\n")
     seen += _read_terminal(terminal, "exit 4", timeout=60)

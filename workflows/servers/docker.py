@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -86,6 +87,11 @@ class DockerServer(Server):
         leftovers = self._engine.remove_run_containers(self.run_id)
         if leftovers:
             log.info("removed this run's other containers: %s", ", ".join(leftovers))
+
+    def server_command(self) -> str:
+        """What starts the server inside the container: the image's entrypoint and our flags."""
+        assert self._engine is not None
+        return shlex.join([*self._engine.image_entrypoint(self.cfg.image), *self.cfg.command])
 
     def attach(self) -> int:
         """`-it`: the container's shell on this terminal until it exits."""
