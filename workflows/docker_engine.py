@@ -303,6 +303,17 @@ class DockerEngine:
             Container(handle) for handle in self._client.containers.list(all=True, filters=ours)
         ]
 
+    def managed_on_port(self, port: int) -> list[str]:
+        """Running containers of earlier runs (our label) that publish `port` on the host."""
+        managed = {"label": f"{LABEL_PREFIX}.managed=true", "status": "running"}
+        names = []
+        for handle in self._client.containers.list(filters=managed):
+            bindings = (handle.attrs.get("HostConfig") or {}).get("PortBindings") or {}
+            host_ports = {b.get("HostPort") for found in bindings.values() for b in found or []}
+            if str(port) in host_ports:
+                names.append(handle.name)
+        return names
+
     def remove_run_containers(self, run_id: str) -> list[str]:
         found = self.run_containers(run_id)
         for container in found:

@@ -121,6 +121,8 @@ def test_server_workflow_leaves_a_container_that_answers_chat(
     server_log = (tmp_path / "latest" / "server.log").read_text()
     assert "entrypoint: serving" in server_log and token not in server_log
     assert token not in (tmp_path / "latest" / "run.log").read_text()
+    again, output = run_in_docker(tmp_path / "again", "server", port=port)
+    assert again == 4 and f"docker rm -f {name}" in output, "the second run names the holder"
 
 
 def test_benchmarks_in_a_container_remove_it_at_the_end(

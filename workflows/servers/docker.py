@@ -62,7 +62,7 @@ class DockerServer(Server):
                 engine.pull(cfg.image, progress)
         prepare_storage(engine, cfg)
         if not cfg.interactive:
-            ensure_port_free(cfg.host_ip, cfg.host_port)
+            refuse_taken_port(engine, cfg)
         with interrupts.deferred():
             self.container = engine.create(cfg, self._secrets)
             if not cfg.interactive:
@@ -137,3 +137,14 @@ def prepare_storage(engine: DockerEngine, cfg: ContainerConfig) -> None:
             engine.ensure_volume(mount.source, labels)
         elif not mount.read_only and not mount.source.startswith("/dev/"):
             Path(mount.source).mkdir(parents=True, exist_ok=True)
+
+
+def refuse_taken_port(engine: DockerEngine, cfg: ContainerConfig) -> None:
+    """A port held by a container an earlier run left up gets an error that names it."""
+    holders = engine.managed_on_port(cfg.host_port)
+    if holders:
+        raise ServerError(
+            f"port {cfg.host_port} is published by {holders[0]}, a server an earlier run left "
+            f"up: stop it with `docker rm -f {holders[0]}`, or pick another --service-port"
+        )
+    ensure_port_free(cfg.host_ip, cfg.host_port)
