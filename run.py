@@ -14,7 +14,7 @@ if sys.version_info < (3, 10):  # noqa: UP036 - this line must run on old interp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from workflows import bootstrap
+from workflows.envs import bootstrap
 
 
 def main() -> int:

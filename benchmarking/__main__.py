@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import os
 import signal
 import sys
 import threading
@@ -20,20 +18,20 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import requests
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from benchmarking import bench, report, stress, stress_plan
 from benchmarking.client import driver
 from benchmarking.client.requests import Target
-from benchmarking.client.result import RequestResult
 from benchmarking.datasets import SHAREGPT_MAX_PROMPT, ServerTokenizer, Tokenizer, pick_tokenizer
 from benchmarking.failures import run_reporting_failures
 from benchmarking.local_tokenizer import TokenizerSourceError, load_local_tokenizer
+from benchmarking.server_api import auth_headers, served_model
 from benchmarking.settings import Settings, settings_from
-from benchmarking.sweep import Point, plan_sweep
-from workflows.warmup import PADDED_LENGTHS, capture_traces
+from benchmarking.sweep import Point, spec_sweep, unmeasured_targets
+from benchmarking.trace_capture import PADDED_LENGTHS, capture_traces
+from reports.results import Identity
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -52,13 +50,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def served_model(base_url: str, headers: dict[str, str], wanted: str) -> str:
-    reply = requests.get(f"{base_url}/v1/models", headers=headers, timeout=30)
-    reply.raise_for_status()
-    ids = [m.get("id") for m in reply.json().get("data", [])]
-    return wanted if wanted in ids or not ids else str(ids[0])
-
-
 def padded(isl: int) -> int:
     return next((n for n in PADDED_LENGTHS if n >= isl), isl)
 
@@ -66,9 +57,9 @@ def padded(isl: int) -> int:
 def runner_with_progress(console: Console, label: str, workers: int) -> bench.Progress:
     """Run the plan in worker processes; this process only draws the progress bar."""
 
-    def execute(plan: driver.Plan, total: int) -> tuple[list[RequestResult], int]:
-        done = multiprocessing.get_context("fork").Value("i", 0)
-        outcome: list[tuple[list[RequestResult], int]] = []
+    def execute(plan: driver.Plan, total: int) -> driver.RunOutcome:
+        done = driver.DoneCounter()
+        outcome: list[driver.RunOutcome] = []
         worker = threading.Thread(
             target=lambda: outcome.append(driver.run(plan, workers, in_process=False, done=done)),
             daemon=True,
@@ -104,10 +95,9 @@ def plan_points(
     """Settings, points and (stress) endurance duration; ValueError names a bad argument."""
     if mode == "benchmarks":
         settings = settings_from(args)
-        return settings, plan_sweep(spec["max_context"], spec["max_concurrency"], settings), 0.0
-    shared = {k: v for k, v in args.items() if k in stress_plan.SHARED_KEYS}
+        return settings, spec_sweep(spec, settings), 0.0
     plan = stress_plan.stress_plan(args, spec["max_context"], spec["max_concurrency"])
-    return settings_from(shared), list(plan.points), plan.duration_s
+    return plan.settings, list(plan.points), plan.duration_s
 
 
 def choose_tokenizer(console: Console, source: Path | None, server: ServerTokenizer) -> Tokenizer:
@@ -156,10 +146,8 @@ def run_points(
 
     if duration > 0:
         stress.endurance(ctx, points[0], duration, progress)
-        return [
-            json.loads(p.read_text())
-            for p in sorted(ctx.output_dir.glob("stress_test_*[0-9].json"))
-        ]
+        windows = sorted(ctx.output_dir.glob("stress_test_*_window-*[0-9].json"))
+        return [json.loads(p.read_text()) | {"window": n} for n, p in enumerate(windows, 1)]
     return [
         bench.run_point(ctx, p, progress(f"ISL {p.isl:>6} OSL {p.osl:>5} C {p.concurrency:>3}"))
         for p in points
@@ -186,34 +174,30 @@ def run(args: argparse.Namespace, console: Console) -> int:
     except ValueError as error:
         console.print(f"error: --workflow-args: {error}", markup=False)
         return 2
-    token = os.environ.get("OPENAI_API_KEY")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if args.mode == "benchmarks":
+        for line in unmeasured_targets(spec, points):
+            console.print(f"note: {line}", markup=False)
+    headers = auth_headers()
     base_url = args.server_url.rstrip("/")
     model = served_model(base_url, headers, spec["hf_repo"])
     if not args.disable_trace_capture:
         warm_up(console, base_url, headers, model, points, spec["max_context"])
-    identity = {
-        "run_id": runtime["run_id"],
-        "model_id": runtime["model_id"],
-        "model": spec["hf_repo"],
-        "device": spec["device"],
-    }
     ctx = bench.Context(
         Target.from_url(base_url, headers),
         model,
         settings,
         choose_tokenizer(console, args.tokenizer, ServerTokenizer(base_url, headers, model)),
         args.output_dir,
-        identity,
+        Identity.from_runtime_spec(runtime, model),
         "benchmark" if args.mode == "benchmarks" else "stress_test",
     )
     documents = run_points(ctx, console, points, duration)
-    console.print(report.summary_table(documents, args.mode))
-    console.print(f"results: {args.output_dir}")
-    if args.mode == "stress_tests" and not stress.still_answers(base_url, headers):
+    healthy = args.mode != "stress_tests" or stress.still_answers(base_url, headers)
+    if not healthy:
         console.print("error: the server stopped answering /health after the stress test")
-        return 1
-    return 1 if any(d["completed"] == 0 for d in documents) else 0
+    return report.verdict(
+        console, documents, settings.max_failed, args.output_dir, args.mode, healthy
+    )
 
 
 if __name__ == "__main__":

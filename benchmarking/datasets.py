@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import random
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ _WORD_TEXT = (
     "market letter winter summer ocean forest engine signal table silver orange yellow "
 )
 WORDS = _WORD_TEXT.split()
+WORD_IDS = {word: i for i, word in enumerate(WORDS)}
 ADJUST_ROUNDS = 6
 PROBE_TEXT = "Readiness check: 12 apples, 3.5 pears; it's   done.\n\tNext line été"
 
@@ -93,7 +95,10 @@ class WordTokenizer:
     name = "words"
 
     def encode(self, text: str) -> list[int]:
-        return [0] * len(text.split())
+        """Each word's place in WORDS (other words: one by their checksum), so that prompts
+        made from random ids stay different from each other (all alike, a server's prefix
+        cache would answer them)."""
+        return [WORD_IDS.get(word, zlib.crc32(word.encode()) % len(WORDS)) for word in text.split()]
 
     def decode(self, tokens: list[int]) -> str:
         return " ".join(WORDS[t % len(WORDS)] for t in tokens)

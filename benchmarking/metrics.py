@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only for annotations: the tool drivers import this module without orjson
@@ -12,6 +13,28 @@ if TYPE_CHECKING:  # only for annotations: the tool drivers import this module w
 
 METRICS = ("ttft", "tpot", "itl", "e2el")
 DEFAULT_PERCENTILES = (50.0, 90.0, 99.0)
+TOTALS = (
+    "duration",
+    "completed",
+    "failed",
+    "total_input_tokens",
+    "total_output_tokens",
+    "request_throughput",
+    "request_goodput",
+    "output_throughput",
+    "total_token_throughput",
+    "max_output_tokens_per_s",
+    "max_concurrent_requests",
+)
+CACHE_HIT_SHARE = 0.1  # a point with more of its prompt tokens cached says so
+
+
+def summary_keys(percentiles: Sequence[float] = DEFAULT_PERCENTILES) -> list[str]:
+    """Every field `summarize` writes, in its order (a tool's summary is completed to these)."""
+    keys = list(TOTALS)
+    for name in (*METRICS, "queue_time"):
+        keys += list(distribution(name, [], percentiles))
+    return keys
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -110,3 +133,25 @@ def summarize(
         summary |= distribution(name, series[name], percentiles)
     summary |= distribution("queue_time", [r.queue_ms for r in ok], percentiles)
     return summary
+
+
+def error_counts(errors: Iterable[str | None], most: int = 10) -> dict[str, int]:
+    """The distinct error messages with their counts, most common first."""
+    counted = collections.Counter(error for error in errors if error)
+    return dict(counted.most_common(most))
+
+
+def cache_summary(pairs: Iterable[tuple[int, int | None]]) -> dict[str, object]:
+    """From (prompt tokens, cached prompt tokens or None if not reported) per request: the
+    cached total and share of the prompt tokens of the requests that reported, and whether
+    that share says the prompts were served from the server's cache."""
+    reported = [(prompt, cached) for prompt, cached in pairs if cached is not None]
+    if not reported:
+        return {"total_cached_tokens": None, "cached_share": None, "prompt_cache_hit": False}
+    cached = sum(c for _, c in reported)
+    share = cached / max(sum(p for p, _ in reported), 1)
+    return {
+        "total_cached_tokens": cached,
+        "cached_share": share,
+        "prompt_cache_hit": share > CACHE_HIT_SHARE,
+    }

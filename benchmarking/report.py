@@ -1,9 +1,12 @@
-"""The summary table printed at the end of a sweep."""
+"""What the end of a sweep prints: the summary table, which points had failed requests and
+why, which were served from the prompt cache; and whether the failures fail the run."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
+from rich.console import Console
 from rich.table import Table
 
 COLUMNS = (
@@ -39,3 +42,77 @@ def summary_table(documents: Sequence[Mapping[str, object]], title: str = "bench
         row = dict(document) | {"tput_user": tput_user(document)}
         table.add_row(*(_cell(row.get(key), fmt) for _, key, fmt in COLUMNS))
     return table
+
+
+def point_label(document: Mapping[str, object]) -> str:
+    window = f" window {document['window']}" if document.get("window") else ""
+    return (
+        f"ISL {document.get('isl')} OSL {document.get('osl')} "
+        f"C {document.get('concurrency')}{window}"
+    )
+
+
+def failed_share(document: Mapping[str, object]) -> float:
+    failed, completed = int(str(document["failed"])), int(str(document["completed"]))
+    return failed / max(failed + completed, 1)
+
+
+def rejected(document: Mapping[str, object], max_failed: float) -> bool:
+    """A point fails the run when nothing completed, or more failed than `max_failed` allows."""
+    return int(str(document["completed"])) == 0 or failed_share(document) > max_failed
+
+
+def failure_notes(
+    documents: Sequence[Mapping[str, object]], max_failed: float, reasons: int = 3
+) -> list[str]:
+    """Per point with failed requests: how many of how many, and the most common reasons."""
+    lines = []
+    for document in documents:
+        failed = int(str(document["failed"]))
+        if not failed:
+            continue
+        total = failed + int(str(document["completed"]))
+        verdict = "over" if rejected(document, max_failed) else "within"
+        lines.append(
+            f"{point_label(document)}: {failed} of {total} requests failed "
+            f"({failed / total:.0%}, {verdict} max_failed={max_failed:g})"
+        )
+        counts = document.get("error_counts")
+        top = list(counts.items())[:reasons] if isinstance(counts, Mapping) else []
+        lines += [f"    {count} x {error}" for error, count in top]
+    return lines
+
+
+def cache_notes(documents: Sequence[Mapping[str, object]]) -> list[str]:
+    """Points whose prompts the server answered from its prompt cache: their TTFT is not a
+    prefill of the whole prompt."""
+    return [
+        f"{point_label(d)}: {float(str(d['cached_share'])):.0%} of the prompt tokens came from "
+        "the server's prompt cache; TTFT here is not a full prefill"
+        for d in documents
+        if d.get("prompt_cache_hit")
+    ]
+
+
+def verdict(
+    console: Console,
+    documents: Sequence[Mapping[str, object]],
+    max_failed: float,
+    output_dir: Path,
+    title: str,
+    healthy: bool = True,
+) -> int:
+    """Print the summary; the exit code: 1 if a point failed more requests than `max_failed`
+    allows (or completed none), or the server stopped answering; else 0."""
+    console.print(summary_table(documents, title))
+    for line in failure_notes(documents, max_failed) + cache_notes(documents):
+        console.print(line, markup=False)
+    console.print(f"results: {output_dir}", markup=False)
+    over = [d for d in documents if rejected(d, max_failed)]
+    if over:
+        console.print(
+            f"error: {len(over)} of {len(documents)} points failed more requests than "
+            f"max_failed={max_failed:g} allows",
+            markup=False,
+        )
+    return 1 if over or not healthy else 0

@@ -56,7 +56,8 @@ def client(url: str, concurrency: int, count: int, startup_cpu: float) -> dict[s
         concurrency,
     )
     before, wall = cpu_seconds(), time.perf_counter()
-    results, start_ns = driver.run(plan)
+    outcome = driver.run(plan)
+    results, start_ns = outcome.results, outcome.start_ns
     return {
         "cpu_s": cpu_seconds() - before,
         "wall_s": time.perf_counter() - wall,

@@ -27,7 +27,11 @@ ACCEPTED = (
     "ignore_eos",
     "warmups",
     "tool",
+    "max_failed",
+    "request_timeout",
 )
+REQUEST_TIMEOUT_BASE_S = 300.0  # the default per-request timeout: this, plus
+REQUEST_TIMEOUT_PER_TOKEN_S = 1.0  # this per output token
 
 
 class SettingsError(ValueError):  # a ValueError: callers that check several parsers catch that
@@ -44,6 +48,28 @@ def _ints(value: object, key: str) -> tuple[int, ...] | None:
     if not numbers or any(n <= 0 for n in numbers):
         raise SettingsError(f"{key}: expected positive numbers, got {value!r}")
     return numbers
+
+
+def _fraction(value: object, key: str) -> float:
+    try:
+        number = float(str(value))
+    except ValueError:
+        number = math.nan
+    if not 0.0 <= number <= 1.0:
+        raise SettingsError(f"{key}: expected a fraction from 0 to 1 (0.01: 1%), got {value!r}")
+    return number
+
+
+def _seconds(value: object, key: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(str(value))
+    except ValueError:
+        number = math.nan
+    if not 0.0 < number < math.inf:
+        raise SettingsError(f"{key}: expected a positive number of seconds, got {value!r}")
+    return number
 
 
 @dataclass(frozen=True)
@@ -66,7 +92,15 @@ class Settings:
     ignore_eos: bool = True
     warmups: int = 1
     tool: str = "native"
+    max_failed: float = 0.0  # the share of failed requests a point may have and still pass
+    request_timeout: float | None = None  # seconds; None: from the output length
     extra: Mapping[str, object] = field(default_factory=dict)
+
+    def request_timeout_s(self, output_tokens: int) -> float:
+        """Each request's time limit from its send: given, or generous for its output length."""
+        if self.request_timeout is not None:
+            return self.request_timeout
+        return REQUEST_TIMEOUT_BASE_S + REQUEST_TIMEOUT_PER_TOKEN_S * output_tokens
 
     @property
     def osl_fixed(self) -> int | None:
@@ -75,7 +109,15 @@ class Settings:
 
 
 TOOLS = ("native", "aiperf", "guidellm")
-NATIVE_ONLY = ("dataset_path", "rate", "burstiness", "goodput", "workers", "range_ratio")
+NATIVE_ONLY = (
+    "dataset_path",
+    "rate",
+    "burstiness",
+    "goodput",
+    "workers",
+    "range_ratio",
+    "request_timeout",
+)
 
 
 def _tool(args: Mapping[str, object]) -> str:
@@ -128,4 +170,6 @@ def settings_from(args: Mapping[str, object]) -> Settings:
         range_ratio=float(str(args.get("range_ratio", 0.0))),
         ignore_eos=bool(args.get("ignore_eos", True)),
         warmups=int(str(args.get("warmups", 1))),
+        max_failed=_fraction(args.get("max_failed", 0.0), "max_failed"),
+        request_timeout=_seconds(args.get("request_timeout"), "request_timeout"),
     )

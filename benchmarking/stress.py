@@ -5,14 +5,26 @@ After the last request the server must still answer; a run where it does not fai
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 
 import requests
 
-from benchmarking.bench import Context, Progress, run_point
+from benchmarking.bench import Context, Progress, point_seed, run_point
 from benchmarking.sweep import Point
+from reports.results import document, write_json
+
+WINDOW_KEYS = (
+    "date",
+    "completed",
+    "failed",
+    "mean_ttft_ms",
+    "p99_ttft_ms",
+    "mean_tpot_ms",
+    "output_throughput",
+    "cached_share",
+    "prompt_cache_hit",
+)
 
 
 def still_answers(base_url: str, headers: Mapping[str, str]) -> bool:
@@ -26,29 +38,28 @@ def endurance(
     ctx: Context, point: Point, duration_s: float, execute: Callable[[str], Progress]
 ) -> dict[str, object]:
     """Repeat one point under continuous load until `duration_s` has passed; each repetition
-    is a window, and the file is rewritten after each one so a stopped run keeps its data."""
+    is a window with fresh prompts (a seed of its own), and the file is rewritten after each
+    one so a stopped run keeps its data."""
     started = time.monotonic()
     windows: list[dict[str, object]] = []
     while time.monotonic() - started < duration_s or not windows:
-        label = f"window {len(windows) + 1} ({time.monotonic() - started:.0f}s)"
-        document = run_point(ctx, point, execute(label), suffix=f"_window-{len(windows) + 1:04d}")
-        windows.append(
-            {
-                key: document[key]
-                for key in (
-                    "date",
-                    "completed",
-                    "failed",
-                    "mean_ttft_ms",
-                    "p99_ttft_ms",
-                    "mean_tpot_ms",
-                    "output_throughput",
-                )
-            }
-            | {"elapsed_s": time.monotonic() - started}
-        )
+        number = len(windows) + 1
+        label = f"window {number} ({time.monotonic() - started:.0f}s)"
+        point_document = run_point(ctx, point, execute(label), window=number)
+        windows.append(_window(point_document, number, ctx.settings.seed, point, started))
         _save_endurance(ctx, point, windows, duration_s)
     return _save_endurance(ctx, point, windows, duration_s)
+
+
+def _window(
+    point_document: Mapping[str, object], number: int, seed: int, point: Point, started: float
+) -> dict[str, object]:
+    return {
+        "window": number,
+        "prompt_seed": point_seed(seed, point, number),
+        **{key: point_document[key] for key in WINDOW_KEYS},
+        "elapsed_s": time.monotonic() - started,
+    }
 
 
 def _drift(windows: list[dict[str, object]], key: str) -> float | None:
@@ -61,22 +72,20 @@ def _drift(windows: list[dict[str, object]], key: str) -> float | None:
 def _save_endurance(
     ctx: Context, point: Point, windows: list[dict[str, object]], duration_s: float
 ) -> dict[str, object]:
-    document = {
-        "schema_version": "1",
-        "kind": "stress_endurance",
-        **ctx.identity,
-        "isl": point.isl,
-        "osl": point.osl,
-        "concurrency": point.concurrency,
-        "duration_s": duration_s,
-        "windows": windows,
-        "ttft_drift": _drift(windows, "mean_ttft_ms"),
-        "tpot_drift": _drift(windows, "mean_tpot_ms"),
-        "failed": sum(int(str(w["failed"])) for w in windows),
-    }
-    ctx.output_dir.mkdir(parents=True, exist_ok=True)
-    target = ctx.output_dir / "stress_endurance.json"
-    temp = target.with_name(".stress_endurance.json.tmp")
-    temp.write_text(json.dumps(document, indent=2) + "\n")
-    temp.replace(target)
-    return document
+    endurance_document = document(
+        "stress_endurance",
+        ctx.identity,
+        {
+            "isl": point.isl,
+            "osl": point.osl,
+            "concurrency": point.concurrency,
+            "duration_s": duration_s,
+            "windows": windows,
+            "ttft_drift": _drift(windows, "mean_ttft_ms"),
+            "tpot_drift": _drift(windows, "mean_tpot_ms"),
+            "failed": sum(int(str(w["failed"])) for w in windows),
+            "prompt_cache_hit": any(w["prompt_cache_hit"] for w in windows),
+        },
+    )
+    write_json(ctx.output_dir / "stress_endurance.json", endurance_document)
+    return endurance_document

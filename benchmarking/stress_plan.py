@@ -4,20 +4,31 @@ runner checks workflow arguments with it before anything starts)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from benchmarking.settings import Settings, settings_from
 from benchmarking.sweep import Point
 
 CONTEXT_FRACTIONS = (1.0, 0.75, 0.5, 0.25, 0.1)
 OUTPUT_LENGTHS = (128, 2048)
 STRESS_KEYS = ("run_mode", "isl", "osl", "concurrency", "num_prompts", "duration")
-SHARED_KEYS = ("endpoint", "seed", "percentiles", "workers", "ignore_eos", "warmups")
+SHARED_KEYS = (
+    "endpoint",
+    "seed",
+    "percentiles",
+    "workers",
+    "ignore_eos",
+    "warmups",
+    "max_failed",
+    "request_timeout",
+)
 
 
 @dataclass(frozen=True)
 class StressPlan:
     points: tuple[Point, ...]
     duration_s: float  # 0: one pass over the points; >0: endurance, repeating the first point
+    settings: Settings = field(default_factory=Settings)  # keys shared with benchmarks
 
 
 def concurrency_levels(max_concurrency: int) -> list[int]:
@@ -53,13 +64,14 @@ def stress_plan(args: Mapping[str, object], max_context: int, max_concurrency: i
             f"the stress_tests workflow does not take {', '.join(unknown)}; "
             f"it accepts: {', '.join(STRESS_KEYS + SHARED_KEYS)}"
         )
+    settings = settings_from({k: v for k, v in args.items() if k in SHARED_KEYS})
     duration = float(str(args.get("duration", 0)))
     single = args.get("run_mode", "endurance" if duration else "multiple") != "multiple"
     if not single:
-        return StressPlan(tuple(parameter_space(max_context, max_concurrency)), 0.0)
+        return StressPlan(tuple(parameter_space(max_context, max_concurrency)), 0.0, settings)
     isl, osl = clamp(
         _first_int(args.get("isl"), max_context // 2), _first_int(args.get("osl"), 128), max_context
     )
     concurrency = _first_int(args.get("concurrency"), max_concurrency)
     prompts = _first_int(args.get("num_prompts"), concurrency)
-    return StressPlan((Point(isl, osl, concurrency, prompts),), duration)
+    return StressPlan((Point(isl, osl, concurrency, prompts),), duration, settings)

@@ -1,9 +1,11 @@
-"""The sweep a spec implies: (ISL, OSL) pairs that fit its context, at concurrency 1 and max."""
+"""The sweep a spec implies: (ISL, OSL) pairs that fit its context, at concurrency 1 and max,
+plus every point the spec has a performance target for."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 ISL_OSL_PAIRS = (
     (128, 128),
@@ -40,6 +42,27 @@ def num_prompts(isl: int, osl: int, concurrency: int) -> int:
     return 8 * concurrency
 
 
+@dataclass(frozen=True)
+class TargetPoint:
+    """A point a `perf_reference` target is set at, matched on (ISL, OSL, concurrency)."""
+
+    isl: int
+    osl: int
+    concurrency: int
+    num_prompts: int | None = None
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        return (self.isl, self.osl, self.concurrency)
+
+    def fits(self, max_context: int) -> bool:
+        return self.isl + self.osl <= max_context
+
+    def point(self) -> Point:
+        count = self.num_prompts or num_prompts(self.isl, self.osl, self.concurrency)
+        return Point(self.isl, self.osl, self.concurrency, count)
+
+
 def sweep(max_context: int, max_concurrency: int, smoke: bool = False) -> list[Point]:
     pairs = (SMOKE_PAIR,) if smoke else ISL_OSL_PAIRS
     points: list[Point] = []
@@ -52,13 +75,37 @@ def sweep(max_context: int, max_concurrency: int, smoke: bool = False) -> list[P
     return points
 
 
-def plan_sweep(max_context: int, max_concurrency: int, settings: SweepSettings) -> list[Point]:
-    """The spec's sweep, or the points the workflow arguments ask for."""
+def with_targets(
+    points: Iterable[Point], targets: Iterable[TargetPoint], max_context: int
+) -> list[Point]:
+    """The points plus each target that fits the context, once per (ISL, OSL, concurrency); a
+    target's own prompt count wins where it sets one."""
+    planned = {(p.isl, p.osl, p.concurrency): p for p in points}
+    for target in targets:
+        if target.fits(max_context) and (target.num_prompts or target.key not in planned):
+            planned[target.key] = target.point()
+    return sorted(planned.values(), key=lambda p: (p.isl, p.osl, p.concurrency))
+
+
+def chosen_by_arguments(settings: SweepSettings) -> bool:
+    """Workflow arguments that replace the spec's sweep, its target points included."""
+    return bool(settings.isl or settings.osl or settings.concurrency or settings.num_prompts)
+
+
+def plan_sweep(
+    max_context: int,
+    max_concurrency: int,
+    settings: SweepSettings,
+    targets: Sequence[TargetPoint] = (),
+) -> list[Point]:
+    """The spec's sweep with its target points, or the points the workflow arguments ask for."""
     if settings.dataset == "sharegpt":
         levels = settings.concurrency or (1, max_concurrency)
         return [Point(0, 0, c, settings.num_prompts or 8 * c) for c in sorted(set(levels))]
-    if not (settings.isl or settings.osl or settings.concurrency or settings.num_prompts):
-        return sweep(max_context, max_concurrency, settings.smoke)
+    if settings.smoke and not chosen_by_arguments(settings):
+        return sweep(max_context, max_concurrency, smoke=True)
+    if not chosen_by_arguments(settings):
+        return with_targets(sweep(max_context, max_concurrency), targets, max_context)
     isls = settings.isl or tuple(p[0] for p in ISL_OSL_PAIRS[:1])
     osls = settings.osl or tuple(p[1] for p in ISL_OSL_PAIRS[:1])
     pairs = (
@@ -75,6 +122,41 @@ def plan_sweep(max_context: int, max_concurrency: int, settings: SweepSettings) 
             count = settings.num_prompts or num_prompts(isl, osl, concurrency)
             points.append(Point(isl, osl, concurrency, count))
     return points
+
+
+def targets_of(spec: Mapping[str, Any]) -> tuple[TargetPoint, ...]:
+    """The target points of a runtime spec's `model_spec` (its `perf_reference`, as JSON)."""
+    return tuple(_target(raw) for raw in spec.get("perf_reference") or ())
+
+
+def _target(raw: Mapping[str, Any]) -> TargetPoint:
+    prompts = raw.get("num_prompts")
+    return TargetPoint(
+        int(raw["isl"]), int(raw["osl"]), int(raw["concurrency"]), int(prompts) if prompts else None
+    )
+
+
+def spec_sweep(spec: Mapping[str, Any], settings: SweepSettings) -> list[Point]:
+    """The points to run for a runtime spec's `model_spec` and the workflow arguments."""
+    return plan_sweep(spec["max_context"], spec["max_concurrency"], settings, targets_of(spec))
+
+
+def unmeasured_targets(spec: Mapping[str, Any], points: Iterable[Point]) -> list[str]:
+    """One line per target point of the spec that the planned points leave out, and why."""
+    planned = {(p.isl, p.osl, p.concurrency) for p in points}
+    max_context = int(spec["max_context"])
+    return [
+        f"target ISL {t.isl} OSL {t.osl} concurrency {t.concurrency} is not measured: "
+        + _why_unmeasured(t, max_context)
+        for t in targets_of(spec)
+        if t.key not in planned
+    ]
+
+
+def _why_unmeasured(target: TargetPoint, max_context: int) -> str:
+    if not target.fits(max_context):
+        return f"ISL + OSL = {target.isl + target.osl} exceeds max_context {max_context}"
+    return "the workflow arguments chose other points"
 
 
 class SweepSettings(Protocol):

@@ -22,7 +22,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from workflows import bootstrap  # noqa: E402
+from workflows.envs import bootstrap  # noqa: E402
 
 log = logging.getLogger("build_images")
 
@@ -46,7 +46,7 @@ def main(argv: list[str]) -> int:
     if not (bootstrap.running_inside(bootstrap.RUNNER_ENV) or bootstrap.running_inside("dev")):
         bootstrap.reexec_inside(bootstrap.RUNNER_ENV, Path(__file__), argv)
     from workflows.errors import ReadinessError
-    from workflows.image_builder import build_all
+    from workflows.servers.image_builder import build_all
 
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -16,7 +16,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from workflows import bootstrap, command  # noqa: E402
+from workflows import command  # noqa: E402
+from workflows.envs import bootstrap  # noqa: E402
 
 DOCKER = REPO_ROOT / "docker"
 

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import FAKES, REPO_ROOT, free_port, pid_alive
 from workflows import cli
 from workflows.redact import SECRET_ENV_VARS, forget_secrets
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-FAKES = REPO_ROOT / "tests" / "fakes"
+__all__ = ["REPO_ROOT", "CliResult", "FakeVllm", "free_port", "pid_alive"]
 
 TINY_REGISTRY = """
 templates:
@@ -123,22 +122,6 @@ def tiny_registry(tmp_path: Path) -> Path:
     folder.mkdir()
     (folder / "tiny.yaml").write_text(TINY_REGISTRY)
     return folder
-
-
-def pid_alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as handle:
-        return handle.read().split()[2] != "Z"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -1,21 +1,18 @@
 """Who may talk to the server: a JWT minted from JWT_SECRET, an API_KEY as is, or none.
 
-Secrets come from the environment or the repo's `.env` (the environment wins). Every secret is
-registered for redaction the moment it is read.
+Secrets come from `workflows.secrets` (the environment, then the repo's `.env`).
 """
 
 from __future__ import annotations
 
 import secrets
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import jwt
-from dotenv import dotenv_values
 
-from workflows.redact import SECRET_ENV_VARS, register_secret
+from workflows.redact import register_secret
+from workflows.secrets import Secrets
 
 JWT_CLAIMS = {"team_id": "tenstorrent", "token_id": "debug-test"}
 
@@ -45,27 +42,17 @@ def mint_jwt(secret: str) -> str:
         return jwt.encode(JWT_CLAIMS, secret, algorithm="HS256")
 
 
-def load_secrets(environ: Mapping[str, str], dotenv_path: Path) -> dict[str, str]:
-    """Secret variables from `.env`, overridden by the environment; all registered for redaction."""
-    found: dict[str, str] = {}
-    if dotenv_path.is_file():
-        found.update({k: v for k, v in dotenv_values(dotenv_path).items() if v})
-    found.update({k: v for k, v in environ.items() if k in SECRET_ENV_VARS and v})
-    for value in found.values():
-        register_secret(value)
-    return found
-
-
-def resolve_auth(found: Mapping[str, str], no_auth: bool, generate: bool) -> Auth:
+def resolve_auth(found: Secrets, no_auth: bool, generate: bool) -> Auth:
     """JWT_SECRET beats API_KEY; with neither, a server we start gets a fresh random key."""
     if no_auth:
         return Auth(None, "disabled (--no-auth)")
-    if found.get("JWT_SECRET"):
-        token = mint_jwt(found["JWT_SECRET"])
+    jwt_secret, api_key = found.get("JWT_SECRET"), found.get("API_KEY")
+    if jwt_secret:
+        token = mint_jwt(jwt_secret)
         register_secret(token)
         return Auth(token, "JWT_SECRET")
-    if found.get("API_KEY"):
-        return Auth(found["API_KEY"], "API_KEY")
+    if api_key:
+        return Auth(api_key, "API_KEY")
     if generate:
         token = secrets.token_urlsafe(32)
         register_secret(token)

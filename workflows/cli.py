@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -11,10 +12,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from workflows import catalog, interrupts, listing, steps
-from workflows.dispatch import WORKFLOWS
+from workflows import interrupts, steps
+from workflows.context import RunContext, default_paths
+from workflows.dispatch import WORKFLOWS, check_workflow, workflow_names
 from workflows.errors import ExitCode, Interrupted, ReadinessError, UsageError
 from workflows.redact import redact
+from workflows.registry import listing
 from workflows.run_config import (
     RunConfig,
     check_port,
@@ -23,6 +26,7 @@ from workflows.run_config import (
     parse_json_object,
 )
 from workflows.run_folder import setup_logging
+from workflows.secrets import load_secrets
 from workflows.workflow_args import parse_workflow_args
 
 log = logging.getLogger("workflows")
@@ -44,7 +48,7 @@ def run_command(
     device: Annotated[
         str | None, Opt(help="cpu, gpu, n150, n300, p100, p150, t3k, galaxy.")
     ] = None,
-    workflow: Annotated[str | None, Opt(help=f"One of: {', '.join(catalog.ALL)}.")] = None,
+    workflow: Annotated[str | None, Opt(help=f"One of: {', '.join(workflow_names())}.")] = None,
     impl: Annotated[str | None, Opt(help="Implementation, when a model has several.")] = None,
     local_server: Annotated[
         bool, Opt("--local-server", help="Start the server on this host.")
@@ -58,7 +62,9 @@ def run_command(
     service_port: Annotated[
         int | None, Opt(help="Server port (default $SERVICE_PORT or 8000).")
     ] = None,
-    bind_host: Annotated[str, Opt(help="Interface the server listens on.")] = "127.0.0.1",
+    bind_host: Annotated[
+        str | None, Opt(help="Interface a started server listens on (default 127.0.0.1).")
+    ] = None,
     interactive: Annotated[
         bool,
         Opt(
@@ -110,24 +116,27 @@ def run_command(
 ) -> int:
     """Bring a model up on a device and run a workflow against it."""
     console = Console(highlight=False, soft_wrap=True)
-    paths = steps.default_paths()
+    paths = default_paths(os.environ)
     if model_specs_dir is not None:
-        paths = steps.Paths(model_specs_dir, paths.logs_root, paths.dotenv)
+        paths = dataclasses.replace(paths, model_specs=model_specs_dir)
     setup_logging(console, verbose)
     if list_models:
         return listing.show(paths.model_specs, console, as_json=json_output)
+    if json_output:
+        raise UsageError("--json only changes --list-models; add --list-models or drop --json")
     if reset_venvs and not (model or device or workflow):
         return steps.reset_only()
     config = RunConfig(
         model=_required(model, "--model"),
         device=_required(device, "--device"),
-        workflow=catalog.check_workflow(_required(workflow, "--workflow")),
+        workflow=check_workflow(_required(workflow, "--workflow")),
         impl=impl,
         local_server=local_server,
         docker_server=docker_server,
         server_url=normalise_server_url(server_url) if server_url else None,
         service_port=check_port(service_port if service_port is not None else _default_port()),
-        bind_host=bind_host,
+        bind_host=bind_host or "127.0.0.1",
+        bind_host_given=bind_host is not None,
         interactive=interactive,
         workflow_args=parse_workflow_args(workflow_args),
         dev_mode=dev_mode,
@@ -145,8 +154,12 @@ def run_command(
         print_docker_cmd=print_docker_cmd,
     )
     WORKFLOWS[config.workflow].check_args(config)
+    if config.reset_venvs:
+        steps.reset_only()
+    secrets = load_secrets(os.environ, paths.dotenv)
+    context = RunContext(config, console, paths, dict(os.environ), secrets)
     try:
-        return steps.execute(config, console, paths, os.environ)
+        return steps.execute(context)
     except KeyboardInterrupt:  # teardown already ran on the way out of execute()
         raise Interrupted() from None
 

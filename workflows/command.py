@@ -8,12 +8,12 @@ ends with terminate, then kill.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import os
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,7 +25,9 @@ from workflows.redact import redact
 
 log = logging.getLogger(__name__)
 Env = Mapping[str, str | None]
-_PR_SET_PDEATHSIG = 1
+GUARD = Path(__file__).with_name("guard.py")
+WatchFn = Callable[[], str | None]
+WATCH_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class CommandResult:
     argv: tuple[str, ...]
     returncode: int
     output: str
+    stopped_because: str | None = None  # set when `watch` ended the command early
 
     @property
     def ok(self) -> bool:
@@ -41,6 +44,11 @@ class CommandResult:
 
 def quoted(argv: Sequence[str]) -> str:
     return redact(shlex.join(argv))
+
+
+def guarded(argv: Sequence[str], grace: float = 10.0) -> list[str]:
+    """`argv` run under workflows/guard.py: it and all it starts end when the runner ends."""
+    return [sys.executable, "-I", str(GUARD), str(os.getpid()), str(grace), "--", *argv]
 
 
 def merged_env(env: Env | None) -> dict[str, str]:
@@ -64,16 +72,19 @@ def run(
     on_line: Callable[[str], None] | None = None,
     passthrough: bool = False,
     interactive: bool = False,
+    watch: WatchFn | None = None,
 ) -> CommandResult:
     """Run to completion; output goes to `log_path` (appended) and is returned.
 
     With `passthrough` the child writes straight to this terminal (its own progress bars), and
     nothing is captured. `interactive` also gives it this terminal's input and keeps it in the
-    terminal's foreground group (a shell the user types into).
+    terminal's foreground group (a shell the user types into). Other commands run under the
+    guard, so they end with the runner however it ends. `watch` is asked twice a second whether
+    to go on: a reason stops the command (the server it talks to has died, say).
     """
     log.debug("$ %s", quoted(argv))
     process = subprocess.Popen(
-        list(argv),
+        list(argv) if interactive else guarded(argv, grace=5.0),
         cwd=cwd,
         env=merged_env(env),
         stdin=None if interactive else subprocess.DEVNULL,
@@ -82,6 +93,7 @@ def run(
         text=True,
         errors="replace",
         start_new_session=not interactive,
+        preexec_fn=None if interactive else _child_setup,
     )
     lines: list[str] = []
     reader = threading.Thread(
@@ -89,17 +101,41 @@ def run(
     )
     reader.start()
     try:
-        returncode = process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _stop_group(process, grace=5.0)
-        lines.append(f"[runner] timed out after {timeout:.0f}s and was stopped")
-        returncode = -int(signal.SIGKILL)
+        returncode, stopped = _wait(process, timeout, watch)
     except BaseException:
         _stop_group(process, grace=5.0)
         raise
+    if stopped:
+        lines.append(f"[runner] stopped: {stopped}")
     reader.join(timeout=5)
     log.debug("exit %d: %s", returncode, quoted(argv[:3]))
-    return CommandResult(tuple(argv), returncode, "\n".join(lines))
+    return CommandResult(tuple(argv), returncode, "\n".join(lines), stopped)
+
+
+def _wait(
+    process: subprocess.Popen[str], timeout: float | None, watch: WatchFn | None
+) -> tuple[int, str | None]:
+    """The exit code, and why the runner stopped the command if it did (deadline, watch)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            reason = f"timed out after {timeout:.0f}s"
+            break
+        step = WATCH_SECONDS if watch else remaining
+        if step is not None and remaining is not None:
+            step = min(step, remaining)
+        try:
+            return process.wait(timeout=step), None
+        except subprocess.TimeoutExpired:
+            pass
+        found = watch() if watch else None
+        if found:
+            reason = found
+            break
+    _stop_group(process, grace=5.0)
+    code = process.poll()
+    return (code if code is not None else -int(signal.SIGKILL)), reason
 
 
 def _pump(
@@ -159,18 +195,19 @@ def start(
     cwd: Path | None = None,
     die_with_runner: bool = True,
 ) -> ManagedProcess:
-    """Start a background process; with `die_with_runner` the kernel ends it if we die."""
+    """Start a background process; with `die_with_runner` it runs under the guard, which ends it
+    (and all it started) when the runner ends, however that happens."""
     log.debug("$ %s  > %s", quoted(argv), log_path)
     with log_path.open("ab") as sink:
         process = subprocess.Popen(
-            list(argv),
+            guarded(argv) if die_with_runner else list(argv),
             cwd=cwd,
             env=merged_env(env),
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_child_setup_dying_with_parent if die_with_runner else _child_setup,
+            preexec_fn=_child_setup,
         )
     return ManagedProcess(process, argv, log_path)
 
@@ -178,13 +215,6 @@ def start(
 def _child_setup() -> None:
     """In the child before exec: take the signals the runner may be holding back."""
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
-
-
-def _child_setup_dying_with_parent() -> None:
-    _child_setup()
-    with contextlib.suppress(OSError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _leads_own_group(pid: int) -> bool:

@@ -1,40 +1,54 @@
-"""Workflow name -> the module that runs it. Each module satisfies the Workflow protocol."""
+"""Workflow name -> the object that runs it: the one list of the runner's workflows."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from rich.console import Console
-
-from workflows import workflow_server
-from workflows.errors import ExitCode
+from workflows.context import RunContext
+from workflows.envs.venvs import VenvSpec
+from workflows.errors import ExitCode, UsageError
 from workflows.run_config import RunConfig
-from workflows.run_folder import RunFolder
-from workflows.runtime_spec import RuntimeSpec
-from workflows.servers.base import Server
 from workflows.workflow_load import BENCHMARKS, STRESS_TESTS
+from workflows.workflow_server import SERVER
 
 
 class Workflow(Protocol):
+    @property
+    def name(self) -> str:
+        """What `--workflow` calls it; also its results folder's name."""
+
     def check_args(self, config: RunConfig) -> None:
         """Reject workflow arguments this workflow does not read, before anything starts."""
+
+    def environment(self, config: RunConfig) -> VenvSpec | None:
+        """The workflow's own environment, built by the runner before the server starts."""
 
     def keeps_server(self, config: RunConfig) -> bool:
         """Whether a server the runner started stays up after the workflow."""
 
-    def run(
-        self,
-        runtime: RuntimeSpec,
-        config: RunConfig,
-        server: Server,
-        folder: RunFolder,
-        console: Console,
-    ) -> ExitCode:
-        """Drive the ready server; results go into the run folder."""
+    def run(self, ctx: RunContext) -> ExitCode:
+        """Drive the ready server (`ctx.server`); results go into the run folder."""
 
 
 WORKFLOWS: dict[str, Workflow] = {
-    "server": workflow_server,
-    "benchmarks": BENCHMARKS,
-    "stress_tests": STRESS_TESTS,
+    workflow.name: workflow for workflow in (SERVER, BENCHMARKS, STRESS_TESTS)
 }
+
+PLANNED = ("evals", "spec_tests", "reports", "release")  # named only in the error message
+
+
+def workflow_names() -> tuple[str, ...]:
+    return (*WORKFLOWS, *PLANNED)
+
+
+def check_workflow(name: str) -> str:
+    workflow = name.lower()
+    if workflow in PLANNED:
+        raise UsageError(
+            f"workflow '{workflow}' is not available yet; available now: {', '.join(WORKFLOWS)}"
+        )
+    if workflow not in WORKFLOWS:
+        raise UsageError(
+            f"unknown workflow '{name}'; valid workflows: {', '.join(workflow_names())}"
+        )
+    return workflow

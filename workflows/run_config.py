@@ -7,13 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from workflows.catalog import SERVER
 from workflows.errors import UsageError
-from workflows.frozen import EMPTY, FrozenMap, freeze
+from workflows.registry.frozen import EMPTY, FrozenMap, freeze
+from workflows.servers.image_reference import check_image_reference
 from workflows.workflow_args import WorkflowArgs
+
+if TYPE_CHECKING:
+    from workflows.registry.model_spec import ModelSpec
+
+SERVER = "server"
 
 RESERVED_SERVER_ARGS = frozenset(
     {
@@ -42,6 +47,7 @@ class RunConfig:
     server_url: str | None = None
     service_port: int = 8000
     bind_host: str = "127.0.0.1"
+    bind_host_given: bool = False  # --bind-host on the command line (it moves a started server)
     interactive: bool = False
     workflow_args: WorkflowArgs = field(default_factory=lambda: MappingProxyType({}))
     dev_mode: bool = False
@@ -111,9 +117,33 @@ def check_port(port: int) -> int:
 
 def validate(config: RunConfig, is_tenstorrent: bool) -> RunConfig:
     """Reject flag combinations that make no sense, naming the flags that conflict."""
-    for check in (_server_modes, _server_workflow, _device_flags, _override_keys, _docker_flags):
+    checks = (
+        _server_modes,
+        _server_workflow,
+        _device_flags,
+        _override_keys,
+        _docker_flags,
+        _started_server_flags,
+    )
+    for check in checks:
         check(config, is_tenstorrent)
     return config
+
+
+LLAMA_CPP_SERVER_ARGS = ("max_model_len", "max_num_seqs")  # what llama.cpp's flags can honour
+
+
+def validate_for_spec(config: RunConfig, spec: ModelSpec) -> None:
+    """Overrides the spec's engine cannot honour are refused rather than silently dropped."""
+    if spec.inference_engine.value != "llama_cpp":
+        return
+    ignored = sorted(set(config.vllm_override_args) - set(LLAMA_CPP_SERVER_ARGS))
+    if ignored:
+        raise UsageError(
+            f"--vllm-override-args: {spec.model_name} on {spec.device.value} is served by "
+            f"llama.cpp, which cannot honour {', '.join(ignored)}; it takes "
+            f"{' and '.join(LLAMA_CPP_SERVER_ARGS)}"
+        )
 
 
 def _conflict(first: str, second: str, why: str) -> UsageError:
@@ -171,9 +201,30 @@ def _docker_flags(config: RunConfig, _: bool) -> None:
         ("--print-docker-cmd", config.print_docker_cmd),
         ("--host-volume", config.host_volume),
         ("--host-hf-cache", config.host_hf_cache),
+        ("--dev-mode", config.dev_mode),
+        ("--override-docker-image", config.override_docker_image),
     ):
         if value and not config.docker_server:
             raise UsageError(f"{flag} needs --docker-server: it configures the container")
+    if config.override_docker_image:
+        check_image_reference(config.override_docker_image, "--override-docker-image")
+
+
+def _started_server_flags(config: RunConfig, _: bool) -> None:
+    """Flags that configure a server the runner starts mean nothing for one that already runs."""
+    if config.starts_server:
+        return
+    where = f"--server-url {config.server_url}" if config.server_url else "an external server"
+    for flag, value in (
+        ("--override-tt-config", config.override_tt_config),
+        ("--vllm-override-args", config.vllm_override_args),
+        ("--bind-host", config.bind_host_given),
+    ):
+        if value:
+            raise UsageError(
+                f"{flag} configures a server the runner starts; with {where} it would change "
+                "nothing (use --local-server or --docker-server)"
+            )
 
 
 def config_summary(config: RunConfig) -> Mapping[str, Any]:

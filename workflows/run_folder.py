@@ -1,11 +1,11 @@
-"""The run folder (`workflow_logs/runs/<run_id>/`), its logs, and atomic writes into it."""
+"""The run folder (`workflow_logs/runs/<run_id>/`) and its logs; files go in through
+`reports.results.write_atomic`."""
 
 from __future__ import annotations
 
 import logging
 import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,10 +13,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.logging import RichHandler
 
+from workflows.paths import LOGS_ROOT
 from workflows.redact import RedactingFilter
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-LOGS_ROOT = REPO_ROOT / "workflow_logs"
 
 
 @dataclass(frozen=True)
@@ -55,21 +53,6 @@ def _point_latest(root: Path, target: Path) -> None:
     temp.unlink(missing_ok=True)
     temp.symlink_to(target.relative_to(root))
     temp.replace(link)
-
-
-def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
-    """Write to a temp file in the same folder, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        if mode is not None:
-            os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def setup_logging(console: Console, verbose: bool, run_log: Path | None = None) -> None:

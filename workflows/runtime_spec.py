@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from workflows import command
-from workflows.frozen import merge_override, thaw
-from workflows.model_spec import ModelSpec, derived_docker_image
+from workflows.paths import REPO_ROOT
+from workflows.registry.frozen import merge_override, thaw
+from workflows.registry.model_spec import ModelSpec, derived_docker_image
 from workflows.run_config import RunConfig, config_summary
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_VERSION = "1"
 _TAG = re.compile(
     r"^(?P<version>\d+\.\d+\.\d+[0-9A-Za-z.+]*)"
@@ -30,6 +29,7 @@ class RuntimeSpec:
     server_mode: str
     service_port: int
     config: dict[str, Any]
+    engine_version: str | None = None  # what the engine says of itself, once it is built
 
     def to_json(self) -> str:
         document = {
@@ -39,6 +39,7 @@ class RuntimeSpec:
             "runner_version": self.runner_version,
             "git_sha": self.git_sha,
             "model_id": self.spec.model_id,
+            "engine_version": self.engine_version,
             "server_mode": self.server_mode,
             "service_port": self.service_port,
             "model_spec": thaw(self.spec),

@@ -1,188 +1,194 @@
-"""The run, as a short list of steps. Each is a small function; teardown always runs."""
+"""The run, as a short list of steps, read top to bottom. Each step is a small function of the run
+context that returns the context for the next step, or an exit code that ends the run.
+Teardown (stopping what the run started) always runs, from the context's exit stack."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import TracebackType
 
-from rich.console import Console
-
+from reports.results import write_atomic
 from workflows import interrupts
-from workflows.auth import Auth, load_secrets, resolve_auth
+from workflows.auth import resolve_auth
+from workflows.context import RunContext
 from workflows.dispatch import WORKFLOWS
-from workflows.docker_config import container_config, docker_run_command, secret_names
-from workflows.errors import ExitCode
-from workflows.model_spec import ModelSpec
-from workflows.registry import load_registry
-from workflows.run_config import RunConfig, validate
-from workflows.run_folder import (
-    REPO_ROOT,
-    RunFolder,
-    add_file_log,
-    create_run_folder,
-    new_run_id,
-    write_atomic,
-)
-from workflows.runtime_spec import RuntimeSpec, build_runtime_spec
-from workflows.servers.base import Server
-from workflows.servers.provision import create_server
-from workflows.venvs import reset_venvs
-from workflows.warmup import capture_traces, warmup_lengths
+from workflows.envs.venvs import VenvSpec, ensure_venv, reset_venvs
+from workflows.errors import ExitCode, ServerError
+from workflows.registry.loader import load_registry
+from workflows.run_config import validate, validate_for_spec
+from workflows.run_folder import add_file_log, create_run_folder, new_run_id
+from workflows.runtime_spec import build_runtime_spec
+from workflows.servers import provision
+from workflows.servers.base import Server, check_credentials
+from workflows.servers.docker_config import container_config, docker_run_command, secret_names
 from workflows.workflow_args import number_arg
 
 log = logging.getLogger(__name__)
+Step = Callable[[RunContext], "RunContext | ExitCode"]
 DEFAULT_READY_TIMEOUT = {"llama_cpp": 300.0, "vllm": 1200.0}
 EXTERNAL_READY_TIMEOUT = 30.0  # a server that already runs should answer at once
 
 
-@dataclass(frozen=True)
-class Paths:
-    model_specs: Path
-    logs_root: Path
-    dotenv: Path
+def resolve_spec(ctx: RunContext) -> RunContext:
+    """The registry entry for (model, device, impl), and the flags checked against it."""
+    config = ctx.config
+    spec = load_registry(ctx.paths.model_specs).find(config.model, config.device, config.impl)
+    validate(config, spec.device.is_tenstorrent)
+    validate_for_spec(config, spec)
+    return ctx.with_(spec=spec)
+
+
+def print_docker_command(ctx: RunContext) -> RunContext | ExitCode:
+    """`--print-docker-cmd`: what `--docker-server` would run, for pasting; nothing starts."""
+    if not ctx.config.print_docker_cmd:
+        return ctx
+    spec, config = ctx.the_spec, ctx.config
+    run_id = new_run_id(spec.model_name, spec.device.value, config.workflow)
+    runtime = build_runtime_spec(spec, config, run_id)
+    cfg = container_config(runtime.spec, config, run_id, secret_names(spec, config.no_auth))
+    ctx.console.out(docker_run_command(cfg), highlight=False)
+    return ExitCode.OK
+
+
+def open_run_folder(ctx: RunContext) -> RunContext:
+    spec, config = ctx.the_spec, ctx.config
+    run_id = new_run_id(spec.model_name, spec.device.value, config.workflow)
+    folder = create_run_folder(run_id, ctx.paths.logs_root)
+    add_file_log(folder.run_log)
+    log.info(
+        "run %s: %s on %s, workflow %s", run_id, spec.model_name, spec.device.value, config.workflow
+    )
+    log.debug("run folder %s", folder.path)
+    return ctx.with_(folder=folder)
+
+
+def save_runtime_spec(ctx: RunContext) -> RunContext:
+    runtime = build_runtime_spec(ctx.the_spec, ctx.config, ctx.the_folder.run_id)
+    write_atomic(ctx.the_folder.runtime_spec, runtime.to_json())
+    log.debug("runner %s at %s", runtime.runner_version, runtime.git_sha)
+    return ctx.with_(runtime=runtime)
+
+
+def load_auth(ctx: RunContext) -> RunContext:
+    auth = resolve_auth(ctx.secrets, ctx.config.no_auth, generate=ctx.config.starts_server)
+    if auth.token:
+        write_atomic(ctx.the_folder.path / "api_token", auth.token + "\n", mode=0o600)
+    log.info("auth: %s", auth.source)
+    return ctx.with_(auth=auth)
+
+
+def check_inputs(ctx: RunContext) -> RunContext:
+    """Every cheap check of input and host, before anything is built, downloaded or started."""
+    provision.check_inputs(ctx)
+    return ctx
+
+
+def build_environments(ctx: RunContext) -> RunContext:
+    """The server's environment (llama.cpp compiles once) and the workflow's own."""
+    pythons = dict(ctx.pythons)
+    server_env = provision.server_environment(ctx.the_spec, ctx.config.local_server)
+    if server_env is not None:
+        pythons[server_env.name] = provision.build_server_environment(ctx, server_env)
+    workflow_env = WORKFLOWS[ctx.config.workflow].environment(ctx.config)
+    if workflow_env is not None:
+        pythons[workflow_env.name] = _build(ctx, workflow_env)
+    return ctx.with_(pythons=pythons)
+
+
+def record_engine_version(ctx: RunContext) -> RunContext:
+    """The engine's own version joins runtime_spec.json once the engine is built."""
+    version = provision.engine_version(ctx)
+    if version is None:
+        return ctx
+    runtime = dataclasses.replace(ctx.the_runtime, engine_version=version)
+    write_atomic(ctx.the_folder.runtime_spec, runtime.to_json())
+    log.info("engine: %s", version)
+    return ctx.with_(runtime=runtime)
+
+
+def _build(ctx: RunContext, venv: VenvSpec) -> Path:
+    return ensure_venv(venv, ctx.the_folder.path / f"venv-{venv.name}.log")
+
+
+def start_server(ctx: RunContext) -> RunContext:
+    """Start (or reach) the server; teardown stops it unless the workflow keeps it running."""
+    server = provision.create_server(ctx)
+    ctx.teardown.push(_stop_unless_kept(ctx, server))
+    timeout = _ready_timeout(ctx, server)
+    if server.started_by_runner:
+        log.info(
+            "starting the %s server on %s", ctx.the_spec.inference_engine.value, server.base_url
+        )
+    server.start()
+    if server.serves_on_start:
+        waited = server.wait_ready(timeout)
+        log.info("server ready at %s after %.1fs", server.base_url, waited)
+        check_credentials(server)
+    interrupts.check()
+    return ctx.with_(server=server)
+
+
+def _ready_timeout(ctx: RunContext, server: Server) -> float:
+    engine = ctx.the_spec.inference_engine.value
+    default = DEFAULT_READY_TIMEOUT[engine] if server.started_by_runner else EXTERNAL_READY_TIMEOUT
+    return number_arg(ctx.config.workflow_args, "ready_timeout", default)
+
+
+ExitHook = Callable[[type[BaseException] | None, BaseException | None, TracebackType | None], None]
+
+
+def _stop_unless_kept(ctx: RunContext, server: Server) -> ExitHook:
+    def stop(kind: type[BaseException] | None, *_: object) -> None:
+        keep = kind is None and WORKFLOWS[ctx.config.workflow].keeps_server(ctx.config)
+        if not (keep and server.exit_code() is None):
+            server.stop()
+
+    return stop
+
+
+def run_workflow(ctx: RunContext) -> ExitCode:
+    """The workflow, against the ready server; a server that died under it ends the run with
+    the server's exit status and log tail, whatever the workflow made of it."""
+    code = WORKFLOWS[ctx.config.workflow].run(ctx)
+    interrupts.check()
+    died = ctx.the_server.death_notice()
+    if died and not ctx.config.interactive:
+        raise ServerError(
+            f"{died} during the {ctx.config.workflow} workflow", ctx.the_server.log_tail()
+        )
+    return code
+
+
+STEPS: Sequence[Step] = (
+    resolve_spec,
+    print_docker_command,
+    open_run_folder,
+    save_runtime_spec,
+    load_auth,
+    check_inputs,
+    build_environments,
+    record_engine_version,
+    start_server,
+    run_workflow,
+)
+
+
+def execute(ctx: RunContext, steps: Sequence[Step] = STEPS) -> ExitCode:
+    """Run the steps in order; the first exit code ends the run; teardown always runs."""
+    with ctx.teardown:
+        for step in steps:
+            log.debug("step %s", step.__name__)
+            outcome = step(ctx)
+            if isinstance(outcome, ExitCode):
+                return outcome
+            ctx = outcome
+    return ExitCode.OK
 
 
 def reset_only() -> ExitCode:
     removed = reset_venvs()
     log.info("removed workflow environments: %s", ", ".join(removed) or "none")
     return ExitCode.OK
-
-
-def execute(
-    config: RunConfig, console: Console, paths: Paths, environ: Mapping[str, str]
-) -> ExitCode:
-    if config.reset_venvs:
-        reset_only()
-    spec = resolve_spec(config, paths.model_specs)
-    if config.print_docker_cmd:
-        return print_docker_command(spec, config, console)
-    folder = open_run_folder(config, spec, paths.logs_root)
-    runtime = save_runtime_spec(spec, config, folder)
-    auth = load_auth(config, environ, paths.dotenv, folder)
-    with running_server(runtime, config, auth, folder, console, environ) as server:
-        return WORKFLOWS[config.workflow].run(runtime, config, server, folder, console)
-
-
-def print_docker_command(spec: ModelSpec, config: RunConfig, console: Console) -> ExitCode:
-    """What `--docker-server` would run, for pasting; nothing is started."""
-    run_id = new_run_id(spec.model_name, spec.device.value, config.workflow)
-    runtime = build_runtime_spec(spec, config, run_id)
-    cfg = container_config(runtime.spec, config, run_id, secret_names(spec, config.no_auth))
-    console.out(docker_run_command(cfg), highlight=False)
-    return ExitCode.OK
-
-
-def resolve_spec(config: RunConfig, model_specs: Path) -> ModelSpec:
-    spec = load_registry(model_specs).find(config.model, config.device, config.impl)
-    validate(config, spec.device.is_tenstorrent)
-    return spec
-
-
-def open_run_folder(config: RunConfig, spec: ModelSpec, logs_root: Path) -> RunFolder:
-    folder = create_run_folder(
-        new_run_id(spec.model_name, spec.device.value, config.workflow), logs_root
-    )
-    add_file_log(folder.run_log)
-    log.info(
-        "run %s: %s on %s, workflow %s",
-        folder.run_id,
-        spec.model_name,
-        spec.device.value,
-        config.workflow,
-    )
-    log.debug("run folder %s", folder.path)
-    return folder
-
-
-def save_runtime_spec(spec: ModelSpec, config: RunConfig, folder: RunFolder) -> RuntimeSpec:
-    runtime = build_runtime_spec(spec, config, folder.run_id)
-    write_atomic(folder.runtime_spec, runtime.to_json())
-    log.debug(
-        "runner %s at %s; runtime spec %s",
-        runtime.runner_version,
-        runtime.git_sha,
-        folder.runtime_spec,
-    )
-    return runtime
-
-
-def load_auth(
-    config: RunConfig, environ: Mapping[str, str], dotenv: Path, folder: RunFolder
-) -> Auth:
-    found = load_secrets(environ, dotenv)
-    auth = resolve_auth(found, config.no_auth, generate=config.starts_server)
-    if auth.token:
-        write_atomic(token_file(folder), auth.token + "\n", mode=0o600)
-    log.info("auth: %s", auth.source)
-    return auth
-
-
-def token_file(folder: RunFolder) -> Path:
-    return folder.path / "api_token"
-
-
-@contextmanager
-def running_server(
-    runtime: RuntimeSpec,
-    config: RunConfig,
-    auth: Auth,
-    folder: RunFolder,
-    console: Console,
-    environ: Mapping[str, str],
-) -> Iterator[Server]:
-    """Start (or reach) the server; stop it afterwards unless it is meant to keep running."""
-    server = create_server(runtime.spec, config, auth, folder, console, environ)
-    keep = False
-    try:
-        bring_up(server, runtime.spec, config)
-        interrupts.check()
-        yield server
-        interrupts.check()
-        keep = WORKFLOWS[config.workflow].keeps_server(config)
-    finally:
-        if not keep:
-            server.stop()
-
-
-def bring_up(server: Server, spec: ModelSpec, config: RunConfig) -> None:
-    default = (
-        DEFAULT_READY_TIMEOUT[spec.inference_engine.value]
-        if server.started_by_runner
-        else EXTERNAL_READY_TIMEOUT
-    )
-    timeout = number_arg(config.workflow_args, "ready_timeout", default)
-    if server.started_by_runner:
-        log.info("starting the %s server on %s", spec.inference_engine.value, server.base_url)
-    server.start()
-    if not server.serves_on_start:
-        return
-    waited = server.wait_ready(timeout)
-    log.info("server ready at %s after %.1fs", server.base_url, waited)
-    if (
-        config.workflow == "server"
-        and not config.disable_trace_capture
-        and server.started_by_runner
-    ):
-        lengths = warmup_lengths(spec.max_context, spec.device.is_tenstorrent)
-        durations = capture_traces(server.base_url, server.headers(), spec.hf_repo, lengths)
-        log.info(
-            "trace capture: %d requests (%s tokens) in %.1fs",
-            len(lengths),
-            ", ".join(map(str, lengths)),
-            sum(durations),
-        )
-
-
-def default_paths(environ: Mapping[str, str] = os.environ) -> Paths:
-    """Repo defaults; WORKFLOW_LOGS_DIR moves the run folders (CI keeps them elsewhere)."""
-    from workflows.registry import MODEL_SPECS_DIR
-    from workflows.run_folder import LOGS_ROOT
-
-    logs_root = (
-        Path(environ["WORKFLOW_LOGS_DIR"]) if environ.get("WORKFLOW_LOGS_DIR") else LOGS_ROOT
-    )
-    return Paths(model_specs=MODEL_SPECS_DIR, logs_root=logs_root, dotenv=REPO_ROOT / ".env")

@@ -4,23 +4,19 @@ environment, run as `python -m benchmarking --mode ...` against the server."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
-
-from rich.console import Console
 
 from benchmarking.settings import settings_from
 from benchmarking.stress_plan import stress_plan
 from workflows import command
-from workflows.errors import ExitCode, UsageError
+from workflows.context import RunContext
+from workflows.envs.venvs import VenvSpec
+from workflows.errors import ExitCode, ServerError, UsageError
+from workflows.host.weights import tokenizer_source
+from workflows.paths import REPO_ROOT
 from workflows.run_config import RunConfig
-from workflows.run_folder import REPO_ROOT, RunFolder
-from workflows.runtime_spec import RuntimeSpec
 from workflows.servers import llama_cpp
-from workflows.servers.base import Server
-from workflows.venvs import VenvSpec, ensure_venv
-from workflows.weights import tokenizer_source
 from workflows.workflow_args import workflow_only
 
 VENV = VenvSpec(
@@ -48,32 +44,31 @@ def chosen_tool(config: RunConfig) -> str:
 
 @dataclass(frozen=True)
 class LoadWorkflow:
-    mode: str  # "benchmarks" or "stress_tests"; also the results folder's name
+    name: str  # "benchmarks" or "stress_tests"; also the results folder's name
 
     def check_args(self, config: RunConfig) -> None:
         args = workflow_only(config.workflow_args)
         try:
-            if self.mode == "benchmarks":
+            if self.name == "benchmarks":
                 settings_from(args)
             else:
                 stress_plan(args, max_context=4096, max_concurrency=8)
         except ValueError as error:
             raise UsageError(f"--workflow-args: {error}") from None
 
+    def environment(self, config: RunConfig) -> VenvSpec:
+        if self.name == "benchmarks":
+            return TOOL_VENVS.get(chosen_tool(config), VENV)
+        return VENV
+
     def keeps_server(self, config: RunConfig) -> bool:
         del config
         return False
 
-    def command_line(
-        self,
-        python: str,
-        config: RunConfig,
-        server: Server,
-        folder: RunFolder,
-        tokenizer: Path | None = None,
-    ) -> list[str]:
-        tool = chosen_tool(config) if self.mode == "benchmarks" else "native"
-        entry = ["benchmarking", "--mode", self.mode]
+    def command_line(self, ctx: RunContext, python: str, tokenizer: Path | None) -> list[str]:
+        config, folder = ctx.config, ctx.the_folder
+        tool = chosen_tool(config) if self.name == "benchmarks" else "native"
+        entry = ["benchmarking", "--mode", self.name]
         if tool != "native":
             entry = ["benchmarking.tools", "--tool", tool]
         argv = [
@@ -83,9 +78,9 @@ class LoadWorkflow:
             "--runtime-spec",
             str(folder.runtime_spec),
             "--server-url",
-            server.base_url,
+            ctx.the_server.base_url,
             "--output-dir",
-            str(folder.path / self.mode),
+            str(folder.path / self.name),
             "--workflow-args-json",
             json.dumps(workflow_only(config.workflow_args)),
         ]
@@ -95,34 +90,33 @@ class LoadWorkflow:
             argv += ["--tokenizer", str(tokenizer)]
         return argv
 
-    def run(
-        self,
-        runtime: RuntimeSpec,
-        config: RunConfig,
-        server: Server,
-        folder: RunFolder,
-        console: Console,
-    ) -> ExitCode:
-        venv = TOOL_VENVS.get(chosen_tool(config), VENV) if self.mode == "benchmarks" else VENV
-        python = ensure_venv(venv, folder.path / f"venv-{venv.name}.log")
-        tokenizer = offline_tokenizer(runtime, config)
-        argv = self.command_line(str(python), config, server, folder, tokenizer)
+    def run(self, ctx: RunContext) -> ExitCode:
+        """The load generator in its own environment; the server is watched while it runs."""
+        server, results = ctx.the_server, ctx.the_folder.path / self.name
+        python = ctx.pythons[self.environment(ctx.config).name]
+        argv = self.command_line(ctx, str(python), offline_tokenizer(ctx))
         env = {"PYTHONPATH": str(REPO_ROOT), "OPENAI_API_KEY": server.auth.token}
-        result = command.run(argv, env=env, cwd=REPO_ROOT, passthrough=True)
+        result = command.run(
+            argv, env=env, cwd=REPO_ROOT, passthrough=True, watch=server.death_notice
+        )
+        if result.stopped_because:
+            raise ServerError(
+                f"{result.stopped_because} during {self.name}; results so far are in {results}",
+                server.log_tail(),
+            )
         if not result.ok:
-            console.print(
-                f"{self.mode} failed (exit {result.returncode}); results so far are in "
-                f"{folder.path / self.mode}",
+            ctx.console.print(
+                f"{self.name} failed (exit {result.returncode}); results are in {results}",
                 markup=False,
             )
             return ExitCode.WORKFLOW_FAILED
         return ExitCode.OK
 
 
-def offline_tokenizer(runtime: RuntimeSpec, config: RunConfig) -> Path | None:
+def offline_tokenizer(ctx: RunContext) -> Path | None:
     """The model's tokenizer on this host, for exact prompt lengths without the server."""
-    package_root = llama_cpp.server_venv(runtime.spec).path
-    return tokenizer_source(runtime.spec, os.environ, config.host_weights_dir, package_root)
+    package_root = llama_cpp.server_venv(ctx.the_spec).path
+    return tokenizer_source(ctx.the_spec, ctx.environ, ctx.config.host_weights_dir, package_root)
 
 
 BENCHMARKS = LoadWorkflow("benchmarks")

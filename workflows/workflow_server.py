@@ -1,68 +1,85 @@
-"""The `server` workflow: bring the server up and say how to use it and how to stop it."""
+"""The `server` workflow: bring the server up, warm it, and say how to use it and stop it."""
 
 from __future__ import annotations
 
 import json
+import logging
 import shlex
-import time
 from pathlib import Path
 
-from rich.console import Console
-
-from workflows.errors import ExitCode
+from benchmarking.trace_capture import TraceCaptureError, capture_traces, warmup_lengths
+from workflows.context import RunContext
+from workflows.envs.venvs import VenvSpec
+from workflows.errors import ExitCode, ServerError
 from workflows.run_config import RunConfig
-from workflows.run_folder import RunFolder
-from workflows.runtime_spec import RuntimeSpec
 from workflows.servers.base import Server
-from workflows.servers.docker import DockerServer
-from workflows.servers.local import LocalProcessServer
 from workflows.workflow_args import reject_unknown_keys
 
+log = logging.getLogger(__name__)
 ACCEPTED_ARGS = ("ready_timeout",)
 
 
-def check_args(config: RunConfig) -> None:
-    reject_unknown_keys("server", config.workflow_args, ACCEPTED_ARGS)
+class ServerWorkflow:
+    name = "server"
+
+    def check_args(self, config: RunConfig) -> None:
+        reject_unknown_keys("server", config.workflow_args, ACCEPTED_ARGS)
+
+    def environment(self, config: RunConfig) -> VenvSpec | None:
+        del config
+        return None
+
+    def keeps_server(self, config: RunConfig) -> bool:
+        """A plain `server` run leaves the server up; -it runs it in the foreground instead."""
+        return not config.interactive
+
+    def run(self, ctx: RunContext) -> ExitCode:
+        server = ctx.the_server
+        if ctx.config.interactive:
+            return server.interact(ctx.console)
+        if server.started_by_runner and not ctx.config.disable_trace_capture:
+            warm_up(ctx, server)
+        ctx.console.print(connection_help(ctx, server), markup=False)
+        return ExitCode.OK
 
 
-def keeps_server(config: RunConfig) -> bool:
-    """A plain `server` run leaves the server up; -it runs it in the foreground instead."""
-    return not config.interactive
+def warm_up(ctx: RunContext, server: Server) -> None:
+    """Trace capture: one short request per padded prompt length the device compiles."""
+    spec = ctx.the_spec
+    lengths = warmup_lengths(spec.max_context, spec.device.is_tenstorrent)
+    try:
+        durations = capture_traces(server.base_url, server.headers(), spec.hf_repo, lengths)
+    except TraceCaptureError as error:
+        raise ServerError(str(error), server.log_tail()) from None
+    shown = ", ".join(map(str, lengths))
+    log.info("trace capture: %d requests (%s tokens) in %.1fs", len(lengths), shown, sum(durations))
 
 
-def run(
-    runtime: RuntimeSpec, config: RunConfig, server: Server, folder: RunFolder, console: Console
-) -> ExitCode:
-    if config.interactive and isinstance(server, LocalProcessServer):
-        return follow(server, console)
-    if config.interactive and isinstance(server, DockerServer):
-        return shell(server, console)
-    console.print(connection_help(runtime, server, folder))
-    return ExitCode.OK
-
-
-def connection_help(runtime: RuntimeSpec, server: Server, folder: RunFolder) -> str:
-    token_path = _relative(folder.path / "api_token")
+def connection_help(ctx: RunContext, server: Server) -> str:
+    spec = ctx.the_spec
+    token_path = relative(ctx.the_folder.path / "api_token")
     auth = f'-H "Authorization: Bearer $(cat {token_path})" ' if server.auth.enabled else ""
-    message = {"model": runtime.spec.hf_repo, "messages": [{"role": "user", "content": "Hello!"}]}
+    message = {"model": spec.hf_repo, "messages": [{"role": "user", "content": "Hello!"}]}
     body = shlex.quote(json.dumps(message))
-    lines = [
-        f"Server for {runtime.spec.hf_repo} is ready at {server.base_url}",
-        f"  auth:  {_auth_line(server, token_path)}",
-        f"  try:   curl {auth}-H 'Content-Type: application/json' "
-        f"{server.base_url}/v1/chat/completions -d {body}",
-    ]
-    if isinstance(server, DockerServer) and server.container:
-        name = server.container.name
-        lines += [f"  logs:  docker logs -f {name}", f"  stop:  docker rm -f {name}"]
-    elif isinstance(server, LocalProcessServer) and server.pid:
-        lines += [
-            f"  logs:  tail -f {_relative(folder.server_log)}",
-            f"  stop:  kill {server.pid}",
+    return "\n".join(
+        [
+            f"Server for {spec.hf_repo} is ready at {server.base_url}",
+            f"  auth:  {_auth_line(server, token_path)}",
+            f"  try:   curl {auth}-H 'Content-Type: application/json' "
+            f"{server.base_url}/v1/chat/completions -d {body}",
+            f"  bench: {benchmark_command(ctx, server, token_path)}",
+            *server.management_lines(relative),
         ]
-    else:
-        lines.append("  (this server was already running; the runner did not start it)")
-    return "\n".join(lines)
+    )
+
+
+def benchmark_command(ctx: RunContext, server: Server, token_path: str) -> str:
+    """The command that benchmarks this server; the token goes by environment, never in text."""
+    spec = ctx.the_spec
+    argv = ["python3", "run.py", "--model", spec.model_name, "--device", spec.device.value]
+    argv += ["--workflow", "benchmarks", "--server-url", server.base_url]
+    command = shlex.join(argv)
+    return f'API_KEY="$(cat {token_path})" {command}' if server.auth.enabled else command
 
 
 def _auth_line(server: Server, token_path: str) -> str:
@@ -71,37 +88,11 @@ def _auth_line(server: Server, token_path: str) -> str:
     return f"Authorization: Bearer <token in {token_path}> (from {server.auth.source})"
 
 
-def follow(server: LocalProcessServer, console: Console) -> ExitCode:
-    """Interactive mode: stream the server's log to the console until it ends or Ctrl-C."""
-    console.print(f"Server running in the foreground at {server.base_url}; Ctrl-C stops it.")
-    log_path = server.log_path_or_fail()
-    with log_path.open(errors="replace") as stream:
-        while server.exit_code() is None:
-            line = stream.readline()
-            if line:
-                console.out(line.rstrip("\n"), highlight=False)
-            else:
-                time.sleep(0.2)
-        console.out(stream.read().rstrip("\n"), highlight=False)
-    code = server.exit_code()
-    console.print(f"Server exited with code {code}.")
-    return ExitCode.OK if code == 0 else ExitCode.SERVER
-
-
-def shell(server: DockerServer, console: Console) -> ExitCode:
-    """`-it`: a shell in the server's container; the container goes when the shell ends."""
-    console.print(
-        f"Shell in container {server.cfg.name}; exit it to remove the container. "
-        "The server starts with:",
-        markup=False,
-    )
-    console.out(f"  {server.server_command()}", highlight=False)
-    code = server.attach()
-    return ExitCode.OK if code == 0 else ExitCode.SERVER
-
-
-def _relative(path: Path) -> str:
+def relative(path: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+SERVER = ServerWorkflow()

@@ -98,6 +98,16 @@ class StreamingConnection(asyncio.Protocol):
         if self.remaining <= 0:
             self._finish(current)
 
+    def abandon(self, reason: str) -> RawResponse:
+        """Give up on the response in flight (it took too long): keep what was read, record
+        why it ended, and close the connection."""
+        current = self.current or RawResponse(sent_ns=time.perf_counter_ns())
+        current.error = reason
+        self.current, self.keep_alive = None, False
+        if self.transport is not None:
+            self.transport.close()
+        return current
+
     def _finish(self, current: RawResponse) -> None:
         self.current = None
         if self.done is not None and not self.done.done():

@@ -8,11 +8,16 @@ from dataclasses import dataclass
 from benchmarking.client.connection import HEAD_END, RawResponse
 
 
+class MalformedResponse(ValueError):
+    """What the server sent is not HTTP as this parser knows it; the message says where."""
+
+
 @dataclass(frozen=True)
 class Parsed:
-    status: int
+    status: int  # 0: no complete response head arrived
     events: list[tuple[int, bytes]]  # (ns of the read holding the event's first byte, payload)
     body: bytes  # whole body of a non-streamed response (empty for SSE)
+    streamed: bool = False  # an SSE response (text/event-stream)
 
 
 def parse_response(raw: RawResponse) -> Parsed:
@@ -22,7 +27,7 @@ def parse_response(raw: RawResponse) -> Parsed:
     if head_end < 0:
         return Parsed(0, [], b"")
     head = data[:head_end]
-    status = int(head.split(b" ", 2)[1])
+    status = _status(head)
     body_start = head_end + 4
     if b"transfer-encoding: chunked" in head.lower():
         body, segments = _dechunk(data, body_start)
@@ -30,7 +35,14 @@ def parse_response(raw: RawResponse) -> Parsed:
         body, segments = data[body_start:], [(0, body_start)]
     if b"text/event-stream" not in head.lower():
         return Parsed(status, [], body)
-    return Parsed(status, _events(body, segments, starts, raw), b"")
+    return Parsed(status, _events(body, segments, starts, raw), b"", streamed=True)
+
+
+def _status(head: bytes) -> int:
+    parts = head.split(b"\r\n", 1)[0].split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        raise MalformedResponse(f"not an HTTP status line: {parts[0][:60]!r}")
+    return int(parts[1])
 
 
 def _read_starts(raw: RawResponse) -> list[int]:
@@ -50,7 +62,11 @@ def _dechunk(data: bytes, pos: int) -> tuple[bytes, list[tuple[int, int]]]:
         line_end = data.find(b"\r\n", pos)
         if line_end < 0:
             break
-        size = int(data[pos:line_end].split(b";", 1)[0] or b"0", 16)
+        size_text = data[pos:line_end].split(b";", 1)[0].strip() or b"0"
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise MalformedResponse(f"bad chunk size {size_text[:20]!r}") from None
         if size == 0:
             break
         start = line_end + 2

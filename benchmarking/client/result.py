@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
 from benchmarking.client.connection import RawResponse
-from benchmarking.client.parse import parse_response
+from benchmarking.client.parse import MalformedResponse, parse_response
 
 TokenCounter = Callable[[str], int]
 
@@ -23,6 +24,7 @@ class RequestResult:
     prompt_tokens: int
     server_prompt_tokens: int | None = None
     server_output_tokens: int | None = None
+    cached_tokens: int | None = None  # prompt tokens the server took from its prompt cache
     client_output_tokens: int = 0
     ttft_ms: float | None = None
     first_chunk_ms: float | None = None
@@ -51,36 +53,62 @@ class RequestResult:
 def build_result(
     index: int, raw: RawResponse, scheduled_ns: int, prompt_tokens: int, count: TokenCounter
 ) -> RequestResult:
+    """Never raises: whatever the server sent, or failed to send, becomes a result; one that is
+    not a complete, well-formed answer is a failed one, with the reason."""
     result = RequestResult(index, False, raw.error, scheduled_ns, raw.sent_ns, prompt_tokens)
-    parsed = parse_response(raw)
-    if parsed.status != 200:
-        result.error = result.error or f"HTTP {parsed.status}: {_message(parsed.body)}"
-        return result
-    if not parsed.events:
-        return _whole_body(result, parsed.body, raw, count)
-    _apply_events(result, parsed.events, count)
-    result.success = result.error is None and result.ttft_ms is not None
-    if result.ttft_ms is None and result.error is None:
-        result.error = "the stream carried no generated text"
+    try:
+        _read(result, raw, count)
+    except MalformedResponse as error:
+        result.error = result.error or f"malformed response: {error}"
+    except Exception as error:  # anything unforeseen in a response is still data, not a crash
+        result.error = result.error or f"unreadable response: {type(error).__name__}: {error}"
+    result.success = result.success and result.error is None
     return result
+
+
+def _read(result: RequestResult, raw: RawResponse, count: TokenCounter) -> None:
+    parsed = parse_response(raw)
+    if parsed.status == 0:
+        result.error = result.error or "no response: the connection closed before the headers"
+    elif parsed.status != 200:
+        result.error = f"HTTP {parsed.status}: {_message(parsed.body) or '(empty body)'}"
+    elif parsed.streamed:
+        _read_stream(result, parsed.events, count)
+    else:
+        _whole_body(result, parsed.body, raw, count)
+
+
+def _read_stream(
+    result: RequestResult, events: list[tuple[int, bytes]], count: TokenCounter
+) -> None:
+    finished = _apply_events(result, events, count)
+    if result.error is not None:
+        return
+    if result.ttft_ms is None:
+        result.error = "the stream carried no generated text"
+    elif not finished:
+        result.error = "the stream ended without [DONE]"
+    result.success = result.error is None
 
 
 def _apply_events(
     result: RequestResult, events: list[tuple[int, bytes]], count: TokenCounter
-) -> None:
+) -> bool:
+    """Apply each event in turn; whether the stream ended with [DONE]. An error event or a
+    malformed one ends the reading and is recorded."""
     previous_ns: int | None = None
     previous_usage = 0
     for stamp, payload in events:
         if payload == b"[DONE]":
-            break
-        event = orjson.loads(payload)
+            return True
+        event = _event(payload)
+        if event is None:
+            result.error = result.error or f"malformed event in the stream: {payload[:80]!r}"
+            return False
         if "error" in event:
             result.error = f"error in stream: {_message(payload)}"
-            break
-        usage = event.get("usage") or {}
-        if usage:
-            result.server_prompt_tokens = usage.get("prompt_tokens")
-            result.server_output_tokens = usage.get("completion_tokens")
+            return False
+        reported = _usage(result, event)
         text = _text(event)
         if text is None:
             continue
@@ -88,11 +116,40 @@ def _apply_events(
             if result.first_chunk_ms is None:
                 result.first_chunk_ms = (stamp - result.sent_ns) / 1e6
             continue
-        reported = usage.get("completion_tokens") if usage else None
         tokens = max((reported - previous_usage) if reported else count(text), 1)
         previous_usage = reported or previous_usage + tokens
         _add_tokens(result, stamp, previous_ns, tokens)
         previous_ns = stamp
+    return False
+
+
+def _event(payload: bytes) -> dict[str, Any] | None:
+    try:
+        event = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def _usage(result: RequestResult, event: Mapping[str, Any]) -> int | None:
+    """Token counts a chunk reports (OpenAI usage; llama.cpp's timings.cache_n for the cached
+    prompt tokens when usage lacks them); the completion count it reports, if any."""
+    usage = event.get("usage")
+    timings = event.get("timings")
+    if isinstance(timings, dict) and _count(timings.get("cache_n")) is not None:
+        result.cached_tokens = _count(timings.get("cache_n"))
+    if not isinstance(usage, dict) or not usage:
+        return None
+    result.server_prompt_tokens = _count(usage.get("prompt_tokens"))
+    result.server_output_tokens = _count(usage.get("completion_tokens"))
+    details = usage.get("prompt_tokens_details")
+    if isinstance(details, dict) and _count(details.get("cached_tokens")) is not None:
+        result.cached_tokens = _count(details.get("cached_tokens"))
+    return result.server_output_tokens
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _add_tokens(result: RequestResult, stamp: int, previous_ns: int | None, tokens: int) -> None:
@@ -112,47 +169,48 @@ def _add_tokens(result: RequestResult, stamp: int, previous_ns: int | None, toke
     result.e2el_ms = (stamp - result.sent_ns) / 1e6
 
 
-def _text(event: dict[str, object]) -> str | None:
+def _text(event: Mapping[str, Any]) -> str | None:
     choices = event.get("choices")
-    if not isinstance(choices, list) or not choices:
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         return None
     choice = choices[0]
     if "delta" in choice:
         delta = choice["delta"] or {}
-        return (delta.get("content") or "") + (delta.get("reasoning_content") or "")
-    return choice.get("text") or ""
+        return str(delta.get("content") or "") + str(delta.get("reasoning_content") or "")
+    return str(choice.get("text") or "")
 
 
-def _whole_body(
-    result: RequestResult, body: bytes, raw: RawResponse, count: TokenCounter
-) -> RequestResult:
-    reply = orjson.loads(body)
-    usage = reply.get("usage") or {}
-    text = (
-        _text(
-            {
-                "choices": [
-                    {"text": c.get("text") or (c.get("message") or {}).get("content")}
-                    for c in reply.get("choices", [])
-                ]
-            }
-        )
-        or ""
+def _whole_body(result: RequestResult, body: bytes, raw: RawResponse, count: TokenCounter) -> None:
+    if result.error is not None:
+        return  # cut short: whatever arrived is not the whole answer
+    if not body:
+        result.error = "empty response body"
+        return
+    reply = _event(body)
+    if reply is None:
+        result.error = f"malformed JSON body: {body[:80]!r}"
+        return
+    choices = [c for c in reply.get("choices") or [] if isinstance(c, dict)]
+    text = _text(
+        {
+            "choices": [
+                {"text": c.get("text") or (c.get("message") or {}).get("content")} for c in choices
+            ]
+        }
     )
-    result.server_prompt_tokens = usage.get("prompt_tokens")
-    result.server_output_tokens = usage.get("completion_tokens")
-    result.client_output_tokens = count(text)
+    _usage(result, reply)
+    result.client_output_tokens = count(text or "")
     last = raw.reads[-1][0]
     result.ttft_ms = result.e2el_ms = (last - raw.sent_ns) / 1e6
     result.success = True
-    return result
 
 
 def _message(payload: bytes) -> str:
+    """The error message of a JSON error body, else the body's first bytes as text."""
     try:
         error = orjson.loads(payload).get("error", {})
     except (orjson.JSONDecodeError, AttributeError):
-        return payload[:200].decode(errors="replace")
+        return payload[:200].decode(errors="replace").strip()
     if isinstance(error, dict):
         return str(error.get("message", error))[:200]
     return str(error)[:200]

@@ -9,27 +9,59 @@ process. Without permission to open the file, nothing changes and the run says s
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 QOS_DEVICE = "/dev/cpu_dma_latency"
+SWITCH = "READINESS_WAKE_QOS"  # 0: do not ask
+
+
+@dataclass(frozen=True)
+class WakeLatency:
+    """Whether the request was held while the streams were open, and if not, why."""
+
+    held: bool
+    reason: str | None = None
+
+    @classmethod
+    def combined(cls, parts: Sequence[WakeLatency]) -> WakeLatency:
+        """Held for a run only if every worker held it; else the first reason."""
+        missing = [part for part in parts if not part.held]
+        if not parts:
+            return cls(False, "no worker reported")
+        return missing[0] if missing else cls(True)
 
 
 @contextmanager
-def low_wake_latency(enabled: bool = True) -> Iterator[bool]:
-    """Yields whether the request is in force."""
-    if not enabled:
-        yield False
+def low_wake_latency(
+    environ: Mapping[str, str] = os.environ, device: str | None = None
+) -> Iterator[WakeLatency]:
+    """Holds the request for as long as the block runs; yields what happened."""
+    device = device or QOS_DEVICE
+    if environ.get(SWITCH, "1") == "0":
+        yield WakeLatency(False, f"disabled by {SWITCH}=0")
         return
     try:
-        fd = os.open(QOS_DEVICE, os.O_WRONLY)
-    except OSError:
-        yield False
+        fd = os.open(device, os.O_WRONLY)
+    except OSError as error:
+        yield WakeLatency(False, _refused(device, error))
         return
     try:
         os.write(fd, struct.pack("i", 0))
-        yield True
+    except OSError as error:
+        os.close(fd)
+        yield WakeLatency(False, _refused(device, error))
+        return
+    try:
+        yield WakeLatency(True)
     finally:
         os.close(fd)
+
+
+def _refused(device: str, error: OSError) -> str:
+    verb = "not permitted" if error.errno in (errno.EACCES, errno.EPERM) else "failed"
+    return f"{verb}: {device}: {error.strerror or error}"

@@ -26,6 +26,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--tokens-per-chunk", type=int, default=1)
     parser.add_argument("--fail-every", type=int, default=0)
     parser.add_argument("--error-mid-stream-every", type=int, default=0)
+    parser.add_argument(
+        "--cut-after-headers-every",
+        type=int,
+        default=0,
+        help="every Nth generation request: send the response headers, then close the connection",
+    )
     parser.add_argument("--no-uvloop", action="store_true")
     return parser.parse_args(argv)
 
@@ -40,6 +46,7 @@ def timing_of(args: argparse.Namespace) -> TimingModel:
         tokens_per_chunk=args.tokens_per_chunk,
         fail_every=args.fail_every,
         error_mid_stream_every=args.error_mid_stream_every,
+        cut_after_headers_every=args.cut_after_headers_every,
     )
 
 

@@ -44,6 +44,16 @@ class Response:
         )
         self.transport.write(head.encode() + body)
 
+    def cut_after_headers(self, stream: bool) -> None:
+        """Send the head of a response (SSE, or JSON with a body promised), then hang up."""
+        if stream:
+            self.start_stream()
+        else:
+            self.transport.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n"
+            )
+        self.transport.close()
+
     def start_stream(self) -> None:
         self.transport.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"

@@ -31,6 +31,27 @@ class Job:
     created: int
 
 
+class Vocabulary:
+    """The emulator's tokenizer routes: one token per word, each distinct word its own id, so
+    that prompts made of token ids stay as different as the ids are."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.words: list[str] = []
+
+    def encode(self, text: str) -> list[int]:
+        return [self._id(word) for word in text.split()]
+
+    def decode(self, tokens: list[int]) -> str:
+        return " ".join(self.words[t] if 0 <= t < len(self.words) else f"w{t}" for t in tokens)
+
+    def _id(self, word: str) -> int:
+        if word not in self.ids:
+            self.ids[word] = len(self.words)
+            self.words.append(word)
+        return self.ids[word]
+
+
 class Emulator:
     def __init__(self, timing: TimingModel, model: str, api_key: str | None = None) -> None:
         self.timing = timing
@@ -40,6 +61,8 @@ class Emulator:
         self.active = 0
         self.queue: collections.deque[Job] = collections.deque()
         self.served = 0
+        self.seen_prompts: set[int] = set()  # a prompt seen again is answered from the cache
+        self.vocabulary = Vocabulary()
 
     def handle(self, request: Request, response: Response) -> None:
         if request.path == "/health":
@@ -57,10 +80,10 @@ class Emulator:
         if route == ("POST", "/tokenize"):
             body = orjson.loads(request.body or b"{}")
             content = body.get("content") or body.get("prompt") or ""
-            return response.json(200, {"tokens": [7] * count_tokens(content)})
+            return response.json(200, {"tokens": self.vocabulary.encode(content)})
         if route == ("POST", "/detokenize"):
             tokens = orjson.loads(request.body or b"{}").get("tokens") or []
-            return response.json(200, {"content": " ".join(["w"] * len(tokens))})
+            return response.json(200, {"content": self.vocabulary.decode(tokens)})
         if route in (("POST", "/v1/completions"), ("POST", "/v1/chat/completions")):
             return self._generate(request, response, chat=request.path.endswith("chat/completions"))
         return response.json(404, {"error": {"message": f"no route {request.path}"}})
@@ -74,10 +97,14 @@ class Emulator:
             received_ns=time.perf_counter_ns(),
             prompt_tokens=count_tokens(prompt),
         )
+        record.cached_tokens = self._cached(prompt, record.prompt_tokens)
         self.records.append(record)
-        if self.timing.fail_every and self.served % self.timing.fail_every == 0:
+        if self._every(self.timing.fail_every):
             record.error = "injected failure"
             return response.json(500, {"error": {"message": "injected failure", "code": 500}})
+        if self._every(self.timing.cut_after_headers_every):
+            record.error = "cut after the headers"
+            return response.cut_after_headers(bool(body.get("stream")))
         max_tokens = int(body.get("max_completion_tokens") or body.get("max_tokens") or 16)
         job = Job(
             response,
@@ -92,6 +119,17 @@ class Emulator:
         self.queue.append(job)
         self._admit()
 
+    def _every(self, n: int) -> bool:
+        return bool(n) and self.served % n == 0
+
+    def _cached(self, prompt: str, tokens: int) -> int:
+        """Tokens of the prompt the cache holds: all of them when it was seen before."""
+        key = hash(prompt)
+        if key in self.seen_prompts:
+            return tokens
+        self.seen_prompts.add(key)
+        return 0
+
     def _admit(self) -> None:
         while self.queue and (not self.timing.slots or self.active < self.timing.slots):
             job = self.queue.popleft()
@@ -105,7 +143,7 @@ class Emulator:
     def _whole(self, job: Job) -> None:
         """Non-streamed: answer after the full generation time, in one body."""
         loop = asyncio.get_running_loop()
-        delay = self.timing.ttft_s(job.record.prompt_tokens) + (
+        delay = self.timing.ttft_s(job.record.prefilled_tokens) + (
             job.max_tokens - 1
         ) * self.timing.itl_s(1)
         loop.call_later(delay, self._send_whole, job)
@@ -130,7 +168,7 @@ class Emulator:
                 "object": _object(job.chat),
                 "model": self.model,
                 "choices": [choice],
-                "usage": _usage(job.record.prompt_tokens, job.max_tokens),
+                "usage": _usage(job.record, job.max_tokens),
             },
         )
 
@@ -157,7 +195,7 @@ class Stream:
         if job.chat:
             job.response.event(self._chunk({"role": "assistant", "content": ""}))
         self.start = time.perf_counter()  # exact, unlike the loop's clock cached per iteration
-        self.ttft = timing.ttft_s(job.record.prompt_tokens)
+        self.ttft = timing.ttft_s(job.record.prefilled_tokens)
         self.due = self.start + self.ttft - self._itl_now()  # the first token is due at TTFT
         self._schedule_next()
 
@@ -189,7 +227,7 @@ class Stream:
     def _finish(self) -> None:
         job = self.job
         if job.include_usage:
-            usage = _usage(job.record.prompt_tokens, self.sent)
+            usage = _usage(job.record, self.sent)
             job.response.event(
                 orjson.dumps(
                     {
@@ -254,9 +292,11 @@ def _object(chat: bool, stream: bool = False) -> str:
     return "text_completion"
 
 
-def _usage(prompt: int, completion: int) -> dict[str, int]:
+def _usage(record: RequestRecord, completion: int) -> dict[str, object]:
+    """OpenAI's usage, with the cached prompt tokens as vLLM and llama.cpp report them."""
     return {
-        "prompt_tokens": prompt,
+        "prompt_tokens": record.prompt_tokens,
         "completion_tokens": completion,
-        "total_tokens": prompt + completion,
+        "total_tokens": record.prompt_tokens + completion,
+        "prompt_tokens_details": {"cached_tokens": record.cached_tokens},
     }

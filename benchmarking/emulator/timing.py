@@ -17,6 +17,7 @@ class TimingModel:
     tokens_per_chunk: int = 1
     fail_every: int = 0
     error_mid_stream_every: int = 0
+    cut_after_headers_every: int = 0  # close the connection right after the response headers
 
     def ttft_s(self, prompt_tokens: int) -> float:
         return (self.ttft_ms + self.prefill_ms_per_token * prompt_tokens) / 1000
@@ -32,6 +33,7 @@ class RequestRecord:
     request_id: str
     received_ns: int
     prompt_tokens: int
+    cached_tokens: int = 0  # the prompt was seen before: its tokens come from the cache
     started_ns: int = 0
     chunk_ns: list[int] = field(default_factory=list)
     chunk_tokens: list[int] = field(default_factory=list)
@@ -41,12 +43,18 @@ class RequestRecord:
     def output_tokens(self) -> int:
         return sum(self.chunk_tokens)
 
+    @property
+    def prefilled_tokens(self) -> int:
+        """The prompt tokens that take prefill time: those not in the cache."""
+        return self.prompt_tokens - self.cached_tokens
+
     def as_dict(self) -> dict[str, object]:
         return {
             "request_id": self.request_id,
             "received_ns": self.received_ns,
             "started_ns": self.started_ns,
             "prompt_tokens": self.prompt_tokens,
+            "cached_tokens": self.cached_tokens,
             "chunk_ns": self.chunk_ns,
             "chunk_tokens": self.chunk_tokens,
             "error": self.error,

@@ -15,23 +15,23 @@ import json
 import os
 import subprocess
 import sys
-import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from rich.console import Console
 
-from benchmarking import report
+from benchmarking import metrics, report
 from benchmarking.failures import run_reporting_failures
 from benchmarking.local_tokenizer import TokenizerSourceError, load_local_tokenizer, write_hf_folder
+from benchmarking.point_document import Measurement, Outcome, point_document
+from benchmarking.server_api import auth_headers, served_model
 from benchmarking.settings import Settings, SettingsError, settings_from
-from benchmarking.sweep import Point, plan_sweep
+from benchmarking.sweep import Point, spec_sweep, unmeasured_targets
 from benchmarking.tools import aiperf, guidellm, request_rows
 from benchmarking.tools.convert import complete
+from reports.results import Identity, write_json, write_jsonl
 
 DRIVERS = {"aiperf": aiperf, "guidellm": guidellm}
-SCHEMA_VERSION = "1"
 TAIL = 10
 
 
@@ -44,15 +44,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workflow-args-json", default="{}")
     parser.add_argument("--tokenizer", type=Path)
     return parser.parse_args(argv)
-
-
-def served_model(base_url: str, wanted: str) -> str:
-    token = os.environ.get("OPENAI_API_KEY")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    request = urllib.request.Request(f"{base_url}/v1/models", headers=headers)
-    with urllib.request.urlopen(request, timeout=30) as reply:
-        ids = [m.get("id") for m in json.loads(reply.read()).get("data", [])]
-    return wanted if wanted in ids or not ids else str(ids[0])
 
 
 def tokenizer_folder(source: Path | None, tool: str, output_dir: Path) -> tuple[Path, str]:
@@ -75,7 +66,8 @@ class ToolRun:
     base_url: str
     model: str
     tokenizer_dir: Path
-    fields: dict[str, object]  # run_id, model_id, device, tokenizer, ...
+    identity: Identity
+    tokenizer: str  # what the tool's tokenizer folder was made from
     console: Console
 
 
@@ -113,58 +105,55 @@ def run_point(run: ToolRun, point: Point) -> dict[str, object]:
     out = run.output_dir / run.tool / tag
     argv = driver.command(point, run.settings, run.model, run.base_url, run.tokenizer_dir, out)
     run.console.print(f"{run.tool}: ISL {point.isl} OSL {point.osl} C {point.concurrency}")
-    export = out / driver.EXPORT
-    rows: list[dict[str, object]] = []
-    if run_tool(run.tool, argv, out, run.console) and export.is_file():
-        exported = json.loads(export.read_text())
-        summary = driver.convert(exported, run.settings.percentiles)
-        rows = (
-            request_rows.guidellm_rows(exported)
-            if run.tool == "guidellm"
-            else request_rows.aiperf_rows(out / request_rows.AIPERF_RECORDS)
-        )
-        errors: list[str] = []
-    else:
-        summary, errors = {"completed": 0, "failed": point.num_prompts}, [f"{run.tool} failed"]
-    document = result_document(run, point, summary, errors)
-    lines = "".join(json.dumps(row) + "\n" for row in rows)
-    write_atomic(run.output_dir / f"benchmark_{tag}_requests.jsonl", lines)
-    write_atomic(run.output_dir / f"benchmark_{tag}.json", json.dumps(document, indent=2) + "\n")
+    ran = run_tool(run.tool, argv, out, run.console)
+    document, rows = converted(run, point, out) if ran else failed_point(run, point)
+    write_jsonl(run.output_dir / f"benchmark_{tag}_requests.jsonl", rows)
+    write_json(run.output_dir / f"benchmark_{tag}.json", document)
     return document
 
 
+def converted(
+    run: ToolRun, point: Point, out: Path
+) -> tuple[dict[str, object], list[dict[str, object]]]:
+    """The point's document and request rows from the tool's own report in `out`."""
+    export = out / DRIVERS[run.tool].EXPORT
+    if not export.is_file():
+        return failed_point(run, point, f"{run.tool} wrote no {export.name}")
+    exported = json.loads(export.read_text())
+    summary = DRIVERS[run.tool].convert(exported, run.settings.percentiles)
+    rows = (
+        request_rows.guidellm_rows(exported)
+        if run.tool == "guidellm"
+        else request_rows.aiperf_rows(out / request_rows.AIPERF_RECORDS)
+    )
+    notes = tuple(f"{run.tool}'s output lacks {name}" for name in complete(summary))
+    version = summary.pop("tool_version", None)
+    outcome = Outcome(
+        summary,
+        metrics.error_counts(str(r["error"]) for r in rows if r["error"]),
+        metrics.cache_summary([]),
+        notes,
+    )
+    return result_document(run, point, outcome, version), rows
+
+
+def failed_point(
+    run: ToolRun, point: Point, why: str | None = None
+) -> tuple[dict[str, object], list[dict[str, object]]]:
+    """A point the tool did not measure: every request counts as failed, with the reason."""
+    reason = why or f"{run.tool} failed"
+    summary = {"completed": 0, "failed": point.num_prompts}
+    outcome = Outcome(summary, {reason: point.num_prompts}, metrics.cache_summary([]))
+    return result_document(run, point, outcome, None), []
+
+
 def result_document(
-    run: ToolRun, point: Point, summary: dict[str, object], errors: list[str]
+    run: ToolRun, point: Point, outcome: Outcome, version: object
 ) -> dict[str, object]:
-    settings, tool = run.settings, run.tool
-    missing = complete(summary) if not errors else []
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "benchmark",
-        **run.fields,
-        "date": datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S"),
-        "tool": tool,
-        "backend": "openai-chat" if settings.endpoint.endswith("chat/completions") else "openai",
-        "endpoint_type": settings.endpoint,
-        "dataset": settings.dataset,
-        "prompt_tokens_exact": True,
-        "isl": point.isl,
-        "osl": point.osl,
-        "concurrency": point.concurrency,
-        "max_concurrency": point.concurrency,
-        "num_prompts": point.num_prompts,
-        "request_rate": "inf",
-        "burstiness": settings.burstiness,
-        "seed": settings.seed,
-        **summary,
-        "errors": errors + [f"{tool}'s output lacks {name}" for name in missing],
-    }
-
-
-def write_atomic(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(text)
-    temp.replace(path)
+    measurement = Measurement(
+        run.tool, None if version is None else str(version), run.tokenizer, True
+    )
+    return point_document("benchmark", run.identity, run.settings, point, measurement, outcome)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -177,22 +166,26 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.print(f"error: {error}", markup=False)
         return 2
     base_url = args.server_url.rstrip("/")
-    fields: dict[str, object] = {
-        "run_id": runtime["run_id"],
-        "model_id": runtime["model_id"],
-        "model": spec["hf_repo"],
-        "device": spec["device"],
-        "tokenizer": tokenizer,
-    }
-    model = served_model(base_url, spec["hf_repo"])
+    model = served_model(base_url, auth_headers(), spec["hf_repo"])
+    identity = Identity.from_runtime_spec(runtime, model)
     tool_run = ToolRun(
-        args.tool, settings, args.output_dir, base_url, model, tokenizer_dir, fields, console
+        args.tool,
+        settings,
+        args.output_dir,
+        base_url,
+        model,
+        tokenizer_dir,
+        identity,
+        tokenizer,
+        console,
     )
-    points = plan_sweep(spec["max_context"], spec["max_concurrency"], settings)
+    points = spec_sweep(spec, settings)
+    for line in unmeasured_targets(spec, points):
+        console.print(f"note: {line}", markup=False)
     documents = [run_point(tool_run, point) for point in points]
-    console.print(report.summary_table(documents, f"benchmarks ({args.tool})"))
-    console.print(f"results: {args.output_dir}", markup=False)
-    return 1 if any(d["completed"] == 0 for d in documents) else 0
+    return report.verdict(
+        console, documents, settings.max_failed, args.output_dir, f"benchmarks ({args.tool})"
+    )
 
 
 def main(argv: list[str]) -> int:

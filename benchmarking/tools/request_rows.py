@@ -1,5 +1,6 @@
 """The tools' per-request records as our `_requests.jsonl` rows (the same keys our generator
-writes; what a tool does not measure is null), so one reader serves every run."""
+writes, from reports.results; what a tool does not measure is null), so one reader serves
+every run."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from reports.results import request_row
 
 AIPERF_RECORDS = "profile_export.jsonl"
 
@@ -30,20 +33,20 @@ def _aiperf_row(index: int, record: Mapping[str, Any], start_ns: int) -> dict[st
     metrics, metadata = record.get("metrics") or {}, record["metadata"]
     error = record.get("error")
     itl = _value(metrics, "inter_chunk_latency")
-    return {
-        "index": index,
-        "success": error is None and _value(metrics, "time_to_first_token") is not None,
-        "error": None if error is None else str(error.get("message", error)),
-        "start_ms": (metadata["request_start_ns"] - start_ns) / 1e6,
-        "prompt_tokens": _value(metrics, "input_sequence_length"),
-        "server_prompt_tokens": _value(metrics, "usage_prompt_tokens"),
-        "output_tokens": _value(metrics, "output_sequence_length"),
-        "server_output_tokens": _value(metrics, "usage_completion_tokens"),
-        "ttft_ms": _value(metrics, "time_to_first_token"),
-        "tpot_ms": _value(metrics, "inter_token_latency"),
-        "e2el_ms": _value(metrics, "request_latency"),
-        "itl_ms": itl if isinstance(itl, list) else [],  # per chunk, as AIPerf measures it
-    }
+    return request_row(
+        index=index,
+        success=error is None and _value(metrics, "time_to_first_token") is not None,
+        error=None if error is None else str(error.get("message", error)),
+        start_ms=(metadata["request_start_ns"] - start_ns) / 1e6,
+        prompt_tokens=_value(metrics, "input_sequence_length"),
+        server_prompt_tokens=_value(metrics, "usage_prompt_tokens"),
+        output_tokens=_value(metrics, "output_sequence_length"),
+        server_output_tokens=_value(metrics, "usage_completion_tokens"),
+        ttft_ms=_value(metrics, "time_to_first_token"),
+        tpot_ms=_value(metrics, "inter_token_latency"),
+        e2el_ms=_value(metrics, "request_latency"),
+        itl_ms=itl if isinstance(itl, list) else [],  # per chunk, as AIPerf measures it
+    )
 
 
 def guidellm_rows(report: Mapping[str, Any]) -> list[dict[str, object]]:
@@ -63,17 +66,15 @@ def _guidellm_row(
 ) -> dict[str, object]:
     info = stats.get("info") or {}
     latency = stats.get("request_latency")
-    return {
-        "index": index,
-        "success": kind == "successful",
-        "error": None if kind == "successful" else str(info.get("error") or kind),
-        "start_ms": (stats["request_start_time"] - start) * 1000,
-        "prompt_tokens": stats.get("prompt_tokens"),
-        "server_prompt_tokens": None,
-        "output_tokens": stats.get("output_tokens"),
-        "server_output_tokens": None,
-        "ttft_ms": stats.get("time_to_first_token_ms"),
-        "tpot_ms": stats.get("inter_token_latency_ms"),  # its own TPOT includes TTFT
-        "e2el_ms": None if latency is None else latency * 1000,
-        "itl_ms": [],  # GuideLLM keeps no per-token times
-    }
+    return request_row(
+        index=index,
+        success=kind == "successful",
+        error=None if kind == "successful" else str(info.get("error") or kind),
+        start_ms=(stats["request_start_time"] - start) * 1000,
+        prompt_tokens=stats.get("prompt_tokens"),
+        output_tokens=stats.get("output_tokens"),
+        ttft_ms=stats.get("time_to_first_token_ms"),
+        tpot_ms=stats.get("inter_token_latency_ms"),  # its own TPOT includes TTFT
+        e2el_ms=None if latency is None else latency * 1000,
+        itl_ms=[],  # GuideLLM keeps no per-token times
+    )

@@ -61,7 +61,7 @@ def test_changed_lock_rebuilds_the_runner_environment(tmp_path: Path) -> None:
     argv = [
         sys.executable,
         "-c",
-        "import sys; sys.path.insert(0, '.'); from workflows import bootstrap; "
+        "import sys; sys.path.insert(0, '.'); from workflows.envs import bootstrap; "
         "print(bootstrap.is_current('runner'))",
     ]
     subprocess.run(

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.conftest import REPO_ROOT, free_port
+from tests.helpers import wait_for
 from tests.integration.conftest import SERVER_ARGS, RunningServer, read_until, runner, servers_on
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
@@ -114,14 +114,11 @@ def test_sigterm_during_bring_up_leaves_nothing_running(
     port = free_port()
     process = runner(*SERVER_ARGS, "--service-port", str(port), logs=tmp_path)
     read_until(process, "starting the llama_cpp server", timeout=600)
-    deadline = time.monotonic() + 30
-    while not servers_on(port) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert wait_for(lambda: servers_on(port) != [], 30), "the server never started"
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output
-    time.sleep(0.5)
-    assert servers_on(port) == []
+    assert wait_for(lambda: servers_on(port) == [], 10)
 
 
 def test_stopping_with_the_printed_command_frees_the_port(
@@ -137,10 +134,7 @@ def test_stopping_with_the_printed_command_frees_the_port(
     [pid] = servers_on(port)
     assert f"kill {pid}" in output
     os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while servers_on(port) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert servers_on(port) == []
+    assert wait_for(lambda: servers_on(port) == [], 30)
 
 
 def test_host_weights_dir_serves_that_gguf(tmp_path: Path, cpu_server: RunningServer) -> None:

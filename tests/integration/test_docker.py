@@ -29,8 +29,8 @@ import requests
 
 from tests.conftest import REPO_ROOT, free_port
 from tests.integration.conftest import read_until, runner
-from workflows.docker_engine import DockerEngine
 from workflows.errors import SetupError
+from workflows.servers.docker_engine import DockerEngine
 
 pytestmark = pytest.mark.integration
 MODEL = "SmolLM2-135M-Instruct"

@@ -10,9 +10,9 @@ import requests
 from benchmarking.datasets import WORDS, RandomDataset
 from benchmarking.local_tokenizer import load_local_tokenizer
 from tests.integration.conftest import RunningServer
-from workflows.registry import load_registry
-from workflows.venvs import VENVS_DIR
-from workflows.weights import packaged_file
+from workflows.envs.venvs import VENVS_DIR
+from workflows.host.weights import packaged_file
+from workflows.registry.loader import load_registry
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
 TEXTS = [

@@ -14,9 +14,9 @@ import pytest
 
 from tests.conftest import REPO_ROOT, free_port
 from tests.integration.test_benchmarks import VLLM_FIELDS, result_files, run_ok
-from workflows.registry import load_registry
+from workflows.envs.venvs import ensure_venv
+from workflows.registry.loader import load_registry
 from workflows.servers import llama_cpp
-from workflows.venvs import ensure_venv
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 KEY = "emulator-key-123"

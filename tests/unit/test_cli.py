@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmarking.trace_capture import warmup_lengths
 from tests.conftest import CliResult, FakeVllm, free_port, pid_alive
-from workflows import venvs
 from workflows.auth import mint_jwt
-from workflows.warmup import warmup_lengths
+from workflows.envs import venvs
 
 Run = Callable[..., CliResult]
 
@@ -56,6 +56,10 @@ def test_server_workflow_leaves_server_running_and_says_how_to_use_it(
     }
     assert stat.S_IMODE((folder / "api_token").stat().st_mode) == 0o600
     assert env["VLLM_API_KEY"] == (folder / "api_token").read_text().strip()
+    bench = next(line for line in result.out.splitlines() if line.strip().startswith("bench:"))
+    assert 'API_KEY="$(cat ' in bench and "api_token)" in bench
+    assert "--workflow benchmarks --server-url http://127.0.0.1:" in bench
+    assert env["VLLM_API_KEY"] not in result.out
 
 
 def test_trace_capture_sends_one_request_per_padded_length_unless_disabled(
@@ -243,25 +247,36 @@ def test_unreachable_server_url_is_a_server_error(run_cli: Run, tiny_registry: P
     assert result.code == 4 and "was not ready after 1s" in result.err
 
 
-def test_impl_dev_mode_and_image_override_show_in_runtime_spec(
+def test_impl_shows_in_runtime_spec(
     run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm, tmp_path: Path
 ) -> None:
-    result = serve(run_cli, tiny_registry, fake_vllm, "--impl", "other_impl", "--dev-mode")
+    result = serve(run_cli, tiny_registry, fake_vllm, "--impl", "other_impl")
     assert result.code == 0, result.err
     spec = runtime_spec(tmp_path)["model_spec"]
     assert isinstance(spec, dict)
     assert spec["impl"] == "other_impl" and spec["version"] == "0.8.0"
-    assert "vllm-tt-metal-src-dev" in spec["docker_image"]
-    os.kill(int(str(fake_vllm.record()["pid"])), 9)
+
+
+def test_dev_mode_and_image_override_choose_the_containers_image(
+    run_cli: Run, tiny_registry: Path
+) -> None:
+    base = ["--model", "Tiny-1B-Instruct", "--device", "n150", "--workflow", "server"]
+    base += ["--docker-server", "--print-docker-cmd", "--model-specs-dir", str(tiny_registry)]
+    dev = run_cli(*base, "--dev-mode")
+    assert dev.code == 0 and "vllm-tt-metal-src-dev" in dev.out
     image = "ghcr.io/acme/img:0.20.0-0123456789ab-ba9876543210"
-    assert serve(run_cli, tiny_registry, fake_vllm, "--override-docker-image", image).code == 0
-    spec = runtime_spec(tmp_path)["model_spec"]
-    assert isinstance(spec, dict)
-    assert (spec["docker_image"], spec["version"], spec["tt_metal_commit"]) == (
-        image,
-        "0.20.0",
-        "0123456789ab",
-    )
+    pinned = run_cli(*base, "--override-docker-image", image)
+    assert pinned.code == 0 and image in pinned.out
+
+
+def test_image_flags_without_docker_server_are_refused_and_not_recorded(
+    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm, tmp_path: Path
+) -> None:
+    """--dev-mode used to be accepted with --local-server and rewrite the recorded image."""
+    result = serve(run_cli, tiny_registry, fake_vllm, "--dev-mode")
+    assert result.code == 2 and "--dev-mode needs --docker-server" in result.err
+    assert not (tmp_path / "workflow_logs" / "runs").exists()
+    assert not fake_vllm.record_path.exists()
 
 
 def test_local_tt_server_without_tt_metal_is_a_setup_error(
@@ -307,6 +322,22 @@ def test_ram_minimum_is_checked_before_start(
         (["--local-server", "--service-port", "70000"], "is not a TCP port"),
         (["--local-server", "--vllm-override-args", '{"port": 1}'], "port are set by the runner"),
         (["--server-url", "ftp://host"], "is not an http(s) URL"),
+        (["--local-server", "--dev-mode"], "--dev-mode needs --docker-server"),
+        (["--server-url", "http://x:1", "--override-docker-image", "a/b:1"], "needs --docker"),
+        (
+            ["--docker-server", "--override-docker-image", "::bad::"],
+            "'::bad::' is not a valid Docker image reference",
+        ),
+        (["--server-url", "http://x:1", "--bind-host", "0.0.0.0"], "--bind-host configures a"),
+        (
+            ["--server-url", "http://x:1", "--vllm-override-args", '{"max_num_seqs": 2}'],
+            "--vllm-override-args configures a server the runner starts",
+        ),
+        (
+            ["--server-url", "http://x:1", "--override-tt-config", '{"a": 1}'],
+            "--override-tt-config configures a server the runner starts",
+        ),
+        (["--server-url", "http://x:1", "--json"], "--json only changes --list-models"),
     ],
 )
 def test_conflicting_or_bad_flags_are_one_line_errors(
@@ -333,6 +364,24 @@ def test_cpu_rejects_tenstorrent_only_flags(run_cli: Run) -> None:
         '{"a": 1}',
     )
     assert result.code == 2 and "--override-tt-config and --device cpu" in result.err
+
+
+def test_llama_cpp_refuses_vllm_args_it_cannot_honour(run_cli: Run) -> None:
+    args = ["--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow", "server"]
+    result = run_cli(
+        *args, "--local-server", "--vllm-override-args", '{"enable_chunked_prefill": true}'
+    )
+    assert result.code == 2 and "cannot honour enable_chunked_prefill" in result.err
+    assert "max_model_len and max_num_seqs" in result.err
+
+
+def test_local_server_on_gpu_says_how_gpu_specs_are_served(run_cli: Run) -> None:
+    """It used to crash with an internal KeyError on the mesh device table."""
+    args = ["--model", "Llama-3.1-8B-Instruct", "--device", "gpu", "--workflow", "benchmarks"]
+    result = run_cli(*args, "--local-server")
+    assert result.code == 2, result.err
+    assert "--local-server does not run gpu specs: use --docker-server" in result.err
+    assert "internal error" not in result.err and "Traceback" not in result.err
 
 
 @pytest.mark.parametrize("workflow", ["spec_tests", "evals", "release"])

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import signal
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -77,3 +80,68 @@ def test_started_process_writes_to_its_log(tmp_path: Path) -> None:
     )
     assert process.wait(timeout=10) == 0
     assert "hello from child" in (tmp_path / "srv.log").read_text()
+
+
+RUNNER_THAT_STARTS = """
+import sys, time
+sys.path.insert(0, {repo!r})
+from pathlib import Path
+from workflows import command
+script = "import subprocess, sys, time; " \\
+    "c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)']); " \\
+    "open(sys.argv[1], 'w').write(str(c.pid)); time.sleep(120)"
+if sys.argv[1] == "run":
+    command.run([sys.executable, "-c", script, sys.argv[2]])
+else:
+    command.start([sys.executable, "-c", script, sys.argv[2]], log_path=Path(sys.argv[2] + ".log"))
+    time.sleep(120)
+"""
+
+
+def wait_for(predicate: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+@pytest.mark.parametrize("how", ["run", "start"])
+def test_commands_die_with_a_runner_killed_outright(tmp_path: Path, how: str) -> None:
+    """SIGKILL (a CI timeout, the OOM killer) leaves nothing the runner started: not the
+    command, not what the command started (a compiler under cmake, a server's workers)."""
+    from tests.conftest import REPO_ROOT
+
+    pid_file = tmp_path / "grandchild.pid"
+    runner = subprocess.Popen(
+        [sys.executable, "-c", RUNNER_THAT_STARTS.format(repo=str(REPO_ROOT)), how, str(pid_file)]
+    )
+    try:
+        assert wait_for(lambda: pid_file.exists() and pid_file.read_text() != "", 20)
+        grandchild = int(pid_file.read_text())
+        assert pid_alive(grandchild)
+        runner.send_signal(signal.SIGKILL)
+        runner.wait(timeout=10)
+        assert wait_for(lambda: not pid_alive(grandchild), 15), "the grandchild outlived the runner"
+    finally:
+        runner.kill()
+
+
+def test_watch_stops_a_command_and_says_why() -> None:
+    calls: list[int] = []
+
+    def watch() -> str | None:
+        calls.append(1)
+        return "the server exited with code -9" if len(calls) >= 2 else None
+
+    started = time.monotonic()
+    result = command.run([sys.executable, "-c", "import time; time.sleep(60)"], watch=watch)
+    assert time.monotonic() - started < 10
+    assert not result.ok and result.stopped_because == "the server exited with code -9"
+
+
+def test_guard_passes_on_the_commands_exit_status() -> None:
+    assert command.run([sys.executable, "-c", "raise SystemExit(7)"]).returncode == 7
+    killed = command.run([sys.executable, "-c", "import os; os.kill(os.getpid(), 9)"])
+    assert killed.returncode == -9

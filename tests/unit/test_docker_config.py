@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CliResult
-from workflows.docker_config import ContainerConfig, container_config, docker_run_command
-from workflows.registry import load_registry
+from workflows.registry.loader import load_registry
 from workflows.run_config import RunConfig
 from workflows.runtime_spec import apply_overrides
+from workflows.servers.docker_config import ContainerConfig, container_config, docker_run_command
 
 RUN_ID = "2026-11-23_10-00-00_X_n150_server_abcd1234"
 

@@ -12,16 +12,16 @@ import pytest
 
 from tests.unit.test_cli import Run
 from tests.unit.test_docker_config import config_for
-from workflows.docker_config import ContainerConfig
-from workflows.docker_engine import (
+from workflows.errors import SetupError
+from workflows.servers.docker import host_checked
+from workflows.servers.docker_config import ContainerConfig
+from workflows.servers.docker_engine import (
     DockerEngine,
     create_arguments,
     engine_error,
     pull_error,
     split_reference,
 )
-from workflows.errors import SetupError
-from workflows.servers.docker import host_checked
 
 SECRETS = {"HF_TOKEN": "hf_secretvalue123", "VLLM_API_KEY": "jwt.secret.token"}
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from workflows.errors import SetupError
-from workflows.host import check_host, check_resources, disk_free_gb, mem_available_gb
-from workflows.registry import load_registry
+from workflows.host.resources import check_host, check_resources, disk_free_gb, mem_available_gb
+from workflows.registry.loader import load_registry
 
 
 def test_reads_real_figures(tmp_path: Path) -> None:

@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 
 from workflows.errors import SetupError
-from workflows.image_builder import build_all
-from workflows.image_builds import (
+from workflows.registry.loader import load_registry
+from workflows.servers.image_builder import build_all
+from workflows.servers.image_builds import (
     ImageBuild,
     plan_builds,
     recipe_digest,
     stage_cpu_context,
     unpack_server_binary,
 )
-from workflows.registry import load_registry
 
 
 def test_plan_has_one_build_per_pinned_image() -> None:

@@ -45,3 +45,9 @@ def test_runner_imports_without_benchmark_only_packages() -> None:
 def test_tool_drivers_import_without_the_native_generator_packages() -> None:
     result = imports_without({"orjson", "uvloop", "requests"}, "benchmarking.tools.__main__")
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_the_results_module_needs_only_the_standard_library() -> None:
+    third_party = {"orjson", "uvloop", "requests", "rich", "tokenizers", "yaml", "typer"}
+    result = imports_without(third_party | {"workflows", "benchmarking"}, "reports.results")
+    assert result.stdout.strip() == "ok", result.stderr

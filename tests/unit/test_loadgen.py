@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import random
 import statistics
-import subprocess
-import sys
-import urllib.request
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,36 +23,8 @@ from benchmarking.client.requests import (
 )
 from benchmarking.client.result import RequestResult
 from benchmarking.schedule import arrival_offsets_ns
-from tests.conftest import REPO_ROOT, free_port
-
-Emulator = Callable[..., str]
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    started: list[subprocess.Popen[str]] = []
-
-    def start(*args: str) -> str:
-        port = free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarking.emulator", "--port", str(port), *args],
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        started.append(process)
-        assert process.stdout is not None and "listening" in process.stdout.readline()
-        return f"http://127.0.0.1:{port}"
-
-    yield start
-    for process in started:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def records(url: str) -> dict[str, dict[str, Any]]:
-    with urllib.request.urlopen(f"{url}/emulator/records") as reply:
-        return {r["request_id"]: r for r in json.loads(reply.read())}
+from tests.conftest import free_port
+from tests.unit.loadgen_helpers import Emulator, records
 
 
 def send(
@@ -83,7 +50,8 @@ def send(
         ),
         concurrency,
     )
-    return driver.run(plan)
+    outcome = driver.run(plan)
+    return outcome.results, outcome.start_ns
 
 
 def truth_ttft_ms(result: RequestResult, record: dict[str, Any]) -> float:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from workflows.errors import UsageError
-from workflows.registry import load_registry
+from workflows.registry.loader import load_registry
 from workflows.run_config import RunConfig, parse_json_object
 from workflows.runtime_spec import apply_overrides, build_runtime_spec
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from workflows.errors import UsageError
-from workflows.model_spec import Device, Engine, param_count_billions
-from workflows.registry import load_registry
-from workflows.registry_schema import RegistryError
+from workflows.registry.loader import load_registry
+from workflows.registry.model_spec import Device, Engine, param_count_billions
+from workflows.registry.schema import RegistryError
 
 CATALOGUE = {
-    "Llama-3.1-8B": {"n150", "n300", "t3k", "gpu"},
-    "Llama-3.1-8B-Instruct": {"n150", "n300", "t3k", "gpu"},
+    "Llama-3.1-8B": {"n150", "n300", "t3k", "gpu", "p100", "p150"},
+    "Llama-3.1-8B-Instruct": {"n150", "n300", "t3k", "gpu", "p100", "p150"},
     "Llama-3.2-1B-Instruct": {"n150", "n300"},
     "Llama-3.2-3B-Instruct": {"n150", "n300"},
     "Llama-3.3-70B-Instruct": {"t3k", "galaxy"},
@@ -185,8 +185,8 @@ def test_unknown_device_suggests_nearest() -> None:
 
 
 def test_unsupported_device_lists_supported_ones() -> None:
-    with pytest.raises(UsageError, match="supported devices: gpu, n150, n300, t3k"):
-        load_registry().find("Llama-3.1-8B-Instruct", "p150")
+    with pytest.raises(UsageError, match="supported devices: gpu, n150, n300, p100, p150, t3k"):
+        load_registry().find("Llama-3.1-8B-Instruct", "galaxy")
 
 
 def test_several_implementations_without_default_ask_for_impl(tiny_registry: Path) -> None:

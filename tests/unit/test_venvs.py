@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from workflows import bootstrap, venvs
+from workflows import paths
+from workflows.envs import venvs
+from workflows.envs.venvs import VenvSpec, WheelBuild, ensure_venv, rebuild_reason, relevant_lines
 from workflows.errors import SetupError
-from workflows.venvs import VenvSpec, WheelBuild, ensure_venv, rebuild_reason, relevant_lines
 
 
 @pytest.fixture
@@ -114,7 +115,7 @@ def test_kept_wheel_is_found_from_any_checkout(monkeypatch: pytest.MonkeyPatch) 
     """A build setting that names a file in the repo does not tie the wheel to one clone."""
 
     def key_in(root: str) -> str:
-        monkeypatch.setattr(bootstrap, "REPO_ROOT", Path(root))
+        monkeypatch.setattr(paths, "REPO_ROOT", Path(root))
         return WheelBuild("pkg==1.0", {"CMAKE_ARGS": f"-DINCLUDE={root}/x.cmake"}).key()
 
     assert key_in("/home/a/runner") == key_in("/tmp/ci-clone")

@@ -9,9 +9,9 @@ import pytest
 
 from tests.fakes.hub import SHA, FakeHub, running_hub
 from workflows.errors import SetupError
-from workflows.model_spec import ModelSpec
-from workflows.registry import load_registry
-from workflows.weights import resolve_weights, tokenizer_source
+from workflows.host.weights import resolve_weights, tokenizer_source
+from workflows.registry.loader import load_registry
+from workflows.registry.model_spec import ModelSpec
 
 HF_FILES = {
     "config.json": b"{}",
@@ -91,9 +91,9 @@ def test_gated_repo_without_or_with_wrong_token(
     hub = FakeHub(
         {"acme/Tiny-1B-Instruct": HF_FILES}, gated={"acme/Tiny-1B-Instruct"}, token="hf_righttoken"
     )
-    env = {"HF_HOME": str(tmp_path)} | ({"HF_TOKEN": token} if token else {})
+    env = {"HF_HOME": str(tmp_path)}
     with running_hub(hub) as endpoint, pytest.raises(SetupError, match=message) as error:
-        resolve_weights(spec, env | {"HF_ENDPOINT": endpoint})
+        resolve_weights(spec, env | {"HF_ENDPOINT": endpoint}, hf_token=token)
     assert "hf_wrongtoken" not in str(error.value)
 
 
@@ -101,9 +101,9 @@ def test_gated_repo_with_right_token_downloads(spec: ModelSpec, tmp_path: Path) 
     hub = FakeHub(
         {"acme/Tiny-1B-Instruct": HF_FILES}, gated={"acme/Tiny-1B-Instruct"}, token="hf_righttoken"
     )
-    env = {"HF_HOME": str(tmp_path), "HF_TOKEN": "hf_righttoken"}
+    env = {"HF_HOME": str(tmp_path)}
     with running_hub(hub) as endpoint:
-        resolved = resolve_weights(spec, env | {"HF_ENDPOINT": endpoint})
+        resolved = resolve_weights(spec, env | {"HF_ENDPOINT": endpoint}, hf_token="hf_righttoken")
     assert (resolved.path / "config.json").exists()
 
 

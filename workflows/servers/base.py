@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from typing import Any
 
 from workflows import interrupts
 from workflows.auth import Auth
-from workflows.errors import ServerError
+from workflows.errors import ExitCode, ServerError, SetupError
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
@@ -43,6 +44,24 @@ class Server(ABC):
     @abstractmethod
     def started_by_runner(self) -> bool: ...
 
+    def death_notice(self) -> str | None:
+        """None while the server runs; once it has ended, a line saying how."""
+        code = self.exit_code()
+        return None if code is None else f"the server exited with {describe_exit(code)}"
+
+    def log_tail(self) -> tuple[str, ...]:
+        return tail(self.log_path, TAIL_LINES) if self.log_path else ()
+
+    def management_lines(self, relative: Callable[[Path], str]) -> list[str]:
+        """How to follow and stop this server, for the `server` workflow's help."""
+        del relative
+        return ["  (this server was already running; the runner did not start it)"]
+
+    def interact(self, console: Any) -> ExitCode:
+        """`-it`: the server in the foreground (or a shell beside it) until it ends."""
+        del console
+        raise SetupError("-it needs a server the runner starts (--local-server or --docker-server)")
+
     def wait_ready(self, timeout: float) -> float:
         """Poll /health until 200; returns seconds waited. Errors show the server log's tail."""
         started = time.monotonic()
@@ -68,6 +87,46 @@ class Server(ABC):
         return ServerError(
             f"{message}; server log: {self.log_path}", details=tail(self.log_path, TAIL_LINES)
         )
+
+
+def describe_exit(code: int) -> str:
+    """'code 1', 'signal SIGKILL', 'code 137 (SIGKILL)': a process's or container's end."""
+    if code < 0:
+        return f"signal {_signal_name(-code)}"
+    if code > 128 and _signal_name(code - 128) != str(code - 128):
+        return f"code {code} ({_signal_name(code - 128)})"
+    return f"code {code}"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+def check_credentials(server: Server, get: Callable[..., Any] | None = None) -> None:
+    """A server that wants a token we lack (or refuses ours) is one line saying how to pass one,
+    before any workflow sends it a request."""
+    import requests
+
+    get = get or requests.get
+    try:
+        response = get(f"{server.base_url}/v1/models", headers=server.headers(), timeout=10)
+    except requests.RequestException:
+        return  # it answered /health a moment ago; the workflow will report what it meets
+    if response.status_code not in (401, 403):
+        return
+    status = f"HTTP {response.status_code} on /v1/models"
+    if not server.auth.enabled:
+        raise SetupError(
+            f"the server at {server.base_url} requires a token ({status}); set API_KEY "
+            "(the key itself) or JWT_SECRET (to mint its JWT) in the environment or .env"
+        )
+    raise SetupError(
+        f"the server at {server.base_url} refused the token from {server.auth.source} "
+        f"({status}); check API_KEY / JWT_SECRET in the environment or .env"
+    )
 
 
 def probe_health(

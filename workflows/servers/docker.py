@@ -7,16 +7,17 @@ import logging
 import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from workflows import interrupts
 from workflows.auth import Auth
-from workflows.docker_config import HUGEPAGES, LABEL_PREFIX, TT_DEVICE_DIR, ContainerConfig
-from workflows.docker_engine import Container, DockerEngine
-from workflows.errors import ServerError, SetupError
-from workflows.progress import PullProgress
+from workflows.envs.progress import PullProgress
+from workflows.errors import ExitCode, ServerError, SetupError
 from workflows.servers.base import Server
+from workflows.servers.docker_config import HUGEPAGES, LABEL_PREFIX, TT_DEVICE_DIR, ContainerConfig
+from workflows.servers.docker_engine import Container, DockerEngine
 from workflows.servers.local import client_host, ensure_port_free
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,11 @@ class DockerServer(Server):
     @property
     def started_by_runner(self) -> bool:
         return True
+
+    @staticmethod
+    def check_engine(connect: Callable[[], DockerEngine] = DockerEngine.connect) -> None:
+        """A Docker engine answers here (before anything is built or pulled for it)."""
+        connect().close()
 
     @property
     def run_id(self) -> str:
@@ -87,6 +93,21 @@ class DockerServer(Server):
         leftovers = self._engine.remove_run_containers(self.run_id)
         if leftovers:
             log.info("removed this run's other containers: %s", ", ".join(leftovers))
+
+    def management_lines(self, relative: Callable[[Path], str]) -> list[str]:
+        del relative
+        name = self.container.name if self.container else self.cfg.name
+        return [f"  logs:  docker logs -f {name}", f"  stop:  docker rm -f {name}"]
+
+    def interact(self, console: Any) -> ExitCode:
+        """A shell in the server's container; the container goes when the shell ends."""
+        console.print(
+            f"Shell in container {self.cfg.name}; exit it to remove the container. "
+            "The server starts with:",
+            markup=False,
+        )
+        console.out(f"  {self.server_command()}", highlight=False)
+        return ExitCode.OK if self.attach() == 0 else ExitCode.SERVER
 
     def server_command(self) -> str:
         """What starts the server inside the container: the image's entrypoint and our flags."""

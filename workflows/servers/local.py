@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from workflows import command, interrupts
 from workflows.auth import Auth
-from workflows.errors import ServerError
+from workflows.errors import ExitCode, ServerError
 from workflows.servers.base import Server
 
 
@@ -59,6 +61,27 @@ class LocalProcessServer(Server):
 
     def exit_code(self) -> int | None:
         return self.process.poll() if self.process else None
+
+    def management_lines(self, relative: Callable[[Path], str]) -> list[str]:
+        return [
+            f"  logs:  tail -f {relative(self.log_path_or_fail())}",
+            f"  stop:  kill {self.pid}",
+        ]
+
+    def interact(self, console: Any) -> ExitCode:
+        """Stream the server's log to the console until it ends or Ctrl-C."""
+        console.print(f"Server running in the foreground at {self.base_url}; Ctrl-C stops it.")
+        with self.log_path_or_fail().open(errors="replace") as stream:
+            while self.exit_code() is None:
+                line = stream.readline()
+                if line:
+                    console.out(line.rstrip("\n"), highlight=False)
+                else:
+                    time.sleep(0.2)
+            console.out(stream.read().rstrip("\n"), highlight=False)
+        code = self.exit_code()
+        console.print(f"Server exited with code {code}.")
+        return ExitCode.OK if code == 0 else ExitCode.SERVER
 
 
 def client_host(bind_host: str) -> str:

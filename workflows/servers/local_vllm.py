@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from workflows.errors import SetupError
-from workflows.model_spec import Device, ModelSpec
+from workflows.registry.model_spec import Device, ModelSpec
 
 MESH_DEVICE = {
     Device.N150: "N150",
@@ -58,6 +58,23 @@ def vllm_flags(vllm_args: Mapping[str, object]) -> list[str]:
     return flags
 
 
+def check_local_vllm(spec: ModelSpec, env: Mapping[str, str]) -> Path:
+    """The Python of the local tt-metal + vLLM install, or an error naming what is missing."""
+    missing = [name for name in ("TT_METAL_HOME", "PYTHON_ENV_DIR") if not env.get(name)]
+    if missing:
+        raise SetupError(
+            f"--local-server on {spec.device.value} runs vLLM from a local tt-metal build and "
+            f"needs {' and '.join(missing)} set; or use --docker-server"
+        )
+    python = Path(env["PYTHON_ENV_DIR"]) / "bin" / "python"
+    if not python.exists():
+        raise SetupError(
+            f"PYTHON_ENV_DIR={env['PYTHON_ENV_DIR']} has no bin/python; point it at the Python "
+            "environment where tt-metal and vLLM are installed"
+        )
+    return python
+
+
 def local_vllm_command(
     spec: ModelSpec,
     env: Mapping[str, str],
@@ -66,13 +83,7 @@ def local_vllm_command(
     weights: Path,
     device_ids: tuple[int, ...] = (),
 ) -> tuple[list[str], dict[str, str | None]]:
-    missing = [name for name in ("TT_METAL_HOME", "PYTHON_ENV_DIR") if not env.get(name)]
-    if missing:
-        raise SetupError(
-            f"--local-server on {spec.device.value} runs vLLM from a local tt-metal build and "
-            f"needs {' and '.join(missing)} set; or use --docker-server"
-        )
-    python = Path(env["PYTHON_ENV_DIR"]) / "bin" / "python"
+    python = check_local_vllm(spec, env)
     argv = [
         str(python),
         "-m",

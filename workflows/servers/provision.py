@@ -1,119 +1,158 @@
-"""Choose and prepare the server a run talks to: local process, container, or external URL."""
+"""Choose and prepare the server a run talks to: local process, container, or external URL.
+
+`check_inputs` makes every cheap check of the user's input and the host first; the environment
+builds, downloads, pulls and starts come after it (`server_environment`, `create_server`).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from pathlib import Path
 
-from rich.console import Console
-
-from workflows.auth import Auth
-from workflows.docker_config import api_key_variable, container_config, docker_run_command
-from workflows.host import check_host
-from workflows.model_spec import Engine, ModelSpec
-from workflows.progress import BuildProgress
-from workflows.run_config import RunConfig
-from workflows.run_folder import RunFolder
+from workflows.context import RunContext
+from workflows.envs.progress import BuildProgress
+from workflows.envs.venvs import VenvSpec, ensure_venv
+from workflows.errors import SetupError, UsageError
+from workflows.host.resources import check_host
+from workflows.host.weights import check_complete, hf_cache_dir, resolve_weights
+from workflows.registry.model_spec import Device, Engine, ModelSpec
 from workflows.servers import llama_cpp
 from workflows.servers.base import Server
 from workflows.servers.docker import DockerServer
+from workflows.servers.docker_config import api_key_variable, container_config, docker_run_command
 from workflows.servers.external import ExternalServer
+from workflows.servers.image_reference import check_image_reference
 from workflows.servers.local import LocalProcessServer
-from workflows.servers.local_vllm import local_vllm_command
-from workflows.venvs import ensure_venv
-from workflows.weights import hf_cache_dir, resolve_weights
+from workflows.servers.local_vllm import check_local_vllm, local_vllm_command
 
 log = logging.getLogger(__name__)
 
 
-def create_server(
-    spec: ModelSpec,
-    config: RunConfig,
-    auth: Auth,
-    folder: RunFolder,
-    console: Console,
-    environ: Mapping[str, str],
-) -> Server:
-    if config.docker_server:
-        return _docker_server(spec, config, auth, folder, console, environ)
-    if config.local_server:
-        return _local_server(spec, config, auth, folder, console, environ)
-    url = config.server_url or f"http://127.0.0.1:{config.service_port}"
-    return ExternalServer(url, auth, None)
-
-
-def _local_server(
-    spec: ModelSpec,
-    config: RunConfig,
-    auth: Auth,
-    folder: RunFolder,
-    console: Console,
-    environ: Mapping[str, str],
-) -> LocalProcessServer:
-    weights_home = config.host_weights_dir or hf_cache_dir(environ)
-    free, ram = check_host(spec, weights_home)
-    log.debug("host: %.1f GB disk free, %.1f GB RAM available", free, ram)
-    detach = config.workflow == "server" and not config.interactive
-    if spec.inference_engine is Engine.LLAMA_CPP:
-        argv, env = _llama_cpp_command(spec, config, auth, folder, console, environ)
-    else:
-        weights = resolve_weights(spec, environ, config.host_weights_dir)
-        log.info("weights: %s (%s)", weights.path, weights.source)
-        argv, env = local_vllm_command(
-            spec, environ, config.bind_host, config.service_port, weights.path, config.device_ids
+def check_inputs(ctx: RunContext) -> None:
+    """Paths, environment variables, devices, disk, RAM, image references, the Docker engine:
+    everything that can be checked without building, downloading, pulling or starting."""
+    spec, config = ctx.the_spec, ctx.config
+    if config.local_server and spec.device is Device.GPU:
+        raise UsageError(
+            "--local-server does not run gpu specs: use --docker-server (the upstream vLLM "
+            "image) or start vLLM yourself and pass --server-url"
         )
-        env["VLLM_API_KEY"] = auth.token
-    return LocalProcessServer(
-        argv, env, config.bind_host, config.service_port, auth, folder.server_log, detach=detach
+    _check_weights_folder(ctx)
+    if config.local_server and spec.inference_engine is Engine.VLLM:
+        check_local_vllm(spec, ctx.environ)
+    if config.starts_server:
+        free, ram = check_host(spec, config.host_weights_dir or hf_cache_dir(ctx.environ))
+        log.debug("host: %.1f GB disk free, %.1f GB RAM available", free, ram)
+    if config.docker_server:
+        check_image_reference(spec.docker_image, "the image to run")
+        DockerServer.check_engine()
+
+
+def _check_weights_folder(ctx: RunContext) -> None:
+    config, spec = ctx.config, ctx.the_spec
+    if config.host_weights_dir:
+        check_complete(config.host_weights_dir, spec.weights.format, "--host-weights-dir")
+    elif ctx.environ.get("MODEL_WEIGHTS_DIR") and config.starts_server:
+        folder = Path(ctx.environ["MODEL_WEIGHTS_DIR"])
+        check_complete(folder, spec.weights.format, "MODEL_WEIGHTS_DIR")
+
+
+def server_environment(spec: ModelSpec, config_local: bool) -> VenvSpec | None:
+    """The environment a local server runs from (llama.cpp's, compiled once), if any."""
+    if config_local and spec.inference_engine is Engine.LLAMA_CPP:
+        return llama_cpp.server_venv(spec)
+    return None
+
+
+def build_server_environment(ctx: RunContext, venv: VenvSpec) -> Path:
+    install_log = ctx.the_folder.path / f"venv-{venv.name}.log"
+    progress = BuildProgress(ctx.console, "compiling llama.cpp's server (first run only)")
+    with progress.shown():
+        return ensure_venv(venv, install_log, on_line=progress)
+
+
+def engine_version(ctx: RunContext) -> str | None:
+    """The version a locally built engine reports (llama.cpp's release), for the record."""
+    venv = server_environment(ctx.the_spec, ctx.config.local_server)
+    if venv is None or venv.name not in ctx.pythons:
+        return None
+    install_log = ctx.the_folder.path / f"venv-{venv.name}.log"
+    return llama_cpp.engine_version(
+        llama_cpp.binary_path(ctx.pythons[venv.name], install_log), install_log
     )
 
 
-def _llama_cpp_command(
-    spec: ModelSpec,
-    config: RunConfig,
-    auth: Auth,
-    folder: RunFolder,
-    console: Console,
-    environ: Mapping[str, str],
-) -> tuple[list[str], dict[str, str | None]]:
+def create_server(ctx: RunContext) -> Server:
+    if ctx.config.docker_server:
+        return _docker_server(ctx)
+    if ctx.config.local_server:
+        return _local_server(ctx)
+    url = ctx.config.server_url or f"http://127.0.0.1:{ctx.config.service_port}"
+    return ExternalServer(url, ctx.the_auth, None)
+
+
+def _local_server(ctx: RunContext) -> LocalProcessServer:
+    spec, config = ctx.the_spec, ctx.config
+    if spec.inference_engine is Engine.LLAMA_CPP:
+        argv, env = _llama_cpp_command(ctx)
+    else:
+        weights = resolve_weights(
+            spec, ctx.environ, config.host_weights_dir, hf_token=ctx.secrets.get("HF_TOKEN")
+        )
+        log.info("weights: %s (%s)", weights.path, weights.source)
+        argv, env = local_vllm_command(
+            spec,
+            ctx.environ,
+            config.bind_host,
+            config.service_port,
+            weights.path,
+            config.device_ids,
+        )
+        env["VLLM_API_KEY"] = ctx.the_auth.token
+    return LocalProcessServer(
+        argv,
+        env,
+        config.bind_host,
+        config.service_port,
+        ctx.the_auth,
+        ctx.the_folder.server_log,
+        detach=config.workflow == "server" and not config.interactive,
+    )
+
+
+def _llama_cpp_command(ctx: RunContext) -> tuple[list[str], dict[str, str | None]]:
+    spec, config = ctx.the_spec, ctx.config
     venv = llama_cpp.server_venv(spec)
-    install_log = folder.path / f"venv-{venv.name}.log"
-    progress = BuildProgress(console, "compiling llama.cpp's server (first run only)")
-    with progress.shown():
-        python = ensure_venv(venv, install_log, on_line=progress)
-    weights = resolve_weights(spec, environ, config.host_weights_dir, package_root=venv.path)
+    python = ctx.pythons[venv.name]
+    weights = resolve_weights(spec, ctx.environ, config.host_weights_dir, package_root=venv.path)
     model_file = weights.path if weights.path.is_file() else _first_gguf(weights.path)
     log.info("weights: %s (%s)", model_file, weights.source)
+    install_log = ctx.the_folder.path / f"venv-{venv.name}.log"
     binary = llama_cpp.binary_path(python, install_log)
     argv = llama_cpp.server_argv(spec, binary, model_file, config.bind_host, config.service_port)
-    return argv, llama_cpp.server_env(auth.token)
+    return argv, llama_cpp.server_env(ctx.the_auth.token)
 
 
 def _first_gguf(folder: Path) -> Path:
-    return sorted(folder.glob("*.gguf"))[0]
+    found = sorted(folder.glob("*.gguf"))
+    if not found:
+        raise SetupError(f"{folder} has no *.gguf file; llama.cpp's server needs one")
+    return found[0]
 
 
-def _docker_server(
-    spec: ModelSpec,
-    config: RunConfig,
-    auth: Auth,
-    folder: RunFolder,
-    console: Console,
-    environ: Mapping[str, str],
-) -> DockerServer:
-    if config.host_weights_dir:  # the same completeness check as a local server's
-        resolve_weights(spec, environ, config.host_weights_dir)
-    secrets = container_secrets(spec, auth, environ)
-    cfg = container_config(spec, config, folder.run_id, tuple(secrets))
+def _docker_server(ctx: RunContext) -> DockerServer:
+    spec, config = ctx.the_spec, ctx.config
+    secrets = container_secrets(ctx)
+    cfg = container_config(spec, config, ctx.the_folder.run_id, tuple(secrets))
     log.debug("container, as a docker run command:\n%s", docker_run_command(cfg))
-    return DockerServer(cfg, secrets, auth, folder.server_log, console)
+    return DockerServer(cfg, secrets, ctx.the_auth, ctx.the_folder.server_log, ctx.console)
 
 
-def container_secrets(spec: ModelSpec, auth: Auth, environ: Mapping[str, str]) -> dict[str, str]:
+def container_secrets(ctx: RunContext) -> dict[str, str]:
     """What the container gets from the runner's secrets: the API key its server checks, and
     HF_TOKEN for gated weights. Values travel in the create call only, never in a log."""
-    secrets = {"HF_TOKEN": environ["HF_TOKEN"]} if environ.get("HF_TOKEN") else {}
-    if auth.token:
-        secrets[api_key_variable(spec)] = auth.token
+    hf_token = ctx.secrets.get("HF_TOKEN")
+    secrets = {"HF_TOKEN": hf_token} if hf_token else {}
+    if ctx.the_auth.token:
+        secrets[api_key_variable(ctx.the_spec)] = ctx.the_auth.token
     return secrets

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workflows import bootstrap, command
+from workflows import command, paths
+from workflows.envs import bootstrap
 from workflows.errors import SetupError
 
 log = logging.getLogger(__name__)
-VENVS_DIR = bootstrap.VENVS_DIR
+VENVS_DIR = paths.VENVS_DIR
 STAMP = "readiness-venv.json"
 KEEP = frozenset({bootstrap.RUNNER_ENV, bootstrap.DEV_ENV, "bootstrap-uv", "wheels"})
 LineSink = Callable[[str], None]
@@ -37,7 +38,7 @@ class WheelBuild:
     def key(self) -> str:
         """Names the kept wheel: the same requirement and build settings in any checkout."""
         env = json.dumps(dict(self.build_env), sort_keys=True)
-        env = env.replace(str(bootstrap.REPO_ROOT), "<repo>")
+        env = env.replace(str(paths.REPO_ROOT), "<repo>")
         digest = hashlib.sha256(f"{self.requirement}|{env}".encode()).hexdigest()[:12]
         return f"{self.requirement.replace('==', '-')}-{digest}"
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workflows.errors import SetupError
-from workflows.model_spec import ModelSpec, WeightsSource
+from workflows.registry.model_spec import ModelSpec, WeightsSource
 
 log = logging.getLogger(__name__)
 SKIP_PATTERNS = ["original/*", "original/**"]
@@ -76,7 +76,9 @@ def resolve_weights(
     env: Mapping[str, str],
     host_weights_dir: Path | None = None,
     package_root: Path | None = None,
+    hf_token: str | None = None,
 ) -> ResolvedWeights:
+    """Find the weights, downloading them (with `hf_token`, from `workflows.secrets`) last."""
     source = spec.weights
     local = host_weights_dir or (
         Path(env["MODEL_WEIGHTS_DIR"]) if env.get("MODEL_WEIGHTS_DIR") else None
@@ -89,7 +91,7 @@ def resolve_weights(
     cached = from_hf_cache(source, env)
     if cached is not None:
         return ResolvedWeights(cached, "Hugging Face cache")
-    return ResolvedWeights(download(source, env), "download from Hugging Face")
+    return ResolvedWeights(download(source, env, hf_token), "download from Hugging Face")
 
 
 def packaged_file(source: WeightsSource, package_root: Path | None) -> Path:
@@ -127,7 +129,7 @@ def from_hf_cache(source: WeightsSource, env: Mapping[str, str]) -> Path | None:
     return folder
 
 
-def download(source: WeightsSource, env: Mapping[str, str]) -> Path:
+def download(source: WeightsSource, env: Mapping[str, str], token: str | None = None) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 
@@ -136,7 +138,6 @@ def download(source: WeightsSource, env: Mapping[str, str]) -> Path:
             f"{source.repo} is not in the Hugging Face cache ({hf_cache_dir(env)}) and "
             "HF_HUB_OFFLINE is set; download it first or pass --host-weights-dir"
         )
-    token = env.get("HF_TOKEN") or None
     log.info("downloading %s from Hugging Face into %s", source.repo, hf_cache_dir(env))
     try:
         folder = snapshot_download(

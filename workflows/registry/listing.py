@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 from workflows.errors import ExitCode
-from workflows.frozen import thaw
-from workflows.model_spec import ModelSpec
-from workflows.registry import load_registry
+from workflows.registry.frozen import thaw
+from workflows.registry.loader import load_registry
+from workflows.registry.model_spec import ModelSpec
 
 COLUMNS = ("model", "device", "impl", "status", "version", "tt-metal", "vllm", "image")
 

@@ -11,9 +11,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from workflows.docker_engine import DockerEngine
+from workflows.envs.venvs import VENVS_DIR, build_wheel, ensure_venv
 from workflows.errors import SetupError, UsageError
-from workflows.image_builds import (
+from workflows.host.weights import resolve_weights
+from workflows.paths import MODEL_SPECS_DIR
+from workflows.registry.loader import load_registry
+from workflows.registry.model_spec import ModelSpec
+from workflows.servers import llama_cpp
+from workflows.servers.docker_engine import DockerEngine
+from workflows.servers.image_builds import (
     DEFAULT_CPU_BASE,
     RECIPE_LABEL,
     ImageBuild,
@@ -22,11 +28,6 @@ from workflows.image_builds import (
     stage_cpu_context,
     stage_tt_context,
 )
-from workflows.model_spec import ModelSpec
-from workflows.registry import MODEL_SPECS_DIR, load_registry
-from workflows.servers import llama_cpp
-from workflows.venvs import VENVS_DIR, build_wheel, ensure_venv
-from workflows.weights import resolve_weights
 
 log = logging.getLogger(__name__)
 

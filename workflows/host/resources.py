@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from workflows.errors import SetupError
-from workflows.model_spec import ModelSpec
+from workflows.registry.model_spec import ModelSpec
 
 GIB = 1024**3
 

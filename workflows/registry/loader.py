@@ -13,15 +13,14 @@ from pathlib import Path
 import yaml
 
 from workflows.errors import UsageError
-from workflows.model_spec import (
+from workflows.paths import MODEL_SPECS_DIR
+from workflows.registry.model_spec import (
     Device,
     ModelSpec,
     model_name_of,
 )
-from workflows.registry_schema import RegistryError
-from workflows.registry_templates import expand_template
-
-MODEL_SPECS_DIR = Path(__file__).resolve().parent.parent / "model_specs"
+from workflows.registry.schema import RegistryError
+from workflows.registry.templates import expand_template
 
 
 @dataclass(frozen=True)

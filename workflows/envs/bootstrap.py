@@ -13,8 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-VENVS_DIR = REPO_ROOT / ".workflow_venvs"
+from workflows.paths import REPO_ROOT, VENVS_DIR
+
 RUNNER_ENV = "runner"
 DEV_ENV = "dev"
 FINGERPRINT_FILE = ".readiness-fingerprint"

@@ -9,9 +9,13 @@ from __future__ import annotations
 import logging
 import time
 
-from workflows.errors import ServerError
-
 log = logging.getLogger(__name__)
+
+
+class TraceCaptureError(RuntimeError):
+    """A warm-up request failed: the server cannot be measured."""
+
+
 PADDED_LENGTHS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32640, 65408, 130944)
 WARMUP_TOKENS = 4
 
@@ -46,9 +50,9 @@ def capture_traces(
                 f"{base_url}/v1/completions", json=body, headers=headers, timeout=timeout
             )
         except requests.RequestException as error:
-            raise ServerError(f"trace capture at {length} tokens failed: {error}") from None
+            raise TraceCaptureError(f"trace capture at {length} tokens failed: {error}") from None
         if response.status_code != 200:
-            raise ServerError(
+            raise TraceCaptureError(
                 f"trace capture at {length} tokens got HTTP {response.status_code}: "
                 f"{response.text[:200]}"
             )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from workflows.frozen import freeze
-from workflows.model_spec import (
+from workflows.registry.frozen import freeze
+from workflows.registry.model_spec import (
     Device,
     Engine,
     KnownIssue,
@@ -20,7 +20,7 @@ from workflows.model_spec import (
     derived_docker_image,
     model_name_of,
 )
-from workflows.registry_schema import Entry
+from workflows.registry.schema import Entry
 
 TEMPLATE_FIELDS = (
     "weights",

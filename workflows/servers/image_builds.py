@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from workflows.errors import SetupError
-from workflows.model_spec import Device, Engine, ModelSpec
+from workflows.paths import REPO_ROOT
+from workflows.registry.model_spec import Device, Engine, ModelSpec
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCKER_DIR = REPO_ROOT / "docker"
 CMAKE_ONLY_SERVER = REPO_ROOT / "scripts" / "cmake" / "only_llama_server.cmake"
 DEFAULT_CPU_BASE = "python:3.11-slim-bookworm"

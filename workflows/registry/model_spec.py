@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import PurePosixPath
 
-from workflows.frozen import EMPTY, FrozenMap
+from workflows.registry.frozen import EMPTY, FrozenMap
 
 
 class Device(str, Enum):

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from workflows import command
-from workflows.docker_config import LABEL_PREFIX, ContainerConfig, Mount
 from workflows.errors import ServerError, SetupError
+from workflows.servers.docker_config import LABEL_PREFIX, ContainerConfig, Mount
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_SECONDS = 10
@@ -210,6 +210,9 @@ class DockerEngine:
         except Exception as error:
             raise engine_error(error, shutil.which("docker"), host) from error
         return cls(client, host)
+
+    def close(self) -> None:
+        self._client.close()
 
     def has_image(self, image: str) -> bool:
         import docker.errors

@@ -11,7 +11,8 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workflows.model_spec import Device, Engine, ModelSpec
+from workflows.paths import REPO_ROOT
+from workflows.registry.model_spec import Device, Engine, ModelSpec
 from workflows.run_config import RunConfig
 from workflows.servers.local_vllm import MESH_DEVICE, tt_environment, vllm_flags
 
@@ -20,7 +21,6 @@ CACHE_ROOT = f"{CONTAINER_HOME}/cache_root"
 HUGEPAGES = "/dev/hugepages-1G"
 TT_DEVICE_DIR = "/dev/tenstorrent"
 LABEL_PREFIX = "readiness"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,93 @@
+"""The result document of one benchmark or stress point: the same fields whichever load
+generator measured it (ours, AIPerf, GuideLLM), vLLM `bench serve`'s names where it has them,
+null where a generator does not measure something. No third-party imports: the tool drivers'
+environments build it too."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from benchmarking.metrics import summary_keys
+from benchmarking.settings import Settings
+from benchmarking.sweep import Point
+from reports.results import Identity, document
+
+CLIENT_KEYS = (  # what only our own generator knows
+    "low_wake_latency",
+    "low_wake_latency_reason",
+    "request_timeout",
+    "total_server_input_tokens",
+    "total_server_output_tokens",
+    "total_client_output_tokens",
+)
+CACHE_KEYS = ("total_cached_tokens", "cached_share", "prompt_cache_hit")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Who measured a point, and with which tokenizer its prompts were made."""
+
+    tool: str
+    tool_version: str | None
+    tokenizer: str
+    prompt_tokens_exact: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a point measured: the summary (vLLM names), the per-request error messages with
+    their counts (most common first), the prompt cache's share, notes on the run itself, and
+    the fields only our generator has."""
+
+    summary: Mapping[str, object]
+    error_counts: Mapping[str, int]
+    cache: Mapping[str, object]
+    notes: tuple[str, ...] = ()
+    client: Mapping[str, object] | None = None
+
+
+def _shape(settings: Settings, point: Point) -> dict[str, object]:
+    chat = settings.endpoint.endswith("chat/completions")
+    return {
+        "backend": "openai-chat" if chat else "openai",
+        "endpoint_type": settings.endpoint,
+        "dataset": settings.dataset,
+        "isl": point.isl,
+        "osl": point.osl,
+        "concurrency": point.concurrency,
+        "max_concurrency": point.concurrency,
+        "num_prompts": point.num_prompts,
+        "request_rate": "inf" if settings.rate == float("inf") else settings.rate,
+        "burstiness": settings.burstiness,
+        "seed": settings.seed,
+        "max_failed": settings.max_failed,
+    }
+
+
+def point_document(
+    kind: str,
+    identity: Identity,
+    settings: Settings,
+    point: Point,
+    measurement: Measurement,
+    outcome: Outcome,
+) -> dict[str, object]:
+    summary = {key: outcome.summary.get(key) for key in summary_keys(settings.percentiles)}
+    client = outcome.client or {}
+    return document(
+        kind,
+        identity,
+        {
+            "tool": measurement.tool,
+            "tool_version": measurement.tool_version,
+            "tokenizer": measurement.tokenizer,
+            "prompt_tokens_exact": measurement.prompt_tokens_exact,
+            **_shape(settings, point),
+            **summary,
+            **{key: client.get(key) for key in CLIENT_KEYS},
+            **{key: outcome.cache.get(key) for key in CACHE_KEYS},
+            "errors": [*outcome.error_counts, *outcome.notes][:10],
+            "error_counts": dict(outcome.error_counts),
+        },
+    )

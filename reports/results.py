@@ -1,0 +1,107 @@
+"""The one way a workflow writes a result file: the schema version, the common envelope, the
+per-request row, and an atomic write. Standard library only: the runner and every workflow
+environment (the load generator's, the tool drivers') import it."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = "2"
+REQUEST_ROW_KEYS = (
+    "index",
+    "success",
+    "error",
+    "sent_ns",  # CLOCK_MONOTONIC: comparable with the server's own stamps
+    "start_ms",
+    "queue_ms",
+    "prompt_tokens",
+    "server_prompt_tokens",
+    "cached_tokens",  # prompt tokens the server answered from its prompt cache
+    "output_tokens",
+    "server_output_tokens",
+    "client_output_tokens",
+    "ttft_ms",
+    "first_chunk_ms",
+    "tpot_ms",
+    "e2el_ms",
+    "itl_ms",
+)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Which run, model and device a result belongs to, and the model name the server gave."""
+
+    run_id: str
+    model_id: str
+    model: str
+    device: str
+    served_model: str
+
+    @classmethod
+    def from_runtime_spec(cls, runtime: Mapping[str, Any], served_model: str) -> Identity:
+        spec = runtime["model_spec"]
+        return cls(
+            runtime["run_id"], runtime["model_id"], spec["hf_repo"], spec["device"], served_model
+        )
+
+    def fields(self) -> dict[str, str]:
+        return {
+            "run_id": self.run_id,
+            "model_id": self.model_id,
+            "model": self.model,
+            "device": self.device,
+            "served_model": self.served_model,
+        }
+
+
+def document(kind: str, identity: Identity, body: Mapping[str, object]) -> dict[str, object]:
+    """A result document: the envelope every kind shares, then the kind's own fields."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": kind,
+        **identity.fields(),
+        "date": datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S"),
+        **body,
+    }
+
+
+def request_row(**values: object) -> dict[str, object]:
+    """One `_requests.jsonl` row in the fixed key order; what was not measured is null."""
+    unknown = sorted(set(values) - set(REQUEST_ROW_KEYS))
+    if unknown:
+        raise ValueError(f"not request row fields: {', '.join(unknown)}")
+    return {key: values.get(key) for key in REQUEST_ROW_KEYS}
+
+
+def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
+    """Write to a temp file of its own in the same folder, then rename: readers never see half
+    a file, two writers never share a temp file, and a failed write leaves nothing behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        if mode is not None:
+            os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, payload: Mapping[str, object]) -> Path:
+    write_atomic(path, json.dumps(payload, indent=2) + "\n")
+    return path
+
+
+def write_jsonl(path: Path, rows: Iterable[Mapping[str, object]]) -> Path:
+    write_atomic(path, "".join(json.dumps(row) + "\n" for row in rows))
+    return path

@@ -1,0 +1,184 @@
+"""The result files' contract: each kind's exact key set, so a renamed or dropped field fails
+here before it breaks a report. vLLM `bench serve`'s names are kept where it has the field."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from benchmarking import bench, stress
+from benchmarking.client import driver
+from benchmarking.settings import settings_from
+from benchmarking.sweep import Point
+from benchmarking.tools.__main__ import ToolRun, converted, failed_point
+from reports.results import SCHEMA_VERSION, write_atomic
+from tests.unit.loadgen_helpers import IDENTITY, Emulator, context, point_files
+
+DATA = Path(__file__).parent / "data"
+ENVELOPE = ["schema_version", "kind", "run_id", "model_id", "model", "device", "served_model"]
+VLLM_SUMMARY = [
+    "duration",
+    "completed",
+    "failed",
+    "total_input_tokens",
+    "total_output_tokens",
+    "request_throughput",
+    "request_goodput",
+    "output_throughput",
+    "total_token_throughput",
+    "max_output_tokens_per_s",
+    "max_concurrent_requests",
+    *(
+        f"{stat}_{metric}_ms"
+        for metric in ("ttft", "tpot", "itl", "e2el", "queue_time")
+        for stat in ("mean", "median", "std", "p50", "p90", "p99")
+    ),
+]
+POINT = {
+    *ENVELOPE,
+    "date",
+    "tool",
+    "tool_version",
+    "tokenizer",
+    "prompt_tokens_exact",
+    "backend",
+    "endpoint_type",
+    "dataset",
+    "isl",
+    "osl",
+    "concurrency",
+    "max_concurrency",
+    "num_prompts",
+    "request_rate",
+    "burstiness",
+    "seed",
+    "max_failed",
+    *VLLM_SUMMARY,
+    "low_wake_latency",
+    "low_wake_latency_reason",
+    "request_timeout",
+    "total_server_input_tokens",
+    "total_server_output_tokens",
+    "total_client_output_tokens",
+    "total_cached_tokens",
+    "cached_share",
+    "prompt_cache_hit",
+    "errors",
+    "error_counts",
+}
+REQUEST_ROW = {
+    "index",
+    "success",
+    "error",
+    "sent_ns",
+    "start_ms",
+    "queue_ms",
+    "prompt_tokens",
+    "server_prompt_tokens",
+    "cached_tokens",
+    "output_tokens",
+    "server_output_tokens",
+    "client_output_tokens",
+    "ttft_ms",
+    "first_chunk_ms",
+    "tpot_ms",
+    "e2el_ms",
+    "itl_ms",
+}
+ENDURANCE = {
+    *ENVELOPE,
+    "date",
+    "isl",
+    "osl",
+    "concurrency",
+    "duration_s",
+    "windows",
+    "ttft_drift",
+    "tpot_drift",
+    "failed",
+    "prompt_cache_hit",
+}
+WINDOW = {
+    "window",
+    "prompt_seed",
+    "date",
+    "completed",
+    "failed",
+    "mean_ttft_ms",
+    "p99_ttft_ms",
+    "mean_tpot_ms",
+    "output_throughput",
+    "cached_share",
+    "prompt_cache_hit",
+    "elapsed_s",
+}
+
+
+def in_process(label: str) -> bench.Progress:
+    del label
+    return lambda plan, total: driver.run(plan)
+
+
+def test_benchmark_point_file_and_request_rows(emulator: Emulator, tmp_path: Path) -> None:
+    url = emulator("--ttft-ms", "2", "--itl-ms", "1", "--fail-every", "3")
+    bench.run_point(context(url, tmp_path), Point(16, 4, 2, 4), in_process("point"))
+    [(document, rows)] = point_files(tmp_path)
+    assert set(document) == POINT
+    assert (document["schema_version"], document["kind"]) == (SCHEMA_VERSION, "benchmark")
+    assert all(set(row) == REQUEST_ROW for row in rows)
+    assert [row["success"] for row in rows].count(False) == 1, "failed requests stay as data"
+
+
+def test_stress_point_and_endurance_files(emulator: Emulator, tmp_path: Path) -> None:
+    ctx = context(emulator("--ttft-ms", "2", "--itl-ms", "1"), tmp_path, kind="stress_test")
+    stress.endurance(ctx, Point(16, 4, 2, 2), 0.0, in_process)
+    [(window, rows)] = point_files(tmp_path)
+    assert (set(window), window["kind"]) == (POINT, "stress_test")
+    assert all(set(row) == REQUEST_ROW for row in rows)
+    endurance = json.loads((tmp_path / "stress_endurance.json").read_text())
+    assert (set(endurance), endurance["kind"]) == (ENDURANCE, "stress_endurance")
+    assert [set(w) for w in endurance["windows"]] == [WINDOW]
+
+
+def tool_run(tool: str, tmp_path: Path) -> ToolRun:
+    settings = settings_from({"tool": tool, "isl": 32, "osl": 16})
+    return ToolRun(
+        tool, settings, tmp_path, "http://h:1", "m", tmp_path, IDENTITY, "gguf", Console()
+    )
+
+
+def tool_output(tool: str, out: Path) -> None:
+    """The tool's report in `out`, as a real run of it leaves it (from the trimmed samples)."""
+    out.mkdir()
+    if tool == "aiperf":
+        shutil.copy(DATA / "aiperf_profile_export_aiperf.json", out / "profile_export_aiperf.json")
+        shutil.copy(DATA / "aiperf_profile_export.jsonl", out / "profile_export.jsonl")
+        return
+    report = json.loads((DATA / "guidellm_benchmarks.json").read_text())
+    requests = json.loads((DATA / "guidellm_requests.json").read_text())
+    report["benchmarks"][0]["requests"] = requests["benchmarks"][0]["requests"]
+    (out / "benchmarks.json").write_text(json.dumps(report))
+
+
+@pytest.mark.parametrize("tool", ["aiperf", "guidellm"])
+def test_tool_converted_benchmark_file(tool: str, tmp_path: Path) -> None:
+    tool_output(tool, tmp_path / tool)
+    document, rows = converted(tool_run(tool, tmp_path), Point(32, 16, 2, 6), tmp_path / tool)
+    assert set(document) == POINT, "one reader for every generator's files"
+    assert document["tool"] == tool and document["tool_version"] is not None
+    assert rows and all(set(row) == REQUEST_ROW for row in rows)
+    unmeasured, _ = failed_point(tool_run(tool, tmp_path), Point(32, 16, 2, 6))
+    assert set(unmeasured) == POINT and unmeasured["error_counts"] == {f"{tool} failed": 6}
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "benchmark.json"
+    write_atomic(target, "old\n")
+    with pytest.raises(UnicodeEncodeError):
+        write_atomic(target, "new \udc80")  # cannot be encoded: the write fails midway
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["benchmark.json"]

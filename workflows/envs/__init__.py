@@ -1,0 +1,1 @@
+"""Environments: the runner's own (bootstrap, standard library only) and per-workflow venvs."""

@@ -1,0 +1,1 @@
+"""The model registry: YAML under model_specs/ loaded into frozen ModelSpecs."""
