@@ -127,7 +127,7 @@ def _document(
         summary,
         metrics.error_counts(r.error for r in results),
         metrics.cache_summary(
-            (r.server_prompt_tokens or r.prompt_tokens, r.cached_tokens) for r in results
+            (r.prompt_tokens, r.server_prompt_tokens, r.cached_tokens) for r in results
         ),
         client=_client_fields(outcome, plan),
     )

@@ -141,17 +141,23 @@ def error_counts(errors: Iterable[str | None], most: int = 10) -> dict[str, int]
     return dict(counted.most_common(most))
 
 
-def cache_summary(pairs: Iterable[tuple[int, int | None]]) -> dict[str, object]:
-    """From (prompt tokens, cached prompt tokens or None if not reported) per request: the
-    cached total and share of the prompt tokens of the requests that reported, and whether
-    that share says the prompts were served from the server's cache."""
-    reported = [(prompt, cached) for prompt, cached in pairs if cached is not None]
+def cache_summary(requests: Iterable[tuple[int, int | None, int | None]]) -> dict[str, object]:
+    """From (our prompt tokens, the server's count of them or None, its cached prompt tokens or
+    None if not reported) per request: the cached total, the share of our prompt tokens that
+    came from the cache, and whether that share says the prompts were served from the cache.
+
+    The server's count includes its chat template (a system prompt and role markers, the same
+    for every request, so always cached after the first); the share counts only the cached
+    tokens beyond those, so that only prompts sent again, not the template, make a hit."""
+    reported = [(ours, server, cached) for ours, server, cached in requests if cached is not None]
     if not reported:
         return {"total_cached_tokens": None, "cached_share": None, "prompt_cache_hit": False}
-    cached = sum(c for _, c in reported)
-    share = cached / max(sum(p for p, _ in reported), 1)
+    ours_cached = sum(
+        max(cached - max((server or ours) - ours, 0), 0) for ours, server, cached in reported
+    )
+    share = ours_cached / max(sum(ours for ours, _, _ in reported), 1)
     return {
-        "total_cached_tokens": cached,
+        "total_cached_tokens": sum(cached for _, _, cached in reported),
         "cached_share": share,
         "prompt_cache_hit": share > CACHE_HIT_SHARE,
     }

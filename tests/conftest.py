@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import FAKES, REPO_ROOT, free_port, pid_alive
+from tests.helpers import FAKES, REPO_ROOT, CliResult, FakeVllm, free_port, pid_alive
 from workflows import cli
 from workflows.redact import SECRET_ENV_VARS, forget_secrets
 
@@ -97,13 +95,6 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     assert not leaked, f"the test changed environment variables without monkeypatch: {leaked}"
 
 
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
     """Run the CLI in this process, as `python3 run.py ARGS` would."""
@@ -122,32 +113,6 @@ def tiny_registry(tmp_path: Path) -> Path:
     folder.mkdir()
     (folder / "tiny.yaml").write_text(TINY_REGISTRY)
     return folder
-
-
-@dataclass
-class FakeVllm:
-    record_path: Path
-    weights: Path
-    port: int
-
-    def record(self) -> dict[str, object]:
-        data = json.loads(self.record_path.read_text())
-        assert isinstance(data, dict)
-        return data
-
-    def args(self, *extra: str) -> list[str]:
-        return [
-            "--model",
-            "Tiny-1B-Instruct",
-            "--device",
-            "n150",
-            "--local-server",
-            "--service-port",
-            str(self.port),
-            "--host-weights-dir",
-            str(self.weights),
-            *extra,
-        ]
 
 
 @pytest.fixture

@@ -18,16 +18,9 @@ from workflows.dispatch import WORKFLOWS, check_workflow, workflow_names
 from workflows.errors import ExitCode, Interrupted, ReadinessError, UsageError
 from workflows.redact import redact
 from workflows.registry import listing
-from workflows.run_config import (
-    RunConfig,
-    check_port,
-    normalise_server_url,
-    parse_device_ids,
-    parse_json_object,
-)
+from workflows.run_config import config_from_options
 from workflows.run_folder import setup_logging
 from workflows.secrets import load_secrets
-from workflows.workflow_args import parse_workflow_args
 
 log = logging.getLogger("workflows")
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -115,6 +108,7 @@ def run_command(
     json_output: Annotated[bool, Opt("--json", help="With --list-models: print JSON.")] = False,
 ) -> int:
     """Bring a model up on a device and run a workflow against it."""
+    options = dict(locals())
     console = Console(highlight=False, soft_wrap=True)
     paths = default_paths(os.environ)
     if model_specs_dir is not None:
@@ -126,33 +120,11 @@ def run_command(
         raise UsageError("--json only changes --list-models; add --list-models or drop --json")
     if reset_venvs and not (model or device or workflow):
         return steps.reset_only()
-    config = RunConfig(
-        model=_required(model, "--model"),
-        device=_required(device, "--device"),
-        workflow=check_workflow(_required(workflow, "--workflow")),
-        impl=impl,
-        local_server=local_server,
-        docker_server=docker_server,
-        server_url=normalise_server_url(server_url) if server_url else None,
-        service_port=check_port(service_port if service_port is not None else _default_port()),
-        bind_host=bind_host or "127.0.0.1",
-        bind_host_given=bind_host is not None,
-        interactive=interactive,
-        workflow_args=parse_workflow_args(workflow_args),
-        dev_mode=dev_mode,
-        override_docker_image=override_docker_image,
-        device_ids=parse_device_ids(device_id),
-        override_tt_config=parse_json_object("--override-tt-config", override_tt_config),
-        vllm_override_args=parse_json_object("--vllm-override-args", vllm_override_args),
-        disable_trace_capture=disable_trace_capture,
-        reset_venvs=reset_venvs,
-        no_auth=no_auth,
-        verbose=verbose,
-        host_weights_dir=host_weights_dir.resolve() if host_weights_dir else None,
-        host_volume=host_volume.resolve() if host_volume else None,
-        host_hf_cache=host_hf_cache.resolve() if host_hf_cache else None,
-        print_docker_cmd=print_docker_cmd,
-    )
+    for flag in ("model", "device", "workflow"):
+        if not options[flag]:
+            raise UsageError(f"missing --{flag}; see `python3 run.py --help` or --list-models")
+    options["workflow"] = check_workflow(str(workflow))
+    config = config_from_options(options, _default_port)
     WORKFLOWS[config.workflow].check_args(config)
     if config.reset_venvs:
         steps.reset_only()
@@ -162,12 +134,6 @@ def run_command(
         return steps.execute(context)
     except KeyboardInterrupt:  # teardown already ran on the way out of execute()
         raise Interrupted() from None
-
-
-def _required(value: str | None, flag: str) -> str:
-    if not value:
-        raise UsageError(f"missing {flag}; see `python3 run.py --help` or --list-models")
-    return value
 
 
 def main(argv: list[str]) -> int:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 from workflows.errors import UsageError
 from workflows.registry.frozen import EMPTY, FrozenMap, freeze
 from workflows.servers.image_reference import check_image_reference
-from workflows.workflow_args import WorkflowArgs
+from workflows.workflow_args import WorkflowArgs, parse_workflow_args
 
 if TYPE_CHECKING:
     from workflows.registry.model_spec import ModelSpec
@@ -227,22 +227,43 @@ def _started_server_flags(config: RunConfig, _: bool) -> None:
             )
 
 
-def config_summary(config: RunConfig) -> Mapping[str, Any]:
-    return {
-        "model": config.model,
-        "device": config.device,
-        "workflow": config.workflow,
-        "impl": config.impl,
-        "local_server": config.local_server,
-        "docker_server": config.docker_server,
-        "server_url": config.server_url,
-        "service_port": config.service_port,
-        "bind_host": config.bind_host,
-        "interactive": config.interactive,
-        "workflow_args": dict(config.workflow_args),
-        "dev_mode": config.dev_mode,
-        "device_ids": list(config.device_ids),
-        "disable_trace_capture": config.disable_trace_capture,
-        "no_auth": config.no_auth,
-        "host_weights_dir": str(config.host_weights_dir) if config.host_weights_dir else None,
+def config_from_options(options: Mapping[str, Any], default_port: Callable[[], int]) -> RunConfig:
+    """The command line's options (by parameter name) as a RunConfig: each option is declared
+    once, in the CLI's signature; here only those that need parsing are named."""
+    names = {item.name for item in fields(RunConfig)}
+    values = {name: value for name, value in options.items() if name in names}
+    port = options["service_port"]
+    values |= {
+        "server_url": normalise_server_url(options["server_url"])
+        if options["server_url"]
+        else None,
+        "service_port": check_port(port if port is not None else default_port()),
+        "bind_host": options["bind_host"] or "127.0.0.1",
+        "bind_host_given": options["bind_host"] is not None,
+        "workflow_args": parse_workflow_args(options["workflow_args"]),
+        "device_ids": parse_device_ids(options["device_id"]),
+        "override_tt_config": parse_json_object(
+            "--override-tt-config", options["override_tt_config"]
+        ),
+        "vllm_override_args": parse_json_object(
+            "--vllm-override-args", options["vllm_override_args"]
+        ),
     }
+    for folder in ("host_weights_dir", "host_volume", "host_hf_cache"):
+        values[folder] = options[folder].resolve() if options[folder] else None
+    return RunConfig(**values)
+
+
+def config_summary(config: RunConfig) -> dict[str, Any]:
+    """Every setting of the run, as JSON values (what `runtime_spec.json` records)."""
+    return {item.name: _plain(getattr(config, item.name)) for item in fields(config)}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return value

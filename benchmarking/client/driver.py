@@ -309,7 +309,9 @@ class _SharedStart:
         return int(self.start.value)
 
     def abort(self) -> None:
-        self.barrier.abort()
+        """Let workers waiting for a lost one go; once the start is fixed, nobody waits."""
+        if not self.start.value:
+            self.barrier.abort()
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO_ROOT, free_port
-from tests.integration.conftest import RunningServer, runner, servers_on
+from tests.helpers import REPO_ROOT, RunningServer, free_port, runner, servers_on
+from tests.unit.loadgen_helpers import benchmarking_process, point_files
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
 VLLM_FIELDS = (
@@ -237,3 +237,45 @@ def test_sharegpt_from_the_packaged_file(tmp_path: Path, emulator_url: str) -> N
     [document] = result_files(folder)
     assert document["dataset"] == "sharegpt" and document["completed"] == 8
     assert 4 <= document["isl"] <= 1024 and document["osl"] == 8
+
+
+def test_the_real_server_reports_its_prompt_cache(
+    tmp_path: Path, cpu_server: RunningServer
+) -> None:
+    """llama.cpp reports the prompt tokens it took from its cache: the same point sent twice is
+    answered from it the second time, and that run says so."""
+    args = {"isl": 96, "osl": 4, "concurrency": 2, "num_prompts": 4, "endpoint": "completions"}
+    outputs = []
+    for name in ("first", "again"):
+        process = benchmarking_process(
+            cpu_server.base_url, tmp_path / name, args, api_key=cpu_server.token
+        )
+        output, _ = process.communicate(timeout=600)
+        assert process.returncode == 0, output
+        outputs.append(output)
+    [(first, rows)] = point_files(tmp_path / "first")
+    [(again, _rows)] = point_files(tmp_path / "again")
+    assert all(isinstance(row["cached_tokens"], int) for row in rows), "reported per request"
+    assert (first["prompt_cache_hit"], again["prompt_cache_hit"]) == (False, True)
+    assert again["cached_share"] > 0.9
+    assert "came from the server's prompt cache" in outputs[1]
+    assert "prompt cache" not in outputs[0]
+
+
+def test_endurance_windows_on_the_real_server_measure_prefill(
+    tmp_path: Path, cpu_server: RunningServer
+) -> None:
+    """Each window sends fresh prompts: none is answered from the prompt cache (the chat
+    template's system prompt aside), so TTFT stays a prefill's, window after window."""
+    args = {"run_mode": "single", "isl": 384, "osl": 4, "concurrency": 2, "duration": 4}
+    process = benchmarking_process(
+        cpu_server.base_url, tmp_path / "out", args, "stress_tests", cpu_server.token
+    )
+    output, _ = process.communicate(timeout=900)
+    assert process.returncode == 0, output
+    endurance = json.loads((tmp_path / "out" / "stress_endurance.json").read_text())
+    windows = endurance["windows"]
+    assert len(windows) >= 2 and endurance["prompt_cache_hit"] is False
+    assert all(w["cached_share"] < 0.1 for w in windows), windows
+    ttft = [w["mean_ttft_ms"] for w in windows]
+    assert min(ttft) > 0.3 * max(ttft), f"no window answered from the cache: {ttft}"

@@ -10,9 +10,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import REPO_ROOT, free_port
-from tests.helpers import wait_for
-from tests.integration.conftest import SERVER_ARGS, RunningServer, read_until, runner, servers_on
+from tests.helpers import (
+    REPO_ROOT,
+    SERVER_ARGS,
+    RunningServer,
+    free_port,
+    read_until,
+    runner,
+    servers_on,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
 MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"

@@ -27,8 +27,7 @@ from typing import ClassVar
 import pytest
 import requests
 
-from tests.conftest import REPO_ROOT, free_port
-from tests.integration.conftest import read_until, runner
+from tests.helpers import REPO_ROOT, free_port, read_until, runner
 from workflows.errors import SetupError
 from workflows.servers.docker_engine import DockerEngine
 

@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port, processes_mentioning, wait_for
-from tests.integration.conftest import RunningServer, read_until, runner, servers_on
+from tests.helpers import (
+    RunningServer,
+    free_port,
+    processes_mentioning,
+    read_until,
+    runner,
+    servers_on,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 LOAD = "concurrency=1,4 num_prompts=8 isl=64 osl=128 ignore_eos=true"

@@ -9,7 +9,7 @@ import requests
 
 from benchmarking.datasets import WORDS, RandomDataset
 from benchmarking.local_tokenizer import load_local_tokenizer
-from tests.integration.conftest import RunningServer
+from tests.helpers import RunningServer
 from workflows.envs.venvs import VENVS_DIR
 from workflows.host.weights import packaged_file
 from workflows.registry.loader import load_registry

@@ -4,20 +4,21 @@ benchmark run through `python -m benchmarking`, a run context, and a process's c
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from benchmarking import bench
 from benchmarking.client.requests import Target
 from benchmarking.datasets import WordTokenizer
+from benchmarking.server_api import API_KEY_ENV
 from benchmarking.settings import settings_from
 from reports.results import Identity
-from tests.conftest import REPO_ROOT, free_port
+from tests.helpers import REPO_ROOT, free_port
 
 Emulator = Callable[..., str]  # emulator(*flags) -> its base URL
 IDENTITY = Identity("run-1", "model-1", "acme/Tiny", "cpu", "emulator")
@@ -53,7 +54,11 @@ def records(url: str) -> dict[str, dict[str, Any]]:
 
 
 def benchmarking_process(
-    url: str, out: Path, args: dict[str, object], mode: str = "benchmarks"
+    url: str,
+    out: Path,
+    args: Mapping[str, object],
+    mode: str = "benchmarks",
+    api_key: str | None = None,
 ) -> subprocess.Popen[str]:
     """`python -m benchmarking` against `url`, as the runner starts it, output captured."""
     spec = out.parent / f"{out.name}-runtime_spec.json"
@@ -72,10 +77,11 @@ def benchmarking_process(
         str(out),
         "--disable-trace-capture",
         "--workflow-args-json",
-        json.dumps(args),
+        json.dumps(dict(args)),
     ]
+    env = dict(os.environ) | ({API_KEY_ENV: api_key} if api_key else {})
     return subprocess.Popen(
-        argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        argv, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
 
 
@@ -109,11 +115,3 @@ def children_of(pid: int) -> list[int]:
         if int(fields[1]) == pid and fields[0] != "Z":
             found.append(int(entry.name))
     return found
-
-
-def poll_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    """Return once `check()` holds; fail the test if it does not within `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
-        time.sleep(0.02)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import CliResult
+from tests.helpers import CliResult
 from workflows.registry.loader import load_registry
 from workflows.registry.model_spec import Device, ModelSpec, Status
 from workflows.servers.local_vllm import tt_environment

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmarking.trace_capture import warmup_lengths
-from tests.conftest import CliResult, FakeVllm, free_port, pid_alive
+from tests.helpers import CliResult, FakeVllm, free_port, pid_alive
 from workflows.auth import mint_jwt
 from workflows.envs import venvs
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import pid_alive
+from tests.helpers import pid_alive
 from workflows import command
 from workflows.redact import register_secret
 
@@ -111,7 +111,7 @@ def wait_for(predicate: Callable[[], bool], seconds: float) -> bool:
 def test_commands_die_with_a_runner_killed_outright(tmp_path: Path, how: str) -> None:
     """SIGKILL (a CI timeout, the OOM killer) leaves nothing the runner started: not the
     command, not what the command started (a compiler under cmake, a server's workers)."""
-    from tests.conftest import REPO_ROOT
+    from tests.helpers import REPO_ROOT
 
     pid_file = tmp_path / "grandchild.pid"
     runner = subprocess.Popen(

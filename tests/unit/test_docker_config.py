@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 from collections.abc import Callable
@@ -10,22 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult
-from workflows.registry.loader import load_registry
-from workflows.run_config import RunConfig
-from workflows.runtime_spec import apply_overrides
-from workflows.servers.docker_config import ContainerConfig, container_config, docker_run_command
-
-RUN_ID = "2026-11-23_10-00-00_X_n150_server_abcd1234"
-
-
-def config_for(model: str, device: str, **changes: object) -> ContainerConfig:
-    run = dataclasses.replace(
-        RunConfig(model=model, device=device, workflow="server", docker_server=True),
-        **changes,  # type: ignore[arg-type]
-    )
-    spec = apply_overrides(load_registry().find(model, device), run)
-    return container_config(spec, run, RUN_ID, ("HF_TOKEN", "VLLM_API_KEY"))
+from tests.helpers import RUN_ID, CliResult, config_for
+from workflows.servers.docker_config import docker_run_command
 
 
 def test_n150_container() -> None:

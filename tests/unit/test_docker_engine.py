@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.test_cli import Run
-from tests.unit.test_docker_config import config_for
+from tests.helpers import Run, config_for
 from workflows.errors import SetupError
 from workflows.servers.docker import host_checked
 from workflows.servers.docker_config import ContainerConfig

@@ -16,12 +16,12 @@ from benchmarking.client.requests import CHAT, Prompt, Target, http_request, req
 from benchmarking.client.result import build_result
 from benchmarking.settings import SettingsError, settings_from
 from benchmarking.stress_plan import stress_plan
+from tests.helpers import wait_for
 from tests.unit.loadgen_helpers import (
     Emulator,
     benchmarking_process,
     children_of,
     point_files,
-    poll_until,
     records,
 )
 
@@ -118,7 +118,7 @@ def test_a_worker_killed_mid_run_costs_its_own_requests_and_fails_the_run(
     url = emulator("--ttft-ms", "10", "--itl-ms", "40")  # each request about 2.6 s
     args = {"isl": 16, "osl": 64, "concurrency": 4, "num_prompts": 8, "workers": 2, "warmups": 0}
     process = benchmarking_process(url, tmp_path / "out", args)
-    poll_until(lambda: len(records(url)) >= 4, 60, "the first requests reaching the emulator")
+    assert wait_for(lambda: len(records(url)) >= 4, 60), "the first requests reach the emulator"
     workers = children_of(process.pid)
     assert len(workers) == 2, workers
     os.kill(workers[0], signal.SIGKILL)

@@ -7,7 +7,6 @@ import struct
 from pathlib import Path
 
 import pytest
-from tokenizers.pre_tokenizers import ByteLevel
 
 from benchmarking.datasets import RandomDataset
 from benchmarking.gguf import GGUFError, read_metadata
@@ -16,52 +15,7 @@ from benchmarking.local_tokenizer import (
     load_local_tokenizer,
     write_hf_folder,
 )
-
-GgufValue = int | float | bool | str | list[str] | list[int]
-MERGES = ["h e", "l l", "he ll", "hell o", "Ġ w", "o r", "Ġw or", "Ġwor l", "Ġworl d", "1 2"]
-SPECIAL = "<|im_start|>"
-
-
-def _string(text: str) -> bytes:
-    data = text.encode()
-    return struct.pack("<Q", len(data)) + data
-
-
-def _value(value: GgufValue) -> bytes:
-    """Type tag and payload; ints are int32 (5), floats float32 (6), lists arrays (9)."""
-    if isinstance(value, bool):
-        return struct.pack("<I?", 7, value)
-    if isinstance(value, int):
-        return struct.pack("<Ii", 5, value)
-    if isinstance(value, float):
-        return struct.pack("<If", 6, value)
-    if isinstance(value, str):
-        return struct.pack("<I", 8) + _string(value)
-    if all(isinstance(v, str) for v in value):
-        return struct.pack("<IIQ", 9, 8, len(value)) + b"".join(_string(str(v)) for v in value)
-    return struct.pack("<IIQ", 9, 5, len(value)) + struct.pack(f"<{len(value)}i", *value)
-
-
-def write_gguf(path: Path, metadata: dict[str, GgufValue], version: int = 3) -> Path:
-    header = b"GGUF" + struct.pack("<IQQ", version, 0, len(metadata))
-    pairs = b"".join(_string(key) + _value(value) for key, value in metadata.items())
-    path.write_bytes(header + pairs)
-    return path
-
-
-def tokenizer_metadata(model: str = "gpt2", pre: str = "smollm") -> dict[str, GgufValue]:
-    alphabet = sorted(ByteLevel.alphabet())
-    merged = ["".join(m.split(" ")) for m in MERGES]
-    tokens = [SPECIAL, *alphabet, *merged]
-    return {
-        "general.architecture": "llama",
-        "tokenizer.ggml.model": model,
-        "tokenizer.ggml.pre": pre,
-        "tokenizer.ggml.tokens": tokens,
-        "tokenizer.ggml.token_type": [3] + [1] * (len(tokens) - 1),
-        "tokenizer.ggml.merges": MERGES,
-        "tokenizer.chat_template": "{{ messages }}",
-    }
+from tests.helpers import SPECIAL, GgufValue, gguf_string, tokenizer_metadata, write_gguf
 
 
 @pytest.fixture
@@ -86,7 +40,7 @@ def test_reads_every_kind_of_value(tmp_path: Path) -> None:
     [
         (b"NOPE" + b"\0" * 20, "is not a GGUF file"),
         (b"GGUF" + struct.pack("<IQQ", 1, 0, 0), "GGUF version 1 is not supported"),
-        (b"GGUF" + struct.pack("<IQQ", 3, 0, 2) + _string("k"), "ends early"),
+        (b"GGUF" + struct.pack("<IQQ", 3, 0, 2) + gguf_string("k"), "ends early"),
     ],
 )
 def test_bad_files_give_one_line_reasons(tmp_path: Path, content: bytes, message: str) -> None:

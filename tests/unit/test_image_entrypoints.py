@@ -12,8 +12,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.conftest import REPO_ROOT
-from tests.unit.test_docker_config import config_for
+from tests.helpers import REPO_ROOT, config_for
 
 DOCKER = REPO_ROOT / "docker"
 

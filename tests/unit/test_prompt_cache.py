@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarking import bench, report, stress
+from benchmarking import bench, metrics, report, stress
 from benchmarking.client import driver
 from benchmarking.client.connection import RawResponse
 from benchmarking.client.result import build_result
@@ -65,3 +65,14 @@ def test_a_point_served_from_the_cache_says_so(emulator: Emulator, tmp_path: Pat
     assert again["total_cached_tokens"] == 4 * 24
     [note] = report.cache_notes([cold, again])
     assert note.startswith("ISL 24 OSL 4 C 2: 100% of the prompt tokens came from the server's")
+
+
+def test_a_cached_chat_template_is_no_prompt_cache_hit() -> None:
+    """llama.cpp keeps a chat template's system prompt cached: 23 of 60 tokens for a 32-token
+    prompt. Only the prompt's own tokens count; all 60 cached is a hit."""
+    template_only = metrics.cache_summary([(32, 60, 23)] * 4)
+    assert (template_only["cached_share"], template_only["prompt_cache_hit"]) == (0.0, False)
+    assert template_only["total_cached_tokens"] == 4 * 23
+    sent_again = metrics.cache_summary([(32, 60, 60), (32, 60, 23)])
+    assert (sent_again["cached_share"], sent_again["prompt_cache_hit"]) == (0.5, True)
+    assert metrics.cache_summary([(32, None, None)])["cached_share"] is None, "not reported"

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult, FakeVllm, free_port
 from tests.fakes.hub import FakeHub, running_hub
-from tests.unit.test_weights import HF_FILES
+from tests.helpers import HF_FILES, CliResult, FakeVllm, free_port
 from workflows import context, dispatch, steps
 from workflows.auth import Auth
 from workflows.context import RunContext

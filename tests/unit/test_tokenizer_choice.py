@@ -9,7 +9,7 @@ import pytest
 
 from benchmarking.datasets import ServerTokenizer, Tokenizer, WordTokenizer, pick_tokenizer
 from benchmarking.local_tokenizer import load_local_tokenizer
-from tests.unit.test_gguf import tokenizer_metadata, write_gguf
+from tests.helpers import tokenizer_metadata, write_gguf
 
 
 class Answering(ServerTokenizer):

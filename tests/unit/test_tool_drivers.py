@@ -83,6 +83,7 @@ def test_converted_points_render_in_the_benchmarks_table() -> None:
         ({"tool": "locust"}, "tool=locust: use native, aiperf, guidellm"),
         ({"tool": "aiperf", "dataset": "sharegpt"}, "tool=aiperf runs dataset=random only"),
         ({"tool": "guidellm", "rate": 5}, "tool=guidellm does not take rate"),
+        ({"tool": "aiperf", "request_timeout": 60}, "tool=aiperf does not take request_timeout"),
     ],
 )
 def test_tool_arguments_are_checked(args: dict[str, object], message: str) -> None:

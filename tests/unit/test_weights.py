@@ -8,17 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.hub import SHA, FakeHub, running_hub
+from tests.helpers import HF_FILES
 from workflows.errors import SetupError
 from workflows.host.weights import resolve_weights, tokenizer_source
 from workflows.registry.loader import load_registry
 from workflows.registry.model_spec import ModelSpec
-
-HF_FILES = {
-    "config.json": b"{}",
-    "tokenizer.json": b"{}",
-    "model.safetensors": b"\0" * 64,
-    "original/consolidated.00.pth": b"skip me",
-}
 
 
 @pytest.fixture
