@@ -72,11 +72,11 @@ def run_point(ctx: Context, point: Point, execute: Progress, window: int = 0) ->
     if warm:
         driver.run(plan_for(ctx, warm, point.concurrency, "warmup", [0] * len(warm)))
     offsets = arrival_offsets_ns(len(measured), settings.rate, settings.burstiness, settings.seed)
-    stem = f"{ctx.kind}_{point_tag(settings, point)}" + (f"_window-{window:04d}" if window else "")
-    plan = plan_for(ctx, measured, point.concurrency, stem, offsets)
+    tag = point_tag(settings, point) + (f"_window-{window:04d}" if window else "")
+    plan = plan_for(ctx, measured, point.concurrency, tag, offsets)
     outcome = execute(plan, len(measured))
     document = _document(ctx, _measured_shape(point, measured), outcome, plan)
-    write_results(ctx.output_dir, stem, document, outcome)
+    write_results(ctx.output_dir, f"{ctx.kind}_{tag}", document, outcome)
     return document
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shlex
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from workflows import interrupts
+from workflows import command, interrupts
 from workflows.auth import Auth
 from workflows.envs.progress import PullProgress
 from workflows.errors import ExitCode, ServerError, SetupError
@@ -33,6 +34,7 @@ class DockerServer(Server):
         console: Console,
         connect: Callable[[], DockerEngine] = DockerEngine.connect,
         host_root: Path = Path("/"),
+        outlives_runner: bool = False,
     ) -> None:
         super().__init__(f"http://{client_host(cfg.host_ip)}:{cfg.host_port}", auth, log_path)
         self.cfg = cfg
@@ -42,6 +44,8 @@ class DockerServer(Server):
         self._connect = connect
         self._host_root = host_root
         self._engine: DockerEngine | None = None
+        self._outlives_runner = outlives_runner or cfg.interactive
+        self._reaper: command.ManagedProcess | None = None
         self.container: Container | None = None
 
     @property
@@ -71,6 +75,8 @@ class DockerServer(Server):
             refuse_taken_port(engine, cfg)
         with interrupts.deferred():
             self.container = engine.create(cfg, self._secrets)
+            if not self._outlives_runner:
+                self._reaper = start_reaper(engine.host, self.container, self.log_path_or_fail())
             if not cfg.interactive:
                 engine.start(self.container)
         log.info("container %s from %s", self.container.name, cfg.image)
@@ -93,6 +99,8 @@ class DockerServer(Server):
         leftovers = self._engine.remove_run_containers(self.run_id)
         if leftovers:
             log.info("removed this run's other containers: %s", ", ".join(leftovers))
+        if self._reaper is not None:
+            self._reaper.stop()
 
     def management_lines(self, relative: Callable[[Path], str]) -> list[str]:
         del relative
@@ -123,6 +131,17 @@ class DockerServer(Server):
         if self.container is not None:
             self.container.flush_logs()
         return super()._failure(message)
+
+
+REAPER = Path(__file__).with_name("container_reaper.py")
+
+
+def start_reaper(
+    docker_host: str, container: Container, server_log: Path
+) -> command.ManagedProcess:
+    """A watcher that removes the container if the runner dies without doing so (SIGKILL)."""
+    argv = [sys.executable, "-I", str(REAPER), docker_host, container.id]
+    return command.start(argv, log_path=server_log.with_name("container-reaper.log"))
 
 
 def host_checked(cfg: ContainerConfig, root: Path) -> ContainerConfig:

@@ -140,6 +140,7 @@ class Container:
     def __init__(self, handle: Any) -> None:
         self._handle = handle
         self.name: str = handle.name
+        self.id: str = handle.id
         self._log_thread: threading.Thread | None = None
 
     def exit_code(self) -> int | None:

@@ -145,7 +145,14 @@ def _docker_server(ctx: RunContext) -> DockerServer:
     secrets = container_secrets(ctx)
     cfg = container_config(spec, config, ctx.the_folder.run_id, tuple(secrets))
     log.debug("container, as a docker run command:\n%s", docker_run_command(cfg))
-    return DockerServer(cfg, secrets, ctx.the_auth, ctx.the_folder.server_log, ctx.console)
+    return DockerServer(
+        cfg,
+        secrets,
+        ctx.the_auth,
+        ctx.the_folder.server_log,
+        ctx.console,
+        outlives_runner=config.workflow == "server",
+    )
 
 
 def container_secrets(ctx: RunContext) -> dict[str, str]:
