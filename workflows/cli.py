@@ -18,7 +18,7 @@ from workflows.dispatch import WORKFLOWS, check_workflow, workflow_names
 from workflows.errors import ExitCode, Interrupted, ReadinessError, UsageError
 from workflows.redact import redact
 from workflows.registry import listing
-from workflows.run_config import config_from_options
+from workflows.run_config import config_from_options, validate
 from workflows.run_folder import setup_logging
 from workflows.secrets import load_secrets
 
@@ -124,7 +124,7 @@ def run_command(
         if not options[flag]:
             raise UsageError(f"missing --{flag}; see `python3 run.py --help` or --list-models")
     options["workflow"] = check_workflow(str(workflow))
-    config = config_from_options(options, _default_port)
+    config = validate(config_from_options(options, _default_port))
     WORKFLOWS[config.workflow].check_args(config)
     if config.reset_venvs:
         steps.reset_only()

@@ -18,7 +18,6 @@ from workflows.workflow_args import WorkflowArgs, parse_workflow_args
 if TYPE_CHECKING:
     from workflows.registry.model_spec import ModelSpec
 
-SERVER = "server"
 
 RESERVED_SERVER_ARGS = frozenset(
     {
@@ -115,18 +114,10 @@ def check_port(port: int) -> int:
     return port
 
 
-def validate(config: RunConfig, is_tenstorrent: bool) -> RunConfig:
+def validate(config: RunConfig) -> RunConfig:
     """Reject flag combinations that make no sense, naming the flags that conflict."""
-    checks = (
-        _server_modes,
-        _server_workflow,
-        _device_flags,
-        _override_keys,
-        _docker_flags,
-        _started_server_flags,
-    )
-    for check in checks:
-        check(config, is_tenstorrent)
+    for check in (_server_modes, _override_keys, _docker_flags, _started_server_flags):
+        check(config)
     return config
 
 
@@ -134,7 +125,8 @@ LLAMA_CPP_SERVER_ARGS = ("max_model_len", "max_num_seqs")  # what llama.cpp's fl
 
 
 def validate_for_spec(config: RunConfig, spec: ModelSpec) -> None:
-    """Overrides the spec's engine cannot honour are refused rather than silently dropped."""
+    """Flags the spec's device or engine cannot honour are refused, not silently dropped."""
+    _device_flags(config, spec.device.is_tenstorrent)
     if spec.inference_engine.value != "llama_cpp":
         return
     ignored = sorted(set(config.vllm_override_args) - set(LLAMA_CPP_SERVER_ARGS))
@@ -150,7 +142,7 @@ def _conflict(first: str, second: str, why: str) -> UsageError:
     return UsageError(f"{first} and {second} cannot be used together: {why}")
 
 
-def _server_modes(config: RunConfig, _: bool) -> None:
+def _server_modes(config: RunConfig) -> None:
     if config.local_server and config.docker_server:
         raise _conflict("--local-server", "--docker-server", "pick where the server runs")
     if config.server_url and config.starts_server:
@@ -160,14 +152,6 @@ def _server_modes(config: RunConfig, _: bool) -> None:
         raise _conflict("--server-url", "--host-weights-dir", "a remote server has its weights")
     if config.interactive and not config.starts_server:
         raise UsageError("-it/--interactive needs --local-server or --docker-server")
-
-
-def _server_workflow(config: RunConfig, _: bool) -> None:
-    if config.workflow == SERVER and not (config.starts_server or config.server_url):
-        raise UsageError(
-            "--workflow server needs --local-server or --docker-server "
-            "(or --server-url to check a server that already runs)"
-        )
 
 
 def _device_flags(config: RunConfig, is_tenstorrent: bool) -> None:
@@ -185,7 +169,7 @@ def _device_flags(config: RunConfig, is_tenstorrent: bool) -> None:
         )
 
 
-def _override_keys(config: RunConfig, _: bool) -> None:
+def _override_keys(config: RunConfig) -> None:
     reserved = sorted(
         RESERVED_SERVER_ARGS & {k.replace("-", "_") for k in config.vllm_override_args}
     )
@@ -196,7 +180,7 @@ def _override_keys(config: RunConfig, _: bool) -> None:
         )
 
 
-def _docker_flags(config: RunConfig, _: bool) -> None:
+def _docker_flags(config: RunConfig) -> None:
     for flag, value in (
         ("--print-docker-cmd", config.print_docker_cmd),
         ("--host-volume", config.host_volume),
@@ -210,7 +194,7 @@ def _docker_flags(config: RunConfig, _: bool) -> None:
         check_image_reference(config.override_docker_image, "--override-docker-image")
 
 
-def _started_server_flags(config: RunConfig, _: bool) -> None:
+def _started_server_flags(config: RunConfig) -> None:
     """Flags that configure a server the runner starts mean nothing for one that already runs."""
     if config.starts_server:
         return

@@ -18,7 +18,7 @@ from workflows.dispatch import WORKFLOWS
 from workflows.envs.venvs import VenvSpec, ensure_venv, reset_venvs
 from workflows.errors import ExitCode, ServerError
 from workflows.registry.loader import load_registry
-from workflows.run_config import validate, validate_for_spec
+from workflows.run_config import validate_for_spec
 from workflows.run_folder import add_file_log, create_run_folder, new_run_id
 from workflows.runtime_spec import build_runtime_spec
 from workflows.servers import provision
@@ -36,7 +36,6 @@ def resolve_spec(ctx: RunContext) -> RunContext:
     """The registry entry for (model, device, impl), and the flags checked against it."""
     config = ctx.config
     spec = load_registry(ctx.paths.model_specs).find(config.model, config.device, config.impl)
-    validate(config, spec.device.is_tenstorrent)
     validate_for_spec(config, spec)
     return ctx.with_(spec=spec)
 
@@ -115,7 +114,7 @@ def _build(ctx: RunContext, venv: VenvSpec) -> Path:
 
 def start_server(ctx: RunContext) -> RunContext:
     """Start (or reach) the server; teardown stops it unless the workflow keeps it running."""
-    server = provision.create_server(ctx)
+    server = provision.create_server(ctx, WORKFLOWS[ctx.config.workflow].keeps_server(ctx.config))
     ctx.teardown.push(_stop_unless_kept(ctx, server))
     timeout = _ready_timeout(ctx, server)
     if server.started_by_runner:

@@ -10,7 +10,7 @@ from pathlib import Path
 from benchmarking.trace_capture import TraceCaptureError, capture_traces, warmup_lengths
 from workflows.context import RunContext
 from workflows.envs.venvs import VenvSpec
-from workflows.errors import ExitCode, ServerError
+from workflows.errors import ExitCode, ServerError, UsageError
 from workflows.run_config import RunConfig
 from workflows.servers.base import Server
 from workflows.workflow_args import reject_unknown_keys
@@ -24,6 +24,11 @@ class ServerWorkflow:
 
     def check_args(self, config: RunConfig) -> None:
         reject_unknown_keys("server", config.workflow_args, ACCEPTED_ARGS)
+        if not (config.starts_server or config.server_url):
+            raise UsageError(
+                "--workflow server needs --local-server or --docker-server "
+                "(or --server-url to check a server that already runs)"
+            )
 
     def environment(self, config: RunConfig) -> VenvSpec | None:
         del config

@@ -267,7 +267,7 @@ def test_endurance_windows_on_the_real_server_measure_prefill(
 ) -> None:
     """Each window sends fresh prompts: none is answered from the prompt cache (the chat
     template's system prompt aside), so TTFT stays a prefill's, window after window."""
-    args = {"run_mode": "single", "isl": 384, "osl": 4, "concurrency": 2, "duration": 4}
+    args = {"run_mode": "single", "isl": 256, "osl": 4, "concurrency": 2, "duration": 15}
     process = benchmarking_process(
         cpu_server.base_url, tmp_path / "out", args, "stress_tests", cpu_server.token
     )

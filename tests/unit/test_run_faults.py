@@ -214,7 +214,8 @@ def test_a_server_that_dies_under_a_workflow_ends_the_run_with_its_status(
     """The step list with a fake server: a server that died used to give `exit 0 (ok)`."""
     made: list[DyingServer] = []
 
-    def create(ctx: RunContext) -> Server:
+    def create(ctx: RunContext, keep: bool) -> Server:
+        assert not keep
         made.append(DyingServer(ctx.the_folder.server_log))
         return made[-1]
 

@@ -82,16 +82,17 @@ def engine_version(ctx: RunContext) -> str | None:
     )
 
 
-def create_server(ctx: RunContext) -> Server:
+def create_server(ctx: RunContext, keep: bool) -> Server:
+    """The server for this run; `keep`: it is meant to outlive the run (the `server` workflow)."""
     if ctx.config.docker_server:
-        return _docker_server(ctx)
+        return _docker_server(ctx, keep)
     if ctx.config.local_server:
-        return _local_server(ctx)
+        return _local_server(ctx, keep)
     url = ctx.config.server_url or f"http://127.0.0.1:{ctx.config.service_port}"
     return ExternalServer(url, ctx.the_auth, None)
 
 
-def _local_server(ctx: RunContext) -> LocalProcessServer:
+def _local_server(ctx: RunContext, keep: bool) -> LocalProcessServer:
     spec, config = ctx.the_spec, ctx.config
     if spec.inference_engine is Engine.LLAMA_CPP:
         argv, env = _llama_cpp_command(ctx)
@@ -116,7 +117,7 @@ def _local_server(ctx: RunContext) -> LocalProcessServer:
         config.service_port,
         ctx.the_auth,
         ctx.the_folder.server_log,
-        detach=config.workflow == "server" and not config.interactive,
+        detach=keep,
     )
 
 
@@ -140,7 +141,7 @@ def _first_gguf(folder: Path) -> Path:
     return found[0]
 
 
-def _docker_server(ctx: RunContext) -> DockerServer:
+def _docker_server(ctx: RunContext, keep: bool) -> DockerServer:
     spec, config = ctx.the_spec, ctx.config
     secrets = container_secrets(ctx)
     cfg = container_config(spec, config, ctx.the_folder.run_id, tuple(secrets))
@@ -151,7 +152,7 @@ def _docker_server(ctx: RunContext) -> DockerServer:
         ctx.the_auth,
         ctx.the_folder.server_log,
         ctx.console,
-        outlives_runner=config.workflow == "server",
+        outlives_runner=keep,
     )
 
 
