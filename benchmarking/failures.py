@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 from rich.console import Console
 
+from benchmarking.server_api import CredentialsError
+
 
 def run_reporting_failures(
     run: Callable[[argparse.Namespace, Console], int], args: argparse.Namespace, console: Console
@@ -17,6 +19,9 @@ def run_reporting_failures(
     """`run(args, console)`; any failure becomes one line, its traceback <output-dir>/error.log."""
     try:
         return run(args, console)
+    except CredentialsError as error:
+        console.print(f"error: {error}", markup=False)
+        return 1
     except KeyboardInterrupt:
         console.print(f"interrupted; finished points are kept in {args.output_dir}", markup=False)
         return 130

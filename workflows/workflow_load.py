@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarking.server_api import API_KEY_ENV
 from benchmarking.settings import settings_from
 from benchmarking.stress_plan import stress_plan
 from workflows import command
@@ -95,7 +96,7 @@ class LoadWorkflow:
         server, results = ctx.the_server, ctx.the_folder.path / self.name
         python = ctx.pythons[self.environment(ctx.config).name]
         argv = self.command_line(ctx, str(python), offline_tokenizer(ctx))
-        env = {"PYTHONPATH": str(REPO_ROOT), "OPENAI_API_KEY": server.auth.token}
+        env = {"PYTHONPATH": str(REPO_ROOT), API_KEY_ENV: server.auth.token}
         result = command.run(
             argv, env=env, cwd=REPO_ROOT, passthrough=True, watch=server.death_notice
         )

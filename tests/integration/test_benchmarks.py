@@ -10,44 +10,22 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.helpers import REPO_ROOT, RunningServer, free_port, runner, servers_on
-from tests.unit.loadgen_helpers import benchmarking_process, point_files
-
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
-VLLM_FIELDS = (
-    "mean_ttft_ms",
-    "median_ttft_ms",
-    "p99_ttft_ms",
-    "mean_tpot_ms",
-    "p99_itl_ms",
-    "mean_e2el_ms",
-    "output_throughput",
-    "total_token_throughput",
-    "request_throughput",
-    "request_goodput",
-    "completed",
-    "failed",
-    "duration",
+from tests.helpers import (
+    REPO_ROOT,
+    VLLM_FIELDS,
+    RunningServer,
+    benchmarking_process,
+    free_port,
+    point_files,
+    result_files,
+    run_ok,
+    servers_on,
 )
 
-
-def result_files(run_folder: Path) -> list[dict[str, Any]]:
-    files = sorted((run_folder / "benchmarks").glob("benchmark_*[0-9].json"))
-    return [json.loads(path.read_text()) for path in files]
-
-
-def run_ok(
-    *args: str, logs: Path, timeout: int, env: dict[str, str] | None = None
-) -> tuple[Path, str]:
-    """Run `run.py ARGS` to a zero exit; the run folder and the console output."""
-    process = runner(*args, logs=logs, env=env)
-    output, _ = process.communicate(timeout=timeout)
-    assert process.returncode == 0, output
-    return (logs / "latest").resolve(), output
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from typing import ClassVar
 import pytest
 import requests
 
-from tests.helpers import REPO_ROOT, free_port, read_until, runner
+from tests.helpers import REPO_ROOT, free_port, read_until, runner, wait_for
 from workflows.errors import SetupError
 from workflows.servers.docker_engine import DockerEngine
 
@@ -166,6 +166,40 @@ def test_interrupted_run_removes_the_container(
     assert containers_of(engine, run_id) == []
 
 
+def _benchmark_in_docker(logs: Path) -> subprocess.Popen[str]:
+    args = ["--workflow", "benchmarks", "--service-port", str(free_port())]
+    load = ["--workflow-args", "isl=128 osl=512 concurrency=1 num_prompts=50"]
+    return runner(*DOCKER_ARGS, *args, *load, logs=logs)
+
+
+def test_runner_killed_outright_still_removes_the_container(
+    tmp_path: Path, cpu_image: str, engine: DockerEngine
+) -> None:
+    """SIGKILL (a CI timeout, the OOM killer) gives the runner no chance to clean up: the
+    container's watcher removes it."""
+    process = _benchmark_in_docker(tmp_path)
+    read_until(process, "server ready", timeout=300)
+    run_id = run_id_of(tmp_path)
+    assert len(containers_of(engine, run_id)) == 1
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert wait_for(lambda: containers_of(engine, run_id) == [], 60), "the container outlived it"
+
+
+def test_container_killed_mid_benchmark_ends_the_run_with_its_status(
+    tmp_path: Path, cpu_image: str, engine: DockerEngine
+) -> None:
+    process = _benchmark_in_docker(tmp_path)
+    read_until(process, "server ready", timeout=300)
+    run_id = run_id_of(tmp_path)
+    [name] = containers_of(engine, run_id)
+    subprocess.run(["docker", "kill", name], check=True, capture_output=True, timeout=60)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 4, output
+    assert "the server exited with code 137 (SIGKILL) during benchmarks" in output
+    assert containers_of(engine, run_id) == []
+
+
 def test_container_that_exits_at_start_shows_its_log_tail(
     tmp_path: Path, cpu_image: str, engine: DockerEngine
 ) -> None:
@@ -257,13 +291,24 @@ def test_interactive_gives_a_shell_in_the_container(
         os.execve(sys.executable, [*argv, "-it"], env)
     seen = _read_terminal(terminal, "--parallel 8", timeout=120)
     assert "/home/container_app_user/app/src/entrypoint.sh --model" in seen, seen
-    time.sleep(2)
+    seen += _until_the_shell_answers(terminal)
     os.write(terminal, b"echo $((6 * 7))-from-$(id -un); ls $APP_HOME/models; exit 3\n")
     seen += _read_terminal(terminal, "exit 4", timeout=60)
     _, status = os.waitpid(pid, 0)
     assert "42-from-container_app_user" in seen and ".gguf" in seen, seen
     assert os.waitstatus_to_exitcode(status) == 4, seen
     assert containers_of(engine, run_id_of(tmp_path)) == []
+
+
+def _until_the_shell_answers(terminal: int, timeout: float = 60) -> str:
+    """Ask the shell to echo a sum (its answer is not in what we typed) until it does."""
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while "shell-ready-4" not in seen and time.monotonic() < deadline:
+        os.write(terminal, b"echo shell-ready-$((2 + 2))\n")
+        seen += _read_terminal(terminal, "shell-ready-4", timeout=1)
+    assert "shell-ready-4" in seen, seen
+    return seen
 
 
 def _read_terminal(terminal: int, marker: str, timeout: float) -> str:

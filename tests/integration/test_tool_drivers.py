@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO_ROOT, free_port
-from tests.integration.test_benchmarks import VLLM_FIELDS, result_files, run_ok
+from tests.helpers import REPO_ROOT, VLLM_FIELDS, free_port, result_files, run_ok
 from workflows.envs.venvs import ensure_venv
 from workflows.registry.loader import load_registry
 from workflows.servers import llama_cpp

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.unit.loadgen_helpers import Emulator, start_emulator
+from tests.helpers import Emulator, start_emulator
 
 
 @pytest.fixture

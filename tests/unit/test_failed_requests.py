@@ -16,13 +16,13 @@ from benchmarking.client.requests import CHAT, Prompt, Target, http_request, req
 from benchmarking.client.result import build_result
 from benchmarking.settings import SettingsError, settings_from
 from benchmarking.stress_plan import stress_plan
-from tests.helpers import wait_for
-from tests.unit.loadgen_helpers import (
+from tests.helpers import (
     Emulator,
     benchmarking_process,
     children_of,
     point_files,
     records,
+    wait_for,
 )
 
 SSE_HEAD = (

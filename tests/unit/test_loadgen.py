@@ -23,8 +23,7 @@ from benchmarking.client.requests import (
 )
 from benchmarking.client.result import RequestResult
 from benchmarking.schedule import arrival_offsets_ns
-from tests.helpers import free_port
-from tests.unit.loadgen_helpers import Emulator, records
+from tests.helpers import Emulator, free_port, records
 
 
 def send(

@@ -10,7 +10,7 @@ from benchmarking.client import driver
 from benchmarking.client.connection import RawResponse
 from benchmarking.client.result import build_result
 from benchmarking.sweep import Point
-from tests.unit.loadgen_helpers import Emulator, context, records
+from tests.helpers import Emulator, context, records
 
 STREAM = (
     b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 9999\r\n\r\n"

@@ -16,7 +16,7 @@ from benchmarking.settings import settings_from
 from benchmarking.sweep import Point
 from benchmarking.tools.__main__ import ToolRun, converted, failed_point
 from reports.results import SCHEMA_VERSION, write_atomic
-from tests.unit.loadgen_helpers import IDENTITY, Emulator, context, point_files
+from tests.helpers import IDENTITY, Emulator, context, point_files
 
 DATA = Path(__file__).parent / "data"
 ENVELOPE = ["schema_version", "kind", "run_id", "model_id", "model", "device", "served_model"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.hub import FakeHub, running_hub
-from tests.helpers import HF_FILES, CliResult, FakeVllm, free_port
+from tests.helpers import HF_FILES, CliResult, FakeVllm, benchmarking_process, free_port
 from workflows import context, dispatch, steps
 from workflows.auth import Auth
 from workflows.context import RunContext
@@ -228,3 +228,19 @@ def test_a_server_that_dies_under_a_workflow_ends_the_run_with_its_status(
     assert "the server exited with signal SIGKILL during the benchmarks workflow" in result.err
     assert "slot 0: decoding" in result.err  # the log tail
     assert made[0].stopped and "exit 4 (server)" in result.err
+
+
+@pytest.mark.parametrize(
+    ("api_key", "message"),
+    [(None, "requires a token (HTTP 401)"), ("wrong-key", "refused our token (HTTP 401)")],
+)
+def test_the_load_generator_alone_says_how_to_pass_a_token(
+    keyed_emulator: str, tmp_path: Path, api_key: str | None, message: str
+) -> None:
+    """`python -m benchmarking` against a keyed server, without the runner in front of it."""
+    process = benchmarking_process(
+        keyed_emulator, tmp_path / "out", {"smoke": True}, api_key=api_key
+    )
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 1, output
+    assert message in output and "HTTPError" not in output and "traceback" not in output

@@ -12,7 +12,7 @@ from benchmarking import bench
 from benchmarking.client import driver, wakeup
 from benchmarking.client.wakeup import WakeLatency, low_wake_latency
 from benchmarking.sweep import Point
-from tests.unit.loadgen_helpers import Emulator, context
+from tests.helpers import Emulator, context
 
 
 def held_while_open(device: Path) -> tuple[WakeLatency, bytes]:
