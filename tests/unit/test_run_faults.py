@@ -244,3 +244,19 @@ def test_the_load_generator_alone_says_how_to_pass_a_token(
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 1, output
     assert message in output and "HTTPError" not in output and "traceback" not in output
+
+
+def test_missing_tenstorrent_device_is_found_before_environments_or_the_engine(
+    run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workflows.servers.docker_engine import DockerEngine
+
+    def not_yet(*_: object, **__: object) -> Path:
+        raise AssertionError("this ran before the device nodes were checked")
+
+    monkeypatch.setattr(steps, "ensure_venv", not_yet)
+    monkeypatch.setattr(DockerEngine, "connect", not_yet)
+    args = ["--model", "Llama-3.1-8B-Instruct", "--device", "n150", "--workflow", "benchmarks"]
+    result = run_cli(*args, "--docker-server")
+    assert result.code == ExitCode.SETUP, result.err
+    assert "/dev/tenstorrent not found on this host" in result.err

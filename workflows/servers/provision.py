@@ -18,7 +18,7 @@ from workflows.host.weights import check_complete, hf_cache_dir, resolve_weights
 from workflows.registry.model_spec import Device, Engine, ModelSpec
 from workflows.servers import llama_cpp
 from workflows.servers.base import Server
-from workflows.servers.docker import DockerServer
+from workflows.servers.docker import DockerServer, host_checked
 from workflows.servers.docker_config import api_key_variable, container_config, docker_run_command
 from workflows.servers.external import ExternalServer
 from workflows.servers.image_reference import check_image_reference
@@ -40,11 +40,12 @@ def check_inputs(ctx: RunContext) -> None:
     _check_weights_folder(ctx)
     if config.local_server and spec.inference_engine is Engine.VLLM:
         check_local_vllm(spec, ctx.environ)
-    if config.starts_server:
+    if config.local_server:  # a container keeps its weights in its own volume
         free, ram = check_host(spec, config.host_weights_dir or hf_cache_dir(ctx.environ))
         log.debug("host: %.1f GB disk free, %.1f GB RAM available", free, ram)
     if config.docker_server:
         check_image_reference(spec.docker_image, "the image to run")
+        host_checked(container_config(spec, config, ctx.the_folder.run_id, ()), Path("/"))
         DockerServer.check_engine()
 
 
