@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from workflows import interrupts
 from workflows.redact import redact
 
 log = logging.getLogger(__name__)
@@ -122,13 +123,12 @@ def _wait(
         if remaining is not None and remaining <= 0:
             reason = f"timed out after {timeout:.0f}s"
             break
-        step = WATCH_SECONDS if watch else remaining
-        if step is not None and remaining is not None:
-            step = min(step, remaining)
+        step = WATCH_SECONDS if remaining is None else min(WATCH_SECONDS, remaining)
         try:
             return process.wait(timeout=step), None
         except subprocess.TimeoutExpired:
             pass
+        interrupts.check()  # a signal whose exception Python swallowed still stops the command
         found = watch() if watch else None
         if found:
             reason = found

@@ -154,14 +154,17 @@ def test_interrupted_run_removes_the_container(
         "isl=128 osl=512 concurrency=1 num_prompts=50",
         logs=tmp_path,
     )
-    read_until(process, "server ready", timeout=300)
-    run_id = run_id_of(tmp_path)
-    assert len(containers_of(engine, run_id)) == 1
-    if stop_signal is signal.SIGINT:
-        os.killpg(process.pid, stop_signal)  # what Ctrl-C on a terminal does
-    else:
-        process.send_signal(stop_signal)  # what a CI job's cancel does
-    output, _ = process.communicate(timeout=120)
+    try:
+        read_until(process, "server ready", timeout=300)
+        run_id = run_id_of(tmp_path)
+        assert len(containers_of(engine, run_id)) == 1
+        if stop_signal is signal.SIGINT:
+            os.killpg(process.pid, stop_signal)  # what Ctrl-C on a terminal does
+        else:
+            process.send_signal(stop_signal)  # what a CI job's cancel does
+        output, _ = process.communicate(timeout=120)
+    finally:
+        process.kill()
     assert process.returncode == 130, output
     assert containers_of(engine, run_id) == []
 

@@ -6,6 +6,7 @@ import logging
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -145,3 +146,19 @@ def test_guard_passes_on_the_commands_exit_status() -> None:
     assert command.run([sys.executable, "-c", "raise SystemExit(7)"]).returncode == 7
     killed = command.run([sys.executable, "-c", "import os; os.kill(os.getpid(), 9)"])
     assert killed.returncode == -9
+
+
+def test_a_signal_whose_exception_was_swallowed_still_stops_the_command() -> None:
+    """Python drops a KeyboardInterrupt raised inside some internal callbacks (a logging
+    lock's); the runner used to keep waiting on its child after such a Ctrl-C."""
+    from workflows import interrupts
+
+    timer = threading.Timer(0.3, interrupts._received.append, args=(signal.SIGINT,))
+    timer.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            command.run([sys.executable, "-c", "import time; time.sleep(60)"])
+    finally:
+        interrupts._received.clear()
+    assert time.monotonic() - started < 10

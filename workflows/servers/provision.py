@@ -11,7 +11,7 @@ from pathlib import Path
 
 from workflows.context import RunContext
 from workflows.envs.progress import BuildProgress
-from workflows.envs.venvs import VenvSpec, ensure_venv
+from workflows.envs.venvs import VenvSpec, ensure_venv, rebuild_reason
 from workflows.errors import SetupError, UsageError
 from workflows.host.resources import check_host
 from workflows.host.weights import check_complete, hf_cache_dir, resolve_weights
@@ -67,6 +67,8 @@ def server_environment(spec: ModelSpec, config_local: bool) -> VenvSpec | None:
 
 def build_server_environment(ctx: RunContext, venv: VenvSpec) -> Path:
     install_log = ctx.the_folder.path / f"venv-{venv.name}.log"
+    if rebuild_reason(venv) is None:
+        return ensure_venv(venv, install_log)
     progress = BuildProgress(ctx.console, "compiling llama.cpp's server (first run only)")
     with progress.shown():
         return ensure_venv(venv, install_log, on_line=progress)
