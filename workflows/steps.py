@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -148,16 +149,27 @@ def _stop_unless_kept(ctx: RunContext, server: Server) -> ExitHook:
     return stop
 
 
+DEATH_GRACE_SECONDS = 2.0  # a workflow that failed may have seen its server die a moment early
+
+
+def _death_after(server: Server, grace: float) -> str | None:
+    """The server's death notice, waiting up to `grace` seconds for one."""
+    deadline = time.monotonic() + grace
+    while (died := server.death_notice()) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return died
+
+
 def run_workflow(ctx: RunContext) -> ExitCode:
     """The workflow, against the ready server; a server that died under it ends the run with
     the server's exit status and log tail, whatever the workflow made of it."""
     code = WORKFLOWS[ctx.config.workflow].run(ctx)
     interrupts.check()
-    died = ctx.the_server.death_notice()
+    server = ctx.the_server
+    failed = code is not ExitCode.OK and server.started_by_runner
+    died = _death_after(server, DEATH_GRACE_SECONDS if failed else 0)
     if died and not ctx.config.interactive:
-        raise ServerError(
-            f"{died} during the {ctx.config.workflow} workflow", ctx.the_server.log_tail()
-        )
+        raise ServerError(f"{died} during the {ctx.config.workflow} workflow", server.log_tail())
     return code
 
 

@@ -102,7 +102,8 @@ class LoadWorkflow:
         )
         if result.stopped_because:
             raise ServerError(
-                f"{result.stopped_because} during {self.name}; results so far are in {results}",
+                f"{result.stopped_because} during the {self.name} workflow; results so far are in "
+                f"{results}",
                 server.log_tail(),
             )
         if not result.ok:

@@ -199,7 +199,7 @@ def test_container_killed_mid_benchmark_ends_the_run_with_its_status(
     subprocess.run(["docker", "kill", name], check=True, capture_output=True, timeout=60)
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 4, output
-    assert "the server exited with code 137 (SIGKILL) during benchmarks" in output
+    assert "the server exited with code 137 (SIGKILL) during the benchmarks workflow" in output
     assert containers_of(engine, run_id) == []
 
 

@@ -58,7 +58,7 @@ def test_server_killed_mid_benchmark_ends_the_run_with_its_status(
     finally:
         process.kill()
     assert process.returncode == 4, output
-    assert "the server exited with signal SIGKILL during benchmarks" in output
+    assert "the server exited with signal SIGKILL during the benchmarks workflow" in output
     assert "exit 4 (server)" in output
     assert processes_mentioning(str(tmp_path / "latest" / "benchmarks")) == []
 
