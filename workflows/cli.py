@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from workflows import interrupts, steps
+from workflows import interrupts
 from workflows.context import RunContext, default_paths
 from workflows.dispatch import WORKFLOWS, check_workflow, workflow_names
 from workflows.errors import ExitCode, Interrupted, ReadinessError, UsageError
@@ -109,6 +109,8 @@ def run_command(
 ) -> int:
     """Bring a model up on a device and run a workflow against it."""
     options = dict(locals())
+    from workflows import steps  # the run's machinery: not needed for --help or --list-models
+
     console = Console(highlight=False, soft_wrap=True)
     paths = default_paths(os.environ)
     if model_specs_dir is not None:
