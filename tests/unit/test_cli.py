@@ -429,3 +429,13 @@ def test_reset_venvs_removes_workflow_environments_only(
     monkeypatch.setattr(venvs, "VENVS_DIR", root)
     assert run_cli("--reset-venvs").code == 0
     assert sorted(p.name for p in root.iterdir()) == ["dev", "runner", "wheels"]
+
+
+def test_help_lists_every_option_and_the_exit_codes(run_cli: Run) -> None:
+    from workflows.options import options
+
+    result = run_cli("--help")
+    assert result.code == 0
+    for option in options(("server",)):
+        assert option.flags[-1] in result.out
+    assert "exit codes: 0 ok" in " ".join(result.out.split())

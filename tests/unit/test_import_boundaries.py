@@ -48,6 +48,6 @@ def test_tool_drivers_import_without_the_native_generator_packages() -> None:
 
 
 def test_the_results_module_needs_only_the_standard_library() -> None:
-    third_party = {"orjson", "uvloop", "requests", "rich", "tokenizers", "yaml", "typer"}
+    third_party = {"orjson", "uvloop", "requests", "rich", "tokenizers", "yaml", "docker"}
     result = imports_without(third_party | {"workflows", "benchmarking"}, "reports.results")
     assert result.stdout.strip() == "ok", result.stderr

@@ -1,0 +1,133 @@
+"""The command line's options, declared once each (name, flags, kind, help), and their parser.
+
+Standard library only (argparse): the CLI starts in a fraction of the time a framework takes.
+A parse error is a UsageError, one line naming the option and pointing at `--help`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workflows.errors import UsageError
+
+HINT = "see `python3 run.py --help`"
+EXIT_CODES = (
+    "exit codes: 0 ok, 1 workflow failed, 2 usage, 3 setup (environment, weights, host, "
+    "credentials), 4 server (not up, or exited during the workflow), 130 interrupted"
+)
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # the RunConfig field (or CLI-only setting) it fills
+    flags: tuple[str, ...]
+    help: str
+    kind: type = str  # bool: a flag; int, str, Path: a value
+    metavar: str | None = None
+
+
+def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
+    return (
+        Option("model", ("--model",), "Model name, e.g. Llama-3.1-8B-Instruct.", metavar="M"),
+        Option(
+            "device", ("--device",), "cpu, gpu, n150, n300, p100, p150, t3k, galaxy.", metavar="D"
+        ),
+        Option("workflow", ("--workflow",), f"One of: {', '.join(workflow_names)}.", metavar="W"),
+        Option("impl", ("--impl",), "Implementation, when a model has several."),
+        Option("local_server", ("--local-server",), "Start the server on this host.", bool),
+        Option("docker_server", ("--docker-server",), "Start it in its pinned Docker image.", bool),
+        Option("server_url", ("--server-url",), "Use a server that already runs at this URL."),
+        Option("service_port", ("--service-port",), "Port (default $SERVICE_PORT or 8000).", int),
+        Option("bind_host", ("--bind-host",), "Interface a started server listens on (127.0.0.1)."),
+        Option(
+            "interactive", ("-it", "--interactive"), "Server in the foreground / a shell.", bool
+        ),
+        Option("workflow_args", ("--workflow-args",), 'Workflow settings, "k=v k2=v2".'),
+        Option(
+            "dev_mode", ("--dev-mode",), "With --docker-server: the spec's development image.", bool
+        ),
+        Option(
+            "override_docker_image",
+            ("--override-docker-image",),
+            "With --docker-server: run this image.",
+        ),
+        Option("device_id", ("--device-id",), "Tenstorrent device ids to use, e.g. 0,1."),
+        Option("override_tt_config", ("--override-tt-config",), "JSON merged into the tt config."),
+        Option(
+            "vllm_override_args", ("--vllm-override-args",), "JSON merged into the server args."
+        ),
+        Option(
+            "disable_trace_capture",
+            ("--disable-trace-capture",),
+            "Skip the warm-up requests.",
+            bool,
+        ),
+        Option("reset_venvs", ("--reset-venvs",), "Remove the workflow environments first.", bool),
+        Option("no_auth", ("--no-auth",), "Start the server without authentication.", bool),
+        Option("verbose", ("-v", "--verbose"), "Show debug output on the console.", bool),
+        Option(
+            "host_weights_dir", ("--host-weights-dir",), "Folder with the model's weights.", Path
+        ),
+        Option(
+            "print_docker_cmd", ("--print-docker-cmd",), "Print the `docker run` and exit.", bool
+        ),
+        Option(
+            "host_volume", ("--host-volume",), "Bind-mount as the container's cache volume.", Path
+        ),
+        Option("host_hf_cache", ("--host-hf-cache",), "Mount this HF cache read-only.", Path),
+        Option(
+            "model_specs_dir",
+            ("--model-specs-dir",),
+            "Registry folder (default model_specs/).",
+            Path,
+        ),
+        Option("list_models", ("--list-models",), "Print the registry and exit.", bool),
+        Option("json_output", ("--json",), "With --list-models: print JSON.", bool),
+    )
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse would print usage and exit
+        raise UsageError(f"{_plain(message)} ({HINT})")
+
+
+def _plain(message: str) -> str:
+    if message.startswith("unrecognized arguments: "):
+        return "No such option: " + message.removeprefix("unrecognized arguments: ")
+    return message
+
+
+def parser(workflow_names: tuple[str, ...]) -> argparse.ArgumentParser:
+    result = _Parser(
+        prog="run.py",
+        description="Bring a model up on a device and run a workflow against it.",
+        epilog=EXIT_CODES,
+        allow_abbrev=False,
+    )
+    for option in options(workflow_names):
+        if option.kind is bool:
+            result.add_argument(
+                *option.flags, dest=option.name, action="store_true", help=option.help
+            )
+        else:
+            result.add_argument(
+                *option.flags,
+                dest=option.name,
+                type=option.kind,
+                help=option.help,
+                metavar=option.metavar,
+            )
+    return result
+
+
+def parse(argv: list[str], workflow_names: tuple[str, ...]) -> dict[str, Any] | None:
+    """The options by name; None when --help was printed."""
+    try:
+        return vars(parser(workflow_names).parse_args(argv))
+    except SystemExit as done:  # --help
+        if done.code not in (0, None):
+            raise
+        return None
