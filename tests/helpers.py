@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,19 +65,22 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def processes_mentioning(text: str) -> list[int]:
-    """PIDs of live processes whose command line contains `text`."""
-    found = []
+def command_lines() -> Iterator[tuple[int, list[bytes]]]:
+    """(pid, argv) of every live process but this one (zombies and vanished ones skipped)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            argv = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if text.encode() in argv and pid_alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
+        if pid_alive(int(entry.name)):
+            yield int(entry.name), argv
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """PIDs of live processes whose command line contains `text`."""
+    return [pid for pid, argv in command_lines() if text.encode() in b" ".join(argv)]
 
 
 @dataclass
@@ -187,15 +190,8 @@ def tokenizer_metadata(model: str = "gpt2", pre: str = "smollm") -> dict[str, Gg
 
 
 # The real runner, as a user runs it (integration tests)
-SERVER_ARGS = [
-    "--model",
-    "SmolLM2-135M-Instruct",
-    "--device",
-    "cpu",
-    "--workflow",
-    "server",
-    "--local-server",
-]
+CPU_MODEL = ["--model", "SmolLM2-135M-Instruct", "--device", "cpu"]
+SERVER_ARGS = [*CPU_MODEL, "--workflow", "server", "--local-server"]
 
 
 def runner(*args: str, logs: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -229,23 +225,11 @@ def read_until(process: subprocess.Popen[str], pattern: str, timeout: float) -> 
 
 def servers_on(port: int) -> list[int]:
     """PIDs of llama-server processes listening on `port` (from their command lines)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().split()[2]
-        except OSError:
-            continue
-        if (
-            state != "Z"
-            and argv
-            and argv[0].endswith(b"llama-server")
-            and str(port).encode() in argv
-        ):
-            found.append(int(entry.name))
-    return found
+    return [
+        pid
+        for pid, argv in command_lines()
+        if argv[0].endswith(b"llama-server") and str(port).encode() in argv
+    ]
 
 
 @dataclass

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import (
+    CPU_MODEL,
     RunningServer,
     free_port,
     processes_mentioning,
@@ -22,12 +23,9 @@ pytestmark = pytest.mark.integration
 LOAD = "concurrency=1,4 num_prompts=8 isl=64 osl=128 ignore_eos=true"
 
 
-def benchmark_run(port: int, logs: Path) -> list[str]:
+def benchmark_run(port: int) -> list[str]:
     return [
-        "--model",
-        "SmolLM2-135M-Instruct",
-        "--device",
-        "cpu",
+        *CPU_MODEL,
         "--workflow",
         "benchmarks",
         "--local-server",
@@ -48,7 +46,7 @@ def test_server_killed_mid_benchmark_ends_the_run_with_its_status(
 ) -> None:
     """It used to print the failed requests and `exit 0 (ok)`."""
     port = free_port()
-    process = runner(*benchmark_run(port, tmp_path), logs=tmp_path)
+    process = runner(*benchmark_run(port), logs=tmp_path)
     try:
         read_until(process, "server ready", timeout=300)
         assert wait_for(lambda: first_point_written(tmp_path), 120), "no point finished"
@@ -68,7 +66,7 @@ def test_runner_killed_outright_mid_benchmark_leaves_nothing(
 ) -> None:
     """SIGKILL (a CI timeout, the OOM killer): the server and the load generator go with it."""
     port = free_port()
-    process = runner(*benchmark_run(port, tmp_path), logs=tmp_path)
+    process = runner(*benchmark_run(port), logs=tmp_path)
     try:
         read_until(process, "server ready", timeout=300)
         results = str((tmp_path / "latest").resolve() / "benchmarks")
