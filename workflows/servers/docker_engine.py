@@ -303,15 +303,15 @@ class DockerEngine:
     def run_containers(self, run_id: str) -> list[Container]:
         """The containers labelled with this run id, running or not (ours, and only ours)."""
         ours = {"label": f"{RUN_ID_LABEL}={run_id}"}
-        return [
-            Container(handle) for handle in self._client.containers.list(all=True, filters=ours)
-        ]
+        # A container may be removed (by its reaper, `--rm`) between listing and inspecting.
+        listed = self._client.containers.list(all=True, filters=ours, ignore_removed=True)
+        return [Container(handle) for handle in listed]
 
     def managed_on_port(self, port: int) -> list[str]:
         """Running containers of earlier runs (our label) that publish `port` on the host."""
         managed = {"label": f"{LABEL_PREFIX}.managed=true", "status": "running"}
         names = []
-        for handle in self._client.containers.list(filters=managed):
+        for handle in self._client.containers.list(filters=managed, ignore_removed=True):
             bindings = (handle.attrs.get("HostConfig") or {}).get("PortBindings") or {}
             host_ports = {b.get("HostPort") for found in bindings.values() for b in found or []}
             if str(port) in host_ports:
