@@ -7,9 +7,12 @@ from typing import Protocol
 from workflows.context import RunContext
 from workflows.envs.venvs import VenvSpec
 from workflows.errors import ExitCode, UsageError
+from workflows.registry.model_spec import ModelSpec
 from workflows.run_config import RunConfig
+from workflows.workflow_evals import EVALS
 from workflows.workflow_load import BENCHMARKS, STRESS_TESTS
 from workflows.workflow_server import SERVER
+from workflows.workflow_spec_tests import SPEC_TESTS
 
 
 class Workflow(Protocol):
@@ -19,6 +22,9 @@ class Workflow(Protocol):
 
     def check_args(self, config: RunConfig) -> None:
         """Reject workflow arguments this workflow does not read, before anything starts."""
+
+    def check_spec(self, spec: ModelSpec, config: RunConfig) -> None:
+        """Reject what this model's spec cannot run (an eval task it lacks), before any work."""
 
     def environment(self, config: RunConfig) -> VenvSpec | None:
         """The workflow's own environment, built by the runner before the server starts."""
@@ -31,10 +37,10 @@ class Workflow(Protocol):
 
 
 WORKFLOWS: dict[str, Workflow] = {
-    workflow.name: workflow for workflow in (SERVER, BENCHMARKS, STRESS_TESTS)
+    workflow.name: workflow for workflow in (SERVER, BENCHMARKS, STRESS_TESTS, EVALS, SPEC_TESTS)
 }
 
-PLANNED = ("evals", "spec_tests", "reports", "release")  # named only in the error message
+PLANNED = ("reports", "release")  # named only in the error message
 
 
 def workflow_names() -> tuple[str, ...]:

@@ -65,6 +65,15 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
             "Skip the warm-up requests.",
             bool,
         ),
+        Option(
+            "limit_samples_mode",
+            ("--limit-samples-mode",),
+            "Evals on a sample limit: smoke, ci-commit, ci-nightly or ci-long.",
+            metavar="MODE",
+        ),
+        Option(
+            "eval_samples", ("--eval-samples",), "Evals on chosen samples: '{\"task\": [0, 5]}'."
+        ),
         Option("reset_venvs", ("--reset-venvs",), "Remove the workflow environments first.", bool),
         Option("no_auth", ("--no-auth",), "Start the server without authentication.", bool),
         Option("verbose", ("-v", "--verbose"), "Show debug output on the console.", bool),

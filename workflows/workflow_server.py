@@ -11,6 +11,7 @@ from benchmarking.trace_capture import TraceCaptureError, capture_traces, warmup
 from workflows.context import RunContext
 from workflows.envs.venvs import VenvSpec
 from workflows.errors import ExitCode, ServerError, UsageError
+from workflows.registry.model_spec import ModelSpec
 from workflows.run_config import RunConfig
 from workflows.servers.base import Server
 from workflows.workflow_args import reject_unknown_keys
@@ -33,6 +34,9 @@ class ServerWorkflow:
     def environment(self, config: RunConfig) -> VenvSpec | None:
         del config
         return None
+
+    def check_spec(self, spec: ModelSpec, config: RunConfig) -> None:
+        del spec, config
 
     def keeps_server(self, config: RunConfig) -> bool:
         """A plain `server` run leaves the server up; -it runs it in the foreground instead."""

@@ -32,6 +32,19 @@ def parse(argv: list[str]) -> argparse.Namespace:
         default=0,
         help="every Nth generation request: send the response headers, then close the connection",
     )
+    parser.add_argument("--max-context", type=int, default=0, help="refuse longer prompts; 0: none")
+    parser.add_argument(
+        "--overlong-prompt-status",
+        type=int,
+        default=400,
+        help="the HTTP status a prompt past --max-context gets (500: a server that breaks)",
+    )
+    parser.add_argument(
+        "--ignore-stop", action="store_true", help="let `stop` strings through into the text"
+    )
+    parser.add_argument(
+        "--usage-off-by", type=int, default=0, help="add N to every usage.completion_tokens"
+    )
     parser.add_argument("--no-uvloop", action="store_true")
     return parser.parse_args(argv)
 
@@ -47,6 +60,10 @@ def timing_of(args: argparse.Namespace) -> TimingModel:
         fail_every=args.fail_every,
         error_mid_stream_every=args.error_mid_stream_every,
         cut_after_headers_every=args.cut_after_headers_every,
+        max_context=args.max_context,
+        overlong_prompt_status=args.overlong_prompt_status,
+        ignore_stop=args.ignore_stop,
+        usage_off_by=args.usage_off_by,
     )
 
 

@@ -14,6 +14,7 @@ REASONS = {
     400: "Bad Request",
     401: "Unauthorized",
     404: "Not Found",
+    413: "Payload Too Large",
     500: "Internal Server Error",
 }
 

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import orjson
 
 from benchmarking.emulator.http import Request, Response
+from benchmarking.emulator.openai_fields import TOKEN_TEXT, answer, choices, parsed_body
 from benchmarking.emulator.timing import RequestRecord, TimingModel, count_tokens
-
-TOKEN_TEXT = " tok"
 
 
 @dataclass(frozen=True)
@@ -29,6 +28,7 @@ class Job:
     max_tokens: int
     include_usage: bool
     created: int
+    body: dict[str, object]
 
 
 class Vocabulary:
@@ -89,7 +89,9 @@ class Emulator:
         return response.json(404, {"error": {"message": f"no route {request.path}"}})
 
     def _generate(self, request: Request, response: Response, chat: bool) -> None:
-        body = orjson.loads(request.body)
+        body, invalid = parsed_body(request.body, chat)
+        if body is None:
+            return response.json(400, {"error": {"message": invalid, "code": 400}})
         prompt = _prompt_text(body, chat)
         self.served += 1
         record = RequestRecord(
@@ -99,6 +101,8 @@ class Emulator:
         )
         record.cached_tokens = self._cached(prompt, record.prompt_tokens)
         self.records.append(record)
+        if self.timing.max_context and record.prompt_tokens > self.timing.max_context:
+            return self._too_long(response, record)
         if self._every(self.timing.fail_every):
             record.error = "injected failure"
             return response.json(500, {"error": {"message": "injected failure", "code": 500}})
@@ -113,11 +117,18 @@ class Emulator:
             max_tokens,
             bool((body.get("stream_options") or {}).get("include_usage")),
             int(time.time()),
+            body,
         )
         if not body.get("stream"):
             return self._whole(job)
         self.queue.append(job)
         self._admit()
+
+    def _too_long(self, response: Response, record: RequestRecord) -> None:
+        status = self.timing.overlong_prompt_status
+        record.error = f"prompt of {record.prompt_tokens} tokens past the context"
+        message = f"{record.error} ({self.timing.max_context} tokens)"
+        return response.json(status, {"error": {"message": message, "code": status}})
 
     def _every(self, n: int) -> bool:
         return bool(n) and self.served % n == 0
@@ -149,26 +160,17 @@ class Emulator:
         loop.call_later(delay, self._send_whole, job)
 
     def _send_whole(self, job: Job) -> None:
-        text = TOKEN_TEXT * job.max_tokens
-        choice = (
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": "length",
-            }
-            if job.chat
-            else {"index": 0, "text": text, "finish_reason": "length"}
-        )
+        said = answer(job.body, job.max_tokens, self.timing.ignore_stop)
         job.record.chunk_ns.append(time.perf_counter_ns())
-        job.record.chunk_tokens.append(job.max_tokens)
+        job.record.chunk_tokens.append(said.tokens)
         job.response.json(
             200,
             {
                 "id": job.record.request_id,
                 "object": _object(job.chat),
                 "model": self.model,
-                "choices": [choice],
-                "usage": _usage(job.record, job.max_tokens),
+                "choices": choices(job.body, job.chat, said),
+                "usage": _usage(job.record, said.tokens + self.timing.usage_off_by),
             },
         )
 
@@ -216,7 +218,8 @@ class Stream:
         count = min(self.per_chunk, job.max_tokens - self.sent)
         if self.sent == self.fail_after:
             return self._fail_mid_stream()
-        job.response.event(self._text_chunk(TOKEN_TEXT * count))
+        last = self.sent + count >= job.max_tokens
+        job.response.event(self._text_chunk(TOKEN_TEXT * count, "length" if last else None))
         job.record.chunk_ns.append(time.perf_counter_ns())
         job.record.chunk_tokens.append(count)
         self.sent += count
@@ -227,7 +230,7 @@ class Stream:
     def _finish(self) -> None:
         job = self.job
         if job.include_usage:
-            usage = _usage(job.record, self.sent)
+            usage = _usage(job.record, self.sent + self.emulator.timing.usage_off_by)
             job.response.event(
                 orjson.dumps(
                     {
@@ -250,25 +253,25 @@ class Stream:
         self.job.response.transport.write(b"0\r\n\r\n")
         self.emulator.release()
 
-    def _text_chunk(self, text: str) -> bytes:
+    def _text_chunk(self, text: str, finish_reason: str | None) -> bytes:
         if self.job.chat:
-            return self._chunk({"content": text})
+            return self._chunk({"content": text}, finish_reason)
         return orjson.dumps(
             {
                 "id": self.job.record.request_id,
                 "object": "text_completion",
                 "model": self.emulator.model,
-                "choices": [{"index": 0, "text": text, "finish_reason": None}],
+                "choices": [{"index": 0, "text": text, "finish_reason": finish_reason}],
             }
         )
 
-    def _chunk(self, delta: dict[str, str]) -> bytes:
+    def _chunk(self, delta: dict[str, str], finish_reason: str | None = None) -> bytes:
         return orjson.dumps(
             {
                 "id": self.job.record.request_id,
                 "object": "chat.completion.chunk",
                 "model": self.emulator.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
             }
         )
 

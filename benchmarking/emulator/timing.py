@@ -18,6 +18,10 @@ class TimingModel:
     fail_every: int = 0
     error_mid_stream_every: int = 0
     cut_after_headers_every: int = 0  # close the connection right after the response headers
+    max_context: int = 0  # a longer prompt is refused (0: no limit)
+    overlong_prompt_status: int = 400  # ... with this status
+    ignore_stop: bool = False  # let the stop string through (a server that ignores `stop`)
+    usage_off_by: int = 0  # added to every usage.completion_tokens (a server that miscounts)
 
     def ttft_s(self, prompt_tokens: int) -> float:
         return (self.ttft_ms + self.prefill_ms_per_token * prompt_tokens) / 1000

@@ -384,7 +384,42 @@ def test_local_server_on_gpu_says_how_gpu_specs_are_served(run_cli: Run) -> None
     assert "internal error" not in result.err and "Traceback" not in result.err
 
 
-@pytest.mark.parametrize("workflow", ["spec_tests", "evals", "release"])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--limit-samples-mode", "quick"], "'quick' is not one of smoke, ci-commit"),
+        (["--eval-samples", "[1]"], "--eval-samples: expected a JSON object"),
+        (["--eval-samples", '{"readiness_basics": []}'], "needs a non-empty list of sample ids"),
+        (["--eval-samples", '{"readiness_basics": [-1]}'], "needs a non-empty list of sample ids"),
+        (
+            ["--limit-samples-mode", "smoke", "--eval-samples", '{"readiness_basics": [1]}'],
+            "--limit-samples-mode and --eval-samples cannot be used together",
+        ),
+        (["--eval-samples", '{"mmlu": [1]}'], "mmlu is not an eval task of this model"),
+        (["--workflow-args", "tasks=gsm8k"], "gsm8k is not an eval task of this model"),
+        (["--workflow-args", "concurrency=2"], "the evals workflow does not take concurrency"),
+    ],
+)
+def test_bad_eval_flags_are_one_line_errors_before_anything_starts(
+    run_cli: Run, args: list[str], message: str
+) -> None:
+    cpu = ["--model", "SmolLM2-135M-Instruct", "--device", "cpu"]
+    result = run_cli(*cpu, "--workflow", "evals", "--server-url", "http://127.0.0.1:9", *args)
+    assert result.code == 2, result.err
+    assert message in result.err
+    assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_eval_flags_with_a_workflow_that_runs_no_evals_are_refused(run_cli: Run) -> None:
+    cpu = ["--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow", "benchmarks"]
+    result = run_cli(*cpu, "--local-server", "--limit-samples-mode", "smoke")
+    assert result.code == 2
+    assert "--limit-samples-mode sets what evals run; the benchmarks workflow runs none" in (
+        result.err
+    )
+
+
+@pytest.mark.parametrize("workflow", ["reports", "release"])
 def test_unbuilt_workflows_say_not_available_yet(run_cli: Run, workflow: str) -> None:
     result = run_cli("--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow", workflow)
     assert result.code == 2 and f"workflow '{workflow}' is not available yet" in result.err

@@ -15,6 +15,8 @@ from benchmarking.client import driver
 from benchmarking.settings import settings_from
 from benchmarking.sweep import Point
 from benchmarking.tools.__main__ import ToolRun, converted, failed_point
+from evals.spec_tests.results import spec_tests_document
+from evals.spec_tests.runner import CheckResult
 from reports.results import SCHEMA_VERSION, write_atomic
 from tests.helpers import IDENTITY, Emulator, context, point_files
 
@@ -117,6 +119,9 @@ WINDOW = {
     "elapsed_s",
 }
 
+SPEC_TESTS = {*ENVELOPE, "date", "engine", "complete", "summary", "checks"}
+SPEC_CHECK = {"name", "status", "duration_s", "attempts", "message", "evidence"}
+
 
 def in_process(label: str) -> bench.Progress:
     del label
@@ -173,6 +178,14 @@ def test_tool_converted_benchmark_file(tool: str, tmp_path: Path) -> None:
     assert rows and all(set(row) == REQUEST_ROW for row in rows)
     unmeasured, _ = failed_point(tool_run(tool, tmp_path), Point(32, 16, 2, 6))
     assert set(unmeasured) == POINT and unmeasured["error_counts"] == {f"{tool} failed": 6}
+
+
+def test_spec_tests_file() -> None:
+    results = [CheckResult("chat", "FAIL", 0.5, 1, "HTTP 500", {"status": 500})]
+    document = spec_tests_document(IDENTITY, "vllm", results, planned=2)
+    assert (set(document), document["kind"]) == (SPEC_TESTS, "spec_tests")
+    assert [set(check) for check in document["checks"]] == [SPEC_CHECK]  # type: ignore[attr-defined]
+    assert document["summary"] == {"passed": 0, "failed": 1, "skipped": 0, "errors": 0}
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from workflows.auth import Auth
 from workflows.context import RunContext
 from workflows.envs.venvs import VenvSpec
 from workflows.errors import ExitCode
+from workflows.registry.model_spec import ModelSpec
 from workflows.run_config import RunConfig
 from workflows.servers import provision
 from workflows.servers.base import Server
@@ -192,6 +193,9 @@ class WorkflowThatOutlivesItsServer:
 
     def check_args(self, config: RunConfig) -> None:
         del config
+
+    def check_spec(self, spec: ModelSpec, config: RunConfig) -> None:
+        del spec, config
 
     def environment(self, config: RunConfig) -> VenvSpec | None:
         del config

@@ -1,0 +1,157 @@
+"""From lm-eval's results file to a verdict: the score (strictly from the configured keys), its
+interval, and PASS / FAIL / NOT_COMPARABLE against the reference for the limit that was run.
+
+Rules:
+- full set: score / reference >= 1 - tolerance (the published score when there is no reference);
+- limited set: the upper end of the score's 95% Wilson interval over n samples must reach
+  reference_for_that_limit x (1 - tolerance); a limit with no reference of its own, or
+  hand-picked samples, is NOT_COMPARABLE, never judged against the full-set figure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evals.config import EvalTask, Limit
+
+Z_95 = 1.959964
+
+
+class ScoringError(Exception):
+    """lm-eval's output lacks what the task's configuration says to score."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str  # PASS, FAIL or NOT_COMPARABLE
+    reason: str
+    rule: str
+    reference: float | None  # as a fraction: the figure the score was held against
+    reference_source: str | None
+    ratio_to_reference: float | None
+    ratio_to_published: float | None
+    interval: tuple[float, float] | None
+
+
+def task_results(results: Mapping[str, Any], task: str) -> Mapping[str, Any]:
+    section = results.get("results", {})
+    if not isinstance(section, Mapping) or not isinstance(section.get(task), Mapping):
+        raise ScoringError(f"lm-eval's results have no entry for task '{task}'")
+    return section[task]  # type: ignore[no-any-return]
+
+
+def extract_score(results: Mapping[str, Any], task: EvalTask) -> float:
+    """The task's score as a fraction: its one key, or the mean of its keys. A configured key
+    that lm-eval did not report is an error; no other number stands in for it."""
+    values = task_results(results, task.task)
+    missing = [key for key in task.result_keys if key not in values]
+    if missing:
+        reported = sorted(key for key in values if "," in key and "_stderr" not in key)
+        raise ScoringError(
+            f"result key {', '.join(missing)} not in lm-eval's output for {task.task} "
+            f"(it reported: {', '.join(reported) or 'nothing'})"
+        )
+    numbers = [_number(values[key], key) for key in task.result_keys]
+    return sum(numbers) / len(numbers)
+
+
+def _number(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise ScoringError(f"result key {key} is {value!r}, not a number")
+    return float(value)
+
+
+def sample_count(results: Mapping[str, Any], task: str) -> int:
+    """How many samples were scored (lm-eval's effective n)."""
+    counts = results.get("n-samples", {}).get(task, {})
+    effective = counts.get("effective") if isinstance(counts, Mapping) else None
+    if not isinstance(effective, int):
+        raise ScoringError(f"lm-eval's results do not say how many samples of {task} ran")
+    return effective
+
+
+def wilson_interval(score: float, n: int, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion: sound at small n and at 0 or 1."""
+    if n <= 0:
+        return (0.0, 1.0)
+    p = min(max(score, 0.0), 1.0)
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def judge(task: EvalTask, score: float, n: int, limit: Limit, explicit_samples: bool) -> Verdict:
+    published = task.to_fraction(task.published.value) if task.published else None
+    ratio_published = _ratio(score, published)
+    interval = wilson_interval(score, n)
+    if explicit_samples:
+        why = "hand-picked samples (--eval-samples) have no reference"
+        return _not_comparable(why, interval, ratio_published)
+    if limit.samples is not None:
+        return _judge_limited(task, score, n, limit, ratio_published, interval)
+    reference, source = _full_reference(task)
+    if reference is None:
+        why = "no reference or published score is configured"
+        return _not_comparable(why, interval, ratio_published)
+    floor = reference * (1 - task.tolerance)
+    ratio = _ratio(score, reference)
+    passed = score >= floor
+    reason = (
+        f"{score:.4f} {'>=' if passed else '<'} {floor:.4f} "
+        f"(reference {reference:.4f} x (1 - {task.tolerance}))"
+    )
+    rule = "full set: score / reference >= 1 - tolerance"
+    return Verdict(
+        "PASS" if passed else "FAIL", reason, rule, reference, source, ratio, ratio_published,
+        interval,
+    )  # fmt: skip
+
+
+def _judge_limited(
+    task: EvalTask,
+    score: float,
+    n: int,
+    limit: Limit,
+    ratio_published: float | None,
+    interval: tuple[float, float],
+) -> Verdict:
+    if limit.reference is None:
+        why = f"no reference is configured for a run limited to {limit.samples} samples"
+        return _not_comparable(why, interval, ratio_published)
+    reference = task.to_fraction(limit.reference.value)
+    floor = reference * (1 - task.tolerance)
+    passed = interval[1] >= floor
+    reason = (
+        f"95% interval [{interval[0]:.4f}, {interval[1]:.4f}] over {n} samples "
+        f"{'reaches' if passed else 'stays below'} {floor:.4f} "
+        f"(reference {reference:.4f} x (1 - {task.tolerance}))"
+    )
+    rule = "limited set: upper end of the 95% Wilson interval >= reference x (1 - tolerance)"
+    return Verdict(
+        "PASS" if passed else "FAIL", reason, rule, reference, limit.reference.source,
+        _ratio(score, reference), ratio_published, interval,
+    )  # fmt: skip
+
+
+def _full_reference(task: EvalTask) -> tuple[float | None, str | None]:
+    chosen = task.reference or task.published
+    if chosen is None:
+        return None, None
+    return task.to_fraction(chosen.value), chosen.source
+
+
+def _ratio(score: float, reference: float | None) -> float | None:
+    return score / reference if reference else None
+
+
+def _not_comparable(
+    reason: str, interval: tuple[float, float], ratio_published: float | None
+) -> Verdict:
+    return Verdict(
+        "NOT_COMPARABLE", reason, "not judged", None, None, None, ratio_published, interval
+    )

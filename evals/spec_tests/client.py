@@ -1,0 +1,70 @@
+"""The suite's HTTP side: the base URL, the auth header and the model in one client; every
+request with a timeout; a non-2xx answer where success was expected is a CheckFailed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import requests
+
+from evals.spec_tests.stream import StreamReply, read_stream
+from evals.spec_tests.verdict import CheckFailed
+
+REQUEST_TIMEOUT_S = 60.0
+LONG_TIMEOUT_S = 600.0  # a prompt at max_context: prefill on a slow device takes minutes
+CONNECTION_ERRORS = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
+Json = dict[str, Any]
+
+
+class HttpStatusError(CheckFailed):
+    """The server answered with an error status where the check expected success."""
+
+    def __init__(self, path: str, status: int, body: str) -> None:
+        super().__init__(f"POST {path} answered HTTP {status}: {body[:200]}", {"status": status})
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Client:
+    base_url: str
+    model: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def with_headers(self, headers: Mapping[str, str]) -> Client:
+        return replace(self, headers=dict(headers))
+
+    def get(self, path: str) -> requests.Response:
+        return requests.get(
+            f"{self.base_url}{path}", headers=dict(self.headers), timeout=REQUEST_TIMEOUT_S
+        )
+
+    def send(
+        self, path: str, data: bytes, timeout: float = REQUEST_TIMEOUT_S, stream: bool = False
+    ) -> requests.Response:
+        """POST raw bytes as JSON: also what a malformed request is made of."""
+        headers = {"Content-Type": "application/json", **self.headers}
+        return requests.post(
+            f"{self.base_url}{path}", data=data, headers=headers, timeout=timeout, stream=stream
+        )
+
+    def encoded(self, body: Mapping[str, object]) -> bytes:
+        return json.dumps({"model": self.model, **body}).encode()
+
+    def post(
+        self, path: str, body: Mapping[str, object], timeout: float = REQUEST_TIMEOUT_S
+    ) -> Json:
+        reply = self.send(path, self.encoded(body), timeout)
+        if not reply.ok:
+            raise HttpStatusError(path, reply.status_code, reply.text)
+        answer: Json = reply.json()
+        return answer
+
+    def stream(self, path: str, body: Mapping[str, object]) -> StreamReply:
+        payload = self.encoded({**body, "stream": True})
+        with self.send(path, payload, stream=True) as reply:
+            if not reply.ok:
+                raise HttpStatusError(path, reply.status_code, reply.text)
+            return read_stream(reply.iter_lines())

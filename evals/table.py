@@ -1,0 +1,75 @@
+"""The evals summary a person reads at the end of a run, and lm-eval's progress while it runs."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from rich.table import Table
+
+STATUS_STYLE = {"PASS": "green", "FAIL": "red", "ERROR": "red", "NOT_COMPARABLE": "yellow"}
+PROGRESS = re.compile(
+    r"(?P<what>Requesting API|Running \w+ requests)\D*?(?P<done>\d+)/(?P<total>\d+)"
+)
+
+
+def _fraction(value: Any) -> str:
+    return "" if value is None else f"{100 * float(value):.1f}%"
+
+
+def _interval(row: Mapping[str, Any]) -> str:
+    bounds = row.get("interval_95")
+    return "" if not bounds else f"{100 * bounds[0]:.1f}–{100 * bounds[1]:.1f}%"
+
+
+def _ratio(value: Any) -> str:
+    return "" if value is None else f"{float(value):.3f}"
+
+
+def evals_table(rows: Sequence[Mapping[str, Any]], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for header in ("task", "limit", "n", "score", "95% CI", "ref", "ratio"):
+        table.add_column(header, justify="left" if header == "task" else "right")
+    table.add_column("status")
+    for row in rows:
+        style = STATUS_STYLE.get(str(row["status"]), "")
+        table.add_row(
+            str(row["task"]),
+            str(row.get("limit", "")),
+            str(row.get("n_samples", "")),
+            _fraction(row.get("score")),
+            _interval(row),
+            _fraction(row.get("reference")),
+            _ratio(row.get("ratio_to_reference")),
+            f"[{style}]{row['status']}[/]" if style else str(row["status"]),
+        )
+    return table
+
+
+def reason_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Why each task got its status, under the table (too long for a column)."""
+    return [f"  {row['task']}: {row['reason']}" for row in rows if row.get("reason")]
+
+
+class Progress:
+    """Turns lm-eval's progress bars (one line per redraw) into a line every few seconds."""
+
+    def __init__(self, task: str, emit: Callable[[str], None], every: float = 5.0) -> None:
+        self.task = task
+        self.emit = emit
+        self.every = every
+        self._last = 0.0
+        self._shown: tuple[int, int] | None = None
+
+    def __call__(self, line: str) -> None:
+        found = PROGRESS.search(line)
+        if found is None:
+            return
+        counts = (int(found["done"]), int(found["total"]))
+        now = time.monotonic()
+        if counts == self._shown or (counts[0] < counts[1] and now - self._last < self.every):
+            return
+        self._shown, self._last = counts, now
+        self.emit(f"  {self.task}: {counts[0]}/{counts[1]} requests answered")

@@ -1,0 +1,102 @@
+"""One eval task's result row, from lm-eval's files or from why it did not run; and the
+`evals.json` document that gathers them (written after each task, so a crash keeps the rest)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from evals.plan import TaskPlan
+from evals.scoring import ScoringError, extract_score, judge, sample_count, task_results
+from reports.results import Identity, document, write_json
+
+FAILING = ("FAIL", "ERROR")
+
+
+def base_row(plan: TaskPlan) -> dict[str, Any]:
+    task = plan.task
+    return {
+        "task": task.task,
+        "model_type": task.model_type,
+        "output_type": task.output_type,
+        "result_keys": list(task.result_keys),
+        "combine": task.combine,
+        "limit_mode": plan.mode,
+        "limit": plan.limit_text,
+        "num_concurrent": plan.num_concurrent,
+        "max_gen_toks": plan.max_gen_toks,
+        "num_fewshot": task.num_fewshot,
+        "seed": task.seed,
+        "tolerance": task.tolerance,
+        "published": _score_field(task.published, task.to_fraction),
+    }
+
+
+def _score_field(score: Any, to_fraction: Any) -> dict[str, Any] | None:
+    if score is None:
+        return None
+    return {"score": to_fraction(score.value), "source": score.source}
+
+
+def skipped_row(plan: TaskPlan) -> dict[str, Any]:
+    return base_row(plan) | {"status": "SKIPPED", "reason": plan.skip_reason}
+
+
+def error_row(plan: TaskPlan, reason: str, files: Mapping[str, Any]) -> dict[str, Any]:
+    return base_row(plan) | {"status": "ERROR", "reason": reason, "files": dict(files)}
+
+
+def scored_row(plan: TaskPlan, results_path: Path, files: Mapping[str, Any]) -> dict[str, Any]:
+    """Score, interval and verdict from lm-eval's results file; a missing key is an ERROR."""
+    try:
+        results = json.loads(results_path.read_text())
+        score = extract_score(results, plan.task)
+        n = sample_count(results, plan.task.task)
+    except (ScoringError, ValueError) as error:
+        return error_row(plan, str(error), files)
+    verdict = judge(plan.task, score, n, plan.limit, plan.samples is not None)
+    reported = task_results(results, plan.task.task)
+    return base_row(plan) | {
+        "status": verdict.status,
+        "reason": verdict.reason,
+        "score": score,
+        "unit": "fraction",
+        "n_samples": n,
+        "interval_95": list(verdict.interval) if verdict.interval else None,
+        "reference": verdict.reference,
+        "reference_source": verdict.reference_source,
+        "ratio_to_reference": verdict.ratio_to_reference,
+        "ratio_to_published": verdict.ratio_to_published,
+        "rule": verdict.rule,
+        "key_values": {key: reported.get(key) for key in plan.task.result_keys},
+        "files": dict(files),
+    }
+
+
+def evals_document(
+    identity: Identity, engine: str, rows: Sequence[Mapping[str, Any]], planned: int
+) -> dict[str, object]:
+    statuses = [str(row["status"]) for row in rows]
+    summary = {
+        status.lower(): statuses.count(status)
+        for status in ("PASS", "FAIL", "NOT_COMPARABLE", "SKIPPED", "ERROR")
+    }
+    body = {
+        "engine": engine,
+        "complete": len(rows) == planned,
+        "summary": summary | {"planned": planned},
+        "tasks": list(rows),
+    }
+    return document("evals", identity, body)
+
+
+def write_evals(
+    path: Path, identity: Identity, engine: str, rows: Sequence[Mapping[str, Any]], planned: int
+) -> Path:
+    return write_json(path, evals_document(identity, engine, rows, planned))
+
+
+def failed(rows: Sequence[Mapping[str, Any]]) -> bool:
+    return any(row["status"] in FAILING for row in rows)

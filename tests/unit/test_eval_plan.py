@@ -1,0 +1,95 @@
+"""What lm-eval is asked to do: engine limits and context as data, the limit modes, the
+concurrency and generation length, the endpoint and the token (by environment only)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
+
+from evals.config import TASKS_DIR
+from evals.lm_eval_command import Endpoint, lm_eval_argv, lm_eval_env
+from evals.plan import plan_task
+from tests.unit.test_eval_scoring import TASK
+
+ENDPOINT = Endpoint("http://127.0.0.1:8000", "org/model", "sekrit-token")
+PYTHON = Path("/venv/bin/python")
+
+
+def option(argv: list[str], flag: str) -> str:
+    return argv[argv.index(flag) + 1]
+
+
+def test_loglikelihood_on_llama_cpp_is_skipped_with_the_reason() -> None:
+    task = replace(TASK, model_type="local-completions", output_type="multiple_choice")
+    assert plan_task(task, "vllm", 4096, 8, None, {}).skip_reason is None
+    reason = plan_task(task, "llama_cpp", 4096, 8, None, {}).skip_reason
+    assert reason is not None and "prompt logprobs" in reason and "multiple_choice" in reason
+
+
+def test_a_task_needing_more_context_than_the_device_is_skipped() -> None:
+    reason = plan_task(replace(TASK, min_context=16384), "vllm", 4096, 8, None, {}).skip_reason
+    assert reason == "needs 16384 tokens of context; this device serves 4096"
+
+
+def test_limit_modes_pick_the_task_limit_or_the_default() -> None:
+    smoke = plan_task(TASK, "vllm", 4096, 8, "smoke", {})
+    assert smoke.limit.samples == 30 and smoke.limit.reference is not None
+    nightly = plan_task(TASK, "vllm", 4096, 8, "ci-nightly", {})
+    assert nightly.limit.samples == 0.5 and nightly.limit.reference is None
+    assert "--limit" in lm_eval_argv(PYTHON, smoke, ENDPOINT, Path("out"), None)
+    full = lm_eval_argv(
+        PYTHON, plan_task(TASK, "vllm", 4096, 8, None, {}), ENDPOINT, Path("o"), None
+    )
+    assert "--limit" not in full and "--samples" not in full
+
+
+def test_chosen_samples_go_to_lm_eval_and_other_tasks_are_skipped() -> None:
+    chosen = {"qa": (0, 7)}
+    plan = plan_task(TASK, "vllm", 4096, 8, None, chosen)
+    argv = lm_eval_argv(PYTHON, plan, ENDPOINT, Path("out"), None)
+    assert json.loads(option(argv, "--samples")) == {"qa": [0, 7]} and "--limit" not in argv
+    other = plan_task(replace(TASK, task="other"), "vllm", 4096, 8, None, chosen)
+    assert other.skip_reason == "not among the tasks --eval-samples names"
+
+
+def test_chat_task_command_line() -> None:
+    plan = plan_task(TASK, "llama_cpp", 4096, 2, None, {})
+    argv = lm_eval_argv(PYTHON, plan, ENDPOINT, Path("/run/evals/qa"), None)
+    args = json.loads(option(argv, "--model_args"))
+    assert args["base_url"] == "http://127.0.0.1:8000/v1/chat/completions"
+    assert args["num_concurrent"] == 2  # min(task 8, device 2)
+    assert args["model"] == "org/model" and args["seed"] == 42
+    assert "--apply_chat_template" in argv and "--log_samples" in argv
+    assert option(argv, "--output_path") == "/run/evals/qa"
+    assert option(argv, "--include_path") == str(TASKS_DIR)
+    assert option(argv, "--seed") == "42"
+    assert "sekrit-token" not in " ".join(argv)
+
+
+def test_completions_use_the_local_tokenizer_and_send_text() -> None:
+    task = replace(TASK, model_type="local-completions")
+    plan = plan_task(task, "vllm", 4096, 8, None, {})
+    argv = lm_eval_argv(PYTHON, plan, ENDPOINT, Path("out"), Path("/run/evals/tokenizer"))
+    args = json.loads(option(argv, "--model_args"))
+    assert args["base_url"] == "http://127.0.0.1:8000/v1/completions"
+    assert args["tokenizer"] == "/run/evals/tokenizer" and args["tokenized_requests"] is False
+    assert "--apply_chat_template" not in argv
+
+
+def test_generation_length_is_clamped_to_the_context() -> None:
+    task = replace(TASK, gen_kwargs=MappingProxyType({"max_gen_toks": 32768, "until": ["\n"]}))
+    plan = plan_task(task, "vllm", 4096, 8, None, {})
+    gen = json.loads(option(lm_eval_argv(PYTHON, plan, ENDPOINT, Path("o"), None), "--gen_kwargs"))
+    assert gen == {"max_gen_toks": 3072, "until": ["\n"]}
+
+
+def test_token_by_environment_and_hub_offline_for_shipped_tasks() -> None:
+    plan = plan_task(TASK, "vllm", 4096, 8, None, {})
+    env = lm_eval_env(plan, ENDPOINT, None)
+    assert env["OPENAI_API_KEY"] == "sekrit-token"
+    assert env["HF_DATASETS_OFFLINE"] == "1" and env["HF_HUB_OFFLINE"] == "1"
+    hub = lm_eval_env(plan_task(replace(TASK, dataset="hub"), "vllm", 4096, 8, None, {}),
+                      Endpoint("http://x", "m", ""), None)  # fmt: skip
+    assert "HF_DATASETS_OFFLINE" not in hub and "OPENAI_API_KEY" not in hub

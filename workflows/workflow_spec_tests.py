@@ -1,0 +1,82 @@
+"""The `spec_tests` workflow: the API-conformance suite (evals/spec_tests) in the load
+generator's environment, as `python -m evals.spec_tests`, against the served model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from benchmarking.server_api import API_KEY_ENV
+from workflows import command
+from workflows.context import RunContext
+from workflows.envs.venvs import VenvSpec
+from workflows.errors import ExitCode, ServerError
+from workflows.paths import REPO_ROOT
+from workflows.registry.model_spec import ModelSpec
+from workflows.run_config import RunConfig
+from workflows.workflow_args import number_arg, reject_unknown_keys, workflow_only
+from workflows.workflow_load import VENV as BENCHMARKS_VENV
+
+ARG_KEYS = ("only", "timeout")
+DEFAULT_TIMEOUT = 1800.0  # the whole suite
+
+
+@dataclass(frozen=True)
+class SpecTestsWorkflow:
+    name: str = "spec_tests"
+
+    def check_args(self, config: RunConfig) -> None:
+        args = workflow_only(config.workflow_args)
+        reject_unknown_keys(self.name, args, ARG_KEYS)
+        number_arg(args, "timeout", DEFAULT_TIMEOUT)
+
+    def check_spec(self, spec: ModelSpec, config: RunConfig) -> None:
+        del spec, config
+
+    def environment(self, config: RunConfig) -> VenvSpec:
+        del config
+        return BENCHMARKS_VENV
+
+    def keeps_server(self, config: RunConfig) -> bool:
+        del config
+        return False
+
+    def command_line(self, ctx: RunContext) -> list[str]:
+        folder = ctx.the_folder
+        argv = [
+            str(ctx.pythons[BENCHMARKS_VENV.name]),
+            "-m",
+            "evals.spec_tests",
+            "--runtime-spec",
+            str(folder.runtime_spec),
+            "--server-url",
+            ctx.the_server.base_url,
+            "--output-dir",
+            str(folder.path / self.name),
+        ]
+        only = workflow_only(ctx.config.workflow_args).get("only")
+        return argv + (["--only", str(only)] if only else [])
+
+    def run(self, ctx: RunContext) -> ExitCode:
+        server, results = ctx.the_server, ctx.the_folder.path / self.name
+        result = command.run(
+            self.command_line(ctx),
+            env={"PYTHONPATH": str(REPO_ROOT), API_KEY_ENV: server.auth.token},
+            cwd=REPO_ROOT,
+            passthrough=True,
+            watch=server.death_notice,
+            timeout=number_arg(ctx.config.workflow_args, "timeout", DEFAULT_TIMEOUT),
+        )
+        if result.stopped_because and server.death_notice():
+            raise ServerError(
+                f"{result.stopped_because} during the spec_tests workflow; results so far are "
+                f"in {results}",
+                server.log_tail(),
+            )
+        if not result.ok:
+            why = result.stopped_because or f"exit {result.returncode}"
+            ctx.console.print(f"spec_tests failed ({why}); results are in {results}", markup=False)
+            return ExitCode.WORKFLOW_FAILED
+        return ExitCode.OK
+
+
+SPEC_TESTS = SpecTestsWorkflow()
