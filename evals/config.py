@@ -90,7 +90,7 @@ class EvalTask:
     published: Score | None
     reference: Score | None
     tolerance: float
-    num_fewshot: int
+    num_fewshot: int | None  # None: the task's own (a shipped task may fix its examples)
     seed: int
     gen_kwargs: Mapping[str, Any]
     model_args: Mapping[str, Any]
@@ -204,7 +204,7 @@ def _task(raw: Any, where: str, source: str) -> tuple[EvalTask, Mapping[str, Map
         published=_score(entry, "published"),
         reference=_score(entry, "reference"),
         tolerance=_tolerance(entry),
-        num_fewshot=_count(entry, "num_fewshot", 0),
+        num_fewshot=_optional_count(entry, "num_fewshot"),
         seed=_count(entry, "seed", DEFAULT_SEED),
         gen_kwargs=MappingProxyType(dict(entry.mapping("gen_kwargs"))),
         model_args=MappingProxyType(dict(entry.mapping("model_args"))),
@@ -237,6 +237,10 @@ def _count(entry: Entry, key: str, default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         entry.fail(key, f"expected a whole number >= 0, got {value!r}")
     return value
+
+
+def _optional_count(entry: Entry, key: str) -> int | None:
+    return None if entry.raw.get(key) is None else _count(entry, key, 0)
 
 
 def _tolerance(entry: Entry) -> float:

@@ -72,8 +72,6 @@ def lm_eval_argv(
         task.task,
         "--model_args",
         json.dumps(model_args(plan, endpoint, tokenizer)),
-        "--num_fewshot",
-        str(task.num_fewshot),
         "--batch_size",
         "1",
         "--seed",
@@ -87,6 +85,8 @@ def lm_eval_argv(
         gen_kwargs["max_gen_toks"] = plan.max_gen_toks
     if gen_kwargs:
         argv += ["--gen_kwargs", json.dumps(gen_kwargs)]
+    if task.num_fewshot is not None:
+        argv += ["--num_fewshot", str(task.num_fewshot)]
     if task.shipped:
         argv += ["--include_path", str(TASKS_DIR)]
     if task.is_chat:

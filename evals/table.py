@@ -10,9 +10,7 @@ from typing import Any
 from rich.table import Table
 
 STATUS_STYLE = {"PASS": "green", "FAIL": "red", "ERROR": "red", "NOT_COMPARABLE": "yellow"}
-PROGRESS = re.compile(
-    r"(?P<what>Requesting API|Running \w+ requests)\D*?(?P<done>\d+)/(?P<total>\d+)"
-)
+PROGRESS = re.compile(r"^Requesting API:.*?\|\s*(?P<done>\d+)/(?P<total>\d+) \[")
 
 
 def _fraction(value: Any) -> str:

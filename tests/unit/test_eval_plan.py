@@ -11,6 +11,7 @@ from types import MappingProxyType
 from evals.config import TASKS_DIR
 from evals.lm_eval_command import Endpoint, lm_eval_argv, lm_eval_env
 from evals.plan import plan_task
+from evals.table import Progress
 from tests.unit.test_eval_scoring import TASK
 
 ENDPOINT = Endpoint("http://127.0.0.1:8000", "org/model", "sekrit-token")
@@ -65,6 +66,10 @@ def test_chat_task_command_line() -> None:
     assert option(argv, "--output_path") == "/run/evals/qa"
     assert option(argv, "--include_path") == str(TASKS_DIR)
     assert option(argv, "--seed") == "42"
+    assert "--num_fewshot" not in argv  # the task's own examples
+    few = lm_eval_argv(PYTHON, plan_task(replace(TASK, num_fewshot=5), "vllm", 4096, 8, None, {}),
+                       ENDPOINT, Path("o"), None)  # fmt: skip
+    assert option(few, "--num_fewshot") == "5"
     assert "sekrit-token" not in " ".join(argv)
 
 
@@ -93,3 +98,17 @@ def test_token_by_environment_and_hub_offline_for_shipped_tasks() -> None:
     hub = lm_eval_env(plan_task(replace(TASK, dataset="hub"), "vllm", 4096, 8, None, {}),
                       Endpoint("http://x", "m", ""), None)  # fmt: skip
     assert "HF_DATASETS_OFFLINE" not in hub and "OPENAI_API_KEY" not in hub
+
+
+def test_lm_eval_progress_bars_become_a_line_every_few_seconds() -> None:
+    shown: list[str] = []
+    progress = Progress("qa", shown.append, every=3600)
+    for line in (
+        "Requesting API:   0%|          | 0/278 [00:00<?, ?it/s]",
+        "Requesting API:   3%|▎         | 7/278 [00:52<28:59,  6.42s/it]",
+        " 98%|█████████▊| 273/278 [00:01<00:00, 162.43it/s]",  # building requests, not answers
+        "Requesting API: 100%|██████████| 278/278 [01:19<00:00,  3.51it/s]",
+        "Requesting API: 100%|██████████| 278/278 [01:19<00:00,  3.51it/s]",
+    ):
+        progress(line)
+    assert shown == ["  qa: 0/278 requests answered", "  qa: 278/278 requests answered"]

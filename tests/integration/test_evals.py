@@ -1,0 +1,197 @@
+"""The evals and spec_tests workflows for real: lm-eval 0.4.13 in its own environment and the
+conformance suite against the real CPU server, started by the runner or already running; the
+emulator shows a broken server fails both."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import RunningServer, free_port, run_ok, runner, servers_on, start_emulator
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
+CPU = ("--model", "SmolLM2-135M-Instruct", "--device", "cpu")
+MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def evals_json(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "evals" / "evals.json").read_text())  # type: ignore[no-any-return]
+
+
+def run_failing(*args: str, logs: Path, timeout: int = 1800) -> tuple[int, str, Path]:
+    process = runner(*args, logs=logs)
+    output, _ = process.communicate(timeout=timeout)
+    return process.returncode, output, (logs / "latest").resolve()
+
+
+@pytest.fixture
+def emulator(request: pytest.FixtureRequest) -> Iterator[str]:
+    flags = getattr(request, "param", ())
+    process, url = start_emulator("--model", MODEL, "--ttft-ms", "5", "--itl-ms", "1", *flags)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_smoke_evals_on_a_local_cpu_server(tmp_path: Path, cpu_server: RunningServer) -> None:
+    """The README's evals command: lm-eval on the shipped task, judged against its smoke
+    reference, with lm-eval's own files kept in the run folder."""
+    del cpu_server  # built the server environment; this run starts a server of its own
+    folder, output = run_ok(
+        *CPU,
+        "--workflow",
+        "evals",
+        "--local-server",
+        "--service-port",
+        str(free_port()),
+        "--limit-samples-mode",
+        "smoke",
+        "--workflow-args",
+        "tasks=readiness_basics",
+        logs=tmp_path,
+        timeout=1800,
+    )
+    assert "readiness_basics" in output and "PASS" in output
+    assert "requests answered" in output  # progress while lm-eval runs
+    task = evals_json(folder)["tasks"][0]
+    assert task["status"] == "PASS" and task["n_samples"] == 30 and task["limit"] == "30"
+    samples = [json.loads(line) for line in (folder / task["files"]["samples"][0]).open()]
+    assert len(samples) == 30
+    exact = [sample["exact_match"] for sample in samples]
+    assert task["score"] == pytest.approx(sum(exact) / len(exact))
+    results = json.loads((folder / task["files"]["results"]).read_text())
+    assert results["results"]["readiness_basics"]["exact_match,strict-match"] == task["score"]
+    assert results["config"]["model"] == "local-chat-completions"
+
+
+def test_evals_client_side_on_chosen_samples(tmp_path: Path, cpu_server: RunningServer) -> None:
+    """--server-url: nothing started; the run's token by environment; chosen samples are shown
+    but not judged against the full-set reference."""
+    folder, output = run_ok(
+        *CPU,
+        "--workflow",
+        "evals",
+        "--server-url",
+        cpu_server.base_url,
+        "--eval-samples",
+        '{"readiness_basics": [0, 1, 2, 3]}',
+        logs=tmp_path,
+        timeout=1800,
+        env={"API_KEY": cpu_server.token},
+    )
+    rows = {row["task"]: row for row in evals_json(folder)["tasks"]}
+    chosen = rows["readiness_basics"]
+    assert chosen["status"] == "NOT_COMPARABLE" and chosen["n_samples"] == 4
+    assert all(
+        row["status"] == "SKIPPED" for name, row in rows.items() if name != "readiness_basics"
+    )
+    assert cpu_server.token not in (folder / "run.log").read_text()
+    assert not (folder / "server.log").exists()
+    assert "NOT_COMPARABLE" in output
+
+
+def test_evals_fail_against_a_server_that_answers_nonsense(tmp_path: Path, emulator: str) -> None:
+    """Sensitivity: the emulator's filler text scores nothing, and the task fails."""
+    code, output, folder = run_failing(
+        *CPU,
+        "--workflow",
+        "evals",
+        "--server-url",
+        emulator,
+        "--limit-samples-mode",
+        "smoke",
+        "--workflow-args",
+        "tasks=readiness_basics",
+        logs=tmp_path,
+    )
+    assert code == 1, output
+    task = evals_json(folder)["tasks"][0]
+    assert task["status"] == "FAIL" and task["score"] < 0.1
+    assert "stays below" in task["reason"]
+
+
+@pytest.mark.parametrize("emulator", [("--fail-every", "1")], indirect=True)
+def test_evals_against_a_server_that_fails_every_request_is_an_error(
+    tmp_path: Path, emulator: str
+) -> None:
+    code, output, folder = run_failing(
+        *CPU,
+        "--workflow",
+        "evals",
+        "--server-url",
+        emulator,
+        "--eval-samples",
+        '{"readiness_basics": [0, 1]}',
+        logs=tmp_path,
+    )
+    assert code == 1, output
+    task = evals_json(folder)["tasks"][0]
+    assert task["status"] == "ERROR" and task["reason"].startswith("lm-eval exited")
+    assert (folder / task["files"]["log"]).exists()
+
+
+def test_spec_tests_on_the_running_cpu_server_with_auth(
+    tmp_path: Path, cpu_server: RunningServer
+) -> None:
+    folder, output = run_ok(
+        *CPU,
+        "--workflow",
+        "spec_tests",
+        "--server-url",
+        cpu_server.base_url,
+        logs=tmp_path,
+        timeout=1800,
+        env={"API_KEY": cpu_server.token},
+    )
+    document = json.loads((folder / "spec_tests" / "spec_tests.json").read_text())
+    checks = {check["name"]: check for check in document["checks"]}
+    assert document["complete"] and document["summary"]["failed"] == 0
+    assert checks["auth_required"]["status"] == "PASS"
+    assert checks["completions_logprobs"]["status"] == "SKIPPED"
+    assert "chat shape" in checks["completions_logprobs"]["message"]
+    passed = [name for name, check in checks.items() if check["status"] == "PASS"]
+    assert len(passed) >= 16, checks
+    assert "17 passed" in output or f"{len(passed)} passed" in output
+
+
+def test_spec_tests_on_a_local_server_fail_when_stop_is_ignored(tmp_path: Path) -> None:
+    """A server that lets stop strings through fails the suite, and the runner exits 1."""
+    process, url = start_emulator(
+        "--model", MODEL, "--ttft-ms", "5", "--itl-ms", "1", "--ignore-stop"
+    )
+    try:
+        code, output, folder = run_failing(
+            *CPU, "--workflow", "spec_tests", "--server-url", url, logs=tmp_path
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert code == 1, output
+    document = json.loads((folder / "spec_tests" / "spec_tests.json").read_text())
+    failed = [check["name"] for check in document["checks"] if check["status"] == "FAIL"]
+    assert "stop_sequences" in failed
+    assert "spec_tests failed" in output
+
+
+def test_spec_tests_start_their_own_cpu_server(tmp_path: Path, cpu_server: RunningServer) -> None:
+    del cpu_server  # built the server environment
+    port = free_port()
+    folder, _ = run_ok(
+        *CPU,
+        "--workflow",
+        "spec_tests",
+        "--local-server",
+        "--service-port",
+        str(port),
+        "--workflow-args",
+        "only=models_list,chat,max_concurrency,auth_required",
+        logs=tmp_path,
+        timeout=1800,
+    )
+    document = json.loads((folder / "spec_tests" / "spec_tests.json").read_text())
+    assert [check["status"] for check in document["checks"]] == ["PASS"] * 4
+    assert servers_on(port) == []  # the runner stopped what it started
