@@ -474,3 +474,23 @@ def test_help_lists_every_option_and_the_exit_codes(run_cli: Run) -> None:
     for option in options(("server",)):
         assert option.flags[-1] in result.out
     assert "exit codes: 0 ok" in " ".join(result.out.split())
+
+
+def test_evals_of_a_model_without_eval_config_names_it_and_where_configs_live(
+    run_cli: Run, tiny_registry: Path
+) -> None:
+    result = run_cli(
+        "--model-specs-dir",
+        str(tiny_registry),
+        "--model",
+        "Tiny-1B-Instruct",
+        "--device",
+        "n150",
+        "--workflow",
+        "evals",
+        "--server-url",
+        "http://127.0.0.1:9",
+    )
+    assert result.code == 2, result.err
+    assert "Tiny-1B-Instruct has no eval configuration" in result.err
+    assert "evals/configs/*.yaml" in result.err and "Traceback" not in result.err
