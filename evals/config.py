@@ -51,6 +51,7 @@ TASK_FIELDS = (
     "model_args",
     "min_context",
     "max_concurrency",
+    "allow_code_execution",
     "limits",
     "devices",
 )
@@ -76,6 +77,7 @@ class Limit:
 
     samples: int | float | None
     reference: Score | None = None
+    skip: str | None = None  # why the task does not run in this mode (too slow for it, say)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class EvalTask:
     max_concurrency: int
     limits: Mapping[str, Limit]
     source_file: str
+    allow_code_execution: bool = False  # the task runs model-written code to score it
 
     @property
     def is_chat(self) -> bool:
@@ -212,6 +215,7 @@ def _task(raw: Any, where: str, source: str) -> tuple[EvalTask, Mapping[str, Map
         max_concurrency=entry.positive_int("max_concurrency", required=False) or 32,
         limits=_limits(entry, "limits"),
         source_file=source,
+        allow_code_execution=entry.flag("allow_code_execution"),
     )
     _check_keys(entry, task)
     if task.is_chat and task.output_type != "generate_until":
@@ -276,8 +280,8 @@ def _limits(entry: Entry, key: str) -> Mapping[str, Limit]:
     for mode, raw in entry.mapping(key).items():
         if mode not in LIMIT_MODES:
             entry.fail(key, f"'{mode}' is not a limit mode ({', '.join(LIMIT_MODES)})")
-        inner = Entry(raw, f"{entry.where}: {key}.{mode}", ("samples", "reference"))
-        limits[mode] = Limit(_samples(inner), _score(inner, "reference"))
+        inner = Entry(raw, f"{entry.where}: {key}.{mode}", ("samples", "reference", "skip"))
+        limits[mode] = Limit(_samples(inner), _score(inner, "reference"), inner.text("skip"))
     return MappingProxyType(limits)
 
 

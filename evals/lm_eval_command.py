@@ -80,7 +80,7 @@ def lm_eval_argv(
         str(output),
         "--log_samples",
     ]
-    gen_kwargs = dict(task.gen_kwargs)
+    gen_kwargs = {**plan.engine_gen_kwargs, **task.gen_kwargs}
     if "max_gen_toks" in gen_kwargs:  # else the task's own length, or model_args' default
         gen_kwargs["max_gen_toks"] = plan.max_gen_toks
     if gen_kwargs:
@@ -91,6 +91,8 @@ def lm_eval_argv(
         argv += ["--include_path", str(TASKS_DIR)]
     if task.is_chat:
         argv.append("--apply_chat_template")
+    if task.allow_code_execution:
+        argv.append("--confirm_run_unsafe_code")
     return argv + _sample_args(plan)
 
 

@@ -4,7 +4,7 @@ and engine, or why it cannot run here (engine limits and context are data, not c
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -18,6 +18,15 @@ PROMPT_ROOM = 1024  # context kept for the prompt when clamping the generation l
 
 
 @dataclass(frozen=True)
+class EngineSettings:
+    """What evals must know of an engine: output types it cannot serve (and why), and request
+    fields every eval sends it."""
+
+    unsupported_output_types: Mapping[str, str]
+    gen_kwargs: Mapping[str, object]
+
+
+@dataclass(frozen=True)
 class TaskPlan:
     task: EvalTask
     mode: str | None
@@ -26,6 +35,7 @@ class TaskPlan:
     num_concurrent: int
     max_length: int
     max_gen_toks: int
+    engine_gen_kwargs: Mapping[str, object] = field(default_factory=dict)
     skip_reason: str | None = None
 
     @property
@@ -35,11 +45,14 @@ class TaskPlan:
         return "all" if self.limit.samples is None else str(self.limit.samples)
 
 
-def unsupported_output_types(engine: str, path: Path = ENGINE_LIMITS_FILE) -> Mapping[str, str]:
-    """Output type -> why this engine cannot serve it, from `evals/engine_limits.yaml`."""
+def engine_settings(engine: str, path: Path = ENGINE_LIMITS_FILE) -> EngineSettings:
+    """The engine's entry of `evals/engine_limits.yaml` (an engine not listed: no limits)."""
     raw = yaml.safe_load(path.read_text()) or {}
     entry = raw.get(engine, {}) or {}
-    return MappingProxyType(dict(entry.get("unsupported_output_types", {}) or {}))
+    return EngineSettings(
+        MappingProxyType(dict(entry.get("unsupported_output_types") or {})),
+        MappingProxyType(dict(entry.get("gen_kwargs") or {})),
+    )
 
 
 def clamped_generation(task: EvalTask, max_context: int) -> int:
@@ -58,6 +71,7 @@ def plan_task(
     chosen_samples: Mapping[str, Sequence[int]],
 ) -> TaskPlan:
     samples = chosen_samples.get(task.task)
+    engine_limits = engine_settings(engine)
     plan = TaskPlan(
         task=task,
         mode=mode,
@@ -66,15 +80,22 @@ def plan_task(
         num_concurrent=max(1, min(task.max_concurrency, max_concurrency)),
         max_length=max_context,
         max_gen_toks=clamped_generation(task, max_context),
+        engine_gen_kwargs=engine_limits.gen_kwargs,
     )
-    reason = _skip_reason(task, engine, max_context, chosen_samples)
+    reason = _skip_reason(plan, engine, engine_limits, max_context, chosen_samples)
     return plan if reason is None else _skipped(plan, reason)
 
 
 def _skip_reason(
-    task: EvalTask, engine: str, max_context: int, chosen: Mapping[str, Sequence[int]]
+    plan: TaskPlan,
+    engine: str,
+    limits: EngineSettings,
+    max_context: int,
+    chosen: Mapping[str, Sequence[int]],
 ) -> str | None:
-    lacks = unsupported_output_types(engine)
+    task, lacks = plan.task, limits.unsupported_output_types
+    if plan.limit.skip:
+        return f"not run in {plan.mode} mode: {plan.limit.skip}"
     if task.output_type in lacks:
         return f"{engine} cannot run {task.output_type} tasks: {lacks[task.output_type]}"
     if task.min_context > max_context:

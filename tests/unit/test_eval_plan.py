@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
-from evals.config import TASKS_DIR
+from evals.config import TASKS_DIR, Limit
 from evals.lm_eval_command import Endpoint, lm_eval_argv, lm_eval_env
 from evals.plan import plan_task
 from evals.table import Progress
@@ -67,6 +67,9 @@ def test_chat_task_command_line() -> None:
     assert option(argv, "--include_path") == str(TASKS_DIR)
     assert option(argv, "--seed") == "42"
     assert "--num_fewshot" not in argv  # the task's own examples
+    assert "--confirm_run_unsafe_code" not in argv
+    coding = plan_task(replace(TASK, allow_code_execution=True), "vllm", 4096, 8, None, {})
+    assert "--confirm_run_unsafe_code" in lm_eval_argv(PYTHON, coding, ENDPOINT, Path("o"), None)
     few = lm_eval_argv(PYTHON, plan_task(replace(TASK, num_fewshot=5), "vllm", 4096, 8, None, {}),
                        ENDPOINT, Path("o"), None)  # fmt: skip
     assert option(few, "--num_fewshot") == "5"
@@ -112,3 +115,20 @@ def test_lm_eval_progress_bars_become_a_line_every_few_seconds() -> None:
     ):
         progress(line)
     assert shown == ["  qa: 0/278 requests answered", "  qa: 278/278 requests answered"]
+
+
+def test_llama_cpp_evals_turn_its_prompt_cache_off_for_repeatable_greedy_output() -> None:
+    plan = plan_task(TASK, "llama_cpp", 4096, 8, None, {})
+    gen = json.loads(option(lm_eval_argv(PYTHON, plan, ENDPOINT, Path("o"), None), "--gen_kwargs"))
+    assert gen == {"cache_prompt": False}
+    on_vllm = lm_eval_argv(
+        PYTHON, plan_task(TASK, "vllm", 4096, 8, None, {}), ENDPOINT, Path("o"), None
+    )
+    assert "--gen_kwargs" not in on_vllm
+
+
+def test_a_mode_can_leave_a_slow_task_out_with_its_reason() -> None:
+    limits = MappingProxyType({"smoke": Limit(None, None, "about 30 minutes on cpu")})
+    plan = plan_task(replace(TASK, limits=limits), "vllm", 4096, 8, "smoke", {})
+    assert plan.skip_reason == "not run in smoke mode: about 30 minutes on cpu"
+    assert plan_task(replace(TASK, limits=limits), "vllm", 4096, 8, None, {}).skip_reason is None
