@@ -22,25 +22,22 @@ def _interval(row: Mapping[str, Any]) -> str:
     return "" if not bounds else f"{100 * bounds[0]:.1f}–{100 * bounds[1]:.1f}%"
 
 
-def _ratio(value: Any) -> str:
-    return "" if value is None else f"{float(value):.3f}"
-
-
 def evals_table(rows: Sequence[Mapping[str, Any]], title: str) -> Table:
+    """Task, samples scored, score with its 95% interval, the reference it was held to, status
+    (the limit and the ratios are in evals.json; the reasons go under the table)."""
     table = Table(title=title, title_justify="left")
-    for header in ("task", "limit", "n", "score", "95% CI", "ref", "ratio"):
-        table.add_column(header, justify="left" if header == "task" else "right")
-    table.add_column("status")
+    table.add_column("task", overflow="fold", min_width=18)
+    for header in ("n", "score", "95% CI", "ref"):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
     for row in rows:
         style = STATUS_STYLE.get(str(row["status"]), "")
         table.add_row(
             str(row["task"]),
-            str(row.get("limit", "")),
             str(row.get("n_samples", "")),
             _fraction(row.get("score")),
             _interval(row),
             _fraction(row.get("reference")),
-            _ratio(row.get("ratio_to_reference")),
             f"[{style}]{row['status']}[/]" if style else str(row["status"]),
         )
     return table
@@ -52,9 +49,9 @@ def reason_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 class Progress:
-    """Turns lm-eval's progress bars (one line per redraw) into a line every few seconds."""
+    """Turns lm-eval's progress bars (one line per redraw) into a line every half minute."""
 
-    def __init__(self, task: str, emit: Callable[[str], None], every: float = 5.0) -> None:
+    def __init__(self, task: str, emit: Callable[[str], None], every: float = 30.0) -> None:
         self.task = task
         self.emit = emit
         self.every = every

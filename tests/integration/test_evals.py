@@ -65,7 +65,8 @@ def test_smoke_evals_on_a_local_cpu_server(tmp_path: Path, cpu_server: RunningSe
     assert task["score"] == pytest.approx(sum(exact) / len(exact))
     results = json.loads((folder / task["files"]["results"]).read_text())
     assert results["results"]["readiness_basics"]["exact_match,strict-match"] == task["score"]
-    assert results["config"]["model"] == "local-chat-completions"
+    assert results["config"]["model"] == "local-completions"
+    assert str(folder / "evals" / "tokenizer") in str(results["config"]["model_args"])
 
 
 def test_evals_client_side_on_chosen_samples(tmp_path: Path, cpu_server: RunningServer) -> None:
