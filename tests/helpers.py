@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from tokenizers.pre_tokenizers import ByteLevel
@@ -26,6 +27,7 @@ from benchmarking.client.requests import Target
 from benchmarking.datasets import WordTokenizer
 from benchmarking.server_api import API_KEY_ENV
 from benchmarking.settings import settings_from
+from evals.config import EvalTask, Limit, Score
 from reports.results import Identity
 from workflows.registry.loader import load_registry
 from workflows.run_config import RunConfig
@@ -373,3 +375,30 @@ def run_ok(
     output, _ = process.communicate(timeout=timeout)
     assert process.returncode == 0, output
     return (logs / "latest").resolve(), output
+
+
+# Evals: a task configuration and lm-eval's results for it
+EVAL_TASK = EvalTask(  # a shipped chat task, in percent, with a smoke reference
+    task="qa",
+    model_type="local-chat-completions",
+    output_type="generate_until",
+    dataset="shipped",
+    result_keys=("exact_match,strict-match",),
+    combine="single",
+    unit="percent",
+    published=Score(60.0, "paper"),
+    reference=Score(50.0, "measured"),
+    tolerance=0.05,
+    num_fewshot=None,
+    seed=42,
+    gen_kwargs=MappingProxyType({}),
+    model_args=MappingProxyType({}),
+    min_context=0,
+    max_concurrency=8,
+    limits=MappingProxyType({"smoke": Limit(30, Score(40.0, "measured, first 30"))}),
+    source_file="test.yaml",
+)
+
+
+def lm_eval_results(values: dict[str, object], n: int = 300) -> dict[str, object]:
+    return {"results": {"qa": {"alias": "qa", **values}}, "n-samples": {"qa": {"effective": n}}}

@@ -12,7 +12,7 @@ from evals.config import TASKS_DIR, Limit
 from evals.lm_eval_command import Endpoint, lm_eval_argv, lm_eval_env
 from evals.plan import plan_task
 from evals.table import Progress
-from tests.unit.test_eval_scoring import TASK
+from tests.helpers import EVAL_TASK as TASK
 
 ENDPOINT = Endpoint("http://127.0.0.1:8000", "org/model", "sekrit-token")
 PYTHON = Path("/venv/bin/python")

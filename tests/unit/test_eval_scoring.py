@@ -6,39 +6,15 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from types import MappingProxyType
 
 import pytest
 
-from evals.config import EvalTask, Limit, Score
+from evals.config import Limit
 from evals.plan import plan_task
 from evals.scoring import ScoringError, extract_score, judge, wilson_interval
 from evals.task_result import scored_row
-
-TASK = EvalTask(
-    task="qa",
-    model_type="local-chat-completions",
-    output_type="generate_until",
-    dataset="shipped",
-    result_keys=("exact_match,strict-match",),
-    combine="single",
-    unit="percent",
-    published=Score(60.0, "paper"),
-    reference=Score(50.0, "measured"),
-    tolerance=0.05,
-    num_fewshot=None,
-    seed=42,
-    gen_kwargs=MappingProxyType({}),
-    model_args=MappingProxyType({}),
-    min_context=0,
-    max_concurrency=8,
-    limits=MappingProxyType({"smoke": Limit(30, Score(40.0, "measured, first 30"))}),
-    source_file="test.yaml",
-)
-
-
-def lm_eval_results(values: dict[str, object], n: int = 300) -> dict[str, object]:
-    return {"results": {"qa": {"alias": "qa", **values}}, "n-samples": {"qa": {"effective": n}}}
+from tests.helpers import EVAL_TASK as TASK
+from tests.helpers import lm_eval_results
 
 
 def test_the_configured_key_is_the_score() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,13 @@ from benchmarking.client import driver
 from benchmarking.settings import settings_from
 from benchmarking.sweep import Point
 from benchmarking.tools.__main__ import ToolRun, converted, failed_point
+from evals.plan import plan_task
 from evals.spec_tests.results import spec_tests_document
 from evals.spec_tests.runner import CheckResult
+from evals.task_result import evals_document, scored_row, skipped_row
 from reports.results import SCHEMA_VERSION, write_atomic
-from tests.helpers import IDENTITY, Emulator, context, point_files
+from tests.helpers import EVAL_TASK as TASK
+from tests.helpers import IDENTITY, Emulator, context, lm_eval_results, point_files
 
 DATA = Path(__file__).parent / "data"
 ENVELOPE = ["schema_version", "kind", "run_id", "model_id", "model", "device", "served_model"]
@@ -121,6 +125,14 @@ WINDOW = {
 
 SPEC_TESTS = {*ENVELOPE, "date", "engine", "complete", "summary", "checks"}
 SPEC_CHECK = {"name", "status", "duration_s", "attempts", "message", "evidence"}
+EVALS = {*ENVELOPE, "date", "engine", "complete", "summary", "tasks"}
+EVAL_TASK = {
+    "task", "model_type", "output_type", "result_keys", "combine", "limit_mode", "limit",
+    "num_concurrent", "max_gen_toks", "num_fewshot", "seed", "tolerance", "published",
+    "status", "reason", "score", "unit", "n_samples", "interval_95", "reference",
+    "reference_source", "ratio_to_reference", "ratio_to_published", "rule", "key_values",
+    "files",
+}  # fmt: skip
 
 
 def in_process(label: str) -> bench.Progress:
@@ -186,6 +198,22 @@ def test_spec_tests_file() -> None:
     assert (set(document), document["kind"]) == (SPEC_TESTS, "spec_tests")
     assert [set(check) for check in document["checks"]] == [SPEC_CHECK]  # type: ignore[attr-defined]
     assert document["summary"] == {"passed": 0, "failed": 1, "skipped": 0, "errors": 0}
+
+
+def test_evals_file(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(lm_eval_results({"exact_match,strict-match": 0.5}, n=30)))
+    plan = plan_task(TASK, "llama_cpp", 4096, 8, "smoke", {})
+    scored = scored_row(plan, results, {"results": "r.json"})
+    skipped = skipped_row(replace(plan, skip_reason="why"))
+    document = evals_document(IDENTITY, "llama_cpp", [scored, skipped], planned=3)
+    assert (set(document), document["kind"]) == (EVALS, "evals")
+    assert set(scored) == EVAL_TASK and scored["status"] == "PASS"
+    assert skipped["status"] == "SKIPPED" and skipped["reason"] == "why"
+    assert document["complete"] is False
+    assert document["summary"] == {
+        "pass": 1, "fail": 0, "not_comparable": 0, "skipped": 1, "error": 0, "planned": 3,
+    }  # fmt: skip
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(tmp_path: Path) -> None:
