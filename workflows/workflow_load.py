@@ -98,26 +98,36 @@ class LoadWorkflow:
 
     def run(self, ctx: RunContext) -> ExitCode:
         """The load generator in its own environment; the server is watched while it runs."""
-        server, results = ctx.the_server, ctx.the_folder.path / self.name
         python = ctx.pythons[self.environment(ctx.config).name]
         argv = self.command_line(ctx, str(python), offline_tokenizer(ctx))
-        env = {"PYTHONPATH": str(REPO_ROOT), API_KEY_ENV: server.auth.token}
-        result = command.run(
-            argv, env=env, cwd=REPO_ROOT, passthrough=True, watch=server.death_notice
+        return run_watched(ctx, argv, self.name)
+
+
+def run_watched(
+    ctx: RunContext, argv: list[str], workflow: str, timeout: float | None = None
+) -> ExitCode:
+    """A workflow's child process against the server, the token by environment, its output on
+    the console; a server that dies under it ends the run, a failure is the workflow's."""
+    server, results = ctx.the_server, ctx.the_folder.path / workflow
+    result = command.run(
+        argv,
+        env={"PYTHONPATH": str(REPO_ROOT), API_KEY_ENV: server.auth.token},
+        cwd=REPO_ROOT,
+        passthrough=True,
+        watch=server.death_notice,
+        timeout=timeout,
+    )
+    if result.stopped_because and server.death_notice():
+        raise ServerError(
+            f"{result.stopped_because} during the {workflow} workflow; results so far are in "
+            f"{results}",
+            server.log_tail(),
         )
-        if result.stopped_because:
-            raise ServerError(
-                f"{result.stopped_because} during the {self.name} workflow; results so far are in "
-                f"{results}",
-                server.log_tail(),
-            )
-        if not result.ok:
-            ctx.console.print(
-                f"{self.name} failed (exit {result.returncode}); results are in {results}",
-                markup=False,
-            )
-            return ExitCode.WORKFLOW_FAILED
-        return ExitCode.OK
+    if not result.ok:
+        why = result.stopped_because or f"exit {result.returncode}"
+        ctx.console.print(f"{workflow} failed ({why}); results are in {results}", markup=False)
+        return ExitCode.WORKFLOW_FAILED
+    return ExitCode.OK
 
 
 def offline_tokenizer(ctx: RunContext) -> Path | None:

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmarking.server_api import API_KEY_ENV
-from workflows import command
 from workflows.context import RunContext
 from workflows.envs.venvs import VenvSpec
-from workflows.errors import ExitCode, ServerError
-from workflows.paths import REPO_ROOT
+from workflows.errors import ExitCode
 from workflows.registry.model_spec import ModelSpec
 from workflows.run_config import RunConfig
 from workflows.workflow_args import number_arg, reject_unknown_keys, workflow_only
 from workflows.workflow_load import VENV as BENCHMARKS_VENV
+from workflows.workflow_load import run_watched
 
 ARG_KEYS = ("only", "timeout")
 DEFAULT_TIMEOUT = 1800.0  # the whole suite
@@ -57,26 +55,8 @@ class SpecTestsWorkflow:
         return argv + (["--only", str(only)] if only else [])
 
     def run(self, ctx: RunContext) -> ExitCode:
-        server, results = ctx.the_server, ctx.the_folder.path / self.name
-        result = command.run(
-            self.command_line(ctx),
-            env={"PYTHONPATH": str(REPO_ROOT), API_KEY_ENV: server.auth.token},
-            cwd=REPO_ROOT,
-            passthrough=True,
-            watch=server.death_notice,
-            timeout=number_arg(ctx.config.workflow_args, "timeout", DEFAULT_TIMEOUT),
-        )
-        if result.stopped_because and server.death_notice():
-            raise ServerError(
-                f"{result.stopped_because} during the spec_tests workflow; results so far are "
-                f"in {results}",
-                server.log_tail(),
-            )
-        if not result.ok:
-            why = result.stopped_because or f"exit {result.returncode}"
-            ctx.console.print(f"spec_tests failed ({why}); results are in {results}", markup=False)
-            return ExitCode.WORKFLOW_FAILED
-        return ExitCode.OK
+        timeout = number_arg(ctx.config.workflow_args, "timeout", DEFAULT_TIMEOUT)
+        return run_watched(ctx, self.command_line(ctx), self.name, timeout)
 
 
 SPEC_TESTS = SpecTestsWorkflow()
