@@ -29,7 +29,9 @@ ACCEPTED = (
     "tool",
     "max_failed",
     "request_timeout",
+    "sweep",
 )
+SWEEPS = ("full", "targets")  # targets: only the spec's perf_reference points
 REQUEST_TIMEOUT_BASE_S = 300.0  # the default per-request timeout: this, plus
 REQUEST_TIMEOUT_PER_TOKEN_S = 1.0  # this per output token
 
@@ -94,6 +96,7 @@ class Settings:
     tool: str = "native"
     max_failed: float = 0.0  # the share of failed requests a point may have and still pass
     request_timeout: float | None = None  # seconds; None: from the output length
+    sweep: str = "full"  # or "targets": the spec's target points only
     extra: Mapping[str, object] = field(default_factory=dict)
 
     def request_timeout_s(self, output_tokens: int) -> float:
@@ -172,4 +175,13 @@ def settings_from(args: Mapping[str, object]) -> Settings:
         warmups=int(str(args.get("warmups", 1))),
         max_failed=_fraction(args.get("max_failed", 0.0), "max_failed"),
         request_timeout=_seconds(args.get("request_timeout"), "request_timeout"),
+        sweep=_sweep(args.get("sweep", "full")),
     )
+
+
+def _sweep(value: object) -> str:
+    if str(value) not in SWEEPS:
+        raise SettingsError(
+            f"sweep={value}: use full (the spec's sweep) or targets (its target points)"
+        )
+    return str(value)

@@ -105,7 +105,10 @@ def plan_sweep(
     if settings.smoke and not chosen_by_arguments(settings):
         return sweep(max_context, max_concurrency, smoke=True)
     if not chosen_by_arguments(settings):
-        return with_targets(sweep(max_context, max_concurrency), targets, max_context)
+        base = (
+            [] if settings.sweep == "targets" and targets else sweep(max_context, max_concurrency)
+        )
+        return with_targets(base, targets, max_context)
     isls = settings.isl or tuple(p[0] for p in ISL_OSL_PAIRS[:1])
     osls = settings.osl or tuple(p[1] for p in ISL_OSL_PAIRS[:1])
     pairs = (
@@ -172,3 +175,5 @@ class SweepSettings(Protocol):
     def smoke(self) -> bool: ...
     @property
     def dataset(self) -> str: ...
+    @property
+    def sweep(self) -> str: ...

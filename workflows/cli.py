@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from rich.console import Console
 
 from workflows import interrupts
 from workflows.context import RunContext, default_paths
-from workflows.dispatch import WORKFLOWS, check_workflow, workflow_names
+from workflows.dispatch import REPORTS, WORKFLOWS, check_workflow, workflow_names
 from workflows.errors import ExitCode, Interrupted, ReadinessError, UsageError
 from workflows.options import parse
 from workflows.redact import redact
@@ -44,7 +45,14 @@ def run_command(options: dict[str, Any]) -> int:
         return listing.show(paths.model_specs, console, as_json=options["json_output"])
     if options["json_output"]:
         raise UsageError("--json only changes --list-models; add --list-models or drop --json")
+    if str(options.get("workflow") or "").lower() == REPORTS:
+        from workflows.workflow_reports import run_reports
+
+        return run_reports({**options, "workflow": None}, console)
     from workflows import steps  # the run's machinery: not needed for --help or --list-models
+    from workflows.workflow_reports import check_not_reports_flags
+
+    check_not_reports_flags(options)
 
     if options["reset_venvs"] and not any(options[k] for k in ("model", "device", "workflow")):
         return steps.reset_only()
@@ -73,6 +81,8 @@ def main(argv: list[str]) -> int:
     interrupts.install()
     try:
         options = parse(argv, workflow_names())
+        if options is not None:
+            options["command"] = redact(shlex.join(["python3", "run.py", *argv]))
         result = ExitCode.OK if options is None else run_command(options)
     except ReadinessError as error:
         return _fail(error.message, error.exit_code, error.details)

@@ -11,6 +11,7 @@ from workflows.registry.model_spec import ModelSpec
 from workflows.run_config import RunConfig
 from workflows.workflow_evals import EVALS
 from workflows.workflow_load import BENCHMARKS, STRESS_TESTS
+from workflows.workflow_release import RELEASE
 from workflows.workflow_server import SERVER
 from workflows.workflow_spec_tests import SPEC_TESTS
 
@@ -26,8 +27,8 @@ class Workflow(Protocol):
     def check_spec(self, spec: ModelSpec, config: RunConfig) -> None:
         """Reject what this model's spec cannot run (an eval task it lacks), before any work."""
 
-    def environment(self, config: RunConfig) -> VenvSpec | None:
-        """The workflow's own environment, built by the runner before the server starts."""
+    def environments(self, config: RunConfig) -> tuple[VenvSpec, ...]:
+        """The workflow's own environments, built by the runner before the server starts."""
 
     def keeps_server(self, config: RunConfig) -> bool:
         """Whether a server the runner started stays up after the workflow."""
@@ -37,22 +38,19 @@ class Workflow(Protocol):
 
 
 WORKFLOWS: dict[str, Workflow] = {
-    workflow.name: workflow for workflow in (SERVER, BENCHMARKS, STRESS_TESTS, EVALS, SPEC_TESTS)
+    workflow.name: workflow
+    for workflow in (SERVER, BENCHMARKS, STRESS_TESTS, EVALS, SPEC_TESTS, RELEASE)
 }
 
-PLANNED = ("reports", "release")  # named only in the error message
+REPORTS = "reports"  # renders from a run folder: no model, device or server
 
 
 def workflow_names() -> tuple[str, ...]:
-    return (*WORKFLOWS, *PLANNED)
+    return (*WORKFLOWS, REPORTS)
 
 
 def check_workflow(name: str) -> str:
     workflow = name.lower()
-    if workflow in PLANNED:
-        raise UsageError(
-            f"workflow '{workflow}' is not available yet; available now: {', '.join(WORKFLOWS)}"
-        )
     if workflow not in WORKFLOWS:
         raise UsageError(
             f"unknown workflow '{name}'; valid workflows: {', '.join(workflow_names())}"

@@ -11,6 +11,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     SETUP = 3
     SERVER = 4
+    NOT_ACCEPTED = 5  # release and reports: the run completed, a target was missed
     INTERRUPTED = 130
 
 

@@ -15,8 +15,10 @@ from workflows.errors import UsageError
 
 HINT = "see `python3 run.py --help`"
 EXIT_CODES = (
-    "exit codes: 0 ok, 1 workflow failed, 2 usage, 3 setup (environment, weights, host, "
-    "credentials), 4 server (not up, or exited during the workflow), 130 interrupted"
+    "exit codes: 0 ok (release, reports: accepted), 1 workflow failed, 2 usage, 3 setup "
+    "(environment, weights, host, credentials), 4 server (not up, or exited during the "
+    "workflow), 5 not accepted (release, reports: it ran, and a target was missed), 130 "
+    "interrupted"
 )
 
 
@@ -27,6 +29,7 @@ class Option:
     help: str
     kind: type = str  # bool: a flag; int, str, Path: a value
     metavar: str | None = None
+    many: bool = False  # one or more values
 
 
 def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
@@ -68,11 +71,48 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
         Option(
             "limit_samples_mode",
             ("--limit-samples-mode",),
-            "Evals on a sample limit: smoke, ci-commit, ci-nightly or ci-long.",
+            "Evals on a sample limit: smoke, ci-commit, ci-nightly, ci-long or full.",
             metavar="MODE",
         ),
         Option(
             "eval_samples", ("--eval-samples",), "Evals on chosen samples: '{\"task\": [0, 5]}'."
+        ),
+        Option(
+            "requirements",
+            ("--requirements",),
+            "release, reports: a deployment's own targets (YAML or JSON) instead of the "
+            "registry's.",
+            Path,
+            metavar="FILE",
+        ),
+        Option(
+            "compare_to",
+            ("--compare-to",),
+            "release, reports: a previous run folder or report.json to compare with.",
+            Path,
+            metavar="RUN",
+        ),
+        Option(
+            "run_dir",
+            ("--run-dir",),
+            "reports: rebuild the report of this run folder (no server needed).",
+            Path,
+            metavar="DIR",
+        ),
+        Option(
+            "merge",
+            ("--merge",),
+            "reports: one catalogue summary from these report.json files.",
+            Path,
+            metavar="REPORT",
+            many=True,
+        ),
+        Option(
+            "output_dir",
+            ("--output-dir",),
+            "reports --merge: where the summary goes (default workflow_logs/catalogue).",
+            Path,
+            metavar="DIR",
         ),
         Option("reset_venvs", ("--reset-venvs",), "Remove the workflow environments first.", bool),
         Option("no_auth", ("--no-auth",), "Start the server without authentication.", bool),
@@ -128,6 +168,7 @@ def parser(workflow_names: tuple[str, ...]) -> argparse.ArgumentParser:
                 type=option.kind,
                 help=option.help,
                 metavar=option.metavar,
+                nargs="+" if option.many else None,
             )
     return result
 

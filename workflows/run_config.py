@@ -64,6 +64,9 @@ class RunConfig:
     print_docker_cmd: bool = False
     limit_samples_mode: str | None = None
     eval_samples: Mapping[str, tuple[int, ...]] = field(default_factory=lambda: EMPTY)
+    requirements: Path | None = None  # release: a deployment's own targets
+    compare_to: Path | None = None  # release: a previous run to compare with
+    command: str = ""  # the command line as typed (secrets masked), for the record
 
     @property
     def starts_server(self) -> bool:
@@ -85,7 +88,7 @@ def parse_json_object(flag: str, text: str | None) -> FrozenMap:
     return freeze(value)  # type: ignore[no-any-return]
 
 
-LIMIT_MODES = ("smoke", "ci-commit", "ci-nightly", "ci-long")
+LIMIT_MODES = ("smoke", "ci-commit", "ci-nightly", "ci-long", "full")  # full: no limit
 EVAL_WORKFLOWS = ("evals", "release")  # the workflows that run evals and read eval flags
 
 
@@ -155,6 +158,7 @@ def validate(config: RunConfig) -> RunConfig:
         _docker_flags,
         _started_server_flags,
         _eval_flags,
+        _report_flags,
     ):
         check(config)
     return config
@@ -250,6 +254,23 @@ def _started_server_flags(config: RunConfig) -> None:
             )
 
 
+REPORT_WORKFLOWS = ("release",)  # the server workflows that render a report
+
+
+def _report_flags(config: RunConfig) -> None:
+    for flag, value in (
+        ("--requirements", config.requirements),
+        ("--compare-to", config.compare_to),
+    ):
+        if value and config.workflow not in REPORT_WORKFLOWS:
+            raise UsageError(
+                f"{flag} changes the release report; the {config.workflow} workflow renders "
+                "none (use --workflow release, or --workflow reports --run-dir on a run folder)"
+            )
+    if config.compare_to and not config.compare_to.exists():
+        raise UsageError(f"--compare-to {config.compare_to}: no such run folder or report.json")
+
+
 def _eval_flags(config: RunConfig) -> None:
     if config.limit_samples_mode and config.eval_samples:
         raise _conflict(
@@ -292,8 +313,14 @@ def config_from_options(options: Mapping[str, Any], default_port: Callable[[], i
         "limit_samples_mode": parse_limit_mode(options["limit_samples_mode"]),
         "eval_samples": parse_eval_samples(options["eval_samples"]),
     }
-    for folder in ("host_weights_dir", "host_volume", "host_hf_cache"):
-        values[folder] = options[folder].resolve() if options[folder] else None
+    for folder in (
+        "host_weights_dir",
+        "host_volume",
+        "host_hf_cache",
+        "requirements",
+        "compare_to",
+    ):
+        values[folder] = options[folder].resolve() if options.get(folder) else None
     return RunConfig(**values)
 
 

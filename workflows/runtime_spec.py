@@ -9,6 +9,7 @@ from typing import Any
 
 from workflows import command
 from workflows.paths import REPO_ROOT
+from workflows.redact import redact
 from workflows.registry.frozen import merge_override, thaw
 from workflows.registry.model_spec import ModelSpec, derived_docker_image
 from workflows.run_config import RunConfig, config_summary
@@ -42,6 +43,7 @@ class RuntimeSpec:
             "engine_version": self.engine_version,
             "server_mode": self.server_mode,
             "service_port": self.service_port,
+            "command": redact(str(self.config.get("command", ""))),
             "model_spec": thaw(self.spec),
             "run_config": self.config,
         }

@@ -93,8 +93,7 @@ def build_environments(ctx: RunContext) -> RunContext:
     server_env = provision.server_environment(ctx.the_spec, ctx.config.local_server)
     if server_env is not None:
         pythons[server_env.name] = provision.build_server_environment(ctx, server_env)
-    workflow_env = WORKFLOWS[ctx.config.workflow].environment(ctx.config)
-    if workflow_env is not None:
+    for workflow_env in WORKFLOWS[ctx.config.workflow].environments(ctx.config):
         pythons[workflow_env.name] = _build(ctx, workflow_env)
     return ctx.with_(pythons=pythons)
 

@@ -75,9 +75,9 @@ class EvalsWorkflow:
         tasks = selected_tasks(spec, config)
         _check_names("--eval-samples", list(config.eval_samples), tasks)
 
-    def environment(self, config: RunConfig) -> VenvSpec:
+    def environments(self, config: RunConfig) -> tuple[VenvSpec, ...]:
         del config
-        return VENV
+        return (VENV,)
 
     def keeps_server(self, config: RunConfig) -> bool:
         del config
@@ -91,7 +91,7 @@ class EvalsWorkflow:
                 spec.inference_engine.value,
                 spec.max_context,
                 spec.max_concurrency,
-                config.limit_samples_mode,
+                None if config.limit_samples_mode == "full" else config.limit_samples_mode,
                 config.eval_samples,
             )
             for task in selected_tasks(spec, config)

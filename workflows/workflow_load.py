@@ -62,6 +62,9 @@ class LoadWorkflow:
     def check_spec(self, spec: ModelSpec, config: RunConfig) -> None:
         del spec, config
 
+    def environments(self, config: RunConfig) -> tuple[VenvSpec, ...]:
+        return (self.environment(config),)
+
     def environment(self, config: RunConfig) -> VenvSpec:
         if self.name == "benchmarks":
             return TOOL_VENVS.get(chosen_tool(config), VENV)

@@ -31,9 +31,9 @@ class ServerWorkflow:
                 "(or --server-url to check a server that already runs)"
             )
 
-    def environment(self, config: RunConfig) -> VenvSpec | None:
+    def environments(self, config: RunConfig) -> tuple[VenvSpec, ...]:
         del config
-        return None
+        return ()
 
     def check_spec(self, spec: ModelSpec, config: RunConfig) -> None:
         del spec, config

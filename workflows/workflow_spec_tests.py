@@ -30,9 +30,9 @@ class SpecTestsWorkflow:
     def check_spec(self, spec: ModelSpec, config: RunConfig) -> None:
         del spec, config
 
-    def environment(self, config: RunConfig) -> VenvSpec:
+    def environments(self, config: RunConfig) -> tuple[VenvSpec, ...]:
         del config
-        return BENCHMARKS_VENV
+        return (BENCHMARKS_VENV,)
 
     def keeps_server(self, config: RunConfig) -> bool:
         del config

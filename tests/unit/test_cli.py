@@ -419,12 +419,6 @@ def test_eval_flags_with_a_workflow_that_runs_no_evals_are_refused(run_cli: Run)
     )
 
 
-@pytest.mark.parametrize("workflow", ["reports", "release"])
-def test_unbuilt_workflows_say_not_available_yet(run_cli: Run, workflow: str) -> None:
-    result = run_cli("--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow", workflow)
-    assert result.code == 2 and f"workflow '{workflow}' is not available yet" in result.err
-
-
 def test_unknown_model_exit_code_and_suggestion(run_cli: Run) -> None:
     result = run_cli(
         "--model",

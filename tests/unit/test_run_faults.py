@@ -197,9 +197,9 @@ class WorkflowThatOutlivesItsServer:
     def check_spec(self, spec: ModelSpec, config: RunConfig) -> None:
         del spec, config
 
-    def environment(self, config: RunConfig) -> VenvSpec | None:
+    def environments(self, config: RunConfig) -> tuple[VenvSpec, ...]:
         del config
-        return None
+        return ()
 
     def keeps_server(self, config: RunConfig) -> bool:
         del config

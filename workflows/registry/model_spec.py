@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import PurePosixPath
+from types import MappingProxyType
 
 from workflows.registry.frozen import EMPTY, FrozenMap
 
@@ -40,6 +41,10 @@ class Engine(str, Enum):
 TT_IMAGE_REPO = "ghcr.io/tenstorrent/tt-inference-server"
 TT_RELEASE_IMAGE = "vllm-tt-metal-src-release-ubuntu-22.04-amd64"
 TT_DEV_IMAGE = "vllm-tt-metal-src-dev-ubuntu-22.04-amd64"
+
+
+TIER_NAMES = ("functional", "complete", "target")  # in order of strictness
+DEFAULT_TIERS: FrozenMap = MappingProxyType({"functional": 0.1, "complete": 0.5, "target": 1.0})
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,9 @@ class ModelSpec:
     override_tt_config: FrozenMap = field(default_factory=lambda: EMPTY)
     env_vars: FrozenMap = field(default_factory=lambda: EMPTY)
     perf_reference: tuple[PerfTarget, ...] = ()
+    perf_tiers: FrozenMap = field(default_factory=lambda: DEFAULT_TIERS)
     known_issues: tuple[KnownIssue, ...] = ()
+    release_limit_samples_mode: str | None = None  # what `release` evals on unless told
 
     @property
     def model_id(self) -> str:

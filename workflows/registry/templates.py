@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from workflows.registry.frozen import freeze
+from workflows.registry.frozen import FrozenMap, freeze
 from workflows.registry.model_spec import (
+    DEFAULT_TIERS,
+    TIER_NAMES,
     Device,
     Engine,
     KnownIssue,
@@ -48,10 +50,13 @@ DEVICE_FIELDS = (
     "override_tt_config",
     "env_vars",
     "perf_reference",
+    "perf_tiers",
     "known_issues",
+    "release_limit_samples_mode",
     "docker_image",
 )
 PERF_FIELDS = ("isl", "osl", "concurrency", "num_prompts", "ttft_ms", "tput_user", "tput")
+LIMIT_MODES = ("smoke", "ci-commit", "ci-nightly", "ci-long", "full")
 KNOWN_ISSUE_FIELDS = ("workflow", "task", "reason")
 WEIGHTS_SOURCE_FIELDS = ("format", "package", "path")
 WEIGHT_FORMATS = ("hf", "gguf", "meta")
@@ -138,10 +143,12 @@ def _spec(template: _Template, repo: str, device_entry: Entry) -> ModelSpec:
             _perf_target(device_entry, i, raw)
             for i, raw in enumerate(device_entry.items("perf_reference"))
         ),
+        perf_tiers=_perf_tiers(device_entry),
         known_issues=tuple(
             _known_issue(device_entry, i, raw)
             for i, raw in enumerate(device_entry.items("known_issues"))
         ),
+        release_limit_samples_mode=_limit_mode(device_entry),
     )
 
 
@@ -178,6 +185,32 @@ def _perf_target(device_entry: Entry, index: int, raw: Any) -> PerfTarget:
         tput_user=entry.number("tput_user"),
         tput=entry.number("tput"),
     )
+
+
+def _perf_tiers(device_entry: Entry) -> FrozenMap:
+    """The tiers' fractions of `perf_reference`; a map may change some and keep the rest."""
+    given = device_entry.mapping("perf_tiers")
+    tiers = dict(DEFAULT_TIERS)
+    for name, fraction in given.items():
+        if name not in TIER_NAMES:
+            device_entry.fail(
+                "perf_tiers", f"unknown tier '{name}'; tiers: {', '.join(TIER_NAMES)}"
+            )
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or fraction <= 0:
+            device_entry.fail(
+                "perf_tiers", f"tier '{name}' needs a fraction above 0, got {fraction!r}"
+            )
+        tiers[name] = float(fraction)
+    return freeze(tiers)  # type: ignore[no-any-return]
+
+
+def _limit_mode(device_entry: Entry) -> str | None:
+    mode = device_entry.text("release_limit_samples_mode")
+    if mode is not None and mode not in LIMIT_MODES:
+        device_entry.fail(
+            "release_limit_samples_mode", f"'{mode}' is not one of {', '.join(LIMIT_MODES)}"
+        )
+    return mode
 
 
 def _known_issue(device_entry: Entry, index: int, raw: Any) -> KnownIssue:

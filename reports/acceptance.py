@@ -1,0 +1,353 @@
+"""Acceptance: which checks of a run must pass for it to be released, and the blockers that stop
+it. The model's status decides what is enforced; `known_issues` waive named failures (never a
+crash); a requirements file replaces the registry's performance and accuracy targets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reports.requirements import Grade, grade_accuracy, grade_goodput
+from reports.run_data import Point, RunData
+from reports.targets import FAIL, MISSING, TargetPoint, check_targets, enforced_tiers
+
+STRICTER_THAN_UPSTREAM = (
+    "Every tier the model's status enforces must pass at every target point, and a target "
+    "metric that was not measured counts as a failure. The upstream runner accepts a point "
+    "when any one tier passes and counts a missing figure as a pass, so a `complete` model "
+    "that reaches only the functional tier passes there; it does not pass here."
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A check that did not pass: what failed, where, and by how much."""
+
+    key: str
+    category: str
+    where: str
+    message: str
+    reason: str = ""  # why it is waived or advisory
+
+    def as_dict(self) -> dict[str, str]:
+        found = {"key": self.key, "category": self.category, "where": self.where}
+        return found | {"message": self.message} | ({"reason": self.reason} if self.reason else {})
+
+
+@dataclass
+class Category:
+    name: str
+    enforced: bool
+    total: int = 0
+    passed: int = 0
+    failed: int = 0
+    na: int = 0
+    skipped: int = 0
+    blockers: list[Finding] = field(default_factory=list)
+    waived: list[Finding] = field(default_factory=list)
+    advisories: list[Finding] = field(default_factory=list)  # misses that do not block
+    checks: list[tuple[str, str, str]] = field(default_factory=list)  # key, outcome, message
+
+    @property
+    def status(self) -> str:
+        if self.blockers:
+            return "FAIL"
+        if not self.total:
+            return "NOT RUN"
+        return "PASS" if self.enforced else "NOT ENFORCED"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "enforced": self.enforced,
+            "total": self.total,
+            "passed": self.passed,
+            "failed": self.failed,
+            "na": self.na,
+            "skipped": self.skipped,
+            "blockers": len(self.blockers),
+            "waived": len(self.waived),
+            "advisories": len(self.advisories),
+        }
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    accepted: bool
+    model_status: str
+    enforced_tiers: tuple[str, ...]
+    categories: tuple[Category, ...]
+    target_points: tuple[TargetPoint, ...]
+    grades: tuple[Grade, ...]
+    source: str  # "registry" or "requirements: <name>"
+    notes: tuple[str, ...]
+
+    @property
+    def blockers(self) -> list[Finding]:
+        return [finding for category in self.categories for finding in category.blockers]
+
+    @property
+    def waived(self) -> list[Finding]:
+        return [finding for category in self.categories for finding in category.waived]
+
+    @property
+    def advisories(self) -> list[Finding]:
+        return [finding for category in self.categories for finding in category.advisories]
+
+
+class Waivers:
+    """The spec's `known_issues`: (workflow, task) -> reason; a waiver without a task covers
+    the whole workflow."""
+
+    def __init__(self, known_issues: Iterable[Mapping[str, Any]]) -> None:
+        self.reasons = {(str(i["workflow"]), i.get("task")): str(i["reason"]) for i in known_issues}
+
+    def reason(self, workflow: str, task: str) -> str | None:
+        return self.reasons.get((workflow, task)) or self.reasons.get((workflow, None))
+
+
+class Judge:
+    """Fills one category: a failure is waived, advisory, or a blocker."""
+
+    def __init__(self, category: Category, waivers: Waivers) -> None:
+        self.category = category
+        self.waivers = waivers
+
+    def _record(self, key: str, outcome: str, message: str) -> None:
+        self.category.checks.append((f"{self.category.name}:{key}", outcome, message))
+
+    def passed(self, key: str, message: str = "") -> None:
+        self.category.total += 1
+        self.category.passed += 1
+        self._record(key, "PASS", message)
+
+    def not_applicable(self, key: str, message: str = "", skipped: bool = False) -> None:
+        self.category.total += 1
+        if skipped:
+            self.category.skipped += 1
+        else:
+            self.category.na += 1
+        self._record(key, "SKIPPED" if skipped else "N/A", message)
+
+    def failed(self, key: str, where: str, message: str, task: str, binding: bool = False) -> None:
+        """A failed check; `binding` ones block whatever the status (failed requests)."""
+        category = self.category
+        category.total += 1
+        category.failed += 1
+        finding = Finding(f"{category.name}:{key}", category.name, where, message)
+        reason = self.waivers.reason(category.name, task)
+        if reason:
+            category.waived.append(_with_reason(finding, f"known issue: {reason}"))
+            self._record(key, "WAIVED", f"{message} (known issue: {reason})")
+        elif not (category.enforced or binding):
+            category.advisories.append(_with_reason(finding, "not enforced for this status"))
+            self._record(key, "NOT ENFORCED", message)
+        else:
+            category.blockers.append(finding)
+            self._record(key, "FAIL", message)
+
+    def graded(self, grade: Grade) -> None:
+        message = f"{grade.what}: {grade.detail}"
+        if grade.met:
+            self.passed(grade.key, message)
+            return
+        self.category.total += 1
+        self.category.failed += 1
+        finding = Finding(
+            f"{self.category.name}:{grade.key}", self.category.name, grade.where, message
+        )
+        if grade.priority == "should":
+            self.category.advisories.append(_with_reason(finding, "a `should` requirement"))
+            self._record(grade.key, "SHOULD MISSED", message)
+        else:
+            self.category.blockers.append(finding)
+            self._record(grade.key, "FAIL", message)
+
+    def blocker(self, key: str, where: str, message: str) -> None:
+        """A failure nothing waives: a crashed task, results that were never written."""
+        self.category.total += 1
+        self.category.failed += 1
+        name = self.category.name
+        self.category.blockers.append(Finding(f"{name}:{key}", name, where, message))
+        self._record(key, "FAIL", message)
+
+
+def _with_reason(finding: Finding, reason: str) -> Finding:
+    return Finding(finding.key, finding.category, finding.where, finding.message, reason)
+
+
+def judge_run(run: RunData) -> Acceptance:
+    spec = run.spec
+    status = str(spec.get("status", ""))
+    waivers = Waivers(spec.get("known_issues") or ())
+    requirements = run.requirements
+    tiers = () if requirements else enforced_tiers(status)
+    targets = check_targets(spec, run.benchmarks, enforce=tiers)
+    grades: list[Grade] = []
+    categories = [_workflows(run)]
+    if run.ran("benchmarks"):
+        bench = Category("benchmarks", enforced=bool(tiers) or requirements is not None)
+        judge = Judge(bench, waivers)
+        _judge_targets(judge, targets)
+        _judge_failed_requests(judge, run.benchmarks)
+        if requirements:
+            goodput = grade_goodput(requirements, run.benchmarks)
+            grades += goodput
+            for grade in goodput:
+                judge.graded(grade)
+        categories.append(bench)
+    if run.ran("evals"):
+        categories.append(_evals(run, waivers, status, grades))
+    if run.ran("spec_tests"):
+        categories.append(_spec_tests(run, waivers))
+    if run.ran("stress_tests"):
+        stress = Category("stress_tests", enforced=True)
+        _judge_failed_requests(Judge(stress, waivers), run.stress)
+        categories.append(stress)
+    notes = [STRICTER_THAN_UPSTREAM]
+    if requirements:
+        notes.append(
+            f"Targets come from the requirements file '{requirements['name']}': the registry's "
+            "performance tiers and eval references are shown but not enforced."
+        )
+    blocked = any(category.blockers for category in categories)
+    return Acceptance(
+        accepted=not blocked,
+        model_status=status,
+        enforced_tiers=tiers,
+        categories=tuple(categories),
+        target_points=tuple(targets),
+        grades=tuple(grades),
+        source=f"requirements: {requirements['name']}" if requirements else "registry",
+        notes=tuple(notes),
+    )
+
+
+def _workflows(run: RunData) -> Category:
+    """The release's children: one that crashed or never ran is a blocker, never a pass."""
+    category = Category("workflows", enforced=True)
+    judge = Judge(category, Waivers(()))
+    for child in (run.release or {}).get("children", ()):
+        name, state = child["workflow"], child["status"]
+        if state in ("passed", "failed"):  # it ran to its end; its own category judges it
+            judge.passed(name, f"{name} ran to its end (exit {child.get('exit_code')})")
+        else:
+            judge.blocker(name, name, f"{name} {state}: {child.get('message') or 'no detail'}")
+    return category
+
+
+def _judge_targets(judge: Judge, targets: Sequence[TargetPoint]) -> None:
+    for point in targets:
+        if point.measured is None:
+            if any(tier.enforced for tier in point.tiers):
+                judge.failed(
+                    f"{point.key}.not_measured",
+                    point.label,
+                    f"{point.label} has a performance target but was not measured",
+                    point.key,
+                )
+            continue
+        for tier in point.tiers:
+            if not tier.enforced:
+                continue
+            for check in tier.checks:
+                if check.check in (FAIL, MISSING):
+                    judge.failed(
+                        f"{point.key}.{tier.tier}.{check.metric}_check",
+                        point.label,
+                        f"{point.label}, {tier.tier} tier ({tier.fraction:.0%} of theoretical): "
+                        f"{check.shortfall()}",
+                        point.key,
+                    )
+                elif check.check == "PASS":
+                    judge.passed(f"{point.key}.{tier.tier}.{check.metric}_check")
+                else:
+                    judge.not_applicable(
+                        f"{point.key}.{tier.tier}.{check.metric}_check", "no target for it"
+                    )
+
+
+def _judge_failed_requests(judge: Judge, points: Sequence[Point]) -> None:
+    for point in points:
+        document = point.document
+        failed, completed = int(document.get("failed") or 0), int(document.get("completed") or 0)
+        allowed = float(document.get("max_failed") or 0.0)
+        share = failed / max(failed + completed, 1)
+        isl, osl, concurrency = point.key
+        label = f"ISL {isl} OSL {osl} concurrency {concurrency}"
+        if document.get("window") is not None:
+            label += f" window {document['window']}"
+        if failed and share > allowed:
+            top = next(iter(document.get("error_counts") or {}), "no error message")
+            judge.failed(
+                f"isl-{isl}_osl-{osl}_conc-{concurrency}.failed_requests",
+                label,
+                f"{label}: {failed} of {failed + completed} requests failed "
+                f"({share:.0%}, allowed {allowed:.0%}); most common: {top}",
+                f"isl-{isl}_osl-{osl}_conc-{concurrency}",
+                binding=True,
+            )
+        elif failed + completed:
+            judge.passed(
+                f"isl-{isl}_osl-{osl}_conc-{concurrency}.failed_requests",
+                f"{label}: none failed beyond the allowance",
+            )
+
+
+def _evals(run: RunData, waivers: Waivers, status: str, grades: list[Grade]) -> Category:
+    category = Category("evals", enforced=status != "experimental")
+    judge = Judge(category, waivers)
+    evals = run.evals
+    if evals is None:
+        judge.blocker("no_results", "evals", "evals ran but wrote no evals/evals.json")
+        return category
+    tasks = list(evals.get("tasks") or ())
+    if not evals.get("complete", False):
+        judge.blocker(
+            "incomplete", "evals", "evals/evals.json is incomplete: the workflow stopped early"
+        )
+    requirements = run.requirements
+    for task in tasks:
+        name, state = str(task.get("task")), str(task.get("status"))
+        if state == "ERROR":
+            judge.blocker(name, name, f"{name} crashed: {task.get('reason') or 'no detail'}")
+        elif state == "SKIPPED":
+            judge.not_applicable(name, str(task.get("reason") or ""), skipped=True)
+        elif requirements:
+            continue  # graded below, against the file's own targets
+        elif state == "PASS":
+            judge.passed(name, str(task.get("reason") or ""))
+        elif state == "FAIL":
+            judge.failed(name, name, f"{name}: {task.get('reason')}", name)
+        else:
+            judge.not_applicable(name, str(task.get("reason") or ""))
+    if requirements:
+        accuracy = grade_accuracy(requirements, tasks)
+        grades += accuracy
+        for grade in accuracy:
+            judge.graded(grade)
+    return category
+
+
+def _spec_tests(run: RunData, waivers: Waivers) -> Category:
+    category = Category("spec_tests", enforced=True)
+    judge = Judge(category, waivers)
+    results = run.spec_tests
+    if results is None:
+        judge.blocker("no_results", "spec_tests", "spec_tests ran but wrote no results")
+        return category
+    if not results.get("complete", False):
+        judge.blocker("incomplete", "spec_tests", "spec_tests/spec_tests.json is incomplete")
+    for check in results.get("checks") or ():
+        name, state = str(check.get("name")), str(check.get("status"))
+        if state == "PASS":
+            judge.passed(name)
+        elif state == "SKIPPED":
+            judge.not_applicable(name, str(check.get("message") or ""), skipped=True)
+        elif state == "ERROR":
+            judge.blocker(name, name, f"{name} errored: {check.get('message') or 'no detail'}")
+        else:
+            judge.failed(name, name, f"{name}: {check.get('message') or state}", name)
+    return category

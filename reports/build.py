@@ -1,0 +1,55 @@
+"""Render a run folder's report: report.json (the figures and the verdict), report.md,
+report.html, junit.xml and benchmarks.csv, all under `<run>/report/`, from the result files
+alone."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reports.acceptance import judge_run
+from reports.compare import baseline_report, compare
+from reports.html_report import render_html
+from reports.render import render_csv, render_junit, render_markdown
+from reports.report_document import report_document
+from reports.results import write_atomic
+from reports.run_data import load_run
+
+REPORT_FOLDER = "report"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    report: dict[str, Any]
+    files: dict[str, Path]  # what -> where
+
+    @property
+    def accepted(self) -> bool:
+        return bool(self.report["acceptance_criteria"])
+
+
+def report_of_folder(folder: Path, compare_to: Path | None = None) -> dict[str, Any]:
+    run = load_run(folder)
+    report = report_document(run, judge_run(run))
+    if compare_to is not None:
+        report["comparison"] = compare(report, baseline_report(compare_to))
+    return report
+
+
+def render_run(folder: Path, compare_to: Path | None = None) -> Rendered:
+    report = report_of_folder(folder, compare_to)
+    out = folder / REPORT_FOLDER
+    texts = {
+        "json": ("report.json", json.dumps(report, indent=2) + "\n"),
+        "markdown": ("report.md", render_markdown(report)),
+        "html": ("report.html", render_html(report)),
+        "junit": ("junit.xml", render_junit(report)),
+        "csv": ("benchmarks.csv", render_csv(report)),
+    }
+    files = {}
+    for what, (name, text) in texts.items():
+        write_atomic(out / name, text)
+        files[what] = out / name
+    return Rendered(report, files)

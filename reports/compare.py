@@ -1,0 +1,93 @@
+"""`--compare-to`: a previous run's figures beside this run's, with the change, and the changes
+for the worse beyond a threshold listed as regressions (branch against main, say)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from reports.report_document import rows_by_key
+from reports.run_data import ReportError, read_json
+
+REGRESSION_THRESHOLD = 0.10  # a change for the worse above 10% is a regression
+BENCHMARK_METRICS = (  # field, label, lower is better
+    ("mean_ttft_ms", "TTFT (ms)", True),
+    ("mean_tpot_ms", "TPOT (ms)", True),
+    ("tput_user", "Tput user (tok/s)", False),
+    ("output_throughput", "Tput output (tok/s)", False),
+)
+
+
+def baseline_report(path: Path) -> dict[str, Any]:
+    """A report.json, or the report of a run folder (rendered now if the folder has none)."""
+    if path.is_file():
+        report = read_json(path)
+    elif (path / "report" / "report.json").is_file():
+        report = read_json(path / "report" / "report.json")
+    elif path.is_dir():
+        from reports.build import report_of_folder  # the baseline renders like any run
+
+        report = report_of_folder(path)
+    else:
+        raise ReportError(f"--compare-to {path}: no such run folder or report.json")
+    if report.get("kind") != "release_report":
+        raise ReportError(f"--compare-to {path}: not a report.json (kind {report.get('kind')!r})")
+    return report
+
+
+def _row(
+    what: str, metric: str, before: Any, now: Any, lower_better: bool, threshold: float
+) -> dict[str, Any]:
+    change = None
+    regression = False
+    if isinstance(before, (int, float)) and isinstance(now, (int, float)) and before:
+        change = (now - before) / abs(before)
+        worse = change if lower_better else -change
+        regression = worse > threshold
+    return {
+        "what": what,
+        "metric": metric,
+        "before": before,
+        "now": now,
+        "change": change,
+        "regression": regression,
+    }
+
+
+def compare(
+    report: Mapping[str, Any], baseline: Mapping[str, Any], threshold: float = REGRESSION_THRESHOLD
+) -> dict[str, Any]:
+    rows = [
+        _row(
+            "verdict", "accepted", baseline.get("acceptance_criteria"),
+            report.get("acceptance_criteria"), False, threshold,
+        )
+    ]  # fmt: skip
+    rows[0]["change"] = None  # a verdict turned from accepted to not is the regression
+    rows[0]["regression"] = bool(baseline.get("acceptance_criteria")) and not report.get(
+        "acceptance_criteria"
+    )
+    before = rows_by_key(baseline.get("benchmarks") or [])
+    for key, now_row in rows_by_key(report.get("benchmarks") or []).items():
+        old = before.get(key)
+        if old is None:
+            continue
+        what = f"ISL {key[0]} OSL {key[1]} concurrency {key[2]}"
+        for field, label, lower in BENCHMARK_METRICS:
+            rows.append(_row(what, label, old.get(field), now_row.get(field), lower, threshold))
+    old_tasks = {t["task"]: t for t in (baseline.get("evals") or {}).get("tasks", [])}
+    for task in (report.get("evals") or {}).get("tasks", []):
+        old = old_tasks.get(task["task"])
+        if old is not None:
+            rows.append(
+                _row(task["task"], "score", old.get("score"), task.get("score"), False, threshold)
+            )
+    meta = baseline.get("metadata") or {}
+    return {
+        "baseline": meta.get("report_id") or "previous run",
+        "baseline_runner_git_sha": meta.get("runner_git_sha"),
+        "threshold": threshold,
+        "regressions": sum(bool(row["regression"]) for row in rows),
+        "rows": rows,
+    }

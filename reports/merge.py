@@ -1,0 +1,146 @@
+"""`reports --merge`: one catalogue summary from many runs' report.json files, one row per
+(model, device) with its verdict, as markdown, self-contained HTML and JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from reports import tables
+from reports.render import environment
+from reports.report_document import REPORT_KIND
+from reports.results import write_atomic
+from reports.run_data import ReportError, read_json
+
+CATALOGUE_SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    document: dict[str, Any]
+    files: dict[str, Path]
+
+    @property
+    def accepted(self) -> bool:
+        return all(row["accepted"] for row in self.document["rows"])
+
+
+def _report_files(paths: Sequence[Path]) -> list[Path]:
+    """report.json files as given, or found in run folders given instead."""
+    found = []
+    for path in paths:
+        if path.is_dir():
+            candidates = sorted(path.rglob("report.json"))
+            if not candidates:
+                raise ReportError(f"--merge {path}: no report.json under this folder")
+            found += candidates
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ReportError(f"--merge {path}: no such file or folder")
+    return found
+
+
+def catalogue_row(report: Mapping[str, Any], source: Path) -> dict[str, Any]:
+    meta = report["metadata"]
+    blockers = report.get("acceptance", {}).get("blockers") or []
+    evals = (report.get("evals") or {}).get("summary") or {}
+    spec = (report.get("spec_tests") or {}).get("summary") or {}
+    return {
+        "model": meta.get("model_name"),
+        "device": meta.get("device"),
+        "status": meta.get("model_status"),
+        "accepted": bool(report.get("acceptance_criteria")),
+        "verdict": "ACCEPTED" if report.get("acceptance_criteria") else "NOT ACCEPTED",
+        "blockers": len(blockers),
+        "first_blocker": blockers[0]["message"] if blockers else "",
+        "evals": f"{evals.get('pass', 0)} pass, {evals.get('fail', 0)} fail" if evals else "",
+        "spec_tests": f"{spec.get('passed', 0)} pass, {spec.get('failed', 0)} fail" if spec else "",
+        "report_id": meta.get("report_id"),
+        "generated_at": meta.get("generated_at"),
+        "runner_git_sha": meta.get("runner_git_sha"),
+        "source": str(source),
+    }
+
+
+def merge_reports(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The newest report per (model, device), sorted; notes say what was superseded."""
+    newest: dict[tuple[str, str], dict[str, Any]] = {}
+    notes = []
+    for path in _report_files(paths):
+        report = read_json(path)
+        if report.get("kind") != REPORT_KIND:
+            raise ReportError(f"--merge {path}: not a release report (kind {report.get('kind')!r})")
+        row = catalogue_row(report, path)
+        key = (str(row["model"]), str(row["device"]))
+        previous = newest.get(key)
+        if previous is not None:
+            older, row = sorted((previous, row), key=lambda r: str(r["generated_at"]))
+            notes.append(
+                f"{key[0]} on {key[1]}: {older['source']} is superseded by {row['source']}"
+            )
+        newest[key] = row
+    return [newest[key] for key in sorted(newest)], notes
+
+
+def catalogue_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "Model": row["model"],
+                "Device": row["device"],
+                "Status": row["status"],
+                "Verdict": ("ACCEPTED ✅" if row["accepted"] else "NOT ACCEPTED ⛔"),
+                "Blockers": row["blockers"],
+                "First blocker": row["first_blocker"],
+                "Evals": row["evals"],
+                "Spec tests": row["spec_tests"],
+                "Report": row["report_id"],
+            }
+            for row in rows
+        ]
+    )
+
+
+def render_catalogue(paths: Sequence[Path], output_dir: Path) -> Catalogue:
+    rows, notes = merge_reports(paths)
+    accepted = sum(row["accepted"] for row in rows)
+    document = {
+        "schema_version": CATALOGUE_SCHEMA_VERSION,
+        "kind": "release_catalogue",
+        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "summary": {"runs": len(rows), "accepted": accepted, "not_accepted": len(rows) - accepted},
+        "rows": rows,
+        "notes": notes,
+    }
+    frame = catalogue_frame(rows)
+    env = environment()
+    values = {
+        "summary": document["summary"],
+        "notes": notes,
+        "generated_at": document["generated_at"],
+    }
+    texts = {
+        "json": ("catalogue.json", json.dumps(document, indent=2) + "\n"),
+        "markdown": (
+            "catalogue.md",
+            env.get_template("catalogue.md.j2").render(
+                table=tables.markdown_table(frame), **values
+            ),
+        ),
+        "html": (
+            "catalogue.html",
+            env.get_template("catalogue.html.j2").render(table=tables.html_table(frame), **values),
+        ),
+    }
+    files = {}
+    for what, (name, text) in texts.items():
+        write_atomic(output_dir / name, text)
+        files[what] = output_dir / name
+    return Catalogue(document, files)

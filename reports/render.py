@@ -1,0 +1,168 @@
+"""report.md, junit.xml and benchmarks.csv from a report document (report.json's content)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import jinja2
+import pandas as pd
+
+from reports import tables
+
+TEMPLATES = Path(__file__).parent / "templates"
+METADATA_ROWS = (
+    ("Model", "model_name"),
+    ("Weights", "model_repo"),
+    ("Device", "device"),
+    ("Implementation", "model_impl"),
+    ("Engine", "inference_engine"),
+    ("Engine version", "engine_version"),
+    ("Spec version", "version"),
+    ("tt-metal commit", "tt_metal_commit"),
+    ("vLLM commit", "vllm_commit"),
+    ("Docker image", "docker_image"),
+    ("Server", "server_mode"),
+    ("Status", "model_status"),
+    ("Eval limit", "limit_samples_mode"),
+    ("Runner", "runner_version"),
+    ("Runner commit", "runner_git_sha"),
+    ("Command", "run_command"),
+    ("Report id", "report_id"),
+)
+
+
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=jinja2.select_autoescape(["html.j2"]),
+    )
+
+
+def verdict_line(report: Mapping[str, Any]) -> str:
+    blockers = len(report["acceptance"]["blockers"])
+    if report["acceptance_criteria"]:
+        return "ACCEPTED ✅"
+    return f"NOT ACCEPTED ⛔ ({blockers} blocker{'s' if blockers != 1 else ''})"
+
+
+def metadata_frame(meta: Mapping[str, Any]) -> pd.DataFrame:
+    rows = [
+        {"Field": label, "Value": "`" + str(meta[key]) + "`" if key == "run_command" else meta[key]}
+        for label, key in METADATA_ROWS
+        if meta.get(key) not in (None, "")
+    ]
+    return pd.DataFrame(rows)
+
+
+def spec_tests_summary(report: Mapping[str, Any]) -> str:
+    section = report["spec_tests"]
+    if not section["summary"]:
+        return "Spec tests did not run."
+    statuses = [check["status"] for check in section["checks"]]
+    counts = ", ".join(
+        f"{label} {statuses.count(status)}"
+        for label, status in (("passed", "PASS"), ("failed", "FAIL"), ("skipped", "SKIPPED"))
+    )
+    errors = statuses.count("ERROR")
+    return (
+        counts
+        + (f", errors {errors}" if errors else "")
+        + (
+            ""
+            if section["summary"].get("complete")
+            else " (incomplete: the workflow stopped early)"
+        )
+    )
+
+
+def section_tables(report: Mapping[str, Any], table: Any) -> dict[str, str]:
+    """Every table of the report, rendered by `table` (markdown or HTML)."""
+    acceptance = report["acceptance"]
+    comparison = report.get("comparison")
+    return {
+        "metadata_table": table(metadata_frame(report["metadata"])),
+        "categories_table": table(
+            tables.category_frame(report["acceptance_criteria_metadata"]["categories"])
+        ),
+        "blockers_table": table(tables.findings_frame(acceptance["blockers"])),
+        "waived_table": table(tables.findings_frame(acceptance["waived"])),
+        "advisories_table": table(tables.findings_frame(acceptance["advisories"])),
+        "targets_table": table(tables.target_frame(report["target_checks"])),
+        "benchmarks_table": table(tables.benchmark_frame(report["benchmarks"])),
+        "evals_table": table(tables.eval_frame(report["evals"]["tasks"])),
+        "spec_tests_table": table(tables.spec_test_frame(report["spec_tests"]["checks"])),
+        "stress_table": table(tables.benchmark_frame(report["stress_tests"]))
+        if report["stress_tests"]
+        else "",
+        "comparison_table": table(tables.comparison_frame(comparison["rows"]))
+        if comparison
+        else "",
+    }
+
+
+def template_values(report: Mapping[str, Any], table: Any) -> dict[str, Any]:
+    acceptance = report["acceptance"]
+    return {
+        "meta": report["metadata"],
+        "verdict_line": verdict_line(report),
+        "criteria": report["acceptance_criteria_metadata"],
+        "waived": acceptance["waived"],
+        "advisories": acceptance["advisories"],
+        "notes": acceptance["notes"],
+        "comparison": report.get("comparison"),
+        "spec_tests_summary": spec_tests_summary(report),
+        **section_tables(report, table),
+    }
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    template = environment().get_template("report.md.j2")
+    return template.render(**template_values(report, tables.markdown_table))
+
+
+JUNIT_SKIPPED = ("WAIVED", "NOT ENFORCED", "SHOULD MISSED", "SKIPPED", "N/A")
+
+
+def render_junit(report: Mapping[str, Any]) -> str:
+    """One test suite per category, one test case per check: a blocking failure fails; a
+    waived, advisory, skipped or not-applicable check is skipped with its reason."""
+    meta = report["metadata"]
+    suites = ElementTree.Element(
+        "testsuites", name=f"release {meta['model_name']} on {meta['device']}"
+    )
+    checks = report["acceptance"]["checks"]
+    for category in report["acceptance_criteria_metadata"]["categories"]:
+        name = category["name"]
+        mine = [check for check in checks if check["category"] == name]
+        suite = ElementTree.SubElement(
+            suites,
+            "testsuite",
+            name=name,
+            tests=str(len(mine)),
+            failures=str(sum(check["outcome"] == "FAIL" for check in mine)),
+            skipped=str(sum(check["outcome"] in JUNIT_SKIPPED for check in mine)),
+        )
+        for check in mine:
+            case = ElementTree.SubElement(
+                suite, "testcase", classname=f"release.{name}", name=check["key"]
+            )
+            if check["outcome"] == "FAIL":
+                failure = ElementTree.SubElement(case, "failure", message=check["message"])
+                failure.text = check["message"]
+            elif check["outcome"] in JUNIT_SKIPPED:
+                ElementTree.SubElement(
+                    case, "skipped", message=f"{check['outcome']}: {check['message']}".strip()
+                )
+    ElementTree.indent(suites)
+    return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def render_csv(report: Mapping[str, Any]) -> str:
+    frame = tables.benchmark_csv_frame(report["benchmarks"])
+    text: str = frame.to_csv(index=False)
+    return text

@@ -1,0 +1,161 @@
+"""report.json: every figure of a run and its acceptance, in one versioned document. The top-level
+names of the upstream runner's report are kept where they exist (`metadata`,
+`acceptance_criteria`, `acceptance_blockers`, `acceptance_criteria_metadata`), so tooling written
+for it reads ours; what it lacks is added beside them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from datetime import datetime, timezone
+from typing import Any
+
+from reports.acceptance import Acceptance
+from reports.run_data import Point, RunData
+from reports.targets import measured_figures
+
+REPORT_SCHEMA_VERSION = "1"
+REPORT_KIND = "release_report"
+BENCHMARK_COLUMNS = (  # report.json / CSV name, result-file field
+    ("isl", "isl"),
+    ("osl", "osl"),
+    ("concurrency", "concurrency"),
+    ("num_prompts", "num_prompts"),
+    ("completed", "completed"),
+    ("failed", "failed"),
+    ("mean_ttft_ms", "mean_ttft_ms"),
+    ("p99_ttft_ms", "p99_ttft_ms"),
+    ("mean_tpot_ms", "mean_tpot_ms"),
+    ("mean_e2el_ms", "mean_e2el_ms"),
+    ("request_throughput", "request_throughput"),
+    ("output_throughput", "output_throughput"),
+    ("total_token_throughput", "total_token_throughput"),
+    ("tool", "tool"),
+)
+
+
+def metadata(run: RunData) -> dict[str, Any]:
+    runtime, spec = run.runtime, run.spec
+    config = runtime.get("run_config") or {}
+    return {
+        "report_id": runtime.get("run_id"),
+        "run_id": runtime.get("run_id"),
+        "model_name": spec.get("model_name"),
+        "model_id": runtime.get("model_id"),
+        "model_repo": spec.get("hf_repo"),
+        "model_impl": spec.get("impl"),
+        "inference_engine": spec.get("inference_engine"),
+        "engine_version": runtime.get("engine_version"),
+        "device": spec.get("device"),
+        "model_status": spec.get("status"),
+        "server_mode": runtime.get("server_mode"),
+        "version": spec.get("version"),
+        "tt_metal_commit": spec.get("tt_metal_commit"),
+        "vllm_commit": spec.get("vllm_commit"),
+        "docker_image": spec.get("docker_image"),
+        "runner_version": runtime.get("runner_version"),
+        "runner_git_sha": runtime.get("git_sha"),
+        "run_command": runtime.get("command") or config.get("command"),
+        "workflow": config.get("workflow"),
+        "limit_samples_mode": config.get("limit_samples_mode"),
+        "runtime_model_spec_json": str(run.folder / "runtime_spec.json"),
+        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def benchmark_row(point: Point) -> dict[str, Any]:
+    document = point.document
+    row = {name: document.get(field) for name, field in BENCHMARK_COLUMNS}
+    row["tput_user"] = measured_figures(document)["tput_user"]
+    if document.get("window") is not None:
+        row["window"] = document["window"]
+    return row
+
+
+def target_rows(acceptance: Acceptance) -> list[dict[str, Any]]:
+    return [
+        {
+            "isl": point.isl,
+            "osl": point.osl,
+            "concurrency": point.concurrency,
+            "theoretical": dict(point.theoretical),
+            "measured": dict(point.measured) if point.measured is not None else None,
+            "tiers": {
+                tier.tier: {
+                    "fraction": tier.fraction,
+                    "enforced": tier.enforced,
+                    "verdict": tier.verdict,
+                    "checks": {check.metric: asdict(check) for check in tier.checks},
+                }
+                for tier in point.tiers
+            },
+        }
+        for point in acceptance.target_points
+    ]
+
+
+def _eval_rows(run: RunData) -> list[dict[str, Any]]:
+    keep = (
+        "task", "status", "score", "unit", "n_samples", "interval_95", "reference",
+        "reference_source", "ratio_to_reference", "published", "ratio_to_published",
+        "tolerance", "limit_mode", "limit", "rule", "reason", "duration_s",
+    )  # fmt: skip
+    return [{key: task.get(key) for key in keep} for task in (run.evals or {}).get("tasks", ())]
+
+
+def _spec_test_rows(run: RunData) -> list[dict[str, Any]]:
+    keep = ("name", "status", "duration_s", "attempts", "message")
+    return [
+        {key: check.get(key) for key in keep} for check in (run.spec_tests or {}).get("checks", ())
+    ]
+
+
+def _summary_of(results: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if results is None:
+        return None
+    return {"complete": results.get("complete"), **(results.get("summary") or {})}
+
+
+def report_document(
+    run: RunData, acceptance: Acceptance, comparison: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    verdict = "ACCEPTED" if acceptance.accepted else "NOT ACCEPTED"
+    return {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "kind": REPORT_KIND,
+        "metadata": metadata(run),
+        "acceptance_criteria": acceptance.accepted,
+        "acceptance_blockers": {b.key: b.message for b in acceptance.blockers},
+        "acceptance_criteria_metadata": {
+            "enforcement_result": verdict,
+            "model_status": acceptance.model_status,
+            "enforced_tiers": list(acceptance.enforced_tiers),
+            "targets_from": acceptance.source,
+            "categories": [category.as_dict() for category in acceptance.categories],
+        },
+        "acceptance": {
+            "verdict": verdict,
+            "blockers": [finding.as_dict() for finding in acceptance.blockers],
+            "waived": [finding.as_dict() for finding in acceptance.waived],
+            "advisories": [finding.as_dict() for finding in acceptance.advisories],
+            "requirements": [asdict(grade) for grade in acceptance.grades],
+            "checks": [
+                {"key": key, "category": category.name, "outcome": outcome, "message": message}
+                for category in acceptance.categories
+                for key, outcome, message in category.checks
+            ],
+            "notes": list(acceptance.notes),
+        },
+        "workflows": list((run.release or {}).get("children", ())),
+        "target_checks": target_rows(acceptance),
+        "benchmarks": [benchmark_row(point) for point in run.benchmarks],
+        "evals": {"summary": _summary_of(run.evals), "tasks": _eval_rows(run)},
+        "spec_tests": {"summary": _summary_of(run.spec_tests), "checks": _spec_test_rows(run)},
+        "stress_tests": [benchmark_row(point) for point in run.stress],
+        "comparison": dict(comparison) if comparison else None,
+    }
+
+
+def rows_by_key(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[Any, ...], Mapping[str, Any]]:
+    """Benchmark rows by (ISL, OSL, concurrency), to line two reports up."""
+    return {(row.get("isl"), row.get("osl"), row.get("concurrency")): row for row in rows}

@@ -1,0 +1,254 @@
+"""`--requirements FILE`: a deployment's own targets instead of the registry's.
+
+    schema_version: 1
+    name: chat-assistant            # optional, shown in the report
+    slo:                            # per request; a request meets the SLOs if it meets each one
+      ttft_ms: 2000
+      tpot_ms: 100
+      e2el_ms: 30000
+    goodput:                        # share of requests meeting every SLO, at each sweep point
+      min_share: 0.9
+      priority: must                # must: a miss blocks the release; should: reported only
+      concurrency: [1, 8]           # optional: only the points at these concurrencies
+    accuracy:                       # per eval task: the score it must reach
+      - {task: readiness_basics, min_score: 0.5, priority: must}
+
+A file is checked completely when the run starts; every error names the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reports.run_data import Point
+
+SLO_KEYS = ("ttft_ms", "tpot_ms", "e2el_ms")
+PRIORITIES = ("must", "should")
+TOP_KEYS = ("schema_version", "name", "slo", "goodput", "accuracy")
+
+
+class RequirementsError(ValueError):
+    """A requirements file that cannot be used; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Grade:
+    """One requirement at one place: met or not, and whether a miss blocks."""
+
+    key: str
+    what: str
+    where: str
+    priority: str
+    required: float
+    measured: float | None
+    met: bool
+    detail: str
+
+
+def load_requirements(path: Path) -> dict[str, Any]:
+    """The file, checked, as plain data (saved in the run folder as JSON)."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise RequirementsError(
+            f"--requirements {path}: cannot read it ({error.strerror})"
+        ) from None
+    try:
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as error:
+        raise RequirementsError(f"--requirements {path}: not valid YAML/JSON ({error})") from None
+    return check_requirements(raw, str(path))
+
+
+def _fail(where: str, problem: str) -> RequirementsError:
+    return RequirementsError(f"--requirements {where}: {problem}")
+
+
+def _unknown(value: Mapping[str, Any], known: Sequence[str], where: str) -> None:
+    extra = sorted(set(value) - set(known))
+    if extra:
+        raise _fail(where, f"unknown field {', '.join(extra)}; fields: {', '.join(known)}")
+
+
+def _positive(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise _fail(where, f"expected a positive number, got {value!r}")
+    return float(value)
+
+
+def _priority(value: Mapping[str, Any], where: str) -> str:
+    priority = str(value.get("priority", "must"))
+    if priority not in PRIORITIES:
+        raise _fail(f"{where}.priority", f"'{priority}' is not must or should")
+    return priority
+
+
+def check_requirements(raw: object, where: str) -> dict[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise _fail(where, "expected a mapping with slo, goodput and accuracy")
+    _unknown(raw, TOP_KEYS, where)
+    if raw.get("schema_version", 1) != 1:
+        raise _fail(f"{where}: schema_version", f"{raw['schema_version']!r}; this runner reads 1")
+    checked: dict[str, Any] = {"schema_version": 1, "name": str(raw.get("name") or where)}
+    checked["slo"] = _slo(raw.get("slo") or {}, f"{where}: slo")
+    checked["goodput"] = _goodput(raw.get("goodput"), checked["slo"], f"{where}: goodput")
+    checked["accuracy"] = _accuracy(raw.get("accuracy") or [], f"{where}: accuracy")
+    if checked["goodput"] is None and not checked["accuracy"]:
+        raise _fail(where, "states no target: give goodput (with slo) or accuracy")
+    return checked
+
+
+def _slo(raw: object, where: str) -> dict[str, float]:
+    if not isinstance(raw, Mapping):
+        raise _fail(where, f"expected a mapping of {', '.join(SLO_KEYS)}")
+    _unknown(raw, SLO_KEYS, where)
+    return {key: _positive(value, f"{where}.{key}") for key, value in raw.items()}
+
+
+def _goodput(raw: object, slo: Mapping[str, float], where: str) -> dict[str, Any] | None:
+    if raw is None:
+        if slo:
+            raise _fail(where, "slo is given but goodput is not: add goodput.min_share")
+        return None
+    if not isinstance(raw, Mapping):
+        raise _fail(where, "expected a mapping with min_share and priority")
+    _unknown(raw, ("min_share", "priority", "concurrency"), where)
+    if not slo:
+        raise _fail(where, "needs slo: the per-request limits it counts against")
+    share = _positive(raw.get("min_share"), f"{where}.min_share")
+    if share > 1:
+        raise _fail(f"{where}.min_share", f"{share} is a share from 0 to 1 (0.9: 90%)")
+    levels = raw.get("concurrency")
+    if levels is not None and not (
+        isinstance(levels, list) and levels and all(isinstance(c, int) and c > 0 for c in levels)
+    ):
+        raise _fail(f"{where}.concurrency", f"expected a list of concurrencies, got {levels!r}")
+    return {"min_share": share, "priority": _priority(raw, where), "concurrency": levels}
+
+
+def _accuracy(raw: object, where: str) -> list[dict[str, Any]]:
+    if not isinstance(raw, list):
+        raise _fail(where, "expected a list of {task, min_score, priority}")
+    targets = []
+    for index, item in enumerate(raw):
+        place = f"{where}[{index}]"
+        if not isinstance(item, Mapping) or not item.get("task"):
+            raise _fail(place, "expected {task: NAME, min_score: NUMBER, priority: must|should}")
+        _unknown(item, ("task", "min_score", "priority"), place)
+        score = item.get("min_score")
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or score < 0:
+            raise _fail(f"{place}.min_score", f"expected a score of 0 or more, got {score!r}")
+        targets.append(
+            {
+                "task": str(item["task"]),
+                "min_score": float(score),
+                "priority": _priority(item, place),
+            }
+        )
+    return targets
+
+
+def meets_slo(row: Mapping[str, Any], slo: Mapping[str, float]) -> bool:
+    """A request that succeeded within every limit; a metric it has no value for (TPOT of a
+    one-token answer) does not count against it."""
+    if not row.get("success"):
+        return False
+    for key, limit in slo.items():
+        value = row.get(key)
+        if isinstance(value, (int, float)) and value > limit:
+            return False
+    return True
+
+
+def grade_goodput(requirements: Mapping[str, Any], points: Sequence[Point]) -> list[Grade]:
+    goodput = requirements.get("goodput")
+    if not goodput:
+        return []
+    slo = requirements["slo"]
+    levels = goodput.get("concurrency")
+    limits = ", ".join(
+        f"{key.removesuffix('_ms').upper()} <= {value:g} ms" for key, value in slo.items()
+    )
+    grades = []
+    for point in points:
+        if levels and point.concurrency not in levels:
+            continue
+        isl, osl, concurrency = point.key
+        where = f"ISL {isl} OSL {osl} concurrency {concurrency}"
+        rows = point.request_rows()
+        good = sum(meets_slo(row, slo) for row in rows)
+        share = good / len(rows) if rows else None
+        grades.append(
+            Grade(
+                key=f"goodput:isl-{isl}_osl-{osl}_conc-{concurrency}",
+                what=f"goodput ({limits})",
+                where=where,
+                priority=goodput["priority"],
+                required=goodput["min_share"],
+                measured=share,
+                met=share is not None and share >= goodput["min_share"],
+                detail=(
+                    f"{good} of {len(rows)} requests met the SLOs ({share:.0%}), "
+                    f"needs {goodput['min_share']:.0%}"
+                    if share is not None
+                    else "no request rows were recorded for this point"
+                ),
+            )
+        )
+    if levels and not grades:
+        grades.append(_unmeasured_goodput(goodput, levels, limits))
+    return grades
+
+
+def _unmeasured_goodput(goodput: Mapping[str, Any], levels: Sequence[int], limits: str) -> Grade:
+    where = f"concurrency {', '.join(map(str, levels))}"
+    return Grade(
+        key="goodput:not-measured",
+        what=f"goodput ({limits})",
+        where=where,
+        priority=goodput["priority"],
+        required=goodput["min_share"],
+        measured=None,
+        met=False,
+        detail=f"no benchmark point was measured at {where}",
+    )
+
+
+def grade_accuracy(
+    requirements: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]]
+) -> list[Grade]:
+    by_name = {str(task.get("task")): task for task in tasks}
+    grades = []
+    for target in requirements.get("accuracy") or ():
+        task = by_name.get(target["task"])
+        score = task.get("score") if task else None
+        measured = float(score) if isinstance(score, (int, float)) else None
+        met = measured is not None and measured >= target["min_score"]
+        if task is None:
+            detail = "the task was not run"
+        elif measured is None:
+            detail = f"no score (status {task.get('status')})"
+        else:
+            detail = (
+                f"score {measured:.4g} over {task.get('n_samples')} samples, "
+                f"needs {target['min_score']:.4g}"
+            )
+        grades.append(
+            Grade(
+                key=f"accuracy:{target['task']}",
+                what=f"accuracy of {target['task']}",
+                where=target["task"],
+                priority=target["priority"],
+                required=target["min_score"],
+                measured=measured,
+                met=met,
+                detail=detail,
+            )
+        )
+    return grades

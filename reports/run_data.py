@@ -1,0 +1,106 @@
+"""Everything a report is made of, read from a run folder's result files and nothing else."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+RELEASE_FILE = "release.json"
+REQUIREMENTS_FILE = "requirements.json"  # a copy of --requirements, checked, as JSON
+
+
+class ReportError(Exception):
+    """A run folder or report file that cannot be read; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One benchmark or stress point: its result document and where its request rows are."""
+
+    document: Mapping[str, Any]
+    path: Path
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        return (int(self.document["isl"]), int(self.document["osl"]), self.concurrency)
+
+    @property
+    def concurrency(self) -> int:
+        return int(self.document["concurrency"])
+
+    def request_rows(self) -> list[dict[str, Any]]:
+        rows_path = self.path.with_name(self.path.stem + "_requests.jsonl")
+        if not rows_path.is_file():
+            return []
+        return [json.loads(line) for line in rows_path.read_text().splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class RunData:
+    folder: Path
+    runtime: Mapping[str, Any]
+    benchmarks: Sequence[Point] = ()
+    stress: Sequence[Point] = ()
+    evals: Mapping[str, Any] | None = None
+    spec_tests: Mapping[str, Any] | None = None
+    release: Mapping[str, Any] | None = None
+    requirements: Mapping[str, Any] | None = None
+    notes: Sequence[str] = field(default_factory=tuple)
+
+    @property
+    def spec(self) -> Mapping[str, Any]:
+        return self.runtime["model_spec"]  # type: ignore[no-any-return]
+
+    def ran(self, workflow: str) -> bool:
+        """Whether the run set out to run this workflow (a release names its children)."""
+        if self.release is not None:
+            return any(child["workflow"] == workflow for child in self.release["children"])
+        return bool(self.runtime.get("run_config", {}).get("workflow") == workflow)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ReportError(f"{path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ReportError(f"{path} is not readable JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise ReportError(f"{path} holds {type(value).__name__}, not a JSON object")
+    return value
+
+
+def _points(folder: Path, kind: str) -> list[Point]:
+    points = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        document = read_json(path)
+        if document.get("kind") == kind:
+            points.append(Point(document, path))
+    return sorted(points, key=lambda point: point.key)
+
+
+def _optional(path: Path) -> dict[str, Any] | None:
+    return read_json(path) if path.is_file() else None
+
+
+def load_run(folder: Path) -> RunData:
+    """The run folder's result files; a folder without `runtime_spec.json` is not a run."""
+    runtime_path = folder / "runtime_spec.json"
+    if not runtime_path.is_file():
+        raise ReportError(
+            f"{folder} is not a run folder (no runtime_spec.json); "
+            "pass a folder under workflow_logs/runs/"
+        )
+    return RunData(
+        folder=folder,
+        runtime=read_json(runtime_path),
+        benchmarks=_points(folder / "benchmarks", "benchmark"),
+        stress=_points(folder / "stress_tests", "stress_test"),
+        evals=_optional(folder / "evals" / "evals.json"),
+        spec_tests=_optional(folder / "spec_tests" / "spec_tests.json"),
+        release=_optional(folder / RELEASE_FILE),
+        requirements=_optional(folder / REQUIREMENTS_FILE),
+    )

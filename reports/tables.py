@@ -1,0 +1,193 @@
+"""The report's tables, built with pandas from report.json's sections: one frame per table with
+the columns a person reads (display names, formatted figures), and the same frame as markdown,
+HTML or CSV."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+BENCHMARK_DISPLAY = (  # report.json key, header, format
+    ("isl", "ISL", "{}"),
+    ("osl", "OSL", "{}"),
+    ("concurrency", "Concurrency", "{}"),
+    ("num_prompts", "N Req", "{}"),
+    ("failed", "Failed", "{}"),
+    ("mean_ttft_ms", "TTFT (ms)", "{:.1f}"),
+    ("p99_ttft_ms", "P99 TTFT (ms)", "{:.1f}"),
+    ("mean_tpot_ms", "TPOT (ms)", "{:.2f}"),
+    ("tput_user", "Tput User (TPS)", "{:.1f}"),
+    ("output_throughput", "Tput Output (TPS)", "{:.1f}"),
+    ("mean_e2el_ms", "E2EL (ms)", "{:.0f}"),
+    ("request_throughput", "Req Tput (RPS)", "{:.2f}"),
+    ("total_token_throughput", "Total Token Throughput (TPS)", "{:.1f}"),
+)
+METRIC_HEADERS = {"ttft_ms": "TTFT (ms)", "tput_user": "Tput User (TPS)", "tput": "Tput (TPS)"}
+CHECK_MARKS = {"PASS": "PASS ✅", "FAIL": "FAIL ⛔", "MISSING": "MISSING ⛔", "N/A": "N/A"}
+
+
+def cell(value: object, fmt: str = "{}") -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return fmt.format(value)
+    return str(value)
+
+
+def _frame(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str, str]]
+) -> pd.DataFrame:
+    data = [[cell(row.get(key), fmt) for key, _, fmt in columns] for row in rows]
+    return pd.DataFrame(data, columns=[header for _, header, _ in columns])
+
+
+def benchmark_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    columns = list(BENCHMARK_DISPLAY)
+    if any("window" in row for row in rows):
+        columns.insert(3, ("window", "Window", "{}"))
+    return _frame(rows, columns)
+
+
+def benchmark_csv_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The benchmark table for programs: report.json's names, raw numbers."""
+    return pd.DataFrame(list(rows))
+
+
+def target_frame(points: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per target point and tier: theoretical target, measured, ratio and check."""
+    data = []
+    for point in points:
+        measured = point.get("measured") or {}
+        for tier, result in point["tiers"].items():
+            row = {
+                "ISL": point["isl"],
+                "OSL": point["osl"],
+                "Concurrency": point["concurrency"],
+                "Tier": f"{tier} ({result['fraction']:.0%})"
+                + ("" if result["enforced"] else ", not enforced"),
+            }
+            for metric, header in METRIC_HEADERS.items():
+                check = result["checks"][metric]
+                row[f"{header} target"] = cell(check["target"], "{:.1f}")
+                row[f"{header} measured"] = cell(measured.get(metric), "{:.1f}")
+                ratio = check["ratio"]
+                row[f"{header} check"] = CHECK_MARKS[check["check"]] + (
+                    f" ({ratio:.2f})" if ratio is not None else ""
+                )
+            data.append(row)
+    return pd.DataFrame(data)
+
+
+def eval_frame(tasks: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    def interval(task: Mapping[str, Any]) -> str:
+        bounds = task.get("interval_95")
+        return f"[{bounds[0]:.3f}, {bounds[1]:.3f}]" if bounds else ""
+
+    return pd.DataFrame(
+        [
+            {
+                "Task": task.get("task"),
+                "Status": task.get("status"),
+                "Score": cell(task.get("score"), "{:.4f}"),
+                "N": cell(task.get("n_samples")),
+                "95% interval": interval(task),
+                "Reference": cell(task.get("reference"), "{:.4f}"),
+                "Ratio to reference": cell(task.get("ratio_to_reference"), "{:.3f}"),
+                "Published": cell(task.get("published"), "{:.4f}"),
+                "Limit": cell(task.get("limit_mode")),
+                "Reason": task.get("reason") or "",
+            }
+            for task in tasks
+        ]
+    )
+
+
+def spec_test_frame(checks: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "Status": check.get("status"),
+                "Test Name": check.get("name"),
+                "Duration (s)": cell(check.get("duration_s"), "{:.2f}"),
+                "Attempts": cell(check.get("attempts")),
+                "Message": check.get("message") or "",
+            }
+            for check in checks
+        ]
+    )
+
+
+def findings_frame(findings: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "Check": finding["key"],
+                "Where": finding["where"],
+                "What": finding["message"],
+                **({"Why it does not block": finding["reason"]} if "reason" in finding else {}),
+            }
+            for finding in findings
+        ]
+    )
+
+
+def category_frame(categories: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    keys = ("name", "status", "total", "passed", "failed", "na", "skipped", "blockers", "waived")
+    return pd.DataFrame(
+        [{key.capitalize(): category[key] for key in keys} for category in categories]
+    )
+
+
+def comparison_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "What": row["what"],
+                "Metric": row["metric"],
+                "Before": cell(row["before"], "{:.4g}"),
+                "Now": cell(row["now"], "{:.4g}"),
+                "Change": cell(row["change"], "{:+.1%}"),
+                "Regression": "REGRESSION ⛔" if row["regression"] else "",
+            }
+            for row in rows
+        ]
+    )
+
+
+def _escape_md(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "_none_"
+    header = "| " + " | ".join(_escape_md(column) for column in frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = [
+        "| " + " | ".join(_escape_md(value) for value in row) + " |"
+        for row in frame.itertuples(index=False)
+    ]
+    return "\n".join([header, rule, *body])
+
+
+def html_table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "<p><em>none</em></p>"
+    table: str = frame.to_html(index=False, escape=True, border=0, classes="table")
+    return table
+
+
+FRAMES: Mapping[str, Callable[[Any], pd.DataFrame]] = {
+    "benchmarks": benchmark_frame,
+    "stress_tests": benchmark_frame,
+    "target_checks": target_frame,
+    "evals": eval_frame,
+    "spec_tests": spec_test_frame,
+}
+
+
+def escape(text: object) -> str:
+    return html.escape(str(text))

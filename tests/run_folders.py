@@ -1,0 +1,206 @@
+"""Run folders made by the tests: the result files a release writes (runtime spec, benchmark
+points with their request rows, evals, spec tests, release record), with the figures chosen."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reports.results import Identity, document, write_json, write_jsonl
+
+RUN_ID = "2026-12-01_10-00-00_TinyModel_cpu_release_0000abcd"
+IDENTITY = Identity(RUN_ID, "id_llama_cpp_TinyModel_cpu", "org/TinyModel", "cpu", "org/TinyModel")
+TARGET = {
+    "isl": 128,
+    "osl": 32,
+    "concurrency": 1,
+    "ttft_ms": 100.0,
+    "tput_user": 50.0,
+    "tput": 50.0,
+}
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One benchmark point's figures; `ttfts` are per request (ms), the rest are summaries."""
+
+    isl: int = 128
+    osl: int = 32
+    concurrency: int = 1
+    ttft_ms: float = 80.0
+    tpot_ms: float = 16.0  # 62.5 tok/s per user
+    output_throughput: float = 60.0
+    failed: int = 0
+    completed: int = 4
+    request_ttfts: Sequence[float] = ()
+    max_failed: float = 0.0
+
+
+@dataclass
+class RunSpec:
+    status: str = "functional"
+    perf_reference: list[dict[str, Any]] = field(default_factory=lambda: [dict(TARGET)])
+    perf_tiers: dict[str, float] = field(
+        default_factory=lambda: {"functional": 0.1, "complete": 0.5, "target": 1.0}
+    )
+    known_issues: list[dict[str, Any]] = field(default_factory=list)
+    workflow: str = "release"
+
+
+def runtime_spec(spec: RunSpec) -> dict[str, Any]:
+    return {
+        "schema_version": "1",
+        "kind": "runtime_spec",
+        "run_id": RUN_ID,
+        "runner_version": "0.1.0",
+        "git_sha": "0123456789abcdef0123456789abcdef01234567",
+        "model_id": IDENTITY.model_id,
+        "engine_version": "b11434",
+        "server_mode": "local",
+        "service_port": 8000,
+        "command": "python3 run.py --model TinyModel --device cpu --workflow release",
+        "model_spec": {
+            "model_name": "TinyModel",
+            "hf_repo": "org/TinyModel",
+            "device": "cpu",
+            "impl": "llama_cpp",
+            "inference_engine": "llama_cpp",
+            "version": "0.1.0",
+            "status": spec.status,
+            "docker_image": "local/readiness-llama-cpp-cpu:0.1.0",
+            "tt_metal_commit": None,
+            "vllm_commit": None,
+            "max_concurrency": 8,
+            "max_context": 4096,
+            "perf_reference": spec.perf_reference,
+            "perf_tiers": spec.perf_tiers,
+            "known_issues": spec.known_issues,
+        },
+        "run_config": {"workflow": spec.workflow, "limit_samples_mode": "smoke"},
+    }
+
+
+def benchmark_document(point: Measured) -> dict[str, Any]:
+    total = point.failed + point.completed
+    return document(
+        "benchmark",
+        IDENTITY,
+        {
+            "tool": "native",
+            "isl": point.isl,
+            "osl": point.osl,
+            "concurrency": point.concurrency,
+            "num_prompts": total,
+            "max_failed": point.max_failed,
+            "completed": point.completed,
+            "failed": point.failed,
+            "mean_ttft_ms": point.ttft_ms,
+            "p99_ttft_ms": point.ttft_ms * 1.5,
+            "mean_tpot_ms": point.tpot_ms,
+            "mean_e2el_ms": point.ttft_ms + point.tpot_ms * (point.osl - 1),
+            "request_throughput": 1.0,
+            "output_throughput": point.output_throughput,
+            "total_token_throughput": point.output_throughput * 5,
+            "error_counts": {"connection closed before the response ended": point.failed}
+            if point.failed
+            else {},
+        },
+    )
+
+
+def request_rows(point: Measured) -> list[dict[str, Any]]:
+    ttfts = list(point.request_ttfts) or [point.ttft_ms] * point.completed
+    rows = [
+        {"index": i, "success": True, "ttft_ms": t, "tpot_ms": point.tpot_ms,
+         "e2el_ms": t + point.tpot_ms * (point.osl - 1)}
+        for i, t in enumerate(ttfts)
+    ]  # fmt: skip
+    rows += [{"index": len(rows) + i, "success": False} for i in range(point.failed)]
+    return rows
+
+
+def eval_task(name: str, status: str, score: float | None = 0.55, **extra: Any) -> dict[str, Any]:
+    return {
+        "task": name,
+        "status": status,
+        "score": score,
+        "unit": "fraction",
+        "n_samples": 30,
+        "interval_95": [0.37, 0.71] if score is not None else None,
+        "reference": 0.5333,
+        "reference_source": "measured",
+        "ratio_to_reference": None if score is None else round(score / 0.5333, 4),
+        "published": None,
+        "ratio_to_published": None,
+        "tolerance": 0.05,
+        "limit_mode": "smoke",
+        "limit": "30",
+        "rule": "limited set",
+        "reason": extra.pop("reason", f"{name} {status.lower()}"),
+        "duration_s": 40.0,
+        **extra,
+    }
+
+
+def spec_check(name: str, status: str = "PASS", message: str = "") -> dict[str, Any]:
+    return {"name": name, "status": status, "duration_s": 1.0, "attempts": 1, "message": message}
+
+
+def make_run(
+    folder: Path,
+    spec: RunSpec | None = None,
+    points: Sequence[Measured] = (Measured(),),
+    tasks: Sequence[Mapping[str, Any]] | None = None,
+    checks: Sequence[Mapping[str, Any]] | None = None,
+    children: Mapping[str, str] | None = None,
+    complete: bool = True,
+) -> Path:
+    """A finished release's folder; `tasks`/`checks` None: that child wrote nothing."""
+    spec = spec or RunSpec()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "runtime_spec.json").write_text(json.dumps(runtime_spec(spec), indent=2))
+    for point in points:
+        name = f"benchmark_isl-{point.isl}_osl-{point.osl}_maxcon-{point.concurrency}"
+        write_json(folder / "benchmarks" / f"{name}.json", benchmark_document(point))
+        write_jsonl(folder / "benchmarks" / f"{name}_requests.jsonl", request_rows(point))
+    if tasks is not None:
+        write_json(
+            folder / "evals" / "evals.json",
+            document("evals", IDENTITY, {"engine": "llama_cpp", "complete": complete,
+                                         "summary": {}, "tasks": list(tasks)}),
+        )  # fmt: skip
+    if checks is not None:
+        write_json(
+            folder / "spec_tests" / "spec_tests.json",
+            document("spec_tests", IDENTITY, {"engine": "llama_cpp", "complete": complete,
+                                              "summary": {}, "checks": list(checks)}),
+        )  # fmt: skip
+    states = children or {"evals": "passed", "benchmarks": "passed", "spec_tests": "passed"}
+    write_json(
+        folder / "release.json",
+        document(
+            "release",
+            IDENTITY,
+            {
+                "children": [
+                    {"workflow": name, "status": state, "exit_code": 0 if state == "passed" else 1,
+                     "message": "" if state in ("passed", "failed") else "the server died",
+                     "duration_s": 1.0}
+                    for name, state in states.items()
+                ]
+            },
+        ),
+    )  # fmt: skip
+    return folder
+
+
+def passing_run(folder: Path, **changes: Any) -> Path:
+    """A release that meets every target of a functional model."""
+    arguments: dict[str, Any] = {
+        "tasks": [eval_task("readiness_basics", "PASS")],
+        "checks": [spec_check("chat"), spec_check("completions")],
+    }
+    return make_run(folder, **(arguments | changes))

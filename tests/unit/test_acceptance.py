@@ -1,0 +1,278 @@
+"""Acceptance against targets: tiers by status, missing data, failed requests, evals, spec
+tests, waivers, crashed children and requirements files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reports.acceptance import Acceptance, judge_run
+from reports.requirements import RequirementsError, check_requirements
+from reports.run_data import load_run
+from reports.targets import check_metric
+from tests.run_folders import (
+    TARGET,
+    Measured,
+    RunSpec,
+    eval_task,
+    passing_run,
+    spec_check,
+)
+
+
+def judged(folder: Path) -> Acceptance:
+    return judge_run(load_run(folder))
+
+
+def keys(acceptance: Acceptance) -> list[str]:
+    return [finding.key for finding in acceptance.blockers]
+
+
+# A point at 20% of theoretical per-user throughput: TPOT 100 ms = 10 tok/s against 50.
+AT_20_PERCENT = Measured(tpot_ms=100.0, output_throughput=10.0)
+
+
+def test_a_run_meeting_every_target_is_accepted(tmp_path: Path) -> None:
+    acceptance = judged(passing_run(tmp_path))
+    assert acceptance.accepted and not acceptance.blockers
+    statuses = {category.name: category.status for category in acceptance.categories}
+    assert statuses == {
+        "workflows": "PASS",
+        "benchmarks": "PASS",
+        "evals": "PASS",
+        "spec_tests": "PASS",
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "accepted", "failing_tiers"),
+    [
+        ("experimental", True, []),
+        ("functional", True, []),
+        ("complete", False, ["complete"]),
+        ("top_perf", False, ["complete", "target"]),
+    ],
+)
+def test_the_status_decides_which_tiers_must_pass(
+    tmp_path: Path, status: str, accepted: bool, failing_tiers: list[str]
+) -> None:
+    folder = passing_run(tmp_path, spec=RunSpec(status=status), points=[AT_20_PERCENT])
+    acceptance = judged(folder)
+    assert acceptance.accepted is accepted
+    blocked_tiers = sorted({key.split(".")[1] for key in keys(acceptance)})
+    assert blocked_tiers == failing_tiers
+
+
+def test_a_complete_model_at_the_functional_tier_only_is_not_accepted(tmp_path: Path) -> None:
+    """Upstream passes a point when any tier passes; here every enforced tier must."""
+    folder = passing_run(tmp_path, spec=RunSpec(status="complete"), points=[AT_20_PERCENT])
+    acceptance = judged(folder)
+    messages = [finding.message for finding in acceptance.blockers]
+    assert "benchmarks:isl-128_osl-32_conc-1.complete.tput_user_check" in keys(acceptance)
+    assert any(
+        "complete tier (50% of theoretical)" in m and "needs at least 25.0 tok/s/user" in m
+        for m in messages
+    ), messages
+    assert any("any one tier" in note for note in acceptance.notes)
+
+
+def test_ttft_is_lower_is_better(tmp_path: Path) -> None:
+    slow = Measured(ttft_ms=1500.0)  # functional allows 100 / 0.1 = 1000 ms
+    acceptance = judged(passing_run(tmp_path, points=[slow]))
+    assert keys(acceptance) == ["benchmarks:isl-128_osl-32_conc-1.functional.ttft_ms_check"]
+    assert "TTFT 1500.0 ms, needs at most 1000.0 ms (150% of it)" in acceptance.blockers[0].message
+
+
+def test_check_metric_ratios_and_na() -> None:
+    assert check_metric("ttft_ms", 100.0, 0.5, 150.0).check == "PASS"  # target 200 ms
+    assert check_metric("tput", 100.0, 0.5, 49.0).check == "FAIL"  # target 50 tok/s
+    assert check_metric("tput", None, 0.5, 49.0).check == "N/A"
+    assert check_metric("tput", 100.0, 0.5, None).check == "MISSING"
+    assert check_metric("tput_user", 40.0, 1.0, 50.0).ratio == pytest.approx(1.25)
+
+
+def test_a_custom_tier_map_changes_the_targets(tmp_path: Path) -> None:
+    spec = RunSpec(perf_tiers={"functional": 0.25, "complete": 0.5, "target": 1.0})
+    acceptance = judged(passing_run(tmp_path, spec=spec, points=[AT_20_PERCENT]))
+    assert keys(acceptance) == [
+        "benchmarks:isl-128_osl-32_conc-1.functional.tput_user_check",
+        "benchmarks:isl-128_osl-32_conc-1.functional.tput_check",
+    ]
+
+
+def test_a_target_point_that_was_not_measured_blocks(tmp_path: Path) -> None:
+    other = Measured(concurrency=4)
+    acceptance = judged(passing_run(tmp_path, points=[other]))
+    assert keys(acceptance) == ["benchmarks:isl-128_osl-32_conc-1.not_measured"]
+
+
+def test_a_point_where_every_request_failed_is_missing_data_not_a_pass(tmp_path: Path) -> None:
+    dead = Measured(completed=0, failed=4)
+    acceptance = judged(passing_run(tmp_path, spec=RunSpec(status="experimental"), points=[dead]))
+    assert not acceptance.accepted  # failed requests block whatever the status
+    assert keys(acceptance) == ["benchmarks:isl-128_osl-32_conc-1.failed_requests"]
+    assert "4 of 4 requests failed" in acceptance.blockers[0].message
+    tiers = acceptance.target_points[0].tiers
+    assert {check.check for tier in tiers for check in tier.checks} == {"MISSING"}
+
+
+def test_a_metric_without_a_theoretical_figure_is_not_applicable(tmp_path: Path) -> None:
+    target = dict(TARGET, ttft_ms=None)
+    folder = passing_run(
+        tmp_path, spec=RunSpec(perf_reference=[target]), points=[Measured(ttft_ms=9e9)]
+    )
+    assert judged(folder).accepted
+
+
+def test_failed_requests_within_the_allowance_pass(tmp_path: Path) -> None:
+    point = Measured(failed=1, completed=99, max_failed=0.05)
+    assert judged(passing_run(tmp_path, points=[point])).accepted
+
+
+def test_a_failed_eval_blocks_unless_experimental(tmp_path: Path) -> None:
+    tasks = [eval_task("readiness_basics", "FAIL", 0.2, reason="0.2 is below 0.5066")]
+    acceptance = judged(passing_run(tmp_path / "a", tasks=tasks))
+    assert keys(acceptance) == ["evals:readiness_basics"]
+    assert "0.2 is below 0.5066" in acceptance.blockers[0].message
+    experimental = judged(
+        passing_run(tmp_path / "b", tasks=tasks, spec=RunSpec(status="experimental"))
+    )
+    assert experimental.accepted
+    assert [finding.key for finding in experimental.advisories] == ["evals:readiness_basics"]
+
+
+def test_a_known_issue_waives_a_failed_task_with_its_reason(tmp_path: Path) -> None:
+    waiver = {"workflow": "evals", "task": "readiness_basics", "reason": "flaky on cpu (#12)"}
+    tasks = [eval_task("readiness_basics", "FAIL", 0.2)]
+    acceptance = judged(passing_run(tmp_path, tasks=tasks, spec=RunSpec(known_issues=[waiver])))
+    assert acceptance.accepted
+    assert [(w.key, w.reason) for w in acceptance.waived] == [
+        ("evals:readiness_basics", "known issue: flaky on cpu (#12)")
+    ]
+
+
+def test_a_crashed_task_blocks_even_with_a_waiver(tmp_path: Path) -> None:
+    waiver = {"workflow": "evals", "task": "readiness_basics", "reason": "flaky"}
+    tasks = [eval_task("readiness_basics", "ERROR", None, reason="lm-eval exited 1")]
+    acceptance = judged(passing_run(tmp_path, tasks=tasks, spec=RunSpec(known_issues=[waiver])))
+    assert keys(acceptance) == ["evals:readiness_basics"]
+    assert "crashed: lm-eval exited 1" in acceptance.blockers[0].message
+
+
+def test_skipped_and_not_comparable_tasks_do_not_block(tmp_path: Path) -> None:
+    tasks = [
+        eval_task("readiness_basics", "PASS"),
+        eval_task("humaneval", "SKIPPED", None),
+        eval_task("gsm8k", "NOT_COMPARABLE", 0.1),
+    ]
+    acceptance = judged(passing_run(tmp_path, tasks=tasks))
+    evals = next(c for c in acceptance.categories if c.name == "evals")
+    assert (acceptance.accepted, evals.passed, evals.skipped, evals.na) == (True, 1, 1, 1)
+
+
+def test_missing_or_incomplete_results_block(tmp_path: Path) -> None:
+    no_evals = judged(passing_run(tmp_path / "a", tasks=None))
+    assert keys(no_evals) == ["evals:no_results"]
+    cut_short = judged(passing_run(tmp_path / "b", complete=False))
+    assert keys(cut_short) == ["evals:incomplete", "spec_tests:incomplete"]
+
+
+def test_spec_test_failures_block_and_can_be_waived(tmp_path: Path) -> None:
+    checks = [spec_check("chat"), spec_check("n_choices", "FAIL", "asked 2 choices, got 1")]
+    acceptance = judged(passing_run(tmp_path / "a", checks=checks))
+    assert keys(acceptance) == ["spec_tests:n_choices"]
+    waiver = {"workflow": "spec_tests", "task": "n_choices", "reason": "engine limit"}
+    waived = judged(passing_run(tmp_path / "b", checks=checks, spec=RunSpec(known_issues=[waiver])))
+    assert waived.accepted and [w.key for w in waived.waived] == ["spec_tests:n_choices"]
+
+
+def test_a_crashed_child_workflow_blocks(tmp_path: Path) -> None:
+    children = {"evals": "passed", "benchmarks": "crashed", "spec_tests": "not_run"}
+    acceptance = judged(passing_run(tmp_path, children=children))
+    assert {"workflows:benchmarks", "workflows:spec_tests"} <= set(keys(acceptance))
+
+
+# Requirements files
+
+
+def requirements(**changes: Any) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "slo": {"ttft_ms": 200, "tpot_ms": 50},
+        "goodput": {"min_share": 0.75, "priority": "must"},
+        "accuracy": [{"task": "readiness_basics", "min_score": 0.5, "priority": "must"}],
+    }
+    return check_requirements(raw | changes, "req.yaml")
+
+
+def with_requirements(folder: Path, reqs: dict[str, Any], **changes: Any) -> Acceptance:
+    import json
+
+    run = passing_run(folder, **changes)
+    (run / "requirements.json").write_text(json.dumps(reqs))
+    return judged(run)
+
+
+def test_goodput_counts_the_requests_meeting_every_slo(tmp_path: Path) -> None:
+    point = Measured(request_ttfts=[100, 150, 190, 400])  # 3 of 4 within 200 ms
+    met = with_requirements(tmp_path / "a", requirements(), points=[point])
+    assert met.accepted
+    assert [(g.measured, g.met) for g in met.grades if g.key.startswith("goodput")] == [
+        (0.75, True)
+    ]
+    strict = requirements(goodput={"min_share": 0.9, "priority": "must"})
+    missed = with_requirements(tmp_path / "b", strict, points=[point])
+    assert keys(missed) == ["benchmarks:goodput:isl-128_osl-32_conc-1"]
+    assert "3 of 4 requests met the SLOs (75%), needs 90%" in missed.blockers[0].message
+
+
+def test_a_should_requirement_is_reported_and_does_not_block(tmp_path: Path) -> None:
+    reqs = requirements(
+        goodput={"min_share": 0.9, "priority": "should"},
+        accuracy=[{"task": "readiness_basics", "min_score": 0.9, "priority": "should"}],
+    )
+    acceptance = with_requirements(tmp_path, reqs, points=[Measured(request_ttfts=[100, 400])])
+    assert acceptance.accepted
+    assert sorted(f.key for f in acceptance.advisories) == [
+        "benchmarks:goodput:isl-128_osl-32_conc-1",
+        "evals:accuracy:readiness_basics",
+    ]
+
+
+def test_requirements_replace_the_registry_targets(tmp_path: Path) -> None:
+    """A point far below the registry's tiers, and an eval the registry fails, pass a
+    deployment whose own targets they meet."""
+    tasks = [eval_task("readiness_basics", "FAIL", 0.52)]
+    acceptance = with_requirements(
+        tmp_path, requirements(), points=[Measured(ttft_ms=150, tpot_ms=45)], tasks=tasks,
+        spec=RunSpec(status="top_perf"),
+    )  # fmt: skip
+    assert acceptance.accepted, keys(acceptance)
+    assert acceptance.enforced_tiers == ()
+    assert acceptance.source == "requirements: req.yaml"
+
+
+def test_a_must_accuracy_target_for_a_task_that_did_not_run_blocks(tmp_path: Path) -> None:
+    reqs = requirements(accuracy=[{"task": "gsm8k", "min_score": 0.5}])
+    acceptance = with_requirements(tmp_path, reqs)
+    assert keys(acceptance) == ["evals:accuracy:gsm8k"]
+    assert "the task was not run" in acceptance.blockers[0].message
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"slo": {"ttft": 1}, "goodput": {"min_share": 0.9}}, "unknown field ttft"),
+        ({"slo": {"ttft_ms": 1}, "goodput": {"min_share": 90}}, "a share from 0 to 1"),
+        ({"slo": {"ttft_ms": 1}}, "add goodput.min_share"),
+        ({"accuracy": [{"task": "x", "min_score": 1, "priority": "may"}]}, "not must or should"),
+        ({"accuracy": [{"task": "x"}]}, "min_score"),
+        ({"name": "empty"}, "states no target"),
+        ({"goodput": {"min_share": 0.5}}, "needs slo"),
+        ({"schema_version": 2, "accuracy": []}, "this runner reads 1"),
+    ],
+)
+def test_a_bad_requirements_file_names_the_field(raw: dict[str, Any], message: str) -> None:
+    with pytest.raises(RequirementsError, match=message):
+        check_requirements(raw, "req.yaml")

@@ -1,0 +1,231 @@
+"""The rendered report: markdown against a golden file, the JSON's schema, JUnit, CSV, the
+self-contained HTML, --compare-to, the catalogue merge, and the reports workflow's command line."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pandas as pd
+import pytest
+
+from reports.build import render_run
+from reports.compare import compare
+from reports.merge import render_catalogue
+from tests.helpers import Run
+from tests.run_folders import (
+    TARGET,
+    Measured,
+    RunSpec,
+    eval_task,
+    make_run,
+    passing_run,
+    spec_check,
+)
+
+GOLDEN = Path(__file__).parent / "data" / "report_golden.md"
+TOP_LEVEL = {
+    "schema_version",
+    "kind",
+    "metadata",
+    "acceptance_criteria",
+    "acceptance_blockers",
+    "acceptance_criteria_metadata",
+    "acceptance",
+    "workflows",
+    "target_checks",
+    "benchmarks",
+    "evals",
+    "spec_tests",
+    "stress_tests",
+    "comparison",
+}
+UPSTREAM_METADATA = {
+    "report_id",
+    "model_name",
+    "model_id",
+    "model_repo",
+    "model_impl",
+    "inference_engine",
+    "device",
+    "server_mode",
+    "tt_metal_commit",
+    "vllm_commit",
+    "run_command",
+    "runtime_model_spec_json",
+    "workflow",
+}
+
+
+def mixed_run(folder: Path) -> Path:
+    """A release with a bit of everything: a complete model short of its complete tier at one
+    point, a waived eval, a skipped one, and a failed spec test."""
+    at_4 = {"isl": 128, "osl": 32, "concurrency": 4, "ttft_ms": 400.0, "tput_user": 40.0}
+    spec = RunSpec(
+        status="complete",
+        perf_reference=[dict(TARGET), at_4 | {"tput": 160.0}],
+        known_issues=[{"workflow": "evals", "task": "humaneval", "reason": "weak model (#7)"}],
+    )
+    points = [
+        Measured(),
+        Measured(concurrency=4, ttft_ms=900.0, tpot_ms=100.0, output_throughput=40.0),
+    ]
+    tasks = [
+        eval_task("readiness_basics", "PASS", 0.55),
+        eval_task("humaneval", "FAIL", 0.01),
+        eval_task("gsm8k", "SKIPPED", None, reason="needs prompt logprobs"),
+    ]
+    checks = [spec_check("chat"), spec_check("n_choices", "FAIL", "asked 2 choices, got 1")]
+    return make_run(folder, spec, points, tasks, checks)
+
+
+def test_markdown_matches_the_golden_file(tmp_path: Path) -> None:
+    rendered = render_run(mixed_run(tmp_path / "run"))
+    text = rendered.files["markdown"].read_text()
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.write_text(text)
+    assert text == GOLDEN.read_text()
+
+
+def test_report_json_schema(tmp_path: Path) -> None:
+    rendered = render_run(mixed_run(tmp_path / "run"))
+    report = json.loads(rendered.files["json"].read_text())
+    assert set(report) == TOP_LEVEL
+    assert (report["schema_version"], report["kind"]) == ("1", "release_report")
+    assert set(report["metadata"]) >= UPSTREAM_METADATA
+    assert report["acceptance_criteria"] is False
+    assert set(report["acceptance_blockers"]) == {
+        "benchmarks:isl-128_osl-32_conc-4.complete.ttft_ms_check",
+        "benchmarks:isl-128_osl-32_conc-4.complete.tput_user_check",
+        "benchmarks:isl-128_osl-32_conc-4.complete.tput_check",
+        "spec_tests:n_choices",
+    }
+    criteria = report["acceptance_criteria_metadata"]
+    assert criteria["enforcement_result"] == "NOT ACCEPTED"
+    assert criteria["enforced_tiers"] == ["functional", "complete"]
+    assert {c["name"]: c["status"] for c in criteria["categories"]} == {
+        "workflows": "PASS",
+        "benchmarks": "FAIL",
+        "evals": "PASS",
+        "spec_tests": "FAIL",
+    }
+    point = report["target_checks"][1]
+    check = point["tiers"]["complete"]["checks"]["tput_user"]
+    assert (check["target"], check["measured"], check["check"]) == (20.0, 10.0, "FAIL")
+    assert check["ratio"] == pytest.approx(0.5)
+    assert report["acceptance"]["waived"][0]["key"] == "evals:humaneval"
+    assert [row["concurrency"] for row in report["benchmarks"]] == [1, 4]
+
+
+def test_junit_has_one_case_per_check_and_fails_the_blockers(tmp_path: Path) -> None:
+    rendered = render_run(mixed_run(tmp_path / "run"))
+    root = ElementTree.parse(rendered.files["junit"]).getroot()
+    cases = root.findall(".//testcase")
+    failed = sorted(str(case.get("name")) for case in cases if case.find("failure") is not None)
+    assert failed == sorted(rendered.report["acceptance_blockers"])
+    skipped = {case.get("name") for case in cases if case.find("skipped") is not None}
+    assert {"evals:humaneval", "evals:gsm8k"} <= skipped
+    assert len(cases) == len(rendered.report["acceptance"]["checks"])
+
+
+def test_benchmark_csv_reads_back_with_every_point(tmp_path: Path) -> None:
+    rendered = render_run(mixed_run(tmp_path / "run"))
+    frame = pd.read_csv(io.StringIO(rendered.files["csv"].read_text()))
+    assert list(frame["concurrency"]) == [1, 4]
+    assert list(frame["tput_user"]) == [62.5, 10.0]
+
+
+def test_html_is_self_contained_with_plots_and_targets(tmp_path: Path) -> None:
+    rendered = render_run(mixed_run(tmp_path / "run"))
+    page = rendered.files["html"].read_text()
+    assert "<script src" not in page and "<link" not in page  # nothing fetched
+    assert "Plotly.newPlot" in page and "plotly.js v" in page
+    assert "plot-ttft_ms-128-32" in page and "complete target (50%)" in page
+    assert "NOT ACCEPTED" in page
+
+
+def test_compare_lists_regressions_beyond_the_threshold(tmp_path: Path) -> None:
+    before = render_run(passing_run(tmp_path / "before")).report
+    slower = [Measured(ttft_ms=95.0, tpot_ms=16.5)]  # TTFT +19%, TPOT +3%
+    now = render_run(passing_run(tmp_path / "now", points=slower), tmp_path / "before")
+    comparison = now.report["comparison"]
+    regressions = [(r["what"], r["metric"]) for r in comparison["rows"] if r["regression"]]
+    assert regressions == [("ISL 128 OSL 32 concurrency 1", "TTFT (ms)")]
+    assert (
+        comparison["regressions"] == 1 and comparison["baseline"] == before["metadata"]["report_id"]
+    )
+    assert "### Comparison with" in now.files["markdown"].read_text()
+    assert compare(before, before)["regressions"] == 0
+
+
+def test_a_verdict_that_turned_is_a_regression(tmp_path: Path) -> None:
+    before = render_run(passing_run(tmp_path / "before")).report
+    failing = render_run(passing_run(tmp_path / "now", points=[Measured(completed=0, failed=4)]))
+    verdict = compare(failing.report, before)["rows"][0]
+    assert (verdict["metric"], verdict["regression"]) == ("accepted", True)
+
+
+def test_merge_makes_one_row_per_model_and_device(tmp_path: Path) -> None:
+    first = render_run(passing_run(tmp_path / "a")).files["json"]
+    second = render_run(passing_run(tmp_path / "b", checks=[spec_check("chat", "FAIL")])).files[
+        "json"
+    ]
+    catalogue = render_catalogue([first, second], tmp_path / "out")
+    rows = catalogue.document["rows"]
+    assert len(rows) == 1 and rows[0]["verdict"] == "NOT ACCEPTED"  # the newer report wins
+    assert "superseded" in catalogue.document["notes"][0]
+    assert not catalogue.accepted
+    assert "| TinyModel | cpu |" in catalogue.files["markdown"].read_text()
+
+
+def test_reports_rebuilds_from_the_run_folder_with_the_verdict_as_exit_code(
+    tmp_path: Path, run_cli: Run
+) -> None:
+    accepted = run_cli("--workflow", "reports", "--run-dir", str(passing_run(tmp_path / "ok")))
+    assert accepted.code == 0, accepted.err
+    assert "ACCEPTED" in accepted.out and "report.html" in accepted.out
+    blocked = run_cli("--workflow", "reports", "--run-dir", str(mixed_run(tmp_path / "no")))
+    assert blocked.code == 5
+    assert "blocker: ISL 128 OSL 32 concurrency 4, complete tier" in blocked.out
+
+
+def test_reports_with_requirements_saves_them_and_grades_against_them(
+    tmp_path: Path, run_cli: Run
+) -> None:
+    folder = mixed_run(tmp_path / "run")
+    requirements = tmp_path / "req.yaml"
+    requirements.write_text(
+        "accuracy:\n  - {task: readiness_basics, min_score: 0.6, priority: must}\n"
+    )
+    result = run_cli(
+        "--workflow", "reports", "--run-dir", str(folder), "--requirements", str(requirements)
+    )
+    assert result.code == 5
+    assert "accuracy of readiness_basics: score 0.55 over 30 samples, needs 0.6" in result.out
+    assert (folder / "requirements.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--workflow", "reports"], "needs --run-dir"),
+        (["--workflow", "reports", "--run-dir", "/no/such/run"], "no such folder"),
+        (
+            ["--workflow", "reports", "--run-dir", "/tmp", "--model", "X"],
+            "--model would change nothing",
+        ),
+        (["--workflow", "reports", "--run-dir", "/tmp"], "is not a run folder"),
+        (
+            ["--workflow", "benchmarks", "--run-dir", "/tmp"],
+            "--run-dir is read by --workflow reports only",
+        ),
+        (["--workflow", "reports", "--merge", "/no/such.json"], "no such file or folder"),
+    ],
+)
+def test_reports_input_errors_are_one_line(argv: list[str], message: str, run_cli: Run) -> None:
+    result = run_cli(*argv)
+    assert result.code == 2
+    assert message in result.err and "Traceback" not in result.err + result.out

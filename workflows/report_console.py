@@ -1,0 +1,65 @@
+"""Rendering a run's report from the runner, and what the console says about it: the verdict,
+each blocker, and where the files are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from reports.build import Rendered, render_run
+from reports.requirements import RequirementsError, load_requirements
+from reports.run_data import ReportError
+from workflows.errors import ExitCode, UsageError
+
+MAX_LISTED = 20  # blockers listed on the console; the report has them all
+
+
+def load_requirements_or_fail(path: Path) -> dict[str, Any]:
+    try:
+        return load_requirements(path)
+    except RequirementsError as error:
+        raise UsageError(str(error)) from None
+
+
+def render_and_tell(console: Console, folder: Path, compare_to: Path | None) -> ExitCode:
+    try:
+        rendered = render_run(folder, compare_to)
+    except ReportError as error:
+        raise UsageError(str(error)) from None
+    tell(console, rendered)
+    return ExitCode.OK if rendered.accepted else ExitCode.NOT_ACCEPTED
+
+
+def say(console: Console, line: str) -> None:
+    console.print(line, markup=False, highlight=False)
+
+
+def tell(console: Console, rendered: Rendered) -> None:
+    report = rendered.report
+    meta, acceptance = report["metadata"], report["acceptance"]
+    verdict = acceptance["verdict"]
+    say(console, f"release report: {meta['model_name']} on {meta['device']}: {verdict}")
+    for finding in acceptance["blockers"][:MAX_LISTED]:
+        say(console, f"  blocker: {finding['message']}")
+    if len(acceptance["blockers"]) > MAX_LISTED:
+        say(console, f"  ... and {len(acceptance['blockers']) - MAX_LISTED} more in the report")
+    for finding in acceptance["waived"]:
+        say(console, f"  waived: {finding['message']} ({finding['reason']})")
+    for finding in acceptance["advisories"]:
+        say(console, f"  not blocking: {finding['message']} ({finding['reason']})")
+    comparison = report.get("comparison")
+    if comparison:
+        say(
+            console,
+            f"  compared with {comparison['baseline']}: {comparison['regressions']} regression(s)",
+        )
+        for row in comparison["rows"]:
+            if row["regression"]:
+                say(
+                    console,
+                    f"  regression: {row['what']} {row['metric']}: {row['before']} -> {row['now']}",
+                )
+    for what, path in rendered.files.items():
+        say(console, f"  {what}: {path}")
