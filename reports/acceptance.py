@@ -186,24 +186,16 @@ def judge_run(run: RunData) -> Acceptance:
     tiers = () if requirements else enforced_tiers(status)
     targets = check_targets(spec, run.benchmarks, enforce=tiers)
     grades: list[Grade] = []
-    categories = [_workflows(run)]
+    categories = [_workflows(run)] if run.release is not None else []
     if run.ran("benchmarks"):
-        bench = Category("benchmarks", enforced=bool(tiers) or requirements is not None)
-        judge = Judge(bench, waivers)
-        _judge_targets(judge, targets)
-        _judge_failed_requests(judge, run.benchmarks)
-        if requirements:
-            goodput = grade_goodput(requirements, run.benchmarks)
-            grades += goodput
-            for grade in goodput:
-                judge.graded(grade)
-        categories.append(bench)
+        categories.append(_benchmarks(run, waivers, targets, grades, bool(tiers)))
     if run.ran("evals"):
         categories.append(_evals(run, waivers, status, grades))
     if run.ran("spec_tests"):
         categories.append(_spec_tests(run, waivers))
     if run.ran("stress_tests"):
         stress = Category("stress_tests", enforced=True)
+        _judge_left_out(Judge(stress, waivers), run)
         _judge_failed_requests(Judge(stress, waivers), run.stress)
         categories.append(stress)
     notes = [STRICTER_THAN_UPSTREAM]
@@ -225,17 +217,49 @@ def judge_run(run: RunData) -> Acceptance:
     )
 
 
+def _benchmarks(
+    run: RunData, waivers: Waivers, targets: Sequence[TargetPoint], grades: list[Grade], tiers: bool
+) -> Category:
+    requirements = run.requirements
+    enforced = bool(requirements["goodput"]) if requirements else tiers
+    bench = Category("benchmarks", enforced=enforced)
+    judge = Judge(bench, waivers)
+    if _judge_left_out(judge, run):
+        return bench
+    _judge_targets(judge, targets)
+    _judge_failed_requests(judge, run.benchmarks)
+    if requirements:
+        goodput = grade_goodput(requirements, run.benchmarks)
+        grades += goodput
+        for grade in goodput:
+            judge.graded(grade)
+    return bench
+
+
 def _workflows(run: RunData) -> Category:
     """The release's children: one that crashed or never ran is a blocker, never a pass."""
     category = Category("workflows", enforced=True)
     judge = Judge(category, Waivers(()))
     for child in (run.release or {}).get("children", ()):
         name, state = child["workflow"], child["status"]
-        if state in ("passed", "failed"):  # it ran to its end; its own category judges it
+        if state == "left_out":  # its own category says whether that blocks
+            judge.not_applicable(name, f"not run: {child.get('message')}")
+        elif state in ("passed", "failed"):  # it ran to its end; its own category judges it
             judge.passed(name, f"{name} ran to its end (exit {child.get('exit_code')})")
         else:
             judge.blocker(name, name, f"{name} {state}: {child.get('message') or 'no detail'}")
     return category
+
+
+def _judge_left_out(judge: Judge, run: RunData) -> bool:
+    """A child the release left out fails its category where that category is enforced; a
+    known issue for the whole workflow waives it."""
+    name = judge.category.name
+    reason = run.left_out(name)
+    if reason is None:
+        return False
+    judge.failed("not_run", name, f"{name} did not run: {reason}", "not_run")
+    return True
 
 
 def _judge_targets(judge: Judge, targets: Sequence[TargetPoint]) -> None:
@@ -297,9 +321,19 @@ def _judge_failed_requests(judge: Judge, points: Sequence[Point]) -> None:
 
 
 def _evals(run: RunData, waivers: Waivers, status: str, grades: list[Grade]) -> Category:
-    category = Category("evals", enforced=status != "experimental")
+    requirements = run.requirements
+    enforced = bool(requirements["accuracy"]) if requirements else status != "experimental"
+    category = Category("evals", enforced=enforced)
     judge = Judge(category, waivers)
     evals = run.evals
+    if requirements and run.left_out("evals"):
+        accuracy = grade_accuracy(requirements, [])  # each target: "the task was not run"
+        grades += accuracy
+        for grade in accuracy:
+            judge.graded(grade)
+        return category
+    if _judge_left_out(judge, run):
+        return category
     if evals is None:
         judge.blocker("no_results", "evals", "evals ran but wrote no evals/evals.json")
         return category
@@ -308,7 +342,6 @@ def _evals(run: RunData, waivers: Waivers, status: str, grades: list[Grade]) -> 
         judge.blocker(
             "incomplete", "evals", "evals/evals.json is incomplete: the workflow stopped early"
         )
-    requirements = run.requirements
     for task in tasks:
         name, state = str(task.get("task")), str(task.get("status"))
         if state == "ERROR":
@@ -335,6 +368,8 @@ def _spec_tests(run: RunData, waivers: Waivers) -> Category:
     category = Category("spec_tests", enforced=True)
     judge = Judge(category, waivers)
     results = run.spec_tests
+    if _judge_left_out(judge, run):
+        return category
     if results is None:
         judge.blocker("no_results", "spec_tests", "spec_tests ran but wrote no results")
         return category

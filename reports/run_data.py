@@ -54,6 +54,13 @@ class RunData:
     def spec(self) -> Mapping[str, Any]:
         return self.runtime["model_spec"]  # type: ignore[no-any-return]
 
+    def left_out(self, workflow: str) -> str | None:
+        """Why the release did not run this child, if it left it out."""
+        for child in (self.release or {}).get("children", ()):
+            if child["workflow"] == workflow and child["status"] == "left_out":
+                return str(child.get("message") or "left out")
+        return None
+
     def ran(self, workflow: str) -> bool:
         """Whether the run set out to run this workflow (a release names its children)."""
         if self.release is not None:

@@ -3,7 +3,9 @@ on request), each child's results kept in the one run folder whatever a later ch
 the release report and its verdict.
 
 Workflow arguments for a child are namespaced by its name (`benchmarks.concurrency=1,8`,
-`evals.tasks=readiness_basics`); `stress=true` adds the stress tests."""
+`evals.tasks=readiness_basics`); `stress=true` adds the stress tests; `workflows=a,b` runs only
+those children. A child left out (by `workflows=`, or evals for a model without an eval
+configuration) is recorded as such: the report counts it as not run."""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from evals.config import NoEvalConfig, eval_config_for
 from reports.results import Identity, document, write_json
 from reports.run_data import RELEASE_FILE, REQUIREMENTS_FILE
+from workflows import interrupts
 from workflows.context import RunContext
 from workflows.envs.venvs import VenvSpec
 from workflows.errors import ExitCode, Interrupted, ReadinessError, ServerError, UsageError
@@ -28,12 +32,53 @@ from workflows.workflow_spec_tests import SPEC_TESTS
 
 CHILDREN = {child.name: child for child in (EVALS, BENCHMARKS, SPEC_TESTS, STRESS_TESTS)}
 ORDER = ("evals", "benchmarks", "spec_tests", "stress_tests")  # evals first, as upstream settled
-OWN_KEYS = ("stress",)
+OWN_KEYS = ("stress", "workflows")
 
 
-def child_names(config: RunConfig) -> tuple[str, ...]:
-    stress = bool(workflow_only(config.workflow_args).get("stress", False))
-    return tuple(name for name in ORDER if name != "stress_tests" or stress)
+def planned_children(config: RunConfig) -> tuple[str, ...]:
+    """The children the release runs: all but stress tests, unless `stress=true`; `workflows=`
+    chooses among them."""
+    args = workflow_only(config.workflow_args)
+    stress = args.get("stress", False)
+    if not isinstance(stress, bool):
+        raise UsageError(f"--workflow-args: stress takes true or false, got {stress!r}")
+    default = tuple(name for name in ORDER if name != "stress_tests" or stress)
+    if "workflows" not in args:
+        return default
+    chosen = [name.strip() for name in str(args["workflows"]).split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(ORDER))
+    if unknown or not chosen:
+        raise UsageError(
+            f"--workflow-args: workflows={args['workflows']}: release runs {', '.join(ORDER)}"
+        )
+    if "stress_tests" in chosen and not stress:
+        chosen.remove("stress_tests")
+        if not chosen:
+            raise UsageError("--workflow-args: workflows=stress_tests needs stress=true")
+    return tuple(name for name in ORDER if name in chosen)
+
+
+def left_out(config: RunConfig, spec: ModelSpec | None = None) -> dict[str, str]:
+    """Children the release does not run, each with the reason."""
+    reasons: dict[str, str] = {}
+    planned = planned_children(config)
+    stress = "stress_tests" in planned or bool(
+        workflow_only(config.workflow_args).get("stress", False)
+    )
+    for name in ORDER:
+        if name not in planned and (name != "stress_tests" or stress):
+            reasons[name] = "left out by --workflow-args workflows=" + ",".join(planned)
+    if spec is not None and "evals" in planned:
+        try:
+            eval_config_for(spec.hf_repo, spec.model_name)
+        except NoEvalConfig as error:
+            reasons["evals"] = error.message
+    return reasons
+
+
+def child_names(config: RunConfig, spec: ModelSpec | None = None) -> tuple[str, ...]:
+    skipped = left_out(config, spec)
+    return tuple(name for name in planned_children(config) if name not in skipped)
 
 
 def _split_args(config: RunConfig) -> dict[str, dict[str, WorkflowArgValue]]:
@@ -54,13 +99,12 @@ def _split_args(config: RunConfig) -> dict[str, dict[str, WorkflowArgValue]]:
                 f"'{child}' is none of them"
             )
         split[child][name.replace("-", "_")] = value
-    if split["stress_tests"] and "stress_tests" not in child_names(config):
-        raise UsageError(
-            "--workflow-args: stress_tests.* given, but stress tests run only with stress=true"
-        )
-    stress = workflow_only(config.workflow_args).get("stress", False)
-    if not isinstance(stress, bool):
-        raise UsageError(f"--workflow-args: stress takes true or false, got {stress!r}")
+    for child, given in split.items():
+        if given and child not in planned_children(config):
+            raise UsageError(
+                f"--workflow-args: {child}.* given, but the release does not run {child}"
+                + (" (add stress=true)" if child == "stress_tests" else "")
+            )
     return split
 
 
@@ -84,13 +128,14 @@ class ReleaseWorkflow:
     name: str = "release"
 
     def check_args(self, config: RunConfig) -> None:
+        _split_args(config)
         for child in child_names(config):
             CHILDREN[child].check_args(child_config(config, child))
         if config.requirements is not None:
             load_requirements_or_fail(config.requirements)
 
     def check_spec(self, spec: ModelSpec, config: RunConfig) -> None:
-        for child in child_names(config):
+        for child in child_names(config, spec):
             CHILDREN[child].check_spec(spec, child_config(config, child, spec))
 
     def environments(self, config: RunConfig) -> tuple[VenvSpec, ...]:
@@ -113,16 +158,18 @@ class ReleaseRun:
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
-        self.children = child_names(ctx.config)
+        self.children = child_names(ctx.config, ctx.the_spec)
+        skipped = left_out(ctx.config, ctx.the_spec)
         self.record: list[dict[str, object]] = [
             {
                 "workflow": name,
-                "status": "not_run",
+                "status": "left_out" if name in skipped else "not_run",
                 "exit_code": None,
-                "message": "",
+                "message": skipped.get(name, ""),
                 "duration_s": None,
             }
-            for name in self.children
+            for name in ORDER
+            if name in self.children or name in skipped
         ]
 
     def _say(self, line: str) -> None:
@@ -133,18 +180,21 @@ class ReleaseRun:
             requirements = load_requirements_or_fail(self.ctx.config.requirements)
             write_json(self.ctx.the_folder.path / REQUIREMENTS_FILE, requirements)
         self._save()
+        for entry in self.record:
+            if entry["status"] == "left_out":
+                self._say(f"release: {entry['workflow']} is not run: {entry['message']}")
         try:
             for index, name in enumerate(self.children):
                 self._say(f"release: [{index + 1}/{len(self.children)}] {name}")
-                self._run_child(index, name)
+                self._run_child(name)
         finally:
             self._save()
         return render_and_tell(
             self.ctx.console, self.ctx.the_folder.path, self.ctx.config.compare_to
         )
 
-    def _run_child(self, index: int, name: str) -> None:
-        entry = self.record[index]
+    def _run_child(self, name: str) -> None:
+        entry = next(entry for entry in self.record if entry["workflow"] == name)
         config = child_config(self.ctx.config, name, self.ctx.the_spec)
         entry["args"] = dict(config.workflow_args)
         started = time.monotonic()
@@ -152,6 +202,7 @@ class ReleaseRun:
         self._save()
         try:
             code = CHILDREN[name].run(self.ctx.with_(config=config))
+            interrupts.check()  # a child stopped by Ctrl-C or SIGTERM ends the release
         except ServerError as error:
             self._end(entry, started, "crashed", int(error.exit_code), error.message)
             self._render_partial()

@@ -1,6 +1,7 @@
 """The evals and spec_tests workflows for real: lm-eval 0.4.13 in its own environment and the
 conformance suite against the real CPU server, started by the runner or already running; the
-emulator shows a broken server fails both."""
+emulator shows a broken server fails both. The smoke evals and the full spec suite on the CPU
+server with auth run once, inside the release's end-to-end test (test_release.py)."""
 
 from __future__ import annotations
 
@@ -35,38 +36,6 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[str]:
     yield url
     process.terminate()
     process.wait(timeout=10)
-
-
-def test_smoke_evals_on_a_local_cpu_server(tmp_path: Path, cpu_server: RunningServer) -> None:
-    """The README's evals command: lm-eval on the shipped task, judged against its smoke
-    reference, with lm-eval's own files kept in the run folder."""
-    del cpu_server  # built the server environment; this run starts a server of its own
-    folder, output = run_ok(
-        *CPU,
-        "--workflow",
-        "evals",
-        "--local-server",
-        "--service-port",
-        str(free_port()),
-        "--limit-samples-mode",
-        "smoke",
-        "--workflow-args",
-        "tasks=readiness_basics",
-        logs=tmp_path,
-        timeout=1800,
-    )
-    assert "readiness_basics" in output and "PASS" in output
-    assert "requests answered" in output  # progress while lm-eval runs
-    task = evals_json(folder)["tasks"][0]
-    assert task["status"] == "PASS" and task["n_samples"] == 30 and task["limit"] == "30"
-    samples = [json.loads(line) for line in (folder / task["files"]["samples"][0]).open()]
-    assert len(samples) == 30
-    exact = [sample["exact_match"] for sample in samples]
-    assert task["score"] == pytest.approx(sum(exact) / len(exact))
-    results = json.loads((folder / task["files"]["results"]).read_text())
-    assert results["results"]["readiness_basics"]["exact_match,strict-match"] == task["score"]
-    assert results["config"]["model"] == "local-completions"
-    assert str(folder / "evals" / "tokenizer") in str(results["config"]["model_args"])
 
 
 def test_evals_client_side_on_chosen_samples(tmp_path: Path, cpu_server: RunningServer) -> None:
@@ -133,30 +102,6 @@ def test_evals_against_a_server_that_fails_every_request_is_an_error(
     task = evals_json(folder)["tasks"][0]
     assert task["status"] == "ERROR" and task["reason"].startswith("lm-eval exited")
     assert (folder / task["files"]["log"]).exists()
-
-
-def test_spec_tests_on_the_running_cpu_server_with_auth(
-    tmp_path: Path, cpu_server: RunningServer
-) -> None:
-    folder, output = run_ok(
-        *CPU,
-        "--workflow",
-        "spec_tests",
-        "--server-url",
-        cpu_server.base_url,
-        logs=tmp_path,
-        timeout=1800,
-        env={"API_KEY": cpu_server.token},
-    )
-    document = json.loads((folder / "spec_tests" / "spec_tests.json").read_text())
-    checks = {check["name"]: check for check in document["checks"]}
-    assert document["complete"] and document["summary"]["failed"] == 0
-    assert checks["auth_required"]["status"] == "PASS"
-    assert checks["completions_logprobs"]["status"] == "SKIPPED"
-    assert "chat shape" in checks["completions_logprobs"]["message"]
-    passed = [name for name, check in checks.items() if check["status"] == "PASS"]
-    assert len(passed) >= 16, checks
-    assert "17 passed" in output or f"{len(passed)} passed" in output
 
 
 def test_spec_tests_on_a_local_server_fail_when_stop_is_ignored(tmp_path: Path) -> None:

@@ -194,6 +194,26 @@ def test_a_crashed_child_workflow_blocks(tmp_path: Path) -> None:
     assert {"workflows:benchmarks", "workflows:spec_tests"} <= set(keys(acceptance))
 
 
+def test_a_left_out_child_blocks_unless_waived_or_not_enforced(tmp_path: Path) -> None:
+    children = {"evals": "left_out", "benchmarks": "passed", "spec_tests": "passed"}
+    blocked = judged(passing_run(tmp_path / "a", children=children, tasks=None))
+    assert keys(blocked) == ["evals:not_run"]
+    assert "evals did not run: no eval configuration" in blocked.blockers[0].message
+    waiver = {"workflow": "evals", "reason": "no eval configuration yet (#9)"}
+    waived = judged(
+        passing_run(
+            tmp_path / "b", children=children, tasks=None, spec=RunSpec(known_issues=[waiver])
+        )
+    )
+    assert waived.accepted and [w.key for w in waived.waived] == ["evals:not_run"]
+    experimental = judged(
+        passing_run(
+            tmp_path / "c", children=children, tasks=None, spec=RunSpec(status="experimental")
+        )
+    )
+    assert experimental.accepted
+
+
 # Requirements files
 
 

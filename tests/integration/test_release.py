@@ -1,0 +1,188 @@
+"""`release` for real: the README's main command on the CPU model end to end (one llama.cpp
+server for evals, benchmarks and spec tests, then the report and its verdict), the report rebuilt
+from the run folder alone, and against the emulator with targets that pass and that fail."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.helpers import (
+    REPO_ROOT,
+    RunningServer,
+    free_port,
+    processes_mentioning,
+    read_until,
+    run_ok,
+    runner,
+    servers_on,
+    start_emulator,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
+CPU = ("--model", "SmolLM2-135M-Instruct", "--device", "cpu")
+MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
+REPORT_FILES = ("report.json", "report.md", "report.html", "junit.xml", "benchmarks.csv")
+
+
+def read(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def test_release_on_the_cpu_model_end_to_end(tmp_path: Path, cpu_server: RunningServer) -> None:
+    """The README's main command: evals (smoke samples, the CPU spec's release default),
+    the spec's target points, the spec tests with auth on, then an accepted report."""
+    del cpu_server  # built the server environment; the release starts a server of its own
+    port = free_port()
+    folder, output = run_ok(
+        *CPU, "--workflow", "release", "--local-server", "--service-port", str(port),
+        logs=tmp_path, timeout=1800,
+    )  # fmt: skip
+    assert servers_on(port) == []  # one server for the release, stopped at its end
+    steps = [line for line in output.splitlines() if line.startswith("release: [")]
+    assert steps == [
+        "release: [1/3] evals",
+        "release: [2/3] benchmarks",
+        "release: [3/3] spec_tests",
+    ]
+    assert "release report: SmolLM2-135M-Instruct on cpu: ACCEPTED" in output
+    assert {path.name for path in (folder / "report").iterdir()} == set(REPORT_FILES)
+    children = read(folder / "release.json")["children"]
+    assert [(c["workflow"], c["status"]) for c in children] == [
+        ("evals", "passed"),
+        ("benchmarks", "passed"),
+        ("spec_tests", "passed"),
+    ]
+    # evals: lm-eval on the shipped task, judged against its smoke reference
+    task = read(folder / "evals" / "evals.json")["tasks"][0]
+    assert (task["task"], task["status"], task["n_samples"]) == ("readiness_basics", "PASS", 30)
+    samples = [json.loads(line) for line in (folder / task["files"]["samples"][0]).open()]
+    exact = [sample["exact_match"] for sample in samples]
+    assert task["score"] == pytest.approx(sum(exact) / len(exact))
+    assert "requests answered" in output  # progress while lm-eval runs
+    # benchmarks: exactly the spec's target points
+    report = read(folder / "report" / "report.json")
+    measured = [(r["isl"], r["osl"], r["concurrency"]) for r in report["benchmarks"]]
+    assert measured == [(128, 32, 1), (128, 32, 4)]
+    assert all(point["measured"] for point in report["target_checks"])
+    # spec tests against the server the runner started with a token
+    checks = {check["name"]: check["status"] for check in report["spec_tests"]["checks"]}
+    assert checks["auth_required"] == "PASS" and checks["completions_logprobs"] == "SKIPPED"
+    assert report["acceptance_criteria"] is True and report["acceptance_blockers"] == {}
+    assert report["metadata"]["run_command"].endswith(f"--service-port {port}")
+    # the same report, rebuilt from the folder alone
+    before = (folder / "report" / "report.md").read_text()
+    (folder / "report").rename(folder / "report.old")
+    rebuilt, _ = run_ok(
+        "--workflow", "reports", "--run-dir", str(folder), logs=tmp_path, timeout=300
+    )
+    del rebuilt
+    assert (folder / "report" / "report.md").read_text() == before
+
+
+def registry_with(folder: Path, targets: list[dict[str, Any]]) -> Path:
+    """The CPU model's registry entry with other targets, and no evals (waived by name)."""
+    spec = yaml.safe_load((REPO_ROOT / "model_specs" / "smollm2.yaml").read_text())
+    device = spec["templates"][0]["devices"][0]
+    device["perf_reference"] = targets
+    device["known_issues"] = [{"workflow": "evals", "reason": "the emulator answers nonsense"}]
+    folder.mkdir()
+    (folder / "smollm2.yaml").write_text(yaml.safe_dump(spec))
+    return folder
+
+
+@pytest.fixture
+def emulator() -> Iterator[str]:
+    flags = ("--ttft-ms", "5", "--itl-ms", "1", "--max-context", "4096")
+    process, url = start_emulator("--model", MODEL, *flags)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def release_against(url: str, specs: Path, logs: Path, *extra: str) -> tuple[int, str, Path]:
+    process = runner(
+        *CPU, "--workflow", "release", "--server-url", url, "--model-specs-dir", str(specs),
+        "--workflow-args", "workflows=benchmarks,spec_tests", *extra, logs=logs,
+    )  # fmt: skip
+    output, _ = process.communicate(timeout=600)
+    return process.returncode, output, (logs / "latest").resolve()
+
+
+def test_release_against_the_emulator_passes_and_fails_by_its_targets(
+    tmp_path: Path, emulator: str
+) -> None:
+    reachable = [{"isl": 128, "osl": 32, "concurrency": 2, "ttft_ms": 50, "tput_user": 200}]
+    code, output, folder = release_against(
+        emulator, registry_with(tmp_path / "ok", reachable), tmp_path / "logs-ok"
+    )
+    assert code == 0, output
+    assert "release: evals is not run: left out by --workflow-args" in output
+    assert "waived: evals did not run" in output
+    report = read(folder / "report" / "report.json")
+    assert report["acceptance_criteria"] is True
+
+    beyond = [dict(reachable[0], tput_user=200_000)]  # a thousand times what it reaches
+    code, output, folder = release_against(
+        emulator, registry_with(tmp_path / "beyond", beyond), tmp_path / "logs-beyond"
+    )
+    assert code == 5, output
+    assert "NOT ACCEPTED" in output and "exit 5 (not_accepted)" in output
+    assert "blocker: ISL 128 OSL 32 concurrency 2, functional tier (10% of theoretical): " in output
+    junit = (folder / "report" / "junit.xml").read_text()
+    assert 'name="benchmarks:isl-128_osl-32_conc-2.functional.tput_user_check"' in junit
+
+
+def test_release_requirements_file_decides_against_the_emulator(
+    tmp_path: Path, emulator: str
+) -> None:
+    specs = registry_with(tmp_path / "specs", [])
+    requirements = tmp_path / "slo.yaml"
+    requirements.write_text(
+        "slo: {ttft_ms: 0.5}\ngoodput: {min_share: 0.9, priority: must}\n"  # 0.5 ms: unmeetable
+    )
+    code, output, folder = release_against(
+        emulator, specs, tmp_path / "logs", "--requirements", str(requirements),
+        "--workflow-args", "workflows=benchmarks,spec_tests benchmarks.isl=128 benchmarks.osl=32 "
+        "benchmarks.concurrency=2 benchmarks.num_prompts=8",
+    )  # fmt: skip
+    assert code == 5, output
+    assert "goodput (TTFT <= 0.5 ms): 0 of 8 requests met the SLOs (0%), needs 90%" in output
+    assert read(folder / "requirements.json")["goodput"]["min_share"] == 0.9
+
+
+def test_sigterm_mid_release_keeps_what_ran_and_leaves_nothing(tmp_path: Path) -> None:
+    process_emulator, url = start_emulator(
+        "--model", MODEL, "--ttft-ms", "5", "--itl-ms", "40", "--max-context", "4096"
+    )
+    try:
+        specs = registry_with(tmp_path / "specs", [])
+        process = runner(
+            *CPU, "--workflow", "release", "--server-url", url, "--model-specs-dir", str(specs),
+            "--workflow-args", "workflows=benchmarks,spec_tests benchmarks.isl=128 "
+            "benchmarks.osl=256 benchmarks.concurrency=1 benchmarks.num_prompts=40",
+            logs=tmp_path / "logs",
+        )  # fmt: skip
+        read_until(process, r"release: \[1/2\] benchmarks", timeout=300)
+        time.sleep(5)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        process_emulator.terminate()
+        process_emulator.wait(timeout=10)
+    assert process.returncode == 130, output
+    folder = (tmp_path / "logs" / "latest").resolve()
+    children = read(folder / "release.json")["children"]
+    assert [(c["workflow"], c["status"]) for c in children][1:] == [
+        ("benchmarks", "interrupted"),
+        ("spec_tests", "not_run"),
+    ]
+    assert read(folder / "report" / "report.json")["acceptance_criteria"] is False
+    assert processes_mentioning(str(folder)) == []
