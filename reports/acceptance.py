@@ -221,7 +221,7 @@ def _benchmarks(
     run: RunData, waivers: Waivers, targets: Sequence[TargetPoint], grades: list[Grade], tiers: bool
 ) -> Category:
     requirements = run.requirements
-    enforced = bool(requirements["goodput"]) if requirements else tiers
+    enforced = bool(requirements["goodput"]) if requirements else tiers and bool(targets)
     bench = Category("benchmarks", enforced=enforced)
     judge = Judge(bench, waivers)
     if _judge_left_out(judge, run):

@@ -42,7 +42,10 @@ def stages(python: str, unit_only: bool, pytest_args: list[str]) -> list[tuple[s
     ]
     if not unit_only:
         planned.append(
-            ("integration tests", [python, "-m", "pytest", "-m", "integration", *pytest_args])
+            (
+                "integration tests",
+                [python, "-m", "pytest", "-m", "integration", "--durations=15", *pytest_args],
+            )
         )
     return planned
 

@@ -157,6 +157,7 @@ def make_run(
     checks: Sequence[Mapping[str, Any]] | None = None,
     children: Mapping[str, str] | None = None,
     complete: bool = True,
+    stress: Sequence[Measured] = (),
 ) -> Path:
     """A finished release's folder; `tasks`/`checks` None: that child wrote nothing."""
     spec = spec or RunSpec()
@@ -166,6 +167,9 @@ def make_run(
         name = f"benchmark_isl-{point.isl}_osl-{point.osl}_maxcon-{point.concurrency}"
         write_json(folder / "benchmarks" / f"{name}.json", benchmark_document(point))
         write_jsonl(folder / "benchmarks" / f"{name}_requests.jsonl", request_rows(point))
+    for index, point in enumerate(stress):
+        document_ = benchmark_document(point) | {"kind": "stress_test", "window": index + 1}
+        write_json(folder / "stress_tests" / f"stress_{index}.json", document_)
     if tasks is not None:
         write_json(
             folder / "evals" / "evals.json",

@@ -186,3 +186,19 @@ def test_sigterm_mid_release_keeps_what_ran_and_leaves_nothing(tmp_path: Path) -
     ]
     assert read(folder / "report" / "report.json")["acceptance_criteria"] is False
     assert processes_mentioning(str(folder)) == []
+
+
+def test_release_with_stress_tests_on_request(tmp_path: Path, emulator: str) -> None:
+    code, output, folder = release_against(
+        emulator, registry_with(tmp_path / "specs", []), tmp_path / "logs", "--workflow-args",
+        "workflows=spec_tests,stress_tests stress=true stress_tests.run_mode=single "
+        "stress_tests.isl=64 stress_tests.osl=16 stress_tests.concurrency=2 "
+        "stress_tests.num_prompts=4",
+    )  # fmt: skip
+    assert code == 0, output
+    assert "release: [2/2] stress_tests" in output
+    report = read(folder / "report" / "report.json")
+    assert [(r["isl"], r["concurrency"]) for r in report["stress_tests"]] == [(64, 2)]
+    categories = report["acceptance_criteria_metadata"]["categories"]
+    assert {c["name"]: c["status"] for c in categories}["stress_tests"] == "PASS"
+    assert "### Stress Tests" in (folder / "report" / "report.md").read_text()
