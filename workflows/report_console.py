@@ -32,6 +32,12 @@ def render_and_tell(console: Console, folder: Path, compare_to: Path | None) -> 
     return ExitCode.OK if rendered.accepted else ExitCode.NOT_ACCEPTED
 
 
+def _figure(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
 def say(console: Console, line: str) -> None:
     console.print(line, markup=False, highlight=False)
 
@@ -59,7 +65,8 @@ def tell(console: Console, rendered: Rendered) -> None:
             if row["regression"]:
                 say(
                     console,
-                    f"  regression: {row['what']} {row['metric']}: {row['before']} -> {row['now']}",
+                    f"  regression: {row['what']} {row['metric']}: "
+                    f"{_figure(row['before'])} -> {_figure(row['now'])}",
                 )
     for what, path in rendered.files.items():
         say(console, f"  {what}: {path}")

@@ -1,0 +1,125 @@
+"""The release workflow's arguments: namespaced per child, checked before anything starts, and
+what each child is given."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Run
+from workflows.registry.loader import load_registry
+from workflows.run_config import RunConfig
+from workflows.workflow_args import parse_workflow_args
+from workflows.workflow_release import child_config, child_names, left_out
+
+CPU_RELEASE = ("--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow", "release")
+
+
+def config(args: str = "", **changes: object) -> RunConfig:
+    return RunConfig(
+        model="SmolLM2-135M-Instruct",
+        device="cpu",
+        workflow="release",
+        local_server=True,
+        workflow_args=parse_workflow_args(args),
+        **changes,  # type: ignore[arg-type]
+    )
+
+
+SPEC = load_registry().find("SmolLM2-135M-Instruct", "cpu")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ("concurrency=1,8", "e.g. benchmarks.concurrency=1,8"),
+        ("bench.concurrency=1", "'bench' is none of them"),
+        ("stress_tests.run_mode=single", "add stress=true"),
+        ("benchmarks.bogus=1", "the benchmarks workflow does not take bogus"),
+        ("evals.tasks=nope", "nope is not an eval task of this model"),
+        ("workflows=benchmarks,nope", "release runs evals, benchmarks, spec_tests, stress_tests"),
+        ("stress=maybe", "stress takes true or false"),
+        ("workflows=spec_tests benchmarks.isl=128", "the release does not run benchmarks"),
+    ],
+)
+def test_bad_release_arguments_are_refused_before_anything_starts(
+    run_cli: Run, args: str, message: str
+) -> None:
+    result = run_cli(*CPU_RELEASE, "--local-server", "--workflow-args", args)
+    assert result.code == 2, result.err
+    assert message in result.err
+    assert "Traceback" not in result.err
+
+
+def test_each_child_gets_its_own_arguments_and_the_runners() -> None:
+    release = config("ready_timeout=60 benchmarks.concurrency=1,8 evals.tasks=readiness_basics")
+    bench = child_config(release, "benchmarks", SPEC)
+    assert (bench.workflow, dict(bench.workflow_args)) == (
+        "benchmarks",
+        {"ready_timeout": 60, "concurrency": "1,8"},
+    )
+    assert dict(child_config(release, "evals", SPEC).workflow_args) == {
+        "ready_timeout": 60,
+        "tasks": "readiness_basics",
+    }
+
+
+def test_a_release_measures_the_target_points_unless_told_otherwise() -> None:
+    assert dict(child_config(config(), "benchmarks", SPEC).workflow_args) == {"sweep": "targets"}
+    chosen = child_config(config("benchmarks.smoke=true"), "benchmarks", SPEC)
+    assert dict(chosen.workflow_args) == {"smoke": True}
+
+
+def test_evals_use_the_specs_release_limit_unless_the_command_line_sets_one() -> None:
+    assert SPEC.release_limit_samples_mode == "smoke"
+    assert child_config(config(), "evals", SPEC).limit_samples_mode == "smoke"
+    given = config(limit_samples_mode="full")
+    assert child_config(given, "evals", SPEC).limit_samples_mode == "full"
+
+
+def test_stress_tests_run_on_request_and_capture_traces_once() -> None:
+    assert child_names(config()) == ("evals", "benchmarks", "spec_tests")
+    stressed = config("stress=true")
+    assert child_names(stressed) == ("evals", "benchmarks", "spec_tests", "stress_tests")
+    assert child_config(stressed, "stress_tests", SPEC).disable_trace_capture
+    alone = config("stress=true workflows=stress_tests")
+    assert not child_config(alone, "stress_tests", SPEC).disable_trace_capture
+
+
+def test_children_left_out_are_named_with_the_reason() -> None:
+    chosen = config("workflows=benchmarks,spec_tests")
+    assert child_names(chosen, SPEC) == ("benchmarks", "spec_tests")
+    assert left_out(chosen, SPEC) == {
+        "evals": "left out by --workflow-args workflows=benchmarks,spec_tests"
+    }
+
+
+def test_a_model_without_eval_configuration_releases_without_evals(tiny_registry: Path) -> None:
+    spec = load_registry(tiny_registry).find("Tiny-1B-Instruct", "n150")
+    assert child_names(config(), spec) == ("benchmarks", "spec_tests")
+    assert "has no eval configuration" in left_out(config(), spec)["evals"]
+
+
+def test_a_bad_requirements_file_stops_the_release_before_it_starts(
+    run_cli: Run, tmp_path: Path
+) -> None:
+    requirements = tmp_path / "slo.yaml"
+    requirements.write_text("slo: {ttft: 100}\ngoodput: {min_share: 0.9}\n")
+    result = run_cli(*CPU_RELEASE, "--local-server", "--requirements", str(requirements))
+    assert result.code == 2
+    assert "slo: unknown field ttft; fields: ttft_ms, tpot_ms, e2el_ms" in result.err
+    assert "run folder" not in result.err  # nothing was started
+
+
+@pytest.mark.parametrize("flag", ["--requirements", "--compare-to"])
+def test_report_flags_need_a_workflow_that_renders_a_report(
+    run_cli: Run, tmp_path: Path, flag: str
+) -> None:
+    given = tmp_path / "file.yaml"
+    given.write_text("accuracy: []\n")
+    result = run_cli(
+        "--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow", "benchmarks",
+        "--local-server", flag, str(given),
+    )  # fmt: skip
+    assert result.code == 2 and "the benchmarks workflow renders none" in result.err
