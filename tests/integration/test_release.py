@@ -131,9 +131,11 @@ def test_release_against_the_emulator_passes_and_fails_by_its_targets(
 
     beyond = [dict(reachable[0], tput_user=200_000)]  # a thousand times what it reaches
     code, output, folder = release_against(
-        emulator, registry_with(tmp_path / "beyond", beyond), tmp_path / "logs-beyond"
-    )
+        emulator, registry_with(tmp_path / "beyond", beyond), tmp_path / "logs-beyond",
+        "--compare-to", str(folder),
+    )  # fmt: skip
     assert code == 5, output
+    assert "regression: verdict accepted: True -> False" in output
     assert "NOT ACCEPTED" in output and "exit 5 (not_accepted)" in output
     assert "blocker: ISL 128 OSL 32 concurrency 2, functional tier (10% of theoretical): " in output
     junit = (folder / "report" / "junit.xml").read_text()
