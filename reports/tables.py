@@ -173,10 +173,19 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body])
 
 
+HTML_MARKS = {  # emoji need a font a headless or locked-down browser may lack: colour instead
+    "✅": ("pass", "✅"),
+    "⛔": ("fail", "⛔"),
+}
+
+
 def html_table(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "<p><em>none</em></p>"
     table: str = frame.to_html(index=False, escape=True, border=0, classes="table")
+    for word in ("PASS", "FAIL", "MISSING", "ACCEPTED", "NOT ACCEPTED", "REGRESSION"):
+        for mark, (css, _) in HTML_MARKS.items():
+            table = table.replace(f"{word} {mark}", f'<span class="{css}">{word}</span>')
     return table
 
 
