@@ -195,8 +195,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
     healthy = args.mode != "stress_tests" or stress.still_answers(base_url, headers)
     if not healthy:
         console.print("error: the server stopped answering /health after the stress test")
+    percentiles = settings.percentiles if settings.percentile_report else ()
     return report.verdict(
-        console, documents, settings.max_failed, args.output_dir, args.mode, healthy
+        console, documents, settings.max_failed, args.output_dir, args.mode, healthy, percentiles
     )
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from benchmarking.metrics import percentile_label
+
 COLUMNS = (
     ("ISL", "isl", "{}"),
     ("OSL", "osl", "{}"),
@@ -41,6 +43,25 @@ def summary_table(documents: Sequence[Mapping[str, object]], title: str = "bench
     for document in documents:
         row = dict(document) | {"tput_user": tput_user(document)}
         table.add_row(*(_cell(row.get(key), fmt) for _, key, fmt in COLUMNS))
+    return table
+
+
+PERCENTILE_METRICS = (("TTFT", "ttft"), ("TPOT", "tpot"), ("ITL", "itl"), ("E2EL", "e2el"))
+
+
+def percentile_table(
+    documents: Sequence[Mapping[str, object]], percentiles: Sequence[float], title: str
+) -> Table:
+    """`--percentile-report`: per point and metric, the mean and each percentile (ms)."""
+    labels = [percentile_label(p) for p in percentiles]
+    table = Table(title=f"{title}: percentiles (ms)")
+    for header in ("Point", "Metric", "Mean", *(f"P{label}" for label in labels)):
+        table.add_column(header, justify="right")
+    for document in documents:
+        for name, key in PERCENTILE_METRICS:
+            cells = [document.get(f"mean_{key}_ms")]
+            cells += [document.get(f"p{label}_{key}_ms") for label in labels]
+            table.add_row(point_label(document), name, *(_cell(v, "{:.1f}") for v in cells))
     return table
 
 
@@ -101,10 +122,14 @@ def verdict(
     output_dir: Path,
     title: str,
     healthy: bool = True,
+    percentiles: Sequence[float] = (),
 ) -> int:
-    """Print the summary; the exit code: 1 if a point failed more requests than `max_failed`
-    allows (or completed none), or the server stopped answering; else 0."""
+    """Print the summary (and the percentiles, if given); the exit code: 1 if a point failed
+    more requests than `max_failed` allows (or completed none), or the server stopped
+    answering; else 0."""
     console.print(summary_table(documents, title))
+    if percentiles:
+        console.print(percentile_table(documents, percentiles, title))
     for line in failure_notes(documents, max_failed) + cache_notes(documents):
         console.print(line, markup=False)
     console.print(f"results: {output_dir}", markup=False)

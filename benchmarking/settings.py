@@ -30,6 +30,8 @@ ACCEPTED = (
     "max_failed",
     "request_timeout",
     "sweep",
+    "percentile_report",  # run.py --percentile-report: a percentile table on the console
+    "concurrency_sweeps",  # run.py --concurrency-sweeps: concurrency 1, 2, 4, ... and the max
 )
 SWEEPS = ("full", "targets")  # targets: only the spec's perf_reference points
 REQUEST_TIMEOUT_BASE_S = 300.0  # the default per-request timeout: this, plus
@@ -97,6 +99,8 @@ class Settings:
     max_failed: float = 0.0  # the share of failed requests a point may have and still pass
     request_timeout: float | None = None  # seconds; None: from the output length
     sweep: str = "full"  # or "targets": the spec's target points only
+    percentile_report: bool = False
+    concurrency_sweeps: bool = False
     extra: Mapping[str, object] = field(default_factory=dict)
 
     def request_timeout_s(self, output_tokens: int) -> float:
@@ -176,6 +180,8 @@ def settings_from(args: Mapping[str, object]) -> Settings:
         max_failed=_fraction(args.get("max_failed", 0.0), "max_failed"),
         request_timeout=_seconds(args.get("request_timeout"), "request_timeout"),
         sweep=_sweep(args.get("sweep", "full")),
+        percentile_report=bool(args.get("percentile_report", False)),
+        concurrency_sweeps=bool(args.get("concurrency_sweeps", False)),
     )
 
 

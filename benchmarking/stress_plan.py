@@ -21,6 +21,7 @@ SHARED_KEYS = (
     "warmups",
     "max_failed",
     "request_timeout",
+    "percentile_report",
 )
 
 

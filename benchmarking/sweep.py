@@ -63,13 +63,24 @@ class TargetPoint:
         return Point(self.isl, self.osl, self.concurrency, count)
 
 
-def sweep(max_context: int, max_concurrency: int, smoke: bool = False) -> list[Point]:
+def concurrency_levels(highest: int, powers: bool = False) -> list[int]:
+    """1 and the highest level; with `powers`, every power of two below it too."""
+    levels = {1, highest}
+    if powers:
+        levels |= {2**k for k in range(highest.bit_length()) if 2**k < highest}
+    return sorted(levels)
+
+
+def sweep(
+    max_context: int, max_concurrency: int, smoke: bool = False, powers: bool = False
+) -> list[Point]:
     pairs = (SMOKE_PAIR,) if smoke else ISL_OSL_PAIRS
     points: list[Point] = []
     for isl, osl in pairs:
         if isl + osl > max_context:
             continue
-        for concurrency in sorted({1, max(min(max_context // (isl + osl), max_concurrency), 1)}):
+        highest = max(min(max_context // (isl + osl), max_concurrency), 1)
+        for concurrency in concurrency_levels(highest, powers):
             prompts = 2 * concurrency if smoke else num_prompts(isl, osl, concurrency)
             points.append(Point(isl, osl, concurrency, prompts))
     return points
@@ -102,12 +113,12 @@ def plan_sweep(
     if settings.dataset == "sharegpt":
         levels = settings.concurrency or (1, max_concurrency)
         return [Point(0, 0, c, settings.num_prompts or 8 * c) for c in sorted(set(levels))]
+    powers = settings.concurrency_sweeps
     if settings.smoke and not chosen_by_arguments(settings):
-        return sweep(max_context, max_concurrency, smoke=True)
+        return sweep(max_context, max_concurrency, smoke=True, powers=powers)
     if not chosen_by_arguments(settings):
-        base = (
-            [] if settings.sweep == "targets" and targets else sweep(max_context, max_concurrency)
-        )
+        targets_only = settings.sweep == "targets" and targets
+        base = [] if targets_only else sweep(max_context, max_concurrency, powers=powers)
         return with_targets(base, targets, max_context)
     isls = settings.isl or tuple(p[0] for p in ISL_OSL_PAIRS[:1])
     osls = settings.osl or tuple(p[1] for p in ISL_OSL_PAIRS[:1])
@@ -119,7 +130,7 @@ def plan_sweep(
     points = []
     for isl, osl in pairs:
         levels = settings.concurrency or tuple(
-            sorted({1, max(min(max_context // (isl + osl), max_concurrency), 1)})
+            concurrency_levels(max(min(max_context // (isl + osl), max_concurrency), 1), powers)
         )
         for concurrency in levels:
             count = settings.num_prompts or num_prompts(isl, osl, concurrency)
@@ -177,3 +188,5 @@ class SweepSettings(Protocol):
     def dataset(self) -> str: ...
     @property
     def sweep(self) -> str: ...
+    @property
+    def concurrency_sweeps(self) -> bool: ...

@@ -40,6 +40,9 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
         ),
         Option("workflow", ("--workflow",), f"One of: {', '.join(workflow_names)}.", metavar="W"),
         Option("impl", ("--impl",), "Implementation, when a model has several."),
+        Option(
+            "engine", ("--engine",), "Inference engine (vllm, llama_cpp), when a model has several."
+        ),
         Option("local_server", ("--local-server",), "Start the server on this host.", bool),
         Option("docker_server", ("--docker-server",), "Start it in its pinned Docker image.", bool),
         Option("server_url", ("--server-url",), "Use a server that already runs at this URL."),
@@ -113,6 +116,25 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
             "reports --merge: where the summary goes (default workflow_logs/catalogue).",
             Path,
             metavar="DIR",
+        ),
+        Option(
+            "ci_mode",
+            ("--ci-mode",),
+            "For CI machines: evals on the ci-nightly sample limit unless "
+            "--limit-samples-mode says otherwise.",
+            bool,
+        ),
+        Option(
+            "percentile_report",
+            ("--percentile-report",),
+            "benchmarks, stress_tests, release: a table of TTFT/TPOT/ITL/E2EL percentiles.",
+            bool,
+        ),
+        Option(
+            "concurrency_sweeps",
+            ("--concurrency-sweeps",),
+            "benchmarks, release: concurrency 1, 2, 4, ... up to the device's maximum, and it.",
+            bool,
         ),
         Option("reset_venvs", ("--reset-venvs",), "Remove the workflow environments first.", bool),
         Option("no_auth", ("--no-auth",), "Start the server without authentication.", bool),

@@ -41,6 +41,7 @@ class RunConfig:
     device: str
     workflow: str
     impl: str | None = None
+    engine: str | None = None  # picks among a model's specs by inference engine
     local_server: bool = False
     docker_server: bool = False
     server_url: str | None = None
@@ -67,6 +68,9 @@ class RunConfig:
     requirements: Path | None = None  # release: a deployment's own targets
     compare_to: Path | None = None  # release: a previous run to compare with
     command: str = ""  # the command line as typed (secrets masked), for the record
+    ci_mode: bool = False  # evals default to the ci-nightly limit
+    percentile_report: bool = False  # the load generator prints percentiles
+    concurrency_sweeps: bool = False  # the sweep's levels: powers of two up to the maximum
 
     @property
     def starts_server(self) -> bool:
@@ -159,6 +163,7 @@ def validate(config: RunConfig) -> RunConfig:
         _started_server_flags,
         _eval_flags,
         _report_flags,
+        _load_flags,
     ):
         check(config)
     return config
@@ -257,6 +262,32 @@ def _started_server_flags(config: RunConfig) -> None:
 REPORT_WORKFLOWS = ("release",)  # the server workflows that render a report
 
 
+PERCENTILE_WORKFLOWS = ("benchmarks", "stress_tests", "release")
+SWEEP_WORKFLOWS = ("benchmarks", "release")
+
+
+def _load_flags(config: RunConfig) -> None:
+    """Flags for the load generator need a workflow that runs it."""
+    for flag, value, workflows in (
+        ("--percentile-report", config.percentile_report, PERCENTILE_WORKFLOWS),
+        ("--concurrency-sweeps", config.concurrency_sweeps, SWEEP_WORKFLOWS),
+    ):
+        if value and config.workflow not in workflows:
+            raise UsageError(
+                f"{flag} changes what the load generator does; the {config.workflow} workflow "
+                f"runs none (use --workflow {' or '.join(workflows)})"
+            )
+    chosen = "concurrency" in config.workflow_args or "benchmarks.concurrency" in (
+        config.workflow_args
+    )
+    if config.concurrency_sweeps and chosen:
+        raise _conflict(
+            "--concurrency-sweeps",
+            "--workflow-args concurrency=",
+            "both choose the concurrency levels",
+        )
+
+
 def _report_flags(config: RunConfig) -> None:
     for flag, value in (
         ("--requirements", config.requirements),
@@ -310,7 +341,7 @@ def config_from_options(options: Mapping[str, Any], default_port: Callable[[], i
         "vllm_override_args": parse_json_object(
             "--vllm-override-args", options["vllm_override_args"]
         ),
-        "limit_samples_mode": parse_limit_mode(options["limit_samples_mode"]),
+        "limit_samples_mode": parse_limit_mode(options["limit_samples_mode"]) or _ci_limit(options),
         "eval_samples": parse_eval_samples(options["eval_samples"]),
     }
     for folder in (
@@ -322,6 +353,17 @@ def config_from_options(options: Mapping[str, Any], default_port: Callable[[], i
     ):
         values[folder] = options[folder].resolve() if options.get(folder) else None
     return RunConfig(**values)
+
+
+CI_LIMIT_MODE = "ci-nightly"
+
+
+def _ci_limit(options: Mapping[str, Any]) -> str | None:
+    """--ci-mode: the nightly limit for a workflow that runs evals, unless samples are chosen
+    (a --limit-samples-mode given by the user wins, as it is read first)."""
+    if not options.get("ci_mode") or options.get("eval_samples"):
+        return None
+    return CI_LIMIT_MODE if options.get("workflow") in EVAL_WORKFLOWS else None
 
 
 def config_summary(config: RunConfig) -> dict[str, Any]:

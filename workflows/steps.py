@@ -36,7 +36,9 @@ EXTERNAL_READY_TIMEOUT = 30.0  # a server that already runs should answer at onc
 def resolve_spec(ctx: RunContext) -> RunContext:
     """The registry entry for (model, device, impl), and the flags checked against it."""
     config = ctx.config
-    spec = load_registry(ctx.paths.model_specs).find(config.model, config.device, config.impl)
+    spec = load_registry(ctx.paths.model_specs).find(
+        config.model, config.device, config.impl, config.engine
+    )
     validate_for_spec(config, spec)
     WORKFLOWS[config.workflow].check_spec(spec, config)
     return ctx.with_(spec=spec)

@@ -91,7 +91,7 @@ class LoadWorkflow:
             "--output-dir",
             str(folder.path / self.name),
             "--workflow-args-json",
-            json.dumps(workflow_only(config.workflow_args)),
+            json.dumps(load_args(config, self.name)),
         ]
         if config.disable_trace_capture and tool == "native":
             argv.append("--disable-trace-capture")
@@ -104,6 +104,16 @@ class LoadWorkflow:
         python = ctx.pythons[self.environment(ctx.config).name]
         argv = self.command_line(ctx, str(python), offline_tokenizer(ctx))
         return run_watched(ctx, argv, self.name)
+
+
+def load_args(config: RunConfig, workflow: str) -> dict[str, object]:
+    """The workflow's arguments, plus what the load-generator flags of run.py ask for."""
+    args: dict[str, object] = dict(workflow_only(config.workflow_args))
+    if config.percentile_report:
+        args["percentile_report"] = True
+    if config.concurrency_sweeps and workflow == "benchmarks":
+        args["concurrency_sweeps"] = True
+    return args
 
 
 def run_watched(

@@ -113,7 +113,8 @@ def child_config(config: RunConfig, child: str, spec: ModelSpec | None = None) -
     and for evals the release's sample limit (the spec's release default unless given)."""
     runner = {key: value for key, value in config.workflow_args.items() if key in RUNNER_KEYS}
     args: dict[str, WorkflowArgValue] = {**runner, **_split_args(config)[child]}
-    if child == "benchmarks" and spec is not None and spec.perf_reference and not args:
+    measure_targets = spec is not None and spec.perf_reference and not config.concurrency_sweeps
+    if child == "benchmarks" and measure_targets and not args:
         args["sweep"] = "targets"  # a release measures the points it is judged on
     changes: dict[str, object] = {"workflow": child, "workflow_args": MappingProxyType(args)}
     if child == "evals" and spec is not None and not config.eval_samples:

@@ -184,7 +184,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.print(f"note: {line}", markup=False)
     documents = [run_point(tool_run, point) for point in points]
     return report.verdict(
-        console, documents, settings.max_failed, args.output_dir, f"benchmarks ({args.tool})"
+        console,
+        documents,
+        settings.max_failed,
+        args.output_dir,
+        f"benchmarks ({args.tool})",
+        percentiles=settings.percentiles if settings.percentile_report else (),
     )
 
 

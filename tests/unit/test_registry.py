@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import Run
 from workflows.errors import UsageError
 from workflows.registry.loader import load_registry
 from workflows.registry.model_spec import Device, Engine, param_count_billions
@@ -191,7 +192,10 @@ def test_unsupported_device_lists_supported_ones() -> None:
 
 def test_several_implementations_without_default_ask_for_impl(tiny_registry: Path) -> None:
     registry = load_registry(tiny_registry)
-    with pytest.raises(UsageError, match="pass --impl with one of: first, second"):
+    with pytest.raises(
+        UsageError,
+        match=r"pass --impl \(or --engine\) to pick one of: first \(vllm\), second \(vllm\)",
+    ):
         registry.find("Twin-2B", "n300")
     assert registry.find("Twin-2B", "n300", impl="second").impl == "second"
 
@@ -204,3 +208,50 @@ def test_default_impl_wins_and_impl_overrides_it(tiny_registry: Path) -> None:
         UsageError, match=r"no implementation 'othr_impl' .*did you mean other_impl"
     ):
         registry.find("Tiny-1B-Instruct", "n150", impl="othr_impl")
+
+
+TWO_ENGINES = """
+templates:
+  - weights: [acme/Duo-1B]
+    impl: tt_transformers
+    inference_engine: vllm
+    version: "0.1.0"
+    tt_metal_commit: ccccccc
+    vllm_commit: ddddddd
+    status: functional
+    devices:
+      - {device: n150, max_concurrency: 4, max_context: 2048}
+  - weights: [acme/Duo-1B]
+    impl: llama_cpp
+    inference_engine: llama_cpp
+    version: "0.1.0"
+    status: experimental
+    devices:
+      - {device: cpu, max_concurrency: 4, max_context: 2048}
+      - {device: n150, max_concurrency: 4, max_context: 2048}
+"""
+
+
+def test_engine_picks_among_a_models_specs(tmp_path: Path) -> None:
+    (tmp_path / "duo.yaml").write_text(TWO_ENGINES)
+    registry = load_registry(tmp_path)
+    assert registry.find("Duo-1B", "n150", engine="llama_cpp").impl == "llama_cpp"
+    assert registry.find("Duo-1B", "n150", engine="VLLM").impl == "tt_transformers"
+    assert registry.find("Duo-1B", "cpu", engine="llama_cpp").device.value == "cpu"
+    with pytest.raises(UsageError, match="pass --impl \\(or --engine\\)"):
+        registry.find("Duo-1B", "n150")
+    with pytest.raises(UsageError, match=r"no inference engine 'vllm'; available: llama_cpp"):
+        registry.find("Duo-1B", "cpu", engine="vllm")
+    with pytest.raises(UsageError, match=r"'llama' \(did you mean llama_cpp\?\)"):
+        registry.find("Duo-1B", "n150", engine="llama")
+    with pytest.raises(UsageError, match="has no implementation 'llama_cpp'"):
+        registry.find("Duo-1B", "n150", impl="llama_cpp", engine="vllm")
+
+
+def test_engine_flag_reaches_the_registry_and_the_record(run_cli: Run, tmp_path: Path) -> None:
+    cpu = ("--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow", "server")
+    refused = run_cli(*cpu, "--local-server", "--engine", "vllm")
+    assert refused.code == 2
+    assert "SmolLM2-135M-Instruct on cpu has no inference engine 'vllm'" in refused.err
+    chosen = run_cli(*cpu, "--engine", "llama_cpp", "--print-docker-cmd", "--docker-server")
+    assert chosen.code == 0, chosen.err

@@ -30,8 +30,10 @@ class Registry:
     def model_names(self) -> list[str]:
         return sorted({spec.model_name for spec in self.specs})
 
-    def find(self, model: str, device: str, impl: str | None = None) -> ModelSpec:
-        """The spec for (model, device[, impl]); errors suggest the nearest valid names."""
+    def find(
+        self, model: str, device: str, impl: str | None = None, engine: str | None = None
+    ) -> ModelSpec:
+        """The spec for (model, device[, impl][, engine]); errors suggest the nearest names."""
         name = self._canonical_model(model)
         wanted_device = _parse_device(device)
         for_model = [spec for spec in self.specs if spec.model_name == name]
@@ -42,6 +44,8 @@ class Registry:
                 f"{name} does not run on device '{wanted_device.value}'; "
                 f"supported devices: {', '.join(supported)}"
             )
+        if engine is not None:
+            on_device = _with_engine(name, wanted_device, on_device, engine)
         return _pick_impl(name, wanted_device, on_device, impl)
 
     def _canonical_model(self, model: str) -> str:
@@ -69,6 +73,18 @@ def _parse_device(device: str) -> Device:
         ) from None
 
 
+def _with_engine(name: str, device: Device, specs: list[ModelSpec], engine: str) -> list[ModelSpec]:
+    """The specs served by `engine`; --impl or the default then picks among them."""
+    engines = sorted({spec.inference_engine.value for spec in specs})
+    chosen = [spec for spec in specs if spec.inference_engine.value == engine.lower()]
+    if not chosen:
+        raise UsageError(
+            f"{name} on {device.value} has no inference engine '{engine}'"
+            f"{_suggest(engine, engines)}; available: {', '.join(engines)}"
+        )
+    return chosen
+
+
 def _pick_impl(name: str, device: Device, specs: list[ModelSpec], impl: str | None) -> ModelSpec:
     impls = sorted(spec.impl for spec in specs)
     if impl is not None:
@@ -84,9 +100,10 @@ def _pick_impl(name: str, device: Device, specs: list[ModelSpec], impl: str | No
     defaults = [spec for spec in specs if spec.default_impl]
     if len(defaults) == 1:
         return defaults[0]
+    choices = ", ".join(f"{spec.impl} ({spec.inference_engine.value})" for spec in specs)
     raise UsageError(
-        f"{name} on {device.value} has several implementations and no default; "
-        f"pass --impl with one of: {', '.join(impls)}"
+        f"{name} on {device.value} has several implementations and no default among them; "
+        f"pass --impl (or --engine) to pick one of: {choices}"
     )
 
 
