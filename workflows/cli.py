@@ -56,7 +56,7 @@ def run_command(options: dict[str, Any]) -> int:
 
     if options["reset_venvs"] and not any(options[k] for k in ("model", "device", "workflow")):
         return steps.reset_only()
-    config = _config(options)
+    config = _rerun_config(options, console) if options.get("rerun") else _config(options)
     if config.reset_venvs:
         steps.reset_only()
     secrets = load_secrets(os.environ, paths.dotenv)
@@ -67,7 +67,46 @@ def run_command(options: dict[str, Any]) -> int:
         raise Interrupted() from None
 
 
+def _rerun_config(options: dict[str, Any], console: Console) -> RunConfig:
+    from workflows.rerun import differences, read_record, refuse_other_flags, rerun_config
+    from workflows.runtime_spec import git_sha, runner_version
+
+    refuse_other_flags(options)
+    folder = Path(options["rerun"])
+    config = rerun_config(folder, options)
+    WORKFLOWS[config.workflow].check_args(config)
+    changed = differences(read_record(folder), runner_version(), git_sha())
+    console.print(f"re-running {folder} ({config.workflow})", markup=False)
+    for line in changed or ["nothing: same runner, commit and host"]:
+        console.print(f"  differs from the original: {line}", markup=False)
+    return config
+
+
+def _spec_json_identity(options: dict[str, Any]) -> None:
+    """With --runtime-model-spec-json the model and device come from the JSON; given anyway,
+    they must agree with it, and --impl / --engine have nothing to choose from."""
+    from workflows.registry.spec_json import read_spec_json
+
+    spec = read_spec_json(Path(options["runtime_model_spec_json"]))
+    for flag in ("impl", "engine"):
+        if options.get(flag):
+            raise UsageError(
+                f"--{flag} chooses among the registry's specs; --runtime-model-spec-json "
+                "gives the spec itself"
+            )
+    for flag, value in (("model", spec.model_name), ("device", spec.device.value)):
+        given = options.get(flag)
+        if given and str(given).lower() != value.lower():
+            raise UsageError(
+                f"--{flag} {given} does not match the spec in --runtime-model-spec-json "
+                f"({value}); drop --{flag} or pass the matching spec"
+            )
+        options[flag] = value
+
+
 def _config(options: dict[str, Any]) -> RunConfig:
+    if options.get("runtime_model_spec_json"):
+        _spec_json_identity(options)
     for flag in ("model", "device", "workflow"):
         if not options[flag]:
             raise UsageError(f"missing --{flag}; see `python3 run.py --help` or --list-models")

@@ -43,6 +43,20 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
         Option(
             "engine", ("--engine",), "Inference engine (vllm, llama_cpp), when a model has several."
         ),
+        Option(
+            "runtime_model_spec_json",
+            ("--runtime-model-spec-json",),
+            "Run this spec (a run's runtime_spec.json, or ModelSpec JSON), not the registry's.",
+            Path,
+            metavar="PATH",
+        ),
+        Option(
+            "rerun",
+            ("--rerun",),
+            "Repeat a recorded run: its spec, workflow and settings; says what differs.",
+            Path,
+            metavar="RUN_DIR",
+        ),
         Option("local_server", ("--local-server",), "Start the server on this host.", bool),
         Option("docker_server", ("--docker-server",), "Start it in its pinned Docker image.", bool),
         Option("server_url", ("--server-url",), "Use a server that already runs at this URL."),

@@ -68,6 +68,8 @@ class RunConfig:
     requirements: Path | None = None  # release: a deployment's own targets
     compare_to: Path | None = None  # release: a previous run to compare with
     command: str = ""  # the command line as typed (secrets masked), for the record
+    runtime_model_spec_json: Path | None = None  # run this spec instead of the registry's
+    rerun_of: str | None = None  # the run folder this run repeats
     ci_mode: bool = False  # evals default to the ci-nightly limit
     percentile_report: bool = False  # the load generator prints percentiles
     concurrency_sweeps: bool = False  # the sweep's levels: powers of two up to the maximum
@@ -350,6 +352,7 @@ def config_from_options(options: Mapping[str, Any], default_port: Callable[[], i
         "host_hf_cache",
         "requirements",
         "compare_to",
+        "runtime_model_spec_json",
     ):
         values[folder] = options[folder].resolve() if options.get(folder) else None
     return RunConfig(**values)

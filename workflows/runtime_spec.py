@@ -12,6 +12,7 @@ from workflows.paths import REPO_ROOT
 from workflows.redact import redact
 from workflows.registry.frozen import merge_override, thaw
 from workflows.registry.model_spec import ModelSpec, derived_docker_image
+from workflows.rerun import host_facts
 from workflows.run_config import RunConfig, config_summary
 
 SCHEMA_VERSION = "1"
@@ -44,6 +45,7 @@ class RuntimeSpec:
             "server_mode": self.server_mode,
             "service_port": self.service_port,
             "command": redact(str(self.config.get("command", ""))),
+            "host": host_facts(),
             "model_spec": thaw(self.spec),
             "run_config": self.config,
         }

@@ -19,6 +19,7 @@ from workflows.dispatch import WORKFLOWS
 from workflows.envs.venvs import VenvSpec, ensure_venv, reset_venvs
 from workflows.errors import ExitCode, ServerError
 from workflows.registry.loader import load_registry
+from workflows.registry.spec_json import read_spec_json
 from workflows.run_config import validate_for_spec
 from workflows.run_folder import add_file_log, create_run_folder, new_run_id
 from workflows.runtime_spec import build_runtime_spec
@@ -36,9 +37,12 @@ EXTERNAL_READY_TIMEOUT = 30.0  # a server that already runs should answer at onc
 def resolve_spec(ctx: RunContext) -> RunContext:
     """The registry entry for (model, device, impl), and the flags checked against it."""
     config = ctx.config
-    spec = load_registry(ctx.paths.model_specs).find(
-        config.model, config.device, config.impl, config.engine
-    )
+    if config.runtime_model_spec_json is not None:
+        spec = read_spec_json(config.runtime_model_spec_json)
+    else:
+        spec = load_registry(ctx.paths.model_specs).find(
+            config.model, config.device, config.impl, config.engine
+        )
     validate_for_spec(config, spec)
     WORKFLOWS[config.workflow].check_spec(spec, config)
     return ctx.with_(spec=spec)
