@@ -56,7 +56,7 @@ def run_command(options: dict[str, Any]) -> int:
 
     if options["reset_venvs"] and not any(options[k] for k in ("model", "device", "workflow")):
         return steps.reset_only()
-    config = _rerun_config(options, console) if options.get("rerun") else _config(options)
+    config = _rerun_config(options, console) if options.get("rerun") else _config(options, console)
     if config.reset_venvs:
         steps.reset_only()
     secrets = load_secrets(os.environ, paths.dotenv)
@@ -104,9 +104,26 @@ def _spec_json_identity(options: dict[str, Any]) -> None:
         options[flag] = value
 
 
-def _config(options: dict[str, Any]) -> RunConfig:
+def _detect_device(options: dict[str, Any], console: Console) -> None:
+    """No --device: the largest device of this host the model runs on (tt-smi)."""
+    from workflows.host.system_software import detect_device
+    from workflows.paths import LOGS_ROOT, MODEL_SPECS_DIR
+    from workflows.registry.loader import load_registry
+
+    registry = load_registry(options.get("model_specs_dir") or MODEL_SPECS_DIR)
+    model = registry.canonical_model(str(options["model"]))
+    supported = sorted({s.device.value for s in registry.specs if s.model_name == model})
+    log_path = LOGS_ROOT / "venv-tt-smi.log"
+    device, why = detect_device(model, supported, os.environ, log_path)
+    console.print(f"device: {device} ({why})", markup=False, highlight=False)
+    options["device"] = device
+
+
+def _config(options: dict[str, Any], console: Console | None = None) -> RunConfig:
     if options.get("runtime_model_spec_json"):
         _spec_json_identity(options)
+    elif options.get("model") and not options.get("device") and console is not None:
+        _detect_device(options, console)
     for flag in ("model", "device", "workflow"):
         if not options[flag]:
             raise UsageError(f"missing --{flag}; see `python3 run.py --help` or --list-models")

@@ -135,7 +135,13 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
             "ci_mode",
             ("--ci-mode",),
             "For CI machines: evals on the ci-nightly sample limit unless "
-            "--limit-samples-mode says otherwise.",
+            "--limit-samples-mode says otherwise; no host software check.",
+            bool,
+        ),
+        Option(
+            "skip_system_sw_validation",
+            ("--skip-system-sw-validation",),
+            "Do not check the host's firmware and KMD (tt-smi) against the spec.",
             bool,
         ),
         Option(

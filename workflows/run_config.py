@@ -70,7 +70,8 @@ class RunConfig:
     command: str = ""  # the command line as typed (secrets masked), for the record
     runtime_model_spec_json: Path | None = None  # run this spec instead of the registry's
     rerun_of: str | None = None  # the run folder this run repeats
-    ci_mode: bool = False  # evals default to the ci-nightly limit
+    ci_mode: bool = False  # evals default to the ci-nightly limit; no host software check
+    skip_system_sw_validation: bool = False  # no tt-smi check of firmware and KMD
     percentile_report: bool = False  # the load generator prints percentiles
     concurrency_sweeps: bool = False  # the sweep's levels: powers of two up to the maximum
 

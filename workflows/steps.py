@@ -18,6 +18,7 @@ from workflows.context import RunContext
 from workflows.dispatch import WORKFLOWS
 from workflows.envs.venvs import VenvSpec, ensure_venv, reset_venvs
 from workflows.errors import ExitCode, ServerError
+from workflows.host.system_software import check_system_software
 from workflows.registry.loader import load_registry
 from workflows.registry.spec_json import read_spec_json
 from workflows.run_config import validate_for_spec
@@ -90,6 +91,13 @@ def load_auth(ctx: RunContext) -> RunContext:
 def check_inputs(ctx: RunContext) -> RunContext:
     """Every cheap check of input and host, before anything is built, downloaded or started."""
     provision.check_inputs(ctx)
+    return ctx
+
+
+def check_host_software(ctx: RunContext) -> RunContext:
+    """A Tenstorrent host's firmware and KMD against the spec (tt-smi), before the build."""
+    log_path = ctx.the_folder.path / "venv-tt-smi.log"
+    check_system_software(ctx.the_spec, ctx.config, ctx.environ, log_path, ctx.console)
     return ctx
 
 
@@ -186,6 +194,7 @@ STEPS: Sequence[Step] = (
     save_runtime_spec,
     load_auth,
     check_inputs,
+    check_host_software,
     build_environments,
     record_engine_version,
     start_server,

@@ -48,6 +48,11 @@ class Registry:
             on_device = _with_engine(name, wanted_device, on_device, engine)
         return _pick_impl(name, wanted_device, on_device, impl)
 
+    def canonical_model(self, model: str) -> str:
+        """The registry's name for `model` (case and repo prefix forgiven); else a UsageError
+        suggesting the nearest."""
+        return self._canonical_model(model)
+
     def _canonical_model(self, model: str) -> str:
         names = self.model_names()
         candidate = model_name_of(model)

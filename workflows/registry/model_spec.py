@@ -111,6 +111,8 @@ class ModelSpec:
     perf_tiers: FrozenMap = field(default_factory=lambda: DEFAULT_TIERS)
     known_issues: tuple[KnownIssue, ...] = ()
     release_limit_samples_mode: str | None = None  # what `release` evals on unless told
+    # firmware / kmd: {specifier: ">=18.6.0", mode: STRICT | SUGGESTED}, checked with tt-smi
+    system_requirements: FrozenMap = field(default_factory=lambda: EMPTY)
 
     @property
     def model_id(self) -> str:

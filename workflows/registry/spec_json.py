@@ -74,6 +74,7 @@ def _template(raw: dict[str, Any]) -> dict[str, Any]:
         "perf_tiers": raw.get("perf_tiers") or {},
         "known_issues": raw.get("known_issues") or [],
         "release_limit_samples_mode": raw.get("release_limit_samples_mode"),
+        "system_requirements": raw.get("system_requirements") or {},
     }
     if raw.get("image_pinned"):
         device["docker_image"] = raw.get("docker_image")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from workflows.registry.frozen import FrozenMap, freeze
+from workflows.registry.frozen import EMPTY, FrozenMap, freeze
 from workflows.registry.model_spec import (
     DEFAULT_TIERS,
     TIER_NAMES,
@@ -39,6 +39,7 @@ TEMPLATE_FIELDS = (
     "vllm_args",
     "weights_source",
     "engine_packages",
+    "system_requirements",
     "devices",
 )
 DEVICE_FIELDS = (
@@ -53,6 +54,7 @@ DEVICE_FIELDS = (
     "perf_tiers",
     "known_issues",
     "release_limit_samples_mode",
+    "system_requirements",
     "docker_image",
 )
 PERF_FIELDS = ("isl", "osl", "concurrency", "num_prompts", "ttft_ms", "tput_user", "tput")
@@ -149,6 +151,9 @@ def _spec(template: _Template, repo: str, device_entry: Entry) -> ModelSpec:
             for i, raw in enumerate(device_entry.items("known_issues"))
         ),
         release_limit_samples_mode=_limit_mode(device_entry),
+        system_requirements=_system_requirements(entry, device_entry)
+        if device.is_tenstorrent
+        else EMPTY,
     )
 
 
@@ -202,6 +207,42 @@ def _perf_tiers(device_entry: Entry) -> FrozenMap:
             )
         tiers[name] = float(fraction)
     return freeze(tiers)  # type: ignore[no-any-return]
+
+
+REQUIREMENT_KEYS = ("firmware", "kmd")
+REQUIREMENT_FIELDS = ("specifier", "mode")
+REQUIREMENT_MODES = ("STRICT", "SUGGESTED")
+
+
+def _system_requirements(template: Entry, device_entry: Entry) -> FrozenMap:
+    """Firmware and KMD versions a Tenstorrent host needs; a device entry's replace the
+    template's, key by key."""
+    found: dict[str, dict[str, str]] = {}
+    for entry in (template, device_entry):
+        if not entry.has("system_requirements"):
+            continue
+        where = f"{entry.where}: system_requirements"
+        section = Entry(entry.raw["system_requirements"], where, REQUIREMENT_KEYS)
+        for key in REQUIREMENT_KEYS:
+            if section.has(key):
+                found[key] = _requirement(
+                    Entry(section.raw[key], f"{where}.{key}", REQUIREMENT_FIELDS)
+                )
+    return freeze(found)  # type: ignore[no-any-return]
+
+
+def _requirement(entry: Entry) -> dict[str, str]:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    specifier = entry.text("specifier", required=True) or ""
+    try:
+        SpecifierSet(specifier)
+    except InvalidSpecifier:
+        entry.fail("specifier", f"'{specifier}' is not a version specifier such as '>=18.6.0'")
+    mode = (entry.text("mode") or "STRICT").upper()
+    if mode not in REQUIREMENT_MODES:
+        entry.fail("mode", f"'{mode}' is not {' or '.join(REQUIREMENT_MODES)}")
+    return {"specifier": specifier, "mode": mode}
 
 
 def _limit_mode(device_entry: Entry) -> str | None:
