@@ -148,10 +148,17 @@ def run_points(
         stress.endurance(ctx, points[0], duration, progress)
         windows = sorted(ctx.output_dir.glob("stress_test_*_window-*[0-9].json"))
         return [json.loads(p.read_text()) | {"window": n} for n, p in enumerate(windows, 1)]
+    variants = bench.PREFIX_VARIANTS if ctx.settings.prefix_cache else (None,)
     return [
-        bench.run_point(ctx, p, progress(f"ISL {p.isl:>6} OSL {p.osl:>5} C {p.concurrency:>3}"))
+        bench.run_point(ctx, p, progress(_label(p, variant)), prefix=variant)
         for p in points
+        for variant in variants
     ]
+
+
+def _label(point: Point, prefix: str | None) -> str:
+    label = f"ISL {point.isl:>6} OSL {point.osl:>5} C {point.concurrency:>3}"
+    return label + (f" prefix {prefix}" if prefix else "")
 
 
 def main(argv: list[str]) -> int:

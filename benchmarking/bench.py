@@ -12,7 +12,14 @@ from benchmarking import metrics
 from benchmarking.client import driver
 from benchmarking.client.requests import Prompt, Target, http_request, request_body
 from benchmarking.client.result import RequestResult
-from benchmarking.datasets import RandomDataset, ShareGPTDataset, Tokenizer, sharegpt_path
+from benchmarking.client_cpu import CpuClock
+from benchmarking.datasets import (
+    RandomDataset,
+    SharedPrefixDataset,
+    ShareGPTDataset,
+    Tokenizer,
+    sharegpt_path,
+)
 from benchmarking.point_document import Measurement, Outcome, point_document
 from benchmarking.schedule import arrival_offsets_ns
 from benchmarking.settings import Settings
@@ -62,20 +69,30 @@ def point_tag(settings: Settings, point: Point) -> str:
     return f"{shape}_maxcon-{point.concurrency}_n-{point.num_prompts}"
 
 
-def run_point(ctx: Context, point: Point, execute: Progress, window: int = 0) -> dict[str, object]:
+PREFIX_VARIANTS = ("none", "shared")  # without a shared prefix first: nothing cached for it
+
+
+def run_point(
+    ctx: Context, point: Point, execute: Progress, window: int = 0, prefix: str | None = None
+) -> dict[str, object]:
     """Measure one point (`window` > 0: one window of an endurance run, with prompts of its
-    own), write its result files, return its document."""
+    own; `prefix`: the prefix-cache variant), write its result files, return its document."""
     settings = ctx.settings
-    dataset = dataset_for(ctx, point, window)
+    dataset = dataset_for(ctx, point, window, prefix)
     prompts = dataset.prompts(point.num_prompts + settings.warmups, ctx.tokenizer)
     warm, measured = prompts[: settings.warmups], prompts[settings.warmups :]
     if warm:
         driver.run(plan_for(ctx, warm, point.concurrency, "warmup", [0] * len(warm)))
     offsets = arrival_offsets_ns(len(measured), settings.rate, settings.burstiness, settings.seed)
     tag = point_tag(settings, point) + (f"_window-{window:04d}" if window else "")
+    tag += f"_prefix-{prefix}" if prefix else ""
     plan = plan_for(ctx, measured, point.concurrency, tag, offsets)
+    clock = CpuClock.start()
     outcome = execute(plan, len(measured))
+    cpu = clock.used()
     document = _document(ctx, _measured_shape(point, measured), outcome, plan)
+    document["prefix_cache"] = _prefix_fields(settings, point, prefix)
+    document |= cpu
     write_results(ctx.output_dir, f"{ctx.kind}_{tag}", document, outcome)
     return document
 
@@ -89,9 +106,26 @@ def _measured_shape(point: Point, prompts: list[Prompt]) -> Point:
     return Point(isl, osl, point.concurrency, point.num_prompts)
 
 
-def dataset_for(ctx: Context, point: Point, window: int = 0) -> RandomDataset | ShareGPTDataset:
+def prefix_tokens(settings: Settings, point: Point) -> int:
+    return int(point.isl * settings.prefix_share)
+
+
+def _prefix_fields(
+    settings: Settings, point: Point, prefix: str | None
+) -> dict[str, object] | None:
+    if prefix is None:
+        return None
+    shared = prefix_tokens(settings, point) if prefix == "shared" else 0
+    return {"mode": settings.prefix_cache, "variant": prefix, "shared_prefix_tokens": shared}
+
+
+def dataset_for(
+    ctx: Context, point: Point, window: int = 0, prefix: str | None = None
+) -> RandomDataset | ShareGPTDataset | SharedPrefixDataset:
     settings = ctx.settings
     seed = point_seed(settings.seed, point, window)
+    if prefix == "shared":
+        return SharedPrefixDataset(point.isl, point.osl, prefix_tokens(settings, point), seed)
     if settings.dataset == "sharegpt":
         return ShareGPTDataset(sharegpt_path(settings.dataset_path), seed, settings.osl_fixed)
     return RandomDataset(point.isl, point.osl, settings.range_ratio, seed)

@@ -160,6 +160,42 @@ class RandomDataset:
         return Prompt(text, len(tokenizer.encode(text)), self._length(rng, self.output_len))
 
 
+@dataclass(frozen=True)
+class SharedPrefixDataset:
+    """Prompts of the random dataset's lengths that all begin with the same `prefix_len` tokens
+    (a long system prompt, say) and end with tokens of their own: what a prompt cache serves."""
+
+    input_len: int
+    output_len: int
+    prefix_len: int
+    seed: int = 0
+
+    def prompts(self, count: int, tokenizer: Tokenizer) -> list[Prompt]:
+        rng = random.Random(self.seed)
+        pool = tokenizer.encode(" ".join(rng.choice(WORDS) for _ in range(4096)))
+        prefix = [pool[i % len(pool)] for i in range(self.prefix_len)]
+        return [self._prompt(rng, pool, prefix, tokenizer) for _ in range(count)]
+
+    def _prompt(
+        self, rng: random.Random, pool: list[int], prefix: list[int], tokenizer: Tokenizer
+    ) -> Prompt:
+        start = rng.randrange(len(pool))
+        own = [pool[(start + i) % len(pool)] for i in range(self.input_len - len(prefix))]
+        text = tokenizer.decode(prefix + own)
+        for _ in range(ADJUST_ROUNDS):  # only the prompt's own end moves
+            actual = len(tokenizer.encode(text))
+            if actual == self.input_len or not own:
+                break
+            if actual > self.input_len:
+                own = own[: max(len(own) - (actual - self.input_len), 0)]
+            else:
+                own += [
+                    pool[(start + len(own) + i) % len(pool)] for i in range(self.input_len - actual)
+                ]
+            text = tokenizer.decode(prefix + own)
+        return Prompt(text, len(tokenizer.encode(text)), self.output_len)
+
+
 SHAREGPT_MAX_PROMPT = 1024
 
 

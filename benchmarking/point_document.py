@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from benchmarking.client_cpu import CPU_KEYS
 from benchmarking.metrics import summary_keys
 from benchmarking.settings import Settings
 from benchmarking.sweep import Point
@@ -89,5 +90,7 @@ def point_document(
             **{key: outcome.cache.get(key) for key in CACHE_KEYS},
             "errors": [*outcome.error_counts, *outcome.notes][:10],
             "error_counts": dict(outcome.error_counts),
+            "prefix_cache": None,  # a prefix-cache run: its mode, variant and shared tokens
+            **{key: None for key in CPU_KEYS},  # the client's CPU time, set by its caller
         },
     )

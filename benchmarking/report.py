@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from benchmarking.client_cpu import busy_client_notes
 from benchmarking.metrics import percentile_label
 
 COLUMNS = (
@@ -67,10 +68,48 @@ def percentile_table(
 
 def point_label(document: Mapping[str, object]) -> str:
     window = f" window {document['window']}" if document.get("window") else ""
+    prefix = document.get("prefix_cache")
+    variant = f" prefix {prefix['variant']}" if isinstance(prefix, Mapping) else ""
     return (
         f"ISL {document.get('isl')} OSL {document.get('osl')} "
-        f"C {document.get('concurrency')}{window}"
+        f"C {document.get('concurrency')}{window}{variant}"
     )
+
+
+def prefix_cache_notes(documents: Sequence[Mapping[str, object]]) -> list[str]:
+    """Per point measured with and without a shared prefix: the cache's effect on TTFT and
+    throughput, and how much of the shared variant the server answered from its cache."""
+    pairs: dict[tuple[object, ...], dict[str, Mapping[str, object]]] = {}
+    for document in documents:
+        prefix = document.get("prefix_cache")
+        if isinstance(prefix, Mapping):
+            key = (document.get("isl"), document.get("osl"), document.get("concurrency"))
+            pairs.setdefault(key, {})[str(prefix["variant"])] = document
+    lines = []
+    for (isl, osl, concurrency), pair in pairs.items():
+        none, shared = pair.get("none"), pair.get("shared")
+        if none is None or shared is None:
+            continue
+        before, after = _number(none.get("mean_ttft_ms")), _number(shared.get("mean_ttft_ms"))
+        tokens = shared["prefix_cache"]["shared_prefix_tokens"]  # type: ignore[index]
+        ratio = f" ({after / before:.2f}x)" if before and after is not None else ""
+        cached = _number(shared.get("cached_share"))
+        lines.append(
+            f"prefix cache, ISL {isl} OSL {osl} C {concurrency}: TTFT {_cell(before, '{:.1f}')} ms "
+            f"without a shared prefix, {_cell(after, '{:.1f}')} ms with {tokens} shared tokens"
+            f"{ratio}; output {_cell(_number(none.get('output_throughput')), '{:.1f}')} -> "
+            f"{_cell(_number(shared.get('output_throughput')), '{:.1f}')} tok/s; "
+            + (
+                f"{cached:.0%} of the shared variant's prompt tokens came from the cache"
+                if cached is not None
+                else "the server does not report cached tokens"
+            )
+        )
+    return lines
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def failed_share(document: Mapping[str, object]) -> float:
@@ -130,7 +169,9 @@ def verdict(
     console.print(summary_table(documents, title))
     if percentiles:
         console.print(percentile_table(documents, percentiles, title))
-    for line in failure_notes(documents, max_failed) + cache_notes(documents):
+    notes = failure_notes(documents, max_failed) + cache_notes(documents)
+    notes += prefix_cache_notes(documents) + busy_client_notes(documents, point_label)
+    for line in notes:
         console.print(line, markup=False)
     console.print(f"results: {output_dir}", markup=False)
     over = [d for d in documents if rejected(d, max_failed)]

@@ -32,7 +32,10 @@ ACCEPTED = (
     "sweep",
     "percentile_report",  # run.py --percentile-report: a percentile table on the console
     "concurrency_sweeps",  # run.py --concurrency-sweeps: concurrency 1, 2, 4, ... and the max
+    "prefix_cache",  # shared: each point with and without a shared prompt prefix
+    "prefix_share",  # the shared prefix's share of the prompt (default 0.75)
 )
+PREFIX_CACHE_MODES = ("shared",)
 SWEEPS = ("full", "targets")  # targets: only the spec's perf_reference points
 REQUEST_TIMEOUT_BASE_S = 300.0  # the default per-request timeout: this, plus
 REQUEST_TIMEOUT_PER_TOKEN_S = 1.0  # this per output token
@@ -101,6 +104,8 @@ class Settings:
     sweep: str = "full"  # or "targets": the spec's target points only
     percentile_report: bool = False
     concurrency_sweeps: bool = False
+    prefix_cache: str | None = None  # "shared": every point twice, without and with a prefix
+    prefix_share: float = 0.75
     extra: Mapping[str, object] = field(default_factory=dict)
 
     def request_timeout_s(self, output_tokens: int) -> float:
@@ -124,6 +129,8 @@ NATIVE_ONLY = (
     "workers",
     "range_ratio",
     "request_timeout",
+    "prefix_cache",
+    "prefix_share",
 )
 
 
@@ -182,7 +189,29 @@ def settings_from(args: Mapping[str, object]) -> Settings:
         sweep=_sweep(args.get("sweep", "full")),
         percentile_report=bool(args.get("percentile_report", False)),
         concurrency_sweeps=bool(args.get("concurrency_sweeps", False)),
+        prefix_cache=_prefix_cache(args.get("prefix_cache"), dataset),
+        prefix_share=_share(args.get("prefix_share", 0.75)),
     )
+
+
+def _prefix_cache(value: object, dataset: str) -> str | None:
+    if value is None or value is False:
+        return None
+    mode = "shared" if value is True else str(value)
+    if mode not in PREFIX_CACHE_MODES:
+        raise SettingsError(
+            f"prefix_cache={value}: use shared (each point with and without a shared prefix)"
+        )
+    if dataset != "random":
+        raise SettingsError("prefix_cache runs dataset=random only (prompts of exact lengths)")
+    return mode
+
+
+def _share(value: object) -> float:
+    share = _fraction(value, "prefix_share")
+    if not 0.0 < share < 1.0:
+        raise SettingsError(f"prefix_share: expected a share between 0 and 1, got {value!r}")
+    return share
 
 
 def _sweep(value: object) -> str:

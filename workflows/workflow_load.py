@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarking.client_cpu import HOST_SHARE_LIMIT, host_cpus
 from benchmarking.server_api import API_KEY_ENV
 from benchmarking.settings import settings_from
 from benchmarking.stress_plan import stress_plan
@@ -102,8 +103,23 @@ class LoadWorkflow:
     def run(self, ctx: RunContext) -> ExitCode:
         """The load generator in its own environment; the server is watched while it runs."""
         python = ctx.pythons[self.environment(ctx.config).name]
+        _note_shared_host(ctx, chosen_tool(ctx.config) if self.name == "benchmarks" else "native")
         argv = self.command_line(ctx, str(python), offline_tokenizer(ctx))
         return run_watched(ctx, argv, self.name)
+
+
+def _note_shared_host(ctx: RunContext, tool: str) -> None:
+    """A third-party load generator beside a CPU server on this host competes for its cores."""
+    if tool == "native" or not ctx.config.local_server or ctx.the_spec.device.value != "cpu":
+        return
+    ctx.console.print(
+        f"note: {tool} runs on this host beside the llama.cpp server it measures, and they share "
+        f"its {host_cpus()} cores: {tool}'s own CPU use can lower the server's figures. Each "
+        "point records the client's CPU time, and one above "
+        f"{HOST_SHARE_LIMIT:.0%} of the host is flagged",
+        markup=False,
+        highlight=False,
+    )
 
 
 def load_args(config: RunConfig, workflow: str) -> dict[str, object]:

@@ -17,6 +17,9 @@ from benchmarking.emulator.http import Request, Response
 from benchmarking.emulator.openai_fields import TOKEN_TEXT, answer, choices, parsed_body
 from benchmarking.emulator.timing import RequestRecord, TimingModel, count_tokens
 
+CACHE_BLOCK = 16  # prefix-cache granularity in tokens (words here), as vLLM's blocks
+PREFIX_MEMORY = 64  # recent prompts whose prefixes the cache still holds
+
 
 @dataclass(frozen=True)
 class Job:
@@ -62,6 +65,7 @@ class Emulator:
         self.queue: collections.deque[Job] = collections.deque()
         self.served = 0
         self.seen_prompts: set[int] = set()  # a prompt seen again is answered from the cache
+        self.recent: collections.deque[list[str]] = collections.deque(maxlen=PREFIX_MEMORY)
         self.vocabulary = Vocabulary()
 
     def handle(self, request: Request, response: Response) -> None:
@@ -134,12 +138,17 @@ class Emulator:
         return bool(n) and self.served % n == 0
 
     def _cached(self, prompt: str, tokens: int) -> int:
-        """Tokens of the prompt the cache holds: all of them when it was seen before."""
+        """Tokens of the prompt the cache holds: all of them when it was seen before, else
+        the longest prefix it shares with a recent prompt, in whole cache blocks (as vLLM's
+        prefix cache keeps them)."""
         key = hash(prompt)
+        words = prompt.split()
+        shared = max((_common_prefix(words, seen) for seen in self.recent), default=0)
+        self.recent.append(words)
         if key in self.seen_prompts:
             return tokens
         self.seen_prompts.add(key)
-        return 0
+        return min(shared // CACHE_BLOCK * CACHE_BLOCK, tokens)
 
     def _admit(self) -> None:
         while self.queue and (not self.timing.slots or self.active < self.timing.slots):
@@ -303,3 +312,12 @@ def _usage(record: RequestRecord, completion: int) -> dict[str, object]:
         "total_tokens": record.prompt_tokens + completion,
         "prompt_tokens_details": {"cached_tokens": record.cached_tokens},
     }
+
+
+def _common_prefix(first: list[str], second: list[str]) -> int:
+    count = 0
+    for a, b in zip(first, second, strict=False):
+        if a != b:
+            break
+        count += 1
+    return count

@@ -21,6 +21,7 @@ from pathlib import Path
 from rich.console import Console
 
 from benchmarking import metrics, report
+from benchmarking.client_cpu import CpuClock
 from benchmarking.failures import run_reporting_failures
 from benchmarking.local_tokenizer import TokenizerSourceError, load_local_tokenizer, write_hf_folder
 from benchmarking.point_document import Measurement, Outcome, point_document
@@ -105,8 +106,11 @@ def run_point(run: ToolRun, point: Point) -> dict[str, object]:
     out = run.output_dir / run.tool / tag
     argv = driver.command(point, run.settings, run.model, run.base_url, run.tokenizer_dir, out)
     run.console.print(f"{run.tool}: ISL {point.isl} OSL {point.osl} C {point.concurrency}")
+    clock = CpuClock.start()
     ran = run_tool(run.tool, argv, out, run.console)
+    cpu = clock.used()
     document, rows = converted(run, point, out) if ran else failed_point(run, point)
+    document |= cpu
     write_jsonl(run.output_dir / f"benchmark_{tag}_requests.jsonl", rows)
     write_json(run.output_dir / f"benchmark_{tag}.json", document)
     return document

@@ -257,3 +257,23 @@ def test_endurance_windows_on_the_real_server_measure_prefill(
     assert all(w["cached_share"] < 0.1 for w in windows), windows
     ttft = [w["mean_ttft_ms"] for w in windows]
     assert min(ttft) > 0.3 * max(ttft), f"no window answered from the cache: {ttft}"
+
+
+def test_prefix_cache_on_the_real_server_cuts_ttft(
+    tmp_path: Path, cpu_server: RunningServer
+) -> None:
+    """llama.cpp's prompt cache serves the shared prefix: its per-request `timings.cache_n`
+    is recorded, and TTFT drops against the same lengths with no shared prefix."""
+    folder, output = run_ok(
+        "--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow", "benchmarks",
+        "--server-url", cpu_server.base_url, "--workflow-args",
+        "isl=256 osl=8 concurrency=1 num_prompts=4 prefix_cache=shared",
+        logs=tmp_path, timeout=900, env={"API_KEY": cpu_server.token},
+    )  # fmt: skip
+    stem = "benchmark_isl-256_osl-8_maxcon-1_n-4_prefix"
+    none = json.loads((folder / "benchmarks" / f"{stem}-none.json").read_text())
+    shared = json.loads((folder / "benchmarks" / f"{stem}-shared.json").read_text())
+    assert shared["prefix_cache"]["shared_prefix_tokens"] == 192
+    assert shared["cached_share"] > 0.5 and none["cached_share"] < 0.2
+    assert shared["mean_ttft_ms"] < 0.8 * none["mean_ttft_ms"]
+    assert "prefix cache, ISL 256 OSL 8 C 1: TTFT" in output

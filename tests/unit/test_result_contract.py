@@ -75,6 +75,9 @@ POINT = {
     "prompt_cache_hit",
     "errors",
     "error_counts",
+    "prefix_cache",
+    "client_cpu_s",
+    "client_cpu_share",
 }
 REQUEST_ROW = {
     "index",
