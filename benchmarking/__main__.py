@@ -148,7 +148,8 @@ def run_points(
         stress.endurance(ctx, points[0], duration, progress)
         windows = sorted(ctx.output_dir.glob("stress_test_*_window-*[0-9].json"))
         return [json.loads(p.read_text()) | {"window": n} for n, p in enumerate(windows, 1)]
-    variants = bench.PREFIX_VARIANTS if ctx.settings.prefix_cache else (None,)
+    mode = ctx.settings.prefix_cache
+    variants: tuple[str | None, ...] = bench.prefix_variants(mode) if mode else (None,)
     return [
         bench.run_point(ctx, p, progress(_label(p, variant)), prefix=variant)
         for p in points

@@ -14,6 +14,7 @@ from benchmarking.client.requests import Prompt, Target, http_request, request_b
 from benchmarking.client.result import RequestResult
 from benchmarking.client_cpu import CpuClock
 from benchmarking.datasets import (
+    MultiTurnDataset,
     RandomDataset,
     SharedPrefixDataset,
     ShareGPTDataset,
@@ -69,7 +70,9 @@ def point_tag(settings: Settings, point: Point) -> str:
     return f"{shape}_maxcon-{point.concurrency}_n-{point.num_prompts}"
 
 
-PREFIX_VARIANTS = ("none", "shared")  # without a shared prefix first: nothing cached for it
+def prefix_variants(mode: str) -> tuple[str, str]:
+    """The baseline first (nothing cached for it), then the variant the cache can serve."""
+    return ("none", mode)
 
 
 def run_point(
@@ -115,17 +118,24 @@ def _prefix_fields(
 ) -> dict[str, object] | None:
     if prefix is None:
         return None
+    fields: dict[str, object] = {"mode": settings.prefix_cache, "variant": prefix}
+    if settings.prefix_cache == "multi_turn":
+        turns = MultiTurnDataset(point.isl, point.osl, point.concurrency).turns(point.num_prompts)
+        return fields | {"turns": turns}
     shared = prefix_tokens(settings, point) if prefix == "shared" else 0
-    return {"mode": settings.prefix_cache, "variant": prefix, "shared_prefix_tokens": shared}
+    return fields | {"shared_prefix_tokens": shared}
 
 
-def dataset_for(
-    ctx: Context, point: Point, window: int = 0, prefix: str | None = None
-) -> RandomDataset | ShareGPTDataset | SharedPrefixDataset:
+Dataset = RandomDataset | ShareGPTDataset | SharedPrefixDataset | MultiTurnDataset
+
+
+def dataset_for(ctx: Context, point: Point, window: int = 0, prefix: str | None = None) -> Dataset:
     settings = ctx.settings
     seed = point_seed(settings.seed, point, window)
     if prefix == "shared":
         return SharedPrefixDataset(point.isl, point.osl, prefix_tokens(settings, point), seed)
+    if settings.prefix_cache == "multi_turn" and prefix is not None:
+        return MultiTurnDataset(point.isl, point.osl, point.concurrency, seed, prefix != "none")
     if settings.dataset == "sharegpt":
         return ShareGPTDataset(sharegpt_path(settings.dataset_path), seed, settings.osl_fixed)
     return RandomDataset(point.isl, point.osl, settings.range_ratio, seed)

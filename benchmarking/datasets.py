@@ -196,6 +196,38 @@ class SharedPrefixDataset:
         return Prompt(text, len(tokenizer.encode(text)), self.output_len)
 
 
+@dataclass(frozen=True)
+class MultiTurnDataset:
+    """`conversations` conversations whose turns each resend the conversation so far: turn t of
+    T carries the first (t+1)/T of `input_len` tokens, so each turn's prompt extends the last
+    one's, which a prompt cache holds. Prompts come turn by turn across the conversations.
+    With `shared=False`, prompts of the same lengths that share nothing (the baseline)."""
+
+    input_len: int
+    output_len: int
+    conversations: int
+    seed: int = 0
+    shared: bool = True
+
+    def turns(self, count: int) -> int:
+        return max(-(-count // max(self.conversations, 1)), 1)
+
+    def prompts(self, count: int, tokenizer: Tokenizer) -> list[Prompt]:
+        rng = random.Random(self.seed)
+        pool = tokenizer.encode(" ".join(rng.choice(WORDS) for _ in range(4096)))
+        turns = self.turns(count)
+        starts = [rng.randrange(len(pool)) for _ in range(self.conversations)]
+        prompts = []
+        for turn in range(turns):
+            length = max(round(self.input_len * (turn + 1) / turns), 1)
+            for start in starts:
+                origin = start if self.shared else rng.randrange(len(pool))
+                ids = [pool[(origin + i) % len(pool)] for i in range(length)]
+                text = tokenizer.decode(ids)
+                prompts.append(Prompt(text, len(tokenizer.encode(text)), self.output_len))
+        return prompts[:count]
+
+
 SHAREGPT_MAX_PROMPT = 1024
 
 

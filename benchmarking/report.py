@@ -87,20 +87,28 @@ def prefix_cache_notes(documents: Sequence[Mapping[str, object]]) -> list[str]:
             pairs.setdefault(key, {})[str(prefix["variant"])] = document
     lines = []
     for (isl, osl, concurrency), pair in pairs.items():
-        none, shared = pair.get("none"), pair.get("shared")
+        none = pair.pop("none", None)
+        shared = next(iter(pair.values()), None)
         if none is None or shared is None:
             continue
         before, after = _number(none.get("mean_ttft_ms")), _number(shared.get("mean_ttft_ms"))
-        tokens = shared["prefix_cache"]["shared_prefix_tokens"]  # type: ignore[index]
+        prefix = shared["prefix_cache"]
+        assert isinstance(prefix, Mapping)
+        what = (
+            f"{prefix['shared_prefix_tokens']} shared tokens"
+            if "shared_prefix_tokens" in prefix
+            else f"{prefix['turns']}-turn conversations"
+        )
         ratio = f" ({after / before:.2f}x)" if before and after is not None else ""
         cached = _number(shared.get("cached_share"))
         lines.append(
             f"prefix cache, ISL {isl} OSL {osl} C {concurrency}: TTFT {_cell(before, '{:.1f}')} ms "
-            f"without a shared prefix, {_cell(after, '{:.1f}')} ms with {tokens} shared tokens"
+            f"without a shared prefix, {_cell(after, '{:.1f}')} ms with {what}"
             f"{ratio}; output {_cell(_number(none.get('output_throughput')), '{:.1f}')} -> "
             f"{_cell(_number(shared.get('output_throughput')), '{:.1f}')} tok/s; "
             + (
-                f"{cached:.0%} of the shared variant's prompt tokens came from the cache"
+                f"{cached:.0%} of the {prefix['variant']} variant's prompt tokens came from "
+                "the cache"
                 if cached is not None
                 else "the server does not report cached tokens"
             )

@@ -35,7 +35,7 @@ ACCEPTED = (
     "prefix_cache",  # shared: each point with and without a shared prompt prefix
     "prefix_share",  # the shared prefix's share of the prompt (default 0.75)
 )
-PREFIX_CACHE_MODES = ("shared",)
+PREFIX_CACHE_MODES = ("shared", "multi_turn")
 SWEEPS = ("full", "targets")  # targets: only the spec's perf_reference points
 REQUEST_TIMEOUT_BASE_S = 300.0  # the default per-request timeout: this, plus
 REQUEST_TIMEOUT_PER_TOKEN_S = 1.0  # this per output token
@@ -200,7 +200,8 @@ def _prefix_cache(value: object, dataset: str) -> str | None:
     mode = "shared" if value is True else str(value)
     if mode not in PREFIX_CACHE_MODES:
         raise SettingsError(
-            f"prefix_cache={value}: use shared (each point with and without a shared prefix)"
+            f"prefix_cache={value}: use shared (a long shared system prompt) or multi_turn "
+            "(conversations resending their earlier turns)"
         )
     if dataset != "random":
         raise SettingsError("prefix_cache runs dataset=random only (prompts of exact lengths)")

@@ -10,7 +10,7 @@ import pytest
 from benchmarking import bench, report
 from benchmarking.client import driver
 from benchmarking.client_cpu import busy_client_notes
-from benchmarking.datasets import SharedPrefixDataset, WordTokenizer
+from benchmarking.datasets import MultiTurnDataset, SharedPrefixDataset, WordTokenizer
 from benchmarking.settings import SettingsError, settings_from
 from benchmarking.sweep import Point
 from tests.helpers import Emulator, context, records
@@ -82,3 +82,29 @@ def test_every_point_records_the_clients_cpu_time(emulator: Emulator, tmp_path: 
     [flagged] = busy_client_notes([document], report.point_label, limit=0.0)
     assert flagged.startswith("ISL 16 OSL 8 C 2: the load generator used ")
     assert busy_client_notes([document], report.point_label, limit=1.0) == []
+
+
+def test_multi_turn_prompts_extend_their_conversation() -> None:
+    prompts = MultiTurnDataset(60, 4, conversations=2, seed=1).prompts(6, WordTokenizer())
+    lengths = [p.prompt_tokens for p in prompts]
+    assert lengths == [20, 20, 40, 40, 60, 60]  # turn by turn, across the conversations
+    for first, second in ((0, 2), (2, 4), (1, 3), (3, 5)):  # each turn resends the last
+        assert prompts[second].text.startswith(prompts[first].text)
+    baseline = MultiTurnDataset(60, 4, 2, seed=1, shared=False).prompts(6, WordTokenizer())
+    assert [p.prompt_tokens for p in baseline] == lengths
+    assert not baseline[2].text.startswith(baseline[0].text)
+
+
+def test_multi_turn_conversations_are_served_from_the_cache(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    url = emulator("--ttft-ms", "1", "--itl-ms", "1", "--prefill-ms-per-token", "2")
+    ctx = context(url, tmp_path, prefix_cache="multi_turn", warmups=0)
+    point = Point(96, 4, 2, 8)
+    none = bench.run_point(ctx, point, in_process, prefix="none")
+    turns = bench.run_point(ctx, point, in_process, prefix="multi_turn")
+    assert turns["prefix_cache"] == {"mode": "multi_turn", "variant": "multi_turn", "turns": 4}
+    assert none["cached_share"] == 0.0 and float(str(turns["cached_share"])) > 0.4
+    assert float(str(turns["mean_ttft_ms"])) < float(str(none["mean_ttft_ms"]))
+    [note] = report.prefix_cache_notes([none, turns])
+    assert "with 4-turn conversations" in note
