@@ -4,6 +4,7 @@ device detected from the boards, and the firmware and KMD checked against a spec
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import stat
 from pathlib import Path
@@ -15,7 +16,10 @@ from tests.conftest import TINY_REGISTRY
 from tests.helpers import FakeVllm, Run
 from workflows.errors import SetupError
 from workflows.host import tt_smi
+from workflows.host.system_software import skip_reason
+from workflows.registry.loader import load_registry
 from workflows.registry.model_spec import Device
+from workflows.run_config import RunConfig
 
 DATA = Path(__file__).parent / "data" / "tt_smi"
 SNAPSHOTS = sorted(DATA.glob("snapshot-*.json"))
@@ -208,6 +212,15 @@ def test_skip_flag_and_ci_mode_skip_the_check(
     assert result.code == 0, result.err
     run_log = (tmp_path / "workflow_logs" / "latest" / "run.log").read_text()
     assert "system software: not checked (--skip-system-sw-validation)" in run_log
+    spec = load_registry(checked_registry).find("Tiny-1B-Instruct", "n150")
+    base = RunConfig(model="Tiny-1B-Instruct", device="n150", workflow="server", local_server=True)
+    assert skip_reason(spec, base) is None
+    assert skip_reason(spec, dataclasses.replace(base, ci_mode=True)) == "--ci-mode"
+    assert skip_reason(spec, dataclasses.replace(base, workflow="benchmarks")) == (
+        "the benchmarks workflow does not bring a server up to keep or release"
+    )
+    external = dataclasses.replace(base, local_server=False, server_url="http://h:1")
+    assert skip_reason(spec, external) == "the server runs elsewhere"
 
 
 def test_without_device_the_host_decides(
