@@ -70,8 +70,9 @@ def _phases(run_log: Path, started: float, ended: float) -> str:
 def measure(checkout: Path, port: int, label: str) -> int:
     logs = checkout / "workflow_logs"
     started = time.monotonic()
+    python = shutil.which("python3") or sys.executable  # what a newcomer types
     result = subprocess.run(
-        [sys.executable, *COMMAND, "--service-port", str(port)],
+        [python, *COMMAND, "--service-port", str(port)],
         cwd=checkout,
         capture_output=True,
         text=True,
