@@ -76,6 +76,8 @@ def test_tool_smoke_sweep_against_the_emulator(
         assert document["completed"] == document["num_prompts"] and document["failed"] == 0
         assert document["total_output_tokens"] == 16 * document["num_prompts"]
         assert 30 <= document["mean_ttft_ms"] < 1000, "the emulator answers after 30 ms"
+        assert document["client_cpu_s"] > 0, "the tool's own CPU time is recorded"
+        assert 0 < document["client_cpu_share"] <= 1
         stem = f"isl-{document['isl']}_osl-{document['osl']}_maxcon-{document['concurrency']}"
         [per_request] = (folder / "benchmarks").glob(f"benchmark_{stem}_n-*_requests.jsonl")
         rows = [json.loads(line) for line in per_request.read_text().splitlines()]
