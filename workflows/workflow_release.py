@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from evals.config import NoEvalConfig, eval_config_for
+from evals.spec_tests.catalog import NAMES as SPEC_CHECKS
 from reports.results import Identity, document, write_json
 from reports.run_data import RELEASE_FILE, REQUIREMENTS_FILE
 from workflows import interrupts
@@ -26,7 +27,7 @@ from workflows.registry.model_spec import ModelSpec
 from workflows.report_console import load_requirements_or_fail, render_and_tell
 from workflows.run_config import RunConfig
 from workflows.workflow_args import RUNNER_KEYS, WorkflowArgValue, workflow_only
-from workflows.workflow_evals import EVALS
+from workflows.workflow_evals import EVALS, selected_tasks
 from workflows.workflow_load import BENCHMARKS, STRESS_TESTS
 from workflows.workflow_spec_tests import SPEC_TESTS
 
@@ -124,6 +125,22 @@ def child_config(config: RunConfig, child: str, spec: ModelSpec | None = None) -
     return dataclasses.replace(config, **changes)  # type: ignore[arg-type]
 
 
+def unmatched_waivers(spec: ModelSpec, config: RunConfig, children: tuple[str, ...]) -> list[str]:
+    """Known issues naming an eval task or spec check this release does not run: they waive
+    nothing, and a reader of the registry should know."""
+    names: dict[str, set[str]] = {"spec_tests": set(SPEC_CHECKS)}
+    if "evals" in children:
+        evals_config = child_config(config, "evals", spec)
+        names["evals"] = {task.task for task in selected_tasks(spec, evals_config)}
+    return [
+        f"the known issue for {issue.workflow} task '{issue.task}' matches no "
+        f"{issue.workflow} task of this release ({', '.join(sorted(names[issue.workflow]))}); "
+        "it waives nothing"
+        for issue in spec.known_issues
+        if issue.task and issue.workflow in names and issue.task not in names[issue.workflow]
+    ]
+
+
 @dataclass(frozen=True)
 class ReleaseWorkflow:
     name: str = "release"
@@ -184,6 +201,8 @@ class ReleaseRun:
         for entry in self.record:
             if entry["status"] == "left_out":
                 self._say(f"release: {entry['workflow']} is not run: {entry['message']}")
+        for line in unmatched_waivers(self.ctx.the_spec, self.ctx.config, self.children):
+            self._say(f"release: note: {line}")
         try:
             for index, name in enumerate(self.children):
                 self._say(f"release: [{index + 1}/{len(self.children)}] {name}")

@@ -3,6 +3,7 @@ what each child is given."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,23 @@ def test_report_flags_need_a_workflow_that_renders_a_report(
         "--local-server", flag, str(given),
     )  # fmt: skip
     assert result.code == 2 and "the benchmarks workflow renders none" in result.err
+
+
+def test_waivers_that_name_no_task_of_the_release_are_pointed_out() -> None:
+    from workflows.registry.model_spec import KnownIssue
+    from workflows.workflow_release import unmatched_waivers
+
+    spec = dataclasses.replace(
+        SPEC,
+        known_issues=(
+            KnownIssue("evals", "flaky", "readiness_basics"),
+            KnownIssue("evals", "upstream's", "meta_gpqa_cot"),
+            KnownIssue("spec_tests", "engine", "n_choice"),
+            KnownIssue("evals", "whole workflow"),
+        ),
+    )
+    lines = unmatched_waivers(spec, config(), child_names(config(), spec))
+    assert len(lines) == 2
+    assert lines[0].startswith("the known issue for evals task 'meta_gpqa_cot' matches no evals")
+    assert "(humaneval_packaged, readiness_basics)" in lines[0]
+    assert lines[1].startswith("the known issue for spec_tests task 'n_choice' matches no")
