@@ -23,6 +23,7 @@ CMAKE_ARGS = " ".join(
         "-DLLAMA_BUILD_APP=OFF",
         "-DLLAMA_USE_PREBUILT_UI=OFF",
         "-DLLAMA_OPENSSL=OFF",
+        "-DCMAKE_UNITY_BUILD=ON",  # about 1.5 minutes less on 2 cores (mtmd excepted)
         f"-DCMAKE_PROJECT_INCLUDE={CMAKE_ONLY_SERVER}",
     ]
 )
