@@ -11,7 +11,7 @@ from workflows import command
 from workflows.paths import REPO_ROOT
 from workflows.redact import redact
 from workflows.registry.frozen import merge_override, thaw
-from workflows.registry.model_spec import ModelSpec, derived_docker_image
+from workflows.registry.model_spec import ModelSpec, dev_docker_image
 from workflows.rerun import host_facts
 from workflows.run_config import RunConfig, config_summary
 
@@ -62,15 +62,7 @@ def apply_overrides(spec: ModelSpec, config: RunConfig) -> ModelSpec:
     if config.override_docker_image:
         return _with_image(spec, config.override_docker_image)
     if config.dev_mode and not spec.image_pinned:
-        image = derived_docker_image(
-            spec.inference_engine,
-            spec.device,
-            spec.version,
-            spec.tt_metal_commit,
-            spec.vllm_commit,
-            dev_mode=True,
-        )
-        return replace(spec, docker_image=image)
+        return replace(spec, docker_image=dev_docker_image(spec))
     return spec
 
 

@@ -169,3 +169,15 @@ def default_vllm_args(engine: Engine, max_context: int, max_concurrency: int) ->
     if engine is Engine.VLLM:
         args |= {"block_size": "64", "max_num_batched_tokens": max_context, "seed": 9472}
     return args
+
+
+def dev_docker_image(spec: ModelSpec) -> str:
+    """The development image `--dev-mode` runs for a spec that does not pin one."""
+    return derived_docker_image(
+        spec.inference_engine,
+        spec.device,
+        spec.version,
+        spec.tt_metal_commit,
+        spec.vllm_commit,
+        dev_mode=True,
+    )

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from workflows.registry.frozen import thaw
-from workflows.registry.model_spec import ModelSpec, derived_docker_image
+from workflows.registry.model_spec import ModelSpec, dev_docker_image
 from workflows.registry.schema import RegistryError
 from workflows.registry.templates import expand_template
 
@@ -109,14 +109,7 @@ def _with_dev_image(spec: ModelSpec, raw: dict[str, Any]) -> ModelSpec:
     """A spec recorded by a `--dev-mode` run names the development image it derived."""
     if raw.get("image_pinned") or raw.get("docker_image") == spec.docker_image:
         return spec
-    dev = derived_docker_image(
-        spec.inference_engine,
-        spec.device,
-        spec.version,
-        spec.tt_metal_commit,
-        spec.vllm_commit,
-        dev_mode=True,
-    )
+    dev = dev_docker_image(spec)
     return dataclasses.replace(spec, docker_image=dev) if raw.get("docker_image") == dev else spec
 
 
