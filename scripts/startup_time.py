@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Measure how long `python3 run.py` takes to its first line of output, once bootstrapped.
 
-Prints the median of N runs for `--list-models` and for the first line of a real run
+Prints the median of N runs for `--help`, `--list-models` and for the first line of a real run
 (a `server` run against an address where nothing listens, which then fails fast).
 """
 
@@ -16,6 +16,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNS = 7
 CASES = {
+    "--help": ["--help"],
     "--list-models": ["--list-models"],
     "first line of a run": [
         "--model",

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+import importlib
+from typing import TYPE_CHECKING, Protocol
 
-from workflows.context import RunContext
-from workflows.envs.venvs import VenvSpec
-from workflows.errors import ExitCode, UsageError
-from workflows.registry.model_spec import ModelSpec
-from workflows.run_config import RunConfig
-from workflows.workflow_evals import EVALS
-from workflows.workflow_load import BENCHMARKS, STRESS_TESTS
-from workflows.workflow_release import RELEASE
-from workflows.workflow_server import SERVER
-from workflows.workflow_spec_tests import SPEC_TESTS
+from workflows.errors import UsageError
+
+if TYPE_CHECKING:
+    from workflows.context import RunContext
+    from workflows.envs.venvs import VenvSpec
+    from workflows.errors import ExitCode
+    from workflows.registry.model_spec import ModelSpec
+    from workflows.run_config import RunConfig
 
 
 class Workflow(Protocol):
@@ -37,21 +36,40 @@ class Workflow(Protocol):
         """Drive the ready server (`ctx.server`); results go into the run folder."""
 
 
-WORKFLOWS: dict[str, Workflow] = {
-    workflow.name: workflow
-    for workflow in (SERVER, BENCHMARKS, STRESS_TESTS, EVALS, SPEC_TESTS, RELEASE)
+# name -> (module, attribute): a workflow's module is imported only when a run asks for it,
+# so `--help` and `--list-models` never load pandas, requests or the eval harness's helpers.
+WORKFLOW_OBJECTS: dict[str, tuple[str, str]] = {
+    "server": ("workflows.workflow_server", "SERVER"),
+    "benchmarks": ("workflows.workflow_load", "BENCHMARKS"),
+    "stress_tests": ("workflows.workflow_load", "STRESS_TESTS"),
+    "evals": ("workflows.workflow_evals", "EVALS"),
+    "spec_tests": ("workflows.workflow_spec_tests", "SPEC_TESTS"),
+    "release": ("workflows.workflow_release", "RELEASE"),
 }
+
+
+class _Workflows(dict[str, "Workflow"]):
+    """The workflow objects by name, each imported the first time it is looked up."""
+
+    def __missing__(self, name: str) -> Workflow:
+        module, attribute = WORKFLOW_OBJECTS[name]
+        workflow: Workflow = getattr(importlib.import_module(module), attribute)
+        self[name] = workflow
+        return workflow
+
+
+WORKFLOWS: dict[str, Workflow] = _Workflows()
 
 REPORTS = "reports"  # renders from a run folder: no model, device or server
 
 
 def workflow_names() -> tuple[str, ...]:
-    return (*WORKFLOWS, REPORTS)
+    return (*WORKFLOW_OBJECTS, REPORTS)
 
 
 def check_workflow(name: str) -> str:
     workflow = name.lower()
-    if workflow not in WORKFLOWS:
+    if workflow not in WORKFLOW_OBJECTS:
         raise UsageError(
             f"unknown workflow '{name}'; valid workflows: {', '.join(workflow_names())}"
         )

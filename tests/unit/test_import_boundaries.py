@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import REPO_ROOT
 
 IMPORT_WITHOUT = """
@@ -51,3 +53,28 @@ def test_the_results_module_needs_only_the_standard_library() -> None:
     third_party = {"orjson", "uvloop", "requests", "rich", "tokenizers", "yaml", "docker"}
     result = imports_without(third_party | {"workflows", "benchmarking"}, "reports.results")
     assert result.stdout.strip() == "ok", result.stderr
+
+
+HEAVY_FOR_STARTUP = ("pandas", "numpy", "plotly", "requests", "jinja2", "docker", "huggingface_hub")
+LOADED_AFTER = """
+import io, sys
+from contextlib import redirect_stdout
+from workflows.cli import main
+with redirect_stdout(io.StringIO()):
+    main(sys.argv[2:])
+heavy = set(sys.argv[1].split(',')) & {name.split('.')[0] for name in sys.modules}
+print(','.join(sorted(heavy)) or 'none')
+"""
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--list-models"], ["--list-models", "--json"]])
+def test_help_and_list_models_load_no_heavy_package(argv: list[str]) -> None:
+    """Start-up stays well under a second: the workflows' own packages load only for a run."""
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED_AFTER, ",".join(HEAVY_FOR_STARTUP), *argv],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "none", result.stderr
