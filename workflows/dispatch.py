@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from workflows.errors import UsageError
@@ -36,24 +37,56 @@ class Workflow(Protocol):
         """Drive the ready server (`ctx.server`); results go into the run folder."""
 
 
-# name -> (module, attribute): a workflow's module is imported only when a run asks for it,
-# so `--help` and `--list-models` never load pandas, requests or the eval harness's helpers.
-WORKFLOW_OBJECTS: dict[str, tuple[str, str]] = {
-    "server": ("workflows.workflow_server", "SERVER"),
-    "benchmarks": ("workflows.workflow_load", "BENCHMARKS"),
-    "stress_tests": ("workflows.workflow_load", "STRESS_TESTS"),
-    "evals": ("workflows.workflow_evals", "EVALS"),
-    "spec_tests": ("workflows.workflow_spec_tests", "SPEC_TESTS"),
-    "release": ("workflows.workflow_release", "RELEASE"),
+@dataclass(frozen=True)
+class Entry:
+    """Where a workflow's object lives, and what it does that run-wide flags can change."""
+
+    module: str
+    attribute: str
+    does: frozenset[str] = frozenset()
+
+
+# What flags ask of a workflow: each name below is checked against these, never against names.
+RUNS_EVALS = "evals"  # --limit-samples-mode, --eval-samples, --ci-mode's eval limit
+RUNS_LOAD = "load"  # --percentile-report
+RUNS_SWEEP = "sweep"  # --concurrency-sweeps
+RENDERS_REPORT = "report"  # --requirements, --compare-to
+SHIPS_SERVER = "ships"  # keeps or releases a server: the host's firmware/KMD are checked
+
+# The one list of workflows. A workflow's module is imported only when a run asks for it, so
+# `--help` and `--list-models` never load pandas, requests or the eval harness's helpers.
+ENTRIES: dict[str, Entry] = {
+    "server": Entry("workflows.workflow_server", "SERVER", frozenset({SHIPS_SERVER})),
+    "benchmarks": Entry(
+        "workflows.workflow_load", "BENCHMARKS", frozenset({RUNS_LOAD, RUNS_SWEEP})
+    ),
+    "stress_tests": Entry("workflows.workflow_load", "STRESS_TESTS", frozenset({RUNS_LOAD})),
+    "evals": Entry("workflows.workflow_evals", "EVALS", frozenset({RUNS_EVALS})),
+    "spec_tests": Entry("workflows.workflow_spec_tests", "SPEC_TESTS"),
+    "release": Entry(
+        "workflows.workflow_release",
+        "RELEASE",
+        frozenset({RUNS_EVALS, RUNS_LOAD, RUNS_SWEEP, RENDERS_REPORT, SHIPS_SERVER}),
+    ),
 }
+
+
+def workflows_that(does: str) -> tuple[str, ...]:
+    """The workflows that do `does` (one of the names above), in table order."""
+    return tuple(name for name, entry in ENTRIES.items() if does in entry.does)
+
+
+def does(workflow: str, what: str) -> bool:
+    entry = ENTRIES.get(workflow)
+    return entry is not None and what in entry.does
 
 
 class _Workflows(dict[str, "Workflow"]):
     """The workflow objects by name, each imported the first time it is looked up."""
 
     def __missing__(self, name: str) -> Workflow:
-        module, attribute = WORKFLOW_OBJECTS[name]
-        workflow: Workflow = getattr(importlib.import_module(module), attribute)
+        entry = ENTRIES[name]
+        workflow: Workflow = getattr(importlib.import_module(entry.module), entry.attribute)
         self[name] = workflow
         return workflow
 
@@ -64,12 +97,12 @@ REPORTS = "reports"  # renders from a run folder: no model, device or server
 
 
 def workflow_names() -> tuple[str, ...]:
-    return (*WORKFLOW_OBJECTS, REPORTS)
+    return (*ENTRIES, REPORTS)
 
 
 def check_workflow(name: str) -> str:
     workflow = name.lower()
-    if workflow not in WORKFLOW_OBJECTS:
+    if workflow not in ENTRIES:
         raise UsageError(
             f"unknown workflow '{name}'; valid workflows: {', '.join(workflow_names())}"
         )

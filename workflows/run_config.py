@@ -10,6 +10,14 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from workflows.dispatch import (
+    RENDERS_REPORT,
+    RUNS_EVALS,
+    RUNS_LOAD,
+    RUNS_SWEEP,
+    does,
+    workflows_that,
+)
 from workflows.errors import UsageError
 from workflows.registry.frozen import EMPTY, FrozenMap, freeze
 from workflows.servers.image_reference import check_image_reference
@@ -96,7 +104,6 @@ def parse_json_object(flag: str, text: str | None) -> FrozenMap:
 
 
 LIMIT_MODES = ("smoke", "ci-commit", "ci-nightly", "ci-long", "full")  # full: no limit
-EVAL_WORKFLOWS = ("evals", "release")  # the workflows that run evals and read eval flags
 
 
 def parse_limit_mode(text: str | None) -> str | None:
@@ -262,18 +269,11 @@ def _started_server_flags(config: RunConfig) -> None:
             )
 
 
-REPORT_WORKFLOWS = ("release",)  # the server workflows that render a report
-
-
-PERCENTILE_WORKFLOWS = ("benchmarks", "stress_tests", "release")
-SWEEP_WORKFLOWS = ("benchmarks", "release")
-
-
 def _load_flags(config: RunConfig) -> None:
     """Flags for the load generator need a workflow that runs it."""
     for flag, value, workflows in (
-        ("--percentile-report", config.percentile_report, PERCENTILE_WORKFLOWS),
-        ("--concurrency-sweeps", config.concurrency_sweeps, SWEEP_WORKFLOWS),
+        ("--percentile-report", config.percentile_report, workflows_that(RUNS_LOAD)),
+        ("--concurrency-sweeps", config.concurrency_sweeps, workflows_that(RUNS_SWEEP)),
     ):
         if value and config.workflow not in workflows:
             raise UsageError(
@@ -296,7 +296,7 @@ def _report_flags(config: RunConfig) -> None:
         ("--requirements", config.requirements),
         ("--compare-to", config.compare_to),
     ):
-        if value and config.workflow not in REPORT_WORKFLOWS:
+        if value and not does(config.workflow, RENDERS_REPORT):
             raise UsageError(
                 f"{flag} changes the release report; the {config.workflow} workflow renders "
                 "none (use --workflow release, or --workflow reports --run-dir on a run folder)"
@@ -316,16 +316,16 @@ def _eval_flags(config: RunConfig) -> None:
         ("--limit-samples-mode", config.limit_samples_mode),
         ("--eval-samples", config.eval_samples),
     ):
-        if value and config.workflow not in EVAL_WORKFLOWS:
+        if value and not does(config.workflow, RUNS_EVALS):
             raise UsageError(
                 f"{flag} sets what evals run; the {config.workflow} workflow runs none "
-                f"(use --workflow {' or '.join(EVAL_WORKFLOWS)})"
+                f"(use --workflow {' or '.join(workflows_that(RUNS_EVALS))})"
             )
 
 
 def config_from_options(options: Mapping[str, Any], default_port: Callable[[], int]) -> RunConfig:
     """The command line's options (by parameter name) as a RunConfig: each option is declared
-    once, in the CLI's signature; here only those that need parsing are named."""
+    once, in `workflows/options.py`; here only those that need parsing are named."""
     names = {item.name for item in fields(RunConfig)}
     values = {name: value for name, value in options.items() if name in names}
     port = options["service_port"]
@@ -367,7 +367,7 @@ def _ci_limit(options: Mapping[str, Any]) -> str | None:
     (a --limit-samples-mode given by the user wins, as it is read first)."""
     if not options.get("ci_mode") or options.get("eval_samples"):
         return None
-    return CI_LIMIT_MODE if options.get("workflow") in EVAL_WORKFLOWS else None
+    return CI_LIMIT_MODE if does(str(options.get("workflow")), RUNS_EVALS) else None
 
 
 def config_summary(config: RunConfig) -> dict[str, Any]:

@@ -4,6 +4,7 @@ environment, run as `python -m benchmarking --mode ...` against the server."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from workflows.paths import REPO_ROOT
 from workflows.registry.model_spec import ModelSpec
 from workflows.run_config import RunConfig
 from workflows.servers import llama_cpp
-from workflows.workflow_args import workflow_only
+from workflows.workflow_args import WorkflowArgs, workflow_only
 
 VENV = VenvSpec(
     name="benchmarks",
@@ -46,17 +47,29 @@ def chosen_tool(config: RunConfig) -> str:
     return str(workflow_only(config.workflow_args).get("tool", "native"))
 
 
+def _check_benchmark_args(args: WorkflowArgs) -> None:
+    settings_from(args)
+
+
+def _check_stress_args(args: WorkflowArgs) -> None:
+    stress_plan(args, max_context=4096, max_concurrency=8)
+
+
 @dataclass(frozen=True)
 class LoadWorkflow:
-    name: str  # "benchmarks" or "stress_tests"; also the results folder's name
+    """A workflow that drives the server with the load generator (`python -m benchmarking`)."""
+
+    name: str  # the generator's --mode and the results folder's name
+    parse_args: Callable[[WorkflowArgs], object]  # raises ValueError on a bad argument
+    takes_tools: bool  # `tool=aiperf|guidellm` may replace our generator
+
+    def tool(self, config: RunConfig) -> str:
+        return chosen_tool(config) if self.takes_tools else "native"
 
     def check_args(self, config: RunConfig) -> None:
         args = workflow_only(config.workflow_args)
         try:
-            if self.name == "benchmarks":
-                settings_from(args)
-            else:
-                stress_plan(args, max_context=4096, max_concurrency=8)
+            self.parse_args(args)
         except ValueError as error:
             raise UsageError(f"--workflow-args: {error}") from None
 
@@ -67,9 +80,7 @@ class LoadWorkflow:
         return (self.environment(config),)
 
     def environment(self, config: RunConfig) -> VenvSpec:
-        if self.name == "benchmarks":
-            return TOOL_VENVS.get(chosen_tool(config), VENV)
-        return VENV
+        return TOOL_VENVS.get(self.tool(config), VENV)
 
     def keeps_server(self, config: RunConfig) -> bool:
         del config
@@ -77,7 +88,7 @@ class LoadWorkflow:
 
     def command_line(self, ctx: RunContext, python: str, tokenizer: Path | None) -> list[str]:
         config, folder = ctx.config, ctx.the_folder
-        tool = chosen_tool(config) if self.name == "benchmarks" else "native"
+        tool = self.tool(config)
         entry = ["benchmarking", "--mode", self.name]
         if tool != "native":
             entry = ["benchmarking.tools", "--tool", tool]
@@ -103,7 +114,7 @@ class LoadWorkflow:
     def run(self, ctx: RunContext) -> ExitCode:
         """The load generator in its own environment; the server is watched while it runs."""
         python = ctx.pythons[self.environment(ctx.config).name]
-        _note_shared_host(ctx, chosen_tool(ctx.config) if self.name == "benchmarks" else "native")
+        _note_shared_host(ctx, self.tool(ctx.config))
         argv = self.command_line(ctx, str(python), offline_tokenizer(ctx))
         return run_watched(ctx, argv, self.name)
 
@@ -165,5 +176,5 @@ def offline_tokenizer(ctx: RunContext) -> Path | None:
     return tokenizer_source(ctx.the_spec, ctx.environ, ctx.config.host_weights_dir, package_root)
 
 
-BENCHMARKS = LoadWorkflow("benchmarks")
-STRESS_TESTS = LoadWorkflow("stress_tests")
+BENCHMARKS = LoadWorkflow("benchmarks", _check_benchmark_args, takes_tools=True)
+STRESS_TESTS = LoadWorkflow("stress_tests", _check_stress_args, takes_tools=False)

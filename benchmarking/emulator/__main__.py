@@ -45,6 +45,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--usage-off-by", type=int, default=0, help="add N to every usage.completion_tokens"
     )
+    parser.add_argument(
+        "--key-on-health",
+        action="store_true",
+        help="with EMULATOR_API_KEY: /health wants the key too (a server behind a gateway)",
+    )
     parser.add_argument("--no-uvloop", action="store_true")
     return parser.parse_args(argv)
 
@@ -68,7 +73,8 @@ def timing_of(args: argparse.Namespace) -> TimingModel:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    emulator = Emulator(timing_of(args), args.model, os.environ.get("EMULATOR_API_KEY"))
+    key = os.environ.get("EMULATOR_API_KEY")
+    emulator = Emulator(timing_of(args), args.model, key, args.key_on_health)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: HttpProtocol(emulator.handle), args.host, args.port, backlog=4096

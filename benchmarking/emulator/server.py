@@ -56,8 +56,15 @@ class Vocabulary:
 
 
 class Emulator:
-    def __init__(self, timing: TimingModel, model: str, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        timing: TimingModel,
+        model: str,
+        api_key: str | None = None,
+        key_on_health: bool = False,
+    ) -> None:
         self.timing = timing
+        self.key_on_health = key_on_health  # /health behind the key too, as behind a gateway
         self.model = model
         self.api_key = api_key
         self.records: list[RequestRecord] = []
@@ -69,10 +76,11 @@ class Emulator:
         self.vocabulary = Vocabulary()
 
     def handle(self, request: Request, response: Response) -> None:
+        key_needed = self.api_key and (request.path != "/health" or self.key_on_health)
+        if key_needed and request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return response.json(401, {"error": {"message": "Invalid API Key", "code": 401}})
         if request.path == "/health":
             return response.json(200, {"status": "ok"})
-        if self.api_key and request.headers.get("authorization") != f"Bearer {self.api_key}":
-            return response.json(401, {"error": {"message": "Invalid API Key", "code": 401}})
         route = (request.method, request.path)
         if route == ("GET", "/v1/models"):
             return response.json(200, {"object": "list", "data": [{"id": self.model}]})

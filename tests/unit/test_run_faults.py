@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,11 +25,14 @@ from workflows.servers.base import Server
 Run = Callable[..., CliResult]
 
 
-@pytest.fixture
-def keyed_emulator() -> Iterator[str]:
-    """The emulator as a server that already runs and wants the bearer token 'right-key'."""
+@pytest.fixture(params=["open /health", "/health behind the key"])
+def keyed_emulator(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The emulator as a server that already runs and wants the bearer token 'right-key'; its
+    /health is open (as llama.cpp's and vLLM's are) or, as behind a gateway, wants it too."""
     port = free_port()
     argv = [sys.executable, "-m", "benchmarking.emulator", "--port", str(port), "--no-uvloop"]
+    if request.param == "/health behind the key":
+        argv.append("--key-on-health")
     process = subprocess.Popen(
         argv,
         env={"EMULATOR_API_KEY": "right-key", "PATH": "/usr/bin:/bin"},
@@ -59,7 +63,10 @@ def test_a_server_that_wants_a_token_says_how_to_pass_one(
     if api_key:
         monkeypatch.setenv("API_KEY", api_key)
     args = ["--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow", "server"]
-    result = run_cli(*args, "--server-url", keyed_emulator)
+    # the ready timeout is long: a 401 on /health must not be waited out as "not ready yet"
+    started = time.monotonic()
+    result = run_cli(*args, "--server-url", keyed_emulator, "--workflow-args", "ready_timeout=60")
+    assert time.monotonic() - started < 20
     assert result.code == ExitCode.SETUP
     errors = [line for line in result.err.splitlines() if line.startswith("error")]
     assert len(errors) == 1 and message in errors[0]

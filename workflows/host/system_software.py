@@ -10,13 +10,13 @@ from pathlib import Path
 
 from rich.console import Console
 
+from workflows.dispatch import SHIPS_SERVER, does
 from workflows.errors import SetupError, UsageError
 from workflows.host import tt_smi
 from workflows.registry.model_spec import ModelSpec
 from workflows.run_config import RunConfig
 
 log = logging.getLogger(__name__)
-CHECKED_WORKFLOWS = ("server", "release")  # the workflows that bring a model up to keep or ship
 DEVICE_NODES = Path("/dev/tenstorrent")
 
 
@@ -26,7 +26,7 @@ def skip_reason(spec: ModelSpec, config: RunConfig) -> str | None:
         return f"{spec.device.value} is not a Tenstorrent device"
     if not config.starts_server:
         return "the server runs elsewhere"
-    if config.workflow not in CHECKED_WORKFLOWS:
+    if not does(config.workflow, SHIPS_SERVER):
         return f"the {config.workflow} workflow does not bring a server up to keep or release"
     if config.skip_system_sw_validation:
         return "--skip-system-sw-validation"

@@ -132,7 +132,9 @@ def check_credentials(server: Server, get: Callable[..., Any] | None = None) -> 
 def probe_health(
     base_url: str, headers: dict[str, str], get: Callable[..., Any] | None = None
 ) -> tuple[bool, str]:
-    """(ready, what was seen): /health first, /v1/models for servers that lack it."""
+    """(ready, what was seen): /health first, /v1/models for servers that lack it. A server
+    that refuses our credentials is up: the credentials check then says how to pass a token,
+    at once rather than after the whole ready timeout."""
     import requests  # imported when first needed: it costs ~90 ms of start-up
 
     get = get or requests.get
@@ -144,7 +146,7 @@ def probe_health(
         if response.status_code == 200:
             return True, "ready"
         if response.status_code in (401, 403):
-            return False, f"{path} refused our credentials (HTTP {response.status_code})"
+            return True, f"{path} refused our credentials (HTTP {response.status_code})"
         if response.status_code != 404:
             return False, f"{path} answered HTTP {response.status_code}"
     return False, "neither /health nor /v1/models answered 200"
