@@ -11,6 +11,7 @@ from benchmarking.trace_capture import TraceCaptureError, capture_traces, warmup
 from workflows.context import RunContext
 from workflows.envs.venvs import VenvSpec
 from workflows.errors import ExitCode, ServerError, UsageError
+from workflows.paths import MODEL_SPECS_DIR, REPO_ROOT
 from workflows.registry.model_spec import ModelSpec
 from workflows.run_config import RunConfig
 from workflows.servers.base import Server
@@ -83,12 +84,27 @@ def connection_help(ctx: RunContext, server: Server) -> str:
 
 
 def benchmark_command(ctx: RunContext, server: Server, token_path: str) -> str:
-    """The command that benchmarks this server; the token goes by environment, never in text."""
-    spec = ctx.the_spec
-    argv = ["python3", "run.py", "--model", spec.model_name, "--device", spec.device.value]
+    """The command that benchmarks this server, naming the same spec the way this run did (the
+    registry folder, --impl, --engine or the spec JSON); the token goes by environment, never in
+    the command's text."""
+    argv = ["python3", relative(REPO_ROOT / "run.py"), *_spec_flags(ctx)]
     argv += ["--workflow", "benchmarks", "--server-url", server.base_url]
     command = shlex.join(argv)
     return f'API_KEY="$(cat {token_path})" {command}' if server.auth.enabled else command
+
+
+def _spec_flags(ctx: RunContext) -> list[str]:
+    config = ctx.config
+    if config.runtime_model_spec_json is not None:
+        return ["--runtime-model-spec-json", relative(config.runtime_model_spec_json)]
+    spec = ctx.the_spec
+    flags = ["--model", spec.model_name, "--device", spec.device.value]
+    if ctx.paths.model_specs.resolve() != MODEL_SPECS_DIR.resolve():
+        flags += ["--model-specs-dir", relative(ctx.paths.model_specs)]
+    for flag, value in (("--impl", config.impl), ("--engine", config.engine)):
+        if value:
+            flags += [flag, value]
+    return flags
 
 
 def _auth_line(server: Server, token_path: str) -> str:

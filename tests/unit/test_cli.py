@@ -5,16 +5,26 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import stat
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from benchmarking.trace_capture import warmup_lengths
-from tests.helpers import CliResult, FakeVllm, free_port, pid_alive
+from tests.helpers import REPO_ROOT, CliResult, FakeVllm, free_port, pid_alive
+from workflows import cli, steps
 from workflows.auth import mint_jwt
+from workflows.context import Paths, RunContext
+from workflows.dispatch import workflow_names
 from workflows.envs import venvs
+from workflows.options import parse
+from workflows.paths import MODEL_SPECS_DIR
+from workflows.registry.model_spec import ModelSpec
+from workflows.run_config import RunConfig
+from workflows.secrets import load_secrets
 
 Run = Callable[..., CliResult]
 
@@ -39,6 +49,7 @@ def test_server_workflow_leaves_server_running_and_says_how_to_use_it(
     result = serve(run_cli, tiny_registry, fake_vllm)
     assert result.code == 0, result.err
     record = fake_vllm.record()
+    port = fake_vllm.port
     pid = int(str(record["pid"]))
     assert pid_alive(pid)
     assert f"ready at http://127.0.0.1:{fake_vllm.port}" in result.out
@@ -60,6 +71,37 @@ def test_server_workflow_leaves_server_running_and_says_how_to_use_it(
     assert 'API_KEY="$(cat ' in bench and "api_token)" in bench
     assert "--workflow benchmarks --server-url http://127.0.0.1:" in bench
     assert env["VLLM_API_KEY"] not in result.out
+    config, spec = resolve_printed_command(bench, tmp_path)
+    assert (config.workflow, config.server_url) == ("benchmarks", f"http://127.0.0.1:{port}")
+    assert (spec.model_name, spec.impl, spec.version) == (
+        "Tiny-1B-Instruct",
+        "tt_transformers",
+        "0.9.0",
+    )
+
+
+def resolve_printed_command(line: str, tmp_path: Path) -> tuple[RunConfig, ModelSpec]:
+    """What the printed `bench:` command would run: its settings and the spec it resolves to."""
+    words = [w for w in shlex.split(line.split(":", 1)[1]) if not w.startswith("API_KEY=")]
+    assert words[0] == "python3" and Path(words[1]).resolve() == REPO_ROOT / "run.py"
+    options = parse(words[2:], workflow_names())
+    assert options is not None
+    config = cli._config(options)
+    paths = Paths(options["model_specs_dir"] or MODEL_SPECS_DIR, tmp_path, tmp_path / ".env")
+    ctx = RunContext(config, Console(), paths, {}, load_secrets({}, paths.dotenv))
+    return config, steps.resolve_spec(ctx).the_spec
+
+
+def test_the_bench_command_names_the_spec_the_server_runs(
+    run_cli: Run, tiny_registry: Path, fake_vllm: FakeVllm, tmp_path: Path
+) -> None:
+    """Served with --impl from a registry of one's own, the printed command must say both, or
+    pasting it benchmarks another spec (or finds no model at all)."""
+    result = serve(run_cli, tiny_registry, fake_vllm, "--impl", "other_impl")
+    assert result.code == 0, result.err
+    bench = next(line for line in result.out.splitlines() if line.strip().startswith("bench:"))
+    config, spec = resolve_printed_command(bench, tmp_path)
+    assert (spec.impl, spec.version, config.impl) == ("other_impl", "0.8.0", "other_impl")
 
 
 def test_trace_capture_sends_one_request_per_padded_length_unless_disabled(
