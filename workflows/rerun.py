@@ -77,6 +77,7 @@ def rerun_config(folder: Path, options: Mapping[str, Any]) -> RunConfig:
             values[key] = options[key]
     if options.get("server_url"):
         values |= {"local_server": False, "docker_server": False}
+    values["service_port_given"] = options.get("service_port") is not None
     values |= {
         "runtime_model_spec_json": folder / "runtime_spec.json",
         "rerun_of": str(folder),

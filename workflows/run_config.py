@@ -54,6 +54,7 @@ class RunConfig:
     docker_server: bool = False
     server_url: str | None = None
     service_port: int = 8000
+    service_port_given: bool = False  # --service-port on the command line (SERVICE_PORT is not)
     bind_host: str = "127.0.0.1"
     bind_host_given: bool = False  # --bind-host on the command line (it moves a started server)
     interactive: bool = False
@@ -185,6 +186,11 @@ LLAMA_CPP_SERVER_ARGS = ("max_model_len", "max_num_seqs")  # what llama.cpp's fl
 def validate_for_spec(config: RunConfig, spec: ModelSpec) -> None:
     """Flags the spec's device or engine cannot honour are refused, not silently dropped."""
     _device_flags(config, spec.device.is_tenstorrent)
+    if config.dev_mode and spec.device.value == "gpu":
+        raise UsageError(
+            f"--dev-mode: {spec.model_name} on gpu runs the pinned image {spec.docker_image}, "
+            "which has no development image and takes no mounted sources; drop --dev-mode"
+        )
     if spec.inference_engine.value != "llama_cpp":
         return
     ignored = sorted(set(config.vllm_override_args) - set(LLAMA_CPP_SERVER_ARGS))
@@ -250,6 +256,12 @@ def _docker_flags(config: RunConfig) -> None:
             raise UsageError(f"{flag} needs --docker-server: it configures the container")
     if config.override_docker_image:
         check_image_reference(config.override_docker_image, "--override-docker-image")
+    if config.dev_mode and config.override_docker_image:
+        raise _conflict(
+            "--dev-mode",
+            "--override-docker-image",
+            "both choose the image (the spec's development image, or the one given)",
+        )
 
 
 def _started_server_flags(config: RunConfig) -> None:
@@ -261,6 +273,8 @@ def _started_server_flags(config: RunConfig) -> None:
         ("--override-tt-config", config.override_tt_config),
         ("--vllm-override-args", config.vllm_override_args),
         ("--bind-host", config.bind_host_given),
+        ("--device-id", config.device_ids),
+        ("--service-port", config.service_port_given and config.server_url),
     ):
         if value:
             raise UsageError(
@@ -336,6 +350,7 @@ def config_from_options(options: Mapping[str, Any], default_port: Callable[[], i
         "service_port": check_port(port if port is not None else default_port()),
         "bind_host": options["bind_host"] or "127.0.0.1",
         "bind_host_given": options["bind_host"] is not None,
+        "service_port_given": port is not None,
         "workflow_args": parse_workflow_args(options["workflow_args"]),
         "device_ids": parse_device_ids(options["device_id"]),
         "override_tt_config": parse_json_object(

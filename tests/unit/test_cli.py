@@ -380,6 +380,12 @@ def test_ram_minimum_is_checked_before_start(
             "--override-tt-config configures a server the runner starts",
         ),
         (["--server-url", "http://x:1", "--json"], "--json only changes --list-models"),
+        (["--server-url", "http://x:1", "--device-id", "0"], "--device-id configures a"),
+        (["--server-url", "http://x:1", "--service-port", "8001"], "--service-port configures a"),
+        (
+            ["--docker-server", "--dev-mode", "--override-docker-image", "a/b:1"],
+            "--dev-mode and --override-docker-image cannot be used together",
+        ),
     ],
 )
 def test_conflicting_or_bad_flags_are_one_line_errors(
@@ -415,6 +421,17 @@ def test_llama_cpp_refuses_vllm_args_it_cannot_honour(run_cli: Run) -> None:
     )
     assert result.code == 2 and "cannot honour enable_chunked_prefill" in result.err
     assert "max_model_len and max_num_seqs" in result.err
+
+
+def test_dev_mode_is_refused_for_a_pinned_gpu_image(run_cli: Run) -> None:
+    """It used to be accepted and recorded while the container ran the pinned image unchanged."""
+    args = ["--model", "Llama-3.1-8B-Instruct", "--device", "gpu", "--workflow", "server"]
+    result = run_cli(*args, "--docker-server", "--dev-mode", "--print-docker-cmd")
+    assert (
+        result.code == 2
+        and "--dev-mode: Llama-3.1-8B-Instruct on gpu runs the pinned" in result.err
+    )
+    assert "docker run" not in result.out
 
 
 def test_local_server_on_gpu_says_how_gpu_specs_are_served(run_cli: Run) -> None:
