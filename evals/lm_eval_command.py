@@ -104,12 +104,18 @@ def _sample_args(plan: TaskPlan) -> list[str]:
     return []
 
 
-def lm_eval_env(plan: TaskPlan, endpoint: Endpoint, tokenizer: Path | None) -> dict[str, str]:
-    """The token by environment (never in the command line); the hub off for shipped tasks."""
+def lm_eval_env(
+    plan: TaskPlan, endpoint: Endpoint, tokenizer: Path | None, hf_token: str | None = None
+) -> dict[str, str]:
+    """The tokens by environment (never in the command line): the server's, and the hub's for
+    a task whose dataset comes from the hub (the runner's HF_TOKEN, from the environment or
+    .env); the hub off for shipped tasks."""
     env = {"OPENAI_API_KEY": endpoint.token} if endpoint.token else {}
     if plan.task.shipped:
         env |= OFFLINE_ENV
-    elif tokenizer is not None:
+    elif hf_token:
+        env["HF_TOKEN"] = hf_token
+    if not plan.task.shipped and tokenizer is not None:
         env["TRANSFORMERS_OFFLINE"] = "1"
     return env
 

@@ -166,7 +166,8 @@ class EvalsRun:
         started = time.monotonic()
         result = command.run(
             lm_eval_argv(self.python, plan, self.endpoint, output / "lm_eval", tokenizer),
-            env=lm_eval_env(plan, self.endpoint, tokenizer) | {"PYTHONPATH": str(REPO_ROOT)},
+            env=lm_eval_env(plan, self.endpoint, tokenizer, self.ctx.secrets.get("HF_TOKEN"))
+            | {"PYTHONPATH": str(REPO_ROOT)},
             cwd=REPO_ROOT,
             log_path=output / "lm_eval.log",
             on_line=Progress(plan.task.task, self._say),

@@ -103,6 +103,15 @@ def test_token_by_environment_and_hub_offline_for_shipped_tasks() -> None:
     assert "HF_DATASETS_OFFLINE" not in hub and "OPENAI_API_KEY" not in hub
 
 
+def test_the_runners_hf_token_reaches_lm_eval_only_for_hub_datasets() -> None:
+    """A token from .env is in the runner's secrets, not in os.environ: lm-eval gets it only
+    by being handed it, and only for a dataset it fetches from the hub."""
+    hub_task = plan_task(replace(TASK, dataset="hub"), "vllm", 4096, 8, None, {})
+    assert lm_eval_env(hub_task, ENDPOINT, None, "hf_from_dotenv")["HF_TOKEN"] == "hf_from_dotenv"
+    shipped = plan_task(TASK, "vllm", 4096, 8, None, {})
+    assert "HF_TOKEN" not in lm_eval_env(shipped, ENDPOINT, None, "hf_from_dotenv")
+
+
 def test_lm_eval_progress_bars_become_a_line_every_few_seconds() -> None:
     shown: list[str] = []
     progress = Progress("qa", shown.append, every=3600)

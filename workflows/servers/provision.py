@@ -128,7 +128,13 @@ def _llama_cpp_command(ctx: RunContext) -> tuple[list[str], dict[str, str | None
     spec, config = ctx.the_spec, ctx.config
     venv = llama_cpp.server_venv(spec)
     python = ctx.pythons[venv.name]
-    weights = resolve_weights(spec, ctx.environ, config.host_weights_dir, package_root=venv.path)
+    weights = resolve_weights(
+        spec,
+        ctx.environ,
+        config.host_weights_dir,
+        package_root=venv.path,
+        hf_token=ctx.secrets.get("HF_TOKEN"),
+    )
     model_file = weights.path if weights.path.is_file() else _first_gguf(weights.path)
     log.info("weights: %s (%s)", model_file, weights.source)
     install_log = ctx.the_folder.path / f"venv-{venv.name}.log"
