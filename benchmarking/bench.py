@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from benchmarking.datasets import (
 from benchmarking.point_document import Measurement, Outcome, point_document
 from benchmarking.schedule import arrival_offsets_ns
 from benchmarking.settings import Settings
-from benchmarking.sweep import Point
+from benchmarking.sweep import Point, point_seed
 from reports.results import Identity, request_row, write_json, write_jsonl
 
 TOOL = "readiness-loadgen"
@@ -139,13 +138,6 @@ def dataset_for(ctx: Context, point: Point, window: int = 0, prefix: str | None 
     if settings.dataset == "sharegpt":
         return ShareGPTDataset(sharegpt_path(settings.dataset_path), seed, settings.osl_fixed)
     return RandomDataset(point.isl, point.osl, settings.range_ratio, seed)
-
-
-def point_seed(seed: int, point: Point, window: int = 0) -> int:
-    """A seed of its own per sweep point and endurance window: the same seed everywhere would
-    send the same prompts again, and a server's prefix cache would answer them from memory."""
-    key = f"{seed}:{point.isl}:{point.osl}:{point.concurrency}:{point.num_prompts}"
-    return zlib.crc32(f"{key}:{window}".encode() if window else key.encode())
 
 
 def generator_version() -> str | None:

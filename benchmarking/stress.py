@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping
 
 import requests
 
-from benchmarking.bench import Context, Progress, point_seed, run_point
-from benchmarking.sweep import Point
+from benchmarking.bench import Context, Progress, run_point
+from benchmarking.sweep import Point, point_seed
 from reports.results import document, write_json
 
 WINDOW_KEYS = (

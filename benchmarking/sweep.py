@@ -3,6 +3,7 @@ plus every point the spec has a performance target for."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -190,3 +191,10 @@ class SweepSettings(Protocol):
     def sweep(self) -> str: ...
     @property
     def concurrency_sweeps(self) -> bool: ...
+
+
+def point_seed(seed: int, point: Point, window: int = 0) -> int:
+    """A seed of its own per sweep point and endurance window: the same seed everywhere would
+    send the same prompts again, and a server's prefix cache would answer them from memory."""
+    key = f"{seed}:{point.isl}:{point.osl}:{point.concurrency}:{point.num_prompts}"
+    return zlib.crc32(f"{key}:{window}".encode() if window else key.encode())

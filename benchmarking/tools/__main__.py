@@ -11,8 +11,11 @@ The bearer token comes from OPENAI_API_KEY and reaches the tool through its envi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -84,20 +87,90 @@ def tool_env(tool: str, output_dir: Path) -> dict[str, str]:
     return env
 
 
-def run_tool(tool: str, argv: list[str], out: Path, console: Console) -> bool:
+TOOL_START_S = 120.0  # a tool's own start-up (imports, tokenizer, workers) before its first request
+WAVE_SLACK_S = 1.0
+
+
+def tool_deadline_s(point: Point, settings: Settings) -> float:
+    """How long a tool may take for a point: its start-up, then per wave of concurrent requests
+    (warm-ups included) one request timeout and a second. Past it, no request can still be
+    within its own timeout, and the tool is stopped."""
+    waves = math.ceil(point.num_prompts / max(point.concurrency, 1)) + settings.warmups
+    return TOOL_START_S + waves * (settings.request_timeout_s(point.osl) + WAVE_SLACK_S)
+
+
+def run_tool(
+    tool: str, argv: list[str], out: Path, console: Console, deadline_s: float
+) -> str | None:
+    """Run the tool to its deadline; None when it succeeded, else why it did not."""
     out.mkdir(parents=True, exist_ok=True)
     log = out / f"{tool}.log"
     command = [sys.executable, "-m", "benchmarking.tools.launch", tool, *argv]
-    with log.open("w") as sink:
-        result = subprocess.run(
-            command, stdout=sink, stderr=subprocess.STDOUT, env=tool_env(tool, out), check=False
-        )
-    if result.returncode != 0:
+    code = run_to_deadline(command, log, tool_env(tool, out), deadline_s)
+    why = None if code == 0 else f"{tool} failed (exit {code})"
+    if code is None:
+        why = f"{tool} did not finish within the point's deadline ({deadline_s:.0f}s)"
+    if why is not None:
         lines = [line for line in log.read_text().splitlines() if line.strip()][-TAIL:]
-        console.print(f"{tool} failed (exit {result.returncode}); log: {log}", markup=False)
+        console.print(f"{why}; log: {log}", markup=False)
         for line in lines:
             console.print(f"  {line}", markup=False)
-    return result.returncode == 0
+    return why
+
+
+def run_to_deadline(
+    command: list[str], log: Path, env: dict[str, str], deadline_s: float
+) -> int | None:
+    """The command's exit code, or None when it was stopped at its deadline. It stays in our
+    process group, so a runner that dies takes it and its workers along."""
+    with log.open("w") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
+        try:
+            return process.wait(timeout=deadline_s)
+        except subprocess.TimeoutExpired:
+            stop_group(process)
+            return None
+        except BaseException:  # Ctrl-C: the tool and its workers go too
+            stop_group(process)
+            raise
+
+
+def stop_group(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
+    """SIGTERM to the tool (it stops its own workers), then SIGKILL after `grace_s` to the
+    tool and every process it started that is still there."""
+    family = descendants(process.pid)
+    _signal(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        family |= descendants(process.pid)
+        _signal(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    for pid in family:
+        _signal(pid, signal.SIGKILL)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid`, from /proc (Linux)."""
+    found: set[int] = set()
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                if child not in found:
+                    found.add(child)
+                    pending.append(child)
+    return found
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
 
 
 def run_point(run: ToolRun, point: Point) -> dict[str, object]:
@@ -107,9 +180,9 @@ def run_point(run: ToolRun, point: Point) -> dict[str, object]:
     argv = driver.command(point, run.settings, run.model, run.base_url, run.tokenizer_dir, out)
     run.console.print(f"{run.tool}: ISL {point.isl} OSL {point.osl} C {point.concurrency}")
     clock = CpuClock.start()
-    ran = run_tool(run.tool, argv, out, run.console)
+    why = run_tool(run.tool, argv, out, run.console, tool_deadline_s(point, run.settings))
     cpu = clock.used()
-    document, rows = converted(run, point, out) if ran else failed_point(run, point)
+    document, rows = converted(run, point, out) if why is None else failed_point(run, point, why)
     document |= cpu
     write_jsonl(run.output_dir / f"benchmark_{tag}_requests.jsonl", rows)
     write_json(run.output_dir / f"benchmark_{tag}.json", document)

@@ -14,7 +14,7 @@ from typing import Any
 
 from benchmarking.endpoints import COMPLETIONS
 from benchmarking.settings import Settings
-from benchmarking.sweep import Point
+from benchmarking.sweep import Point, point_seed
 from benchmarking.tools.convert import stats, throughputs
 
 EXPORT = "profile_export_aiperf.json"
@@ -54,7 +54,7 @@ def command(
         "--osl-stddev",
         "0",
         "--random-seed",
-        str(settings.seed),
+        str(point_seed(settings.seed, point)),
         "--warmup-request-count",
         str(settings.warmups),
         "--artifact-dir",

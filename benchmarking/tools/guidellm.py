@@ -15,7 +15,7 @@ from typing import Any
 
 from benchmarking.endpoints import COMPLETIONS
 from benchmarking.settings import Settings
-from benchmarking.sweep import Point
+from benchmarking.sweep import Point, point_seed
 from benchmarking.tools.convert import stats, throughputs
 
 EXPORT = "benchmarks.json"
@@ -55,7 +55,7 @@ def command(
         "--tokenizer",
         f"kind=huggingface_auto,model={tokenizer}",
         "--seed",
-        f"kind=static,value={settings.seed}",
+        f"kind=static,value={point_seed(settings.seed, point)}",
         "--output",
         f"kind=json,path={out / EXPORT}",
         "--disable-console-interactive",

@@ -3,8 +3,10 @@ ends: each becomes failed requests with the reason, and the run ends promptly wi
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -142,6 +144,29 @@ def plan(url: str, count: int, concurrency: int, **limits: float) -> driver.Plan
         driver.Planned(i, http_request(target, CHAT, body, str(i)), 0, 8) for i in range(count)
     )
     return driver.Plan(target, requests, concurrency, **limits)
+
+
+def test_a_worker_that_hangs_is_stopped_at_the_deadline_and_costs_its_own_requests(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that neither reports nor dies (stopped, or stuck in a kernel call) must not hold
+    the parent: at the point's deadline it is killed and its requests fail, saying why."""
+    monkeypatch.setattr(driver, "REPORT_GRACE_S", 1.0)
+    url = emulator("--ttft-ms", "10", "--itl-ms", "1000")  # each request about 4 s
+
+    def stop_one_worker() -> None:
+        wait_for(lambda: len(multiprocessing.active_children()) == 2 and len(records(url)) > 0, 30)
+        os.kill(multiprocessing.active_children()[0].pid or 0, signal.SIGSTOP)
+
+    stopper = threading.Thread(target=stop_one_worker)
+    stopper.start()
+    started = time.monotonic()
+    outcome = driver.run(plan(url, 4, 4, request_timeout_s=30, deadline_s=6), workers=2)
+    stopper.join()
+    assert time.monotonic() - started < 20
+    errors = sorted(str(r.error) for r in outcome.results if not r.success)
+    assert errors == ["worker process did not report by the point's deadline"] * 2
+    assert sum(r.success for r in outcome.results) == 2, "the other worker's requests are kept"
 
 
 def test_a_request_past_its_timeout_fails_and_the_run_goes_on(emulator: Emulator) -> None:

@@ -54,7 +54,7 @@ def test_benchmark_sweep_for_the_cpu_spec() -> None:
 
 
 def test_each_sweep_point_gets_its_own_prompts() -> None:
-    from benchmarking.bench import point_seed
+    from benchmarking.sweep import point_seed
 
     first, second = Point(128, 128, 1, 8), Point(128, 1024, 1, 4)
     assert point_seed(0, first) != point_seed(0, second), "no prefix-cache hits across points"

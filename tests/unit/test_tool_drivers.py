@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +17,10 @@ from benchmarking.report import summary_table
 from benchmarking.settings import SettingsError, settings_from
 from benchmarking.sweep import Point
 from benchmarking.tools import aiperf, guidellm, request_rows
+from benchmarking.tools.__main__ import TOOL_START_S, run_to_deadline, tool_deadline_s
 from benchmarking.tools.convert import complete
 from benchmarking.tools.launch import with_key
+from tests.helpers import pid_alive, wait_for
 
 DATA = Path(__file__).parent / "data"
 PERCENTILES = (50.0, 90.0, 99.0)
@@ -139,3 +144,39 @@ def test_guidellm_requests_become_our_request_rows() -> None:
         report["benchmarks"][0]["requests"]["successful"][0]["request_latency"] * 1000
     )
     assert set(rows[0]) == set(request_rows.aiperf_rows(DATA / "aiperf_profile_export.jsonl")[0])
+
+
+HANGING_TOOL = """
+import subprocess, sys, time
+worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+print(worker.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_tool_that_hangs_is_stopped_at_its_deadline_with_its_workers(tmp_path: Path) -> None:
+    """AIPerf or GuideLLM stuck on a server that never answers must not hold the run forever."""
+    log = tmp_path / "tool.log"
+    started = time.monotonic()
+    code = run_to_deadline([sys.executable, "-c", HANGING_TOOL], log, dict(os.environ), 2.0)
+    assert code is None and time.monotonic() - started < 30
+    worker = int(log.read_text().split()[0])
+    assert wait_for(lambda: not pid_alive(worker), 10), "the tool's worker outlived it"
+
+
+def test_each_point_gets_its_own_prompts_from_the_tools_too() -> None:
+    """The same seed at every point would send the same prompts again to a prefix cache."""
+    settings = settings_from({})
+    first, second = Point(128, 128, 1, 8), Point(128, 128, 4, 8)
+    for driver, flag in ((aiperf, "--random-seed"), (guidellm, "--seed")):
+        argvs = [
+            driver.command(p, settings, "m", "http://h:1", Path("t"), Path("o"))
+            for p in (first, second)
+        ]
+        seeds = {argv[argv.index(flag) + 1] for argv in argvs}
+        assert len(seeds) == 2, driver.__name__
+
+
+def test_a_tools_deadline_covers_its_waves_of_requests() -> None:
+    settings = settings_from({"request_timeout": 10})
+    assert tool_deadline_s(Point(128, 128, 4, 8), settings) == TOOL_START_S + 3 * 11
