@@ -17,9 +17,13 @@ class CredentialsError(RuntimeError):
     """The server wants a token we lack, or refuses ours: a user's fix, said in one line."""
 
 
-def auth_headers(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    token = environ.get(API_KEY_ENV)
+def bearer_headers(token: str | None) -> dict[str, str]:
+    """The one place the Authorization header is written: none without a token."""
     return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def auth_headers(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    return bearer_headers(environ.get(API_KEY_ENV))
 
 
 def served_model(base_url: str, headers: Mapping[str, str], wanted: str) -> str:

@@ -9,6 +9,7 @@ import secrets
 import warnings
 from dataclasses import dataclass
 
+from benchmarking.server_api import bearer_headers
 from workflows.redact import register_secret
 from workflows.secrets import Secrets
 
@@ -27,7 +28,7 @@ class Auth:
         return self.token is not None
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return bearer_headers(self.token)
 
 
 def mint_jwt(secret: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from benchmarking.server_api import bearer_headers
 from evals.spec_tests.client import LONG_TIMEOUT_S
 from evals.spec_tests.prompts import long_prompt
 from evals.spec_tests.suite import CHAT, COMPLETIONS, Suite, usage_of
@@ -83,7 +84,7 @@ def auth_required(suite: Suite) -> Evidence:
     body = suite.client.encoded({"prompt": "Hi", "max_tokens": 1})
     statuses = {
         "no_token": suite.client.with_headers({}).send(COMPLETIONS, body).status_code,
-        "wrong_token": suite.client.with_headers({"Authorization": f"Bearer not-{suite.token}"})
+        "wrong_token": suite.client.with_headers(bearer_headers(f"not-{suite.token}"))
         .send(COMPLETIONS, body)
         .status_code,
     }

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from benchmarking.server_api import credentials_error, served_model
+from benchmarking.server_api import bearer_headers, credentials_error, served_model
 from evals.spec_tests.cli import Arguments
 from evals.spec_tests.client import CONNECTION_ERRORS, Client
 from evals.spec_tests.suite import COMPLETIONS, Suite
@@ -14,7 +14,7 @@ REFUSED = (401, 403)
 def connect(args: Arguments, engine: str, token: str | None) -> Suite:
     """The suite; CredentialsError when the server wants a token we lack or refuses ours."""
     spec = args.runtime["model_spec"]
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = bearer_headers(token)
     model = served_model(args.server_url, headers, spec["hf_repo"])
     client = Client(args.server_url, model, headers)
     status = probe_status(client)

@@ -78,3 +78,16 @@ def test_help_and_list_models_load_no_heavy_package(argv: list[str]) -> None:
         timeout=60,
     )
     assert result.stdout.strip().splitlines()[-1] == "none", result.stderr
+
+
+def test_benchmarking_never_imports_the_runner() -> None:
+    """The dependency runs one way: `workflows` drives `benchmarking`, never the reverse, so
+    the load generator runs alone (`python -m benchmarking`) in an environment of its own."""
+    package = REPO_ROOT / "benchmarking"
+    modules = sorted(
+        ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts)
+        for path in package.rglob("*.py")
+        if "__pycache__" not in path.parts
+    )
+    result = imports_without({"workflows"}, *modules)
+    assert result.stdout.strip() == "ok", result.stderr
