@@ -5,6 +5,7 @@ the load generator against the emulator."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import re
@@ -29,6 +30,7 @@ from benchmarking.server_api import API_KEY_ENV
 from benchmarking.settings import settings_from
 from evals.config import EvalTask, Limit, Score
 from reports.results import Identity
+from workflows.context import RunContext
 from workflows.registry.loader import load_registry
 from workflows.run_config import RunConfig
 from workflows.runtime_spec import apply_overrides
@@ -328,6 +330,30 @@ def context(url: str, out: Path, kind: str = "benchmark", **args: object) -> ben
     settings = settings_from({"warmups": 0} | args)
     target = Target.from_url(url, {})
     return bench.Context(target, "emulator", settings, WordTokenizer(), out, IDENTITY, kind)
+
+
+def run_context(tmp_path: Path, workflow: str = "benchmarks", args: str = "") -> RunContext:
+    """A run's context up to its server, as the first steps build it: the CPU spec resolved,
+    a run folder under `tmp_path`, runtime_spec.json saved, auth settled. Nothing starts."""
+    from rich.console import Console
+
+    from workflows import steps
+    from workflows.context import Paths
+    from workflows.paths import MODEL_SPECS_DIR
+    from workflows.secrets import Secrets
+    from workflows.workflow_args import parse_workflow_args
+
+    config = RunConfig(
+        model="SmolLM2-135M-Instruct",
+        device="cpu",
+        workflow=workflow,
+        local_server=True,
+        workflow_args=parse_workflow_args(args or None),
+    )
+    paths = Paths(MODEL_SPECS_DIR, tmp_path / "logs", tmp_path / ".env")
+    ctx = RunContext(config, Console(file=io.StringIO()), paths, {}, Secrets())
+    ctx = steps.open_run_folder(steps.resolve_spec(ctx))
+    return steps.load_auth(steps.save_runtime_spec(ctx))
 
 
 def children_of(pid: int) -> list[int]:

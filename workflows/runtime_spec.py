@@ -15,7 +15,7 @@ from workflows.registry.model_spec import ModelSpec, dev_docker_image
 from workflows.rerun import host_facts
 from workflows.run_config import RunConfig, config_summary
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "1"  # its own: runtime_spec.json is read back as an input (--rerun, spec JSON)
 _TAG = re.compile(
     r"^(?P<version>\d+\.\d+\.\d+[0-9A-Za-z.+]*)"
     r"(?:-(?P<tt>[0-9a-f]{7,40})-(?P<vllm>[0-9a-f]{7,40}))?$"

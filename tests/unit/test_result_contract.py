@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,12 @@ from evals.spec_tests.runner import CheckResult
 from evals.task_result import evals_document, scored_row, skipped_row
 from reports.results import SCHEMA_VERSION, write_atomic
 from tests.helpers import EVAL_TASK as TASK
-from tests.helpers import IDENTITY, Emulator, context, lm_eval_results, point_files
+from tests.helpers import IDENTITY, Emulator, context, lm_eval_results, point_files, run_context
+from workflows import runtime_spec, workflow_release
+from workflows.context import RunContext
+from workflows.errors import ExitCode
+from workflows.registry.model_spec import ModelSpec
+from workflows.run_config import RunConfig
 
 DATA = Path(__file__).parent / "data"
 ENVELOPE = ["schema_version", "kind", "run_id", "model_id", "model", "device", "served_model"]
@@ -226,3 +231,51 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(tmp_path: Pat
         write_atomic(target, "new \udc80")  # cannot be encoded: the write fails midway
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["benchmark.json"]
+
+
+RUNTIME_SPEC = {
+    "schema_version", "kind", "run_id", "runner_version", "git_sha", "model_id",
+    "engine_version", "server_mode", "service_port", "command", "host", "model_spec",
+    "run_config",
+}  # fmt: skip
+HOST = {"cpus", "hostname", "platform", "python"}
+
+
+def test_runtime_spec_file(tmp_path: Path) -> None:
+    """Read back by --rerun, --runtime-model-spec-json and every report: its keys are a contract.
+    It is versioned on its own (runtime_spec.SCHEMA_VERSION): it is an input as well as a record."""
+    recorded = json.loads(run_context(tmp_path).the_folder.runtime_spec.read_text())
+    assert (set(recorded), recorded["kind"]) == (RUNTIME_SPEC, "runtime_spec")
+    assert (
+        recorded["schema_version"] == runtime_spec.SCHEMA_VERSION and set(recorded["host"]) == HOST
+    )
+    assert set(recorded["run_config"]) == {item.name for item in fields(RunConfig)}
+    assert set(recorded["model_spec"]) == {item.name for item in fields(ModelSpec)}
+
+
+RELEASE = {*ENVELOPE, "date", "children"}
+RELEASE_CHILD = {"workflow", "status", "exit_code", "message", "duration_s", "args"}
+
+
+class PassingChild:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def check_spec(self, spec: ModelSpec, config: RunConfig) -> None:
+        del spec, config
+
+    def run(self, ctx: RunContext) -> ExitCode:
+        return ExitCode.OK
+
+
+def test_release_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    children = {name: PassingChild(name) for name in workflow_release.ORDER}
+    monkeypatch.setattr(workflow_release, "CHILDREN", children)
+    monkeypatch.setattr(workflow_release, "render_and_tell", lambda *args: ExitCode.OK)
+    ctx = run_context(tmp_path, workflow="release")  # the CPU spec: evals, benchmarks, spec_tests
+    assert workflow_release.ReleaseRun(ctx).run() is ExitCode.OK
+    recorded = json.loads((ctx.the_folder.path / "release.json").read_text())
+    assert (set(recorded), recorded["kind"]) == (RELEASE, "release")
+    assert recorded["schema_version"] == SCHEMA_VERSION
+    assert [set(child) for child in recorded["children"]] == [RELEASE_CHILD] * 3
+    assert [child["status"] for child in recorded["children"]] == ["passed"] * 3

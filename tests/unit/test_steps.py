@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
+from tests.helpers import run_context
 from workflows import steps
 from workflows.auth import Auth
-from workflows.context import Paths, RunContext
+from workflows.context import RunContext
 from workflows.errors import ExitCode, SetupError
-from workflows.paths import MODEL_SPECS_DIR
-from workflows.run_config import RunConfig
-from workflows.secrets import Secrets
 from workflows.servers import provision
 from workflows.servers.base import Server
-from workflows.workflow_args import parse_workflow_args
 
 
 class FakeServer(Server):
@@ -46,23 +41,6 @@ class FakeServer(Server):
         self.calls.append("wait_ready")
         self.waited_for = timeout
         return 0.0
-
-
-def context(tmp_path: Path, workflow: str = "benchmarks", args: str = "") -> RunContext:
-    config = RunConfig(
-        model="SmolLM2-135M-Instruct",
-        device="cpu",
-        workflow=workflow,
-        local_server=True,
-        workflow_args=parse_workflow_args(args or None),
-    )
-    paths = Paths(MODEL_SPECS_DIR, tmp_path / "logs", tmp_path / ".env")
-    console = Console(file=io.StringIO())
-    ctx = RunContext(config, console, paths, {}, Secrets())
-    ctx = steps.resolve_spec(ctx)
-    ctx = steps.open_run_folder(ctx)
-    assert isinstance(ctx, RunContext)
-    return steps.load_auth(steps.save_runtime_spec(ctx))
 
 
 def test_the_step_list_reads_as_the_run_goes() -> None:
@@ -98,7 +76,7 @@ def test_start_server_waits_as_long_as_asked_and_teardown_stops_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server, kept = fake_server(monkeypatch)
-    ctx = steps.start_server(context(tmp_path, args="ready_timeout=7"))
+    ctx = steps.start_server(run_context(tmp_path, args="ready_timeout=7"))
     assert ctx.server is server and server.calls == ["start", "wait_ready"]
     assert server.waited_for == 7.0 and kept == [False]
     ctx.teardown.close()
@@ -109,7 +87,7 @@ def test_the_server_workflow_keeps_its_server_after_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server, kept = fake_server(monkeypatch)
-    ctx = steps.start_server(context(tmp_path, workflow="server"))
+    ctx = steps.start_server(run_context(tmp_path, workflow="server"))
     assert server.waited_for == steps.DEFAULT_READY_TIMEOUT["llama_cpp"] and kept == [True]
     ctx.teardown.close()
     assert "stop" not in server.calls
@@ -119,7 +97,7 @@ def test_a_failed_run_stops_even_a_server_meant_to_be_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server, _ = fake_server(monkeypatch)
-    ctx = context(tmp_path, workflow="server")
+    ctx = run_context(tmp_path, workflow="server")
 
     def fails(ctx: RunContext) -> RunContext:
         raise SetupError("the workflow broke")
@@ -133,7 +111,7 @@ def test_the_engine_version_joins_the_runtime_spec_on_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(provision, "engine_version", lambda ctx: "version: 7 (build 11434)")
-    ctx = steps.record_engine_version(context(tmp_path))
+    ctx = steps.record_engine_version(run_context(tmp_path))
     recorded = json.loads(ctx.the_folder.runtime_spec.read_text())
     assert recorded["engine_version"] == "version: 7 (build 11434)"
     assert ctx.the_runtime.engine_version == "version: 7 (build 11434)"
@@ -150,5 +128,5 @@ def test_the_first_exit_code_ends_the_run(tmp_path: Path) -> None:
         ran.append("never")
         return ctx
 
-    assert steps.execute(context(tmp_path), (refuses, never)) is ExitCode.SETUP
+    assert steps.execute(run_context(tmp_path), (refuses, never)) is ExitCode.SETUP
     assert ran == ["refuses"]
