@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarking import metrics
+from benchmarking import CHECKOUT, metrics
 from benchmarking.client import driver
 from benchmarking.client.requests import Prompt, Target, http_request, request_body
 from benchmarking.client.result import RequestResult
@@ -27,7 +27,7 @@ from benchmarking.sweep import Point, point_seed
 from reports.results import Identity, request_row, write_json, write_jsonl
 
 TOOL = "readiness-loadgen"
-VERSION_FILE = Path(__file__).resolve().parent.parent / "VERSION"
+VERSION_FILE = CHECKOUT / "VERSION"
 Progress = Callable[[driver.Plan, int], driver.RunOutcome]
 
 

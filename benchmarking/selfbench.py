@@ -19,10 +19,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from benchmarking import CHECKOUT
+
 TTFT_MS, ITL_MS, ISL, OSL = 50.0, 10.0, 128, 128
 LEVELS = (1, 16, 128, 512)
 
@@ -103,7 +103,7 @@ def start_emulator(port: int) -> subprocess.Popen[str]:
             str(ITL_MS),
         ],
     )
-    process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(argv, cwd=CHECKOUT, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None and "listening" in process.stdout.readline()
     return process
 
@@ -126,7 +126,7 @@ def measure(concurrency: int, count: int) -> dict[str, float]:
                 str(count),
             ],
         )
-        output = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+        output = subprocess.run(argv, cwd=CHECKOUT, capture_output=True, text=True, check=True)
         report = json.loads(output.stdout)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/emulator/records") as reply:
             truth = {r["request_id"]: r for r in json.loads(reply.read())}

@@ -19,10 +19,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for imports
 
-from workflows.envs import bootstrap  # noqa: E402
+
+from workflows.envs import bootstrap
 
 log = logging.getLogger("build_images")
 

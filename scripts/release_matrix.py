@@ -18,10 +18,10 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for imports
 
-from workflows.envs import bootstrap  # noqa: E402 - the path above makes it importable
+from workflows.envs import bootstrap
+from workflows.paths import MODEL_SPECS_DIR
 
 SERVER_FLAG = {"cpu": "--local-server"}  # every other device: its pinned Docker image
 
@@ -80,7 +80,7 @@ def main(argv: Sequence[str]) -> int:
     from workflows.registry.schema import RegistryError
 
     try:
-        registry = load_registry(args.model_specs_dir or REPO_ROOT / "model_specs")
+        registry = load_registry(args.model_specs_dir or MODEL_SPECS_DIR)
     except RegistryError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -24,7 +24,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for imports
+
+from workflows.paths import REPO_ROOT
+
 COMMAND = [
     "run.py",
     "--model",

@@ -13,7 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for imports
+
+from workflows.paths import REPO_ROOT
+
 RUNS = 7
 CASES = {
     "--help": ["--help"],

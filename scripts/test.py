@@ -13,11 +13,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for imports
 
-from workflows import command  # noqa: E402
-from workflows.envs import bootstrap  # noqa: E402
+from workflows import command
+from workflows.envs import bootstrap
+from workflows.paths import REPO_ROOT
 
 DOCKER = REPO_ROOT / "docker"
 

@@ -12,66 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import FAKES, REPO_ROOT, CliResult, FakeVllm, free_port, pid_alive
+from tests.helpers import (
+    FAKES,
+    REPO_ROOT,
+    TINY_REGISTRY,
+    CliResult,
+    FakeVllm,
+    free_port,
+    pid_alive,
+)
 from workflows import cli
 from workflows.redact import SECRET_ENV_VARS, forget_secrets
 
 __all__ = ["REPO_ROOT", "CliResult", "FakeVllm", "free_port", "pid_alive"]
-
-TINY_REGISTRY = """
-templates:
-  - weights: [acme/Tiny-1B-Instruct]
-    impl: tt_transformers
-    inference_engine: vllm
-    version: "0.9.0"
-    tt_metal_commit: 25305db0123456789
-    vllm_commit: 6e67d2d0123456789
-    status: functional
-    min_disk_gb: 0.001
-    min_ram_gb: 0.001
-    env_vars: {VLLM_ALLOW_LONG_MAX_MODEL_LEN: 1}
-    devices:
-      - device: n150
-        max_concurrency: 4
-        max_context: 2048
-        default_impl: true
-        override_tt_config: {trace_region_size: 1000, keep: 1}
-      - device: t3k
-        max_concurrency: 8
-        max_context: 4096
-        default_impl: true
-  - weights: [acme/Tiny-1B-Instruct]
-    impl: other_impl
-    inference_engine: vllm
-    version: "0.8.0"
-    tt_metal_commit: aaaaaaa
-    vllm_commit: bbbbbbb
-    status: experimental
-    min_disk_gb: 0.001
-    min_ram_gb: 0.001
-    devices:
-      - device: n150
-        max_concurrency: 4
-        max_context: 2048
-  - weights: [acme/Twin-2B]
-    impl: first
-    inference_engine: vllm
-    version: "0.1.0"
-    tt_metal_commit: ccccccc
-    vllm_commit: ddddddd
-    status: experimental
-    devices:
-      - {device: n300, max_concurrency: 4, max_context: 2048}
-  - weights: [acme/Twin-2B]
-    impl: second
-    inference_engine: vllm
-    version: "0.1.0"
-    tt_metal_commit: ccccccc
-    vllm_commit: ddddddd
-    status: experimental
-    devices:
-      - {device: n300, max_concurrency: 4, max_context: 2048}
-"""
 
 
 @pytest.fixture(autouse=True)

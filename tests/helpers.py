@@ -31,12 +31,12 @@ from benchmarking.settings import settings_from
 from evals.config import EvalTask, Limit, Score
 from reports.results import Identity
 from workflows.context import RunContext
+from workflows.paths import REPO_ROOT as REPO_ROOT  # the tests find the checkout here too
 from workflows.registry.loader import load_registry
 from workflows.run_config import RunConfig
 from workflows.runtime_spec import apply_overrides
 from workflows.servers.docker_config import ContainerConfig, container_config
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 FAKES = REPO_ROOT / "tests" / "fakes"
 
 
@@ -330,6 +330,63 @@ def context(url: str, out: Path, kind: str = "benchmark", **args: object) -> ben
     settings = settings_from({"warmups": 0} | args)
     target = Target.from_url(url, {})
     return bench.Context(target, "emulator", settings, WordTokenizer(), out, IDENTITY, kind)
+
+
+# A registry of made-up models for the runner's flag and lifecycle tests.
+TINY_REGISTRY = """
+templates:
+  - weights: [acme/Tiny-1B-Instruct]
+    impl: tt_transformers
+    inference_engine: vllm
+    version: "0.9.0"
+    tt_metal_commit: 25305db0123456789
+    vllm_commit: 6e67d2d0123456789
+    status: functional
+    min_disk_gb: 0.001
+    min_ram_gb: 0.001
+    env_vars: {VLLM_ALLOW_LONG_MAX_MODEL_LEN: 1}
+    devices:
+      - device: n150
+        max_concurrency: 4
+        max_context: 2048
+        default_impl: true
+        override_tt_config: {trace_region_size: 1000, keep: 1}
+      - device: t3k
+        max_concurrency: 8
+        max_context: 4096
+        default_impl: true
+  - weights: [acme/Tiny-1B-Instruct]
+    impl: other_impl
+    inference_engine: vllm
+    version: "0.8.0"
+    tt_metal_commit: aaaaaaa
+    vllm_commit: bbbbbbb
+    status: experimental
+    min_disk_gb: 0.001
+    min_ram_gb: 0.001
+    devices:
+      - device: n150
+        max_concurrency: 4
+        max_context: 2048
+  - weights: [acme/Twin-2B]
+    impl: first
+    inference_engine: vllm
+    version: "0.1.0"
+    tt_metal_commit: ccccccc
+    vllm_commit: ddddddd
+    status: experimental
+    devices:
+      - {device: n300, max_concurrency: 4, max_context: 2048}
+  - weights: [acme/Twin-2B]
+    impl: second
+    inference_engine: vllm
+    version: "0.1.0"
+    tt_metal_commit: ccccccc
+    vllm_commit: ddddddd
+    status: experimental
+    devices:
+      - {device: n300, max_concurrency: 4, max_context: 2048}
+"""
 
 
 def run_context(tmp_path: Path, workflow: str = "benchmarks", args: str = "") -> RunContext:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,12 @@ from tests.helpers import (
     free_port,
     processes_mentioning,
     read_until,
+    records,
     run_ok,
     runner,
     servers_on,
     start_emulator,
+    wait_for,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
@@ -173,7 +174,8 @@ def test_sigterm_mid_release_keeps_what_ran_and_leaves_nothing(tmp_path: Path) -
             logs=tmp_path / "logs",
         )  # fmt: skip
         read_until(process, r"release: \[1/2\] benchmarks", timeout=300)
-        time.sleep(5)
+        # mid-benchmark: the measured requests (not only the warm-up) are reaching the server
+        assert wait_for(lambda: len(records(url)) >= 3, 120), "no benchmark requests arrived"
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)
     finally:

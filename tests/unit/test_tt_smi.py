@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TINY_REGISTRY
-from tests.helpers import FakeVllm, Run
+from tests.helpers import TINY_REGISTRY, FakeVllm, Run
 from workflows.errors import SetupError
 from workflows.host import tt_smi
 from workflows.host.system_software import skip_reason
