@@ -23,6 +23,7 @@ from tests.helpers import (
 )
 from workflows import cli
 from workflows.redact import SECRET_ENV_VARS, forget_secrets
+from workflows.servers import provision
 
 __all__ = ["REPO_ROOT", "CliResult", "FakeVllm", "free_port", "pid_alive"]
 
@@ -79,6 +80,10 @@ def fake_vllm(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeV
     for name in ("config.json", "tokenizer.json", "model.safetensors"):
         (weights / name).write_text("{}")
     fake = FakeVllm(tmp_path / "fake_vllm.json", weights, free_port())
+    host = tmp_path / "host"  # a host with Tenstorrent cards, for the device-node check
+    for node in ("dev/tenstorrent/0", "dev/tenstorrent/1"):
+        (host / node).mkdir(parents=True)
+    monkeypatch.setattr(provision, "HOST_ROOT", host)
     monkeypatch.setenv("PYTHON_ENV_DIR", str(env_dir))
     monkeypatch.setenv("TT_METAL_HOME", str(tmp_path / "tt-metal"))
     monkeypatch.setenv("FAKE_VLLM_RECORD", str(fake.record_path))

@@ -57,8 +57,6 @@ def run_command(options: dict[str, Any]) -> int:
     if options["reset_venvs"] and not any(options[k] for k in ("model", "device", "workflow")):
         return steps.reset_only()
     config = _rerun_config(options, console) if options.get("rerun") else _config(options, console)
-    if config.reset_venvs:
-        steps.reset_only()
     secrets = load_secrets(os.environ, paths.dotenv)
     context = RunContext(config, console, paths, dict(os.environ), secrets)
     try:

@@ -101,6 +101,14 @@ def check_host_software(ctx: RunContext) -> RunContext:
     return ctx
 
 
+def reset_environments(ctx: RunContext) -> RunContext:
+    """`--reset-venvs`: the environments are rebuilt from scratch, once every check passed
+    (a mistyped flag must not cost the ten-minute llama.cpp compile)."""
+    if ctx.config.reset_venvs:
+        reset_only()
+    return ctx
+
+
 def build_environments(ctx: RunContext) -> RunContext:
     """The server's environment (llama.cpp compiles once) and the workflow's own."""
     pythons = dict(ctx.pythons)
@@ -195,6 +203,7 @@ STEPS: Sequence[Step] = (
     load_auth,
     check_inputs,
     check_host_software,
+    reset_environments,
     build_environments,
     record_engine_version,
     start_server,

@@ -353,6 +353,28 @@ def test_ram_minimum_is_checked_before_start(
     assert not fake_vllm.record_path.exists()
 
 
+def test_ram_minimum_is_checked_before_a_container_starts(
+    run_cli: Run, tiny_registry: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A container uses the host's RAM too: the check comes before the engine is even asked."""
+    from workflows.servers.docker import DockerServer
+
+    def no_engine() -> None:
+        raise AssertionError("the Docker engine was asked before the RAM check")
+
+    monkeypatch.setattr(DockerServer, "check_engine", staticmethod(no_engine))
+    text = (
+        (tiny_registry / "tiny.yaml")
+        .read_text()
+        .replace("min_ram_gb: 0.001", "min_ram_gb: 99999", 1)
+    )
+    (tiny_registry / "tiny.yaml").write_text(text)
+    args = ["--model", "Tiny-1B-Instruct", "--device", "n150", "--workflow", "server"]
+    result = run_cli(*args, "--docker-server", "--model-specs-dir", str(tiny_registry))
+    assert result.code == 3, result.err
+    assert "needs 99999.0 GB of available RAM, only" in result.err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -147,6 +147,10 @@ def test_missing_weights_folder_is_reported_before_the_server_is_compiled(
     assert "--host-weights-dir /no/such/folder is not a folder" in result.err
 
 
+def no_weights(*_: object, **__: object) -> object:
+    raise AssertionError("weights were resolved before the cheap checks")
+
+
 def test_local_vllm_checks_tt_metal_before_resolving_weights(
     run_cli: Run,
     tiny_registry: Path,
@@ -155,15 +159,40 @@ def test_local_vllm_checks_tt_metal_before_resolving_weights(
 ) -> None:
     from workflows.host import weights
 
-    def no_weights(*_: object, **__: object) -> object:
-        raise AssertionError("weights were resolved before TT_METAL_HOME was checked")
-
     monkeypatch.setattr(weights, "resolve_weights", no_weights)
     monkeypatch.setattr(provision, "resolve_weights", no_weights)
     monkeypatch.delenv("TT_METAL_HOME")
     args = [a for a in fake_vllm.args() if a not in ("--host-weights-dir", str(fake_vllm.weights))]
     result = run_cli(*args, "--workflow", "server", "--model-specs-dir", str(tiny_registry))
     assert result.code == ExitCode.SETUP and "needs TT_METAL_HOME set" in result.err
+
+
+@pytest.mark.parametrize(
+    ("extra", "missing"), [((), "/dev/tenstorrent"), (("--device-id", "1,2"), "/dev/tenstorrent/2")]
+)
+def test_local_vllm_checks_the_device_nodes_before_resolving_weights(
+    run_cli: Run,
+    tiny_registry: Path,
+    fake_vllm: FakeVllm,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    extra: tuple[str, ...],
+    missing: str,
+) -> None:
+    """vLLM on a host without the card (or without the card asked for) used to fail only after
+    the weights were found or downloaded."""
+    monkeypatch.setattr(provision, "resolve_weights", no_weights)
+    host = tmp_path / "no-cards"
+    (host / "dev" / "tenstorrent" / "1").mkdir(parents=True)
+    if missing == "/dev/tenstorrent":
+        (host / "dev" / "tenstorrent" / "1").rmdir()
+        (host / "dev" / "tenstorrent").rmdir()
+    monkeypatch.setattr(provision, "HOST_ROOT", host)
+    args = [a for a in fake_vllm.args() if a not in ("--host-weights-dir", str(fake_vllm.weights))]
+    args += ["--workflow", "server", "--model-specs-dir", str(tiny_registry), *extra]
+    result = run_cli(*args)
+    assert result.code == ExitCode.SETUP, result.err
+    assert f"{missing} not found on this host" in result.err
 
 
 class DyingServer(Server):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_context
+from tests.helpers import Run, run_context
 from workflows import steps
 from workflows.auth import Auth
 from workflows.context import RunContext
@@ -53,6 +53,7 @@ def test_the_step_list_reads_as_the_run_goes() -> None:
         "load_auth",
         "check_inputs",
         "check_host_software",
+        "reset_environments",
         "build_environments",
         "record_engine_version",
         "start_server",
@@ -115,6 +116,24 @@ def test_the_engine_version_joins_the_runtime_spec_on_disk(
     recorded = json.loads(ctx.the_folder.runtime_spec.read_text())
     assert recorded["engine_version"] == "version: 7 (build 11434)"
     assert ctx.the_runtime.engine_version == "version: 7 (build 11434)"
+
+
+def test_reset_venvs_waits_for_the_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Run
+) -> None:
+    """`--reset-venvs` with a mistyped folder used to delete every environment (the compiled
+    llama.cpp with them) before the folder was found missing."""
+    removed: list[str] = []
+
+    def reset() -> list[str]:
+        removed.append("all")
+        return []
+
+    monkeypatch.setattr(steps, "reset_venvs", reset)
+    args = ["--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow", "server"]
+    result = run_cli(*args, "--local-server", "--reset-venvs", "--host-weights-dir", "/no/such")
+    assert result.code == ExitCode.SETUP and "/no/such" in result.err
+    assert removed == []
 
 
 def test_the_first_exit_code_ends_the_run(tmp_path: Path) -> None:

@@ -25,12 +25,20 @@ def disk_free_gb(path: Path) -> float:
     return shutil.disk_usage(existing).free / GIB
 
 
-def check_resources(spec: ModelSpec, weights_dir: Path, free_gb: float, ram_gb: float) -> None:
+HOST_DISK_HINT = "point HF_HOME / --host-weights-dir at a larger disk"
+
+
+def check_resources(
+    spec: ModelSpec,
+    weights_dir: Path,
+    free_gb: float,
+    ram_gb: float,
+    disk_hint: str = HOST_DISK_HINT,
+) -> None:
     if free_gb < spec.min_disk_gb:
         raise SetupError(
             f"{spec.model_name} needs {spec.min_disk_gb:.1f} GB free disk at {weights_dir}, "
-            f"only {free_gb:.1f} GB is free; free some space or point HF_HOME / "
-            "--host-weights-dir at a larger disk"
+            f"only {free_gb:.1f} GB is free; free some space or {disk_hint}"
         )
     if ram_gb < spec.min_ram_gb:
         raise SetupError(
@@ -39,7 +47,9 @@ def check_resources(spec: ModelSpec, weights_dir: Path, free_gb: float, ram_gb: 
         )
 
 
-def check_host(spec: ModelSpec, weights_dir: Path) -> tuple[float, float]:
+def check_host(
+    spec: ModelSpec, weights_dir: Path, disk_hint: str = HOST_DISK_HINT
+) -> tuple[float, float]:
     free, ram = disk_free_gb(weights_dir), mem_available_gb()
-    check_resources(spec, weights_dir, free, ram)
+    check_resources(spec, weights_dir, free, ram, disk_hint)
     return free, ram

@@ -147,22 +147,23 @@ def start_reaper(
 def host_checked(cfg: ContainerConfig, root: Path) -> ContainerConfig:
     """The configuration this host can run: Tenstorrent device nodes must exist; the 1G
     hugepages mount is kept only where the host has it."""
-    missing = [
-        device.split(":", 1)[0]
-        for device in cfg.devices
-        if not _on_host(root, device.split(":", 1)[0])
-    ]
-    if missing:
-        raise SetupError(
-            f"{', '.join(missing)} not found on this host: a Tenstorrent device needs the "
-            "tt-kmd driver loaded (ls /dev/tenstorrent), or check --device-id"
-        )
+    check_device_nodes([device.split(":", 1)[0] for device in cfg.devices], root)
     uses_tt = any(device.startswith(TT_DEVICE_DIR) for device in cfg.devices)
     if not uses_tt or _on_host(root, HUGEPAGES):
         return cfg
     log.warning("%s is not mounted on this host; starting without 1G hugepages", HUGEPAGES)
     mounts = tuple(mount for mount in cfg.mounts if mount.source != HUGEPAGES)
     return dataclasses.replace(cfg, mounts=mounts)
+
+
+def check_device_nodes(nodes: list[str], root: Path) -> None:
+    """Each device node exists on the host (under `root`), or one line says which do not."""
+    missing = [node for node in nodes if not _on_host(root, node)]
+    if missing:
+        raise SetupError(
+            f"{', '.join(missing)} not found on this host: a Tenstorrent device needs the "
+            "tt-kmd driver loaded (ls /dev/tenstorrent), or check --device-id"
+        )
 
 
 def _on_host(root: Path, path: str) -> bool:

@@ -13,13 +13,18 @@ from workflows.context import RunContext
 from workflows.envs.progress import BuildProgress
 from workflows.envs.venvs import VenvSpec, ensure_venv, rebuild_reason
 from workflows.errors import SetupError, UsageError
-from workflows.host.resources import check_host
+from workflows.host.resources import HOST_DISK_HINT, check_host
 from workflows.host.weights import check_complete, hf_cache_dir, resolve_weights
 from workflows.registry.model_spec import Device, Engine, ModelSpec
 from workflows.servers import llama_cpp
 from workflows.servers.base import Server
-from workflows.servers.docker import DockerServer, host_checked
-from workflows.servers.docker_config import api_key_variable, container_config, docker_run_command
+from workflows.servers.docker import DockerServer, check_device_nodes, host_checked
+from workflows.servers.docker_config import (
+    api_key_variable,
+    container_config,
+    docker_run_command,
+    tt_devices,
+)
 from workflows.servers.external import ExternalServer
 from workflows.servers.image_reference import check_image_reference
 from workflows.servers.local import LocalProcessServer
@@ -40,13 +45,30 @@ def check_inputs(ctx: RunContext) -> None:
     _check_weights_folder(ctx)
     if config.local_server and spec.inference_engine is Engine.VLLM:
         check_local_vllm(spec, ctx.environ)
-    if config.local_server:  # a container keeps its weights in its own volume
-        free, ram = check_host(spec, config.host_weights_dir or hf_cache_dir(ctx.environ))
+        nodes = [device.split(":", 1)[0] for device in tt_devices(config.device_ids)]
+        check_device_nodes(nodes, HOST_ROOT)
+    if config.starts_server:
+        hint = "pass --host-volume on a larger disk" if config.docker_server else HOST_DISK_HINT
+        free, ram = check_host(spec, _weights_storage(ctx), hint)
         log.debug("host: %.1f GB disk free, %.1f GB RAM available", free, ram)
     if config.docker_server:
         check_image_reference(spec.docker_image, "the image to run")
-        host_checked(container_config(spec, config, ctx.the_folder.run_id, ()), Path("/"))
+        host_checked(container_config(spec, config, ctx.the_folder.run_id, ()), HOST_ROOT)
         DockerServer.check_engine()
+
+
+HOST_ROOT = Path("/")  # where device nodes are looked for (tests point it at a made-up host)
+DOCKER_DATA_ROOT = Path("/var/lib/docker")  # where named volumes live, by default
+
+
+def _weights_storage(ctx: RunContext) -> Path:
+    """The folder whose disk holds the weights: the host's, or the container's volume."""
+    config = ctx.config
+    if config.docker_server:
+        if config.host_volume is not None:
+            return config.host_volume
+        return DOCKER_DATA_ROOT if DOCKER_DATA_ROOT.exists() else Path("/")
+    return config.host_weights_dir or hf_cache_dir(ctx.environ)
 
 
 def _check_weights_folder(ctx: RunContext) -> None:
