@@ -227,6 +227,18 @@ def read_until(process: subprocess.Popen[str], pattern: str, timeout: float) -> 
     raise AssertionError(f"never saw {pattern!r}; output:\n{''.join(seen)}")
 
 
+def shown_log_tail(output: str) -> list[str]:
+    """The lines the runner printed under its last `error:` line (a server log's tail)."""
+    lines = output.splitlines()
+    start = max(i for i, line in enumerate(lines) if line.startswith("error:")) + 1
+    tail = []
+    for line in lines[start:]:
+        if not line.startswith("  "):
+            break
+        tail.append(line[2:])
+    return [line for line in tail if line.strip()]
+
+
 def servers_on(port: int) -> list[int]:
     """PIDs of llama-server processes listening on `port` (from their command lines)."""
     return [

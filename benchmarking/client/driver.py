@@ -13,6 +13,7 @@ import functools
 import gc
 import math
 import multiprocessing
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -320,6 +321,11 @@ class WorkerFailure:
 
 
 def _worker(plan: Plan, clock: _SharedStart, report: Connection, tick: Tick | None) -> None:
+    # Stopping is the parent's business: Ctrl-C reaches the whole process group and is the
+    # parent's to handle; SIGTERM (the parent stopping, or the runner stopping the parent) ends
+    # a worker at once, without the parent's handler and its traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         outcome: RunOutcome | WorkerFailure = execute(plan, clock, tick)
     except Exception as error:

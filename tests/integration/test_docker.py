@@ -27,7 +27,7 @@ from typing import ClassVar
 import pytest
 import requests
 
-from tests.helpers import REPO_ROOT, free_port, read_until, runner, wait_for
+from tests.helpers import REPO_ROOT, free_port, read_until, runner, shown_log_tail, wait_for
 from workflows.errors import SetupError
 from workflows.servers.docker_engine import DockerEngine
 
@@ -200,6 +200,9 @@ def test_container_killed_mid_benchmark_ends_the_run_with_its_status(
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 4, output
     assert "the server exited with code 137 (SIGKILL) during the benchmarks workflow" in output
+    tail = shown_log_tail(output)
+    server_log = (tmp_path / "latest" / "server.log").read_text()
+    assert tail and all(line in server_log for line in tail), "the container log's tail is shown"
     assert containers_of(engine, run_id) == []
 
 

@@ -22,6 +22,8 @@ from tests.helpers import (
     read_until,
     runner,
     servers_on,
+    shown_log_tail,
+    start_emulator,
     wait_for,
 )
 
@@ -63,7 +65,10 @@ def test_server_killed_mid_benchmark_ends_the_run_with_its_status(
         process.kill()
     assert process.returncode == 4, output
     assert "the server exited with signal SIGKILL during the benchmarks workflow" in output
-    assert "exit 4 (server)" in output
+    assert "exit 4 (server)" in output and "Traceback" not in output
+    tail = shown_log_tail(output)
+    server_log = (tmp_path / "latest" / "server.log").read_text()
+    assert tail and all(line in server_log for line in tail), "the server log's tail is shown"
     assert processes_mentioning(str(tmp_path / "latest" / "benchmarks")) == []
 
 
@@ -146,3 +151,39 @@ def test_runner_killed_outright_mid_compile_leaves_nothing(tmp_path: Path) -> No
         for pid in [process.pid, *tree]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+FAILING_LOAD = {
+    "benchmarks": "isl=32 osl=16 concurrency=2 num_prompts=8 warmups=0",
+    "stress_tests": "run_mode=single isl=32 osl=16 concurrency=2 num_prompts=8 warmups=0",
+}
+
+
+@pytest.mark.parametrize("workflow", sorted(FAILING_LOAD))
+def test_failed_requests_fail_the_run_unless_allowed(tmp_path: Path, workflow: str) -> None:
+    """A server that answers one request in four with HTTP 500 (it stays up): the runner used to
+    print `exit 0 (ok)`. Failed requests are data and fail the run, unless max_failed allows."""
+    emulator, url = start_emulator(
+        "--model", "HuggingFaceTB/SmolLM2-135M-Instruct", "--ttft-ms", "5", "--itl-ms", "1",
+        "--fail-every", "4",
+    )  # fmt: skip
+    try:
+        outcomes = {}
+        for allowed in ("", " max_failed=0.5"):
+            process = runner(
+                *CPU_MODEL, "--workflow", workflow, "--server-url", url,
+                "--disable-trace-capture", "--workflow-args", FAILING_LOAD[workflow] + allowed,
+                logs=tmp_path / (allowed.strip() or "strict"),
+            )  # fmt: skip
+            output, _ = process.communicate(timeout=300)
+            outcomes[allowed] = (process.returncode, output)
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
+    code, output = outcomes[""]
+    assert code == 1, output
+    assert "2 of 8 requests failed" in output and "HTTP 500" in output
+    assert "exit 1 (workflow_failed)" in output
+    code, output = outcomes[" max_failed=0.5"]
+    assert code == 0, output
+    assert "2 of 8 requests failed" in output

@@ -137,6 +137,22 @@ def test_a_worker_killed_mid_run_costs_its_own_requests_and_fails_the_run(
     assert "4 x worker process exited with code -9 before reporting" in output
 
 
+def test_a_generator_stopped_with_sigterm_prints_no_traceback(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """The runner stops the generator's whole process group with SIGTERM (its server died):
+    each worker used to inherit the parent's handler and print a KeyboardInterrupt traceback."""
+    url = emulator("--ttft-ms", "10", "--itl-ms", "40")
+    args = {"isl": 16, "osl": 64, "concurrency": 4, "num_prompts": 8, "workers": 2, "warmups": 0}
+    process = benchmarking_process(url, tmp_path / "out", args)
+    assert wait_for(lambda: len(records(url)) >= 4, 60), "the first requests reach the emulator"
+    for pid in [*children_of(process.pid), process.pid]:  # as a signal to the process group
+        os.kill(pid, signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode != 0
+    assert "Traceback" not in output, output
+
+
 def plan(url: str, count: int, concurrency: int, **limits: float) -> driver.Plan:
     target = Target.from_url(url, {})
     body = request_body("m", Prompt("w " * 8, 8, 4), CHAT, True)
