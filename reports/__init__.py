@@ -1,1 +1,2 @@
-"""Result files (the results module) and, later, what reads them: acceptance and renderers."""
+"""Result files (results.py, their one writer) and what reads them: run data, targets,
+acceptance, and the report renderers."""

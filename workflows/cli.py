@@ -105,13 +105,13 @@ def _spec_json_identity(options: dict[str, Any]) -> None:
 def _detect_device(options: dict[str, Any], console: Console) -> None:
     """No --device: the largest device of this host the model runs on (tt-smi)."""
     from workflows.host.system_software import detect_device
-    from workflows.paths import LOGS_ROOT, MODEL_SPECS_DIR
+    from workflows.paths import MODEL_SPECS_DIR
     from workflows.registry.loader import load_registry
 
     registry = load_registry(options.get("model_specs_dir") or MODEL_SPECS_DIR)
     model = registry.canonical_model(str(options["model"]))
     supported = sorted({s.device.value for s in registry.specs if s.model_name == model})
-    log_path = LOGS_ROOT / "venv-tt-smi.log"
+    log_path = default_paths(os.environ).logs_root / "venv-tt-smi.log"
     device, why = detect_device(model, supported, os.environ, log_path)
     console.print(f"device: {device} ({why})", markup=False, highlight=False)
     options["device"] = device

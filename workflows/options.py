@@ -185,6 +185,14 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{_plain(message)} ({HINT})")
 
 
+def flag_of(name: str) -> str:
+    """The command-line flag that sets option `name` (its longest spelling), as users type it."""
+    for option in options(()):
+        if option.name == name:
+            return max(option.flags, key=len)
+    return "--" + name.replace("_", "-")  # a setting with no flag of its own
+
+
 def _plain(message: str) -> str:
     if message.startswith("unrecognized arguments: "):
         return "No such option: " + message.removeprefix("unrecognized arguments: ")

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from workflows.errors import UsageError
+from workflows.options import flag_of
 from workflows.registry.frozen import freeze
 from workflows.run_config import RunConfig, validate
 
@@ -95,7 +96,7 @@ def refuse_other_flags(options: Mapping[str, Any]) -> None:
         if value not in (None, False, []) and name not in allowed
     )
     if given:
-        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        flags = ", ".join(flag_of(name) for name in given)
         raise UsageError(
             f"--rerun repeats the recorded run; {flags} would change it (run it without "
             "--rerun, or with --runtime-model-spec-json for the spec alone); a re-run may "

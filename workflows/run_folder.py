@@ -51,8 +51,11 @@ def _point_latest(root: Path, target: Path) -> None:
     link = root / "latest"
     temp = root / f".latest-{os.getpid()}"
     temp.unlink(missing_ok=True)
-    temp.symlink_to(target.relative_to(root))
-    temp.replace(link)
+    try:
+        temp.symlink_to(target.relative_to(root))
+        temp.replace(link)
+    finally:
+        temp.unlink(missing_ok=True)  # gone after the replace; left only by a failure
 
 
 def setup_logging(console: Console, verbose: bool, run_log: Path | None = None) -> None:

@@ -14,6 +14,7 @@ from reports.merge import render_catalogue
 from reports.results import write_json
 from reports.run_data import REQUIREMENTS_FILE, ReportError
 from workflows.errors import ExitCode, UsageError
+from workflows.options import flag_of
 from workflows.paths import LOGS_ROOT
 from workflows.report_console import load_requirements_or_fail, render_and_tell, say
 
@@ -34,12 +35,7 @@ def check_not_reports_flags(options: Mapping[str, Any]) -> None:
     """--run-dir, --merge and --output-dir mean nothing to the other workflows."""
     for name in REPORTS_FLAGS:
         if options.get(name):
-            flag = "--" + name.replace("_", "-")
-            raise UsageError(f"{flag} is read by --workflow reports only")
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+            raise UsageError(f"{flag_of(name)} is read by --workflow reports only")
 
 
 def run_reports(options: Mapping[str, Any], console: Console) -> ExitCode:
@@ -50,7 +46,7 @@ def run_reports(options: Mapping[str, Any], console: Console) -> ExitCode:
     )
     if given:
         raise UsageError(
-            f"--workflow reports reads a run folder; {', '.join(map(_flag, given))} "
+            f"--workflow reports reads a run folder; {', '.join(map(flag_of, given))} "
             "would change nothing (the model, device and settings come from the folder)"
         )
     run_dir, merge = options.get("run_dir"), options.get("merge")
@@ -83,7 +79,7 @@ def _rebuild(folder: Path, options: Mapping[str, Any], console: Console) -> Exit
 def _merge(options: Mapping[str, Any], console: Console) -> ExitCode:
     for name in ("requirements", "compare_to"):
         if options.get(name) is not None:
-            raise UsageError(f"{_flag(name)} applies to one run's report, not to --merge")
+            raise UsageError(f"{flag_of(name)} applies to one run's report, not to --merge")
     output = Path(options.get("output_dir") or DEFAULT_CATALOGUE_DIR)
     try:
         catalogue = render_catalogue(list(options["merge"]), output)

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 from tests.helpers import Run
+from workflows.errors import UsageError
 from workflows.registry.frozen import thaw
 from workflows.registry.loader import load_registry
 from workflows.registry.schema import RegistryError
 from workflows.registry.spec_json import read_spec_json, spec_from_json
-from workflows.rerun import differences, host_facts
+from workflows.rerun import differences, host_facts, refuse_other_flags
 from workflows.run_config import RunConfig
 from workflows.runtime_spec import build_runtime_spec
 
@@ -126,3 +127,9 @@ def test_differences_name_runner_commit_and_host() -> None:
     changed = differences(record | {"host": host_facts() | {"cpus": 9999}}, "0.1.0", "def")
     assert changed[:2] == ["runner version 0.0.9 -> 0.1.0", "runner commit abc -> def"]
     assert changed[2].startswith("host cpus 9999 -> ")
+
+
+def test_a_refused_flag_is_named_as_the_user_typed_it() -> None:
+    with pytest.raises(UsageError) as refused:
+        refuse_other_flags({"rerun": "x", "json_output": True, "interactive": True})
+    assert "--interactive, --json would change it" in refused.value.message

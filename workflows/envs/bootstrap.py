@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from reports.results import write_atomic  # standard library only, as this module must be
 from workflows.paths import REPO_ROOT, VENVS_DIR
 
 RUNNER_ENV = "runner"
@@ -97,7 +98,7 @@ def sync_env(name: str) -> Path:
         argv.append("--no-dev")
     env = dict(os.environ, UV_PROJECT_ENVIRONMENT=str(target))
     _run_logged(argv, env=env)
-    (target / FINGERPRINT_FILE).write_text(fingerprint(name) + "\n")
+    write_atomic(target / FINGERPRINT_FILE, fingerprint(name) + "\n")
     return target
 
 

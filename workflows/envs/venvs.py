@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reports.results import write_atomic
 from workflows import command, paths
 from workflows.envs import bootstrap
 from workflows.errors import SetupError
@@ -119,7 +120,7 @@ def ensure_venv(spec: VenvSpec, log_path: Path, on_line: LineSink | None = None)
     wheels = [build_wheel(build, log_path, on_line) for build in spec.wheel_builds]
     _install(uv, spec, [*map(str, wheels), *spec.requirements], log_path, no_deps=False)
     _install(uv, spec, list(spec.no_deps_requirements), log_path, no_deps=True)
-    (spec.path / STAMP).write_text(json.dumps(spec.fingerprint(), indent=2) + "\n")
+    write_atomic(spec.path / STAMP, json.dumps(spec.fingerprint(), indent=2) + "\n")
     return spec.python
 
 
