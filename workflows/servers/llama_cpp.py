@@ -76,7 +76,8 @@ def binary_path(venv_python: Path, log_path: Path) -> Path:
 
 
 def engine_version(binary: Path, log_path: Path) -> str | None:
-    """`llama-server --version`'s first line, e.g. 'version: 11434 (b11434)'."""
+    """`llama-server --version`'s version line,
+    e.g. 'version: 0.6.0-dev (build 11434, commit b11434)'."""
     result = command.run([str(binary), "--version"], log_path=log_path, timeout=30)
     for line in result.output.splitlines():
         if line.startswith("version:"):
