@@ -10,13 +10,13 @@ from typing import Any
 
 from rich.console import Console
 
-from reports.merge import render_catalogue
 from reports.results import write_json
-from reports.run_data import REQUIREMENTS_FILE, ReportError
 from workflows.errors import ExitCode, UsageError
 from workflows.options import flag_of
 from workflows.paths import LOGS_ROOT
-from workflows.report_console import load_requirements_or_fail, render_and_tell, say
+
+# The renderers (pandas, plotly, jinja2) are imported by the functions that render: every run
+# asks check_not_reports_flags() first, and must not pay for them at start-up.
 
 REPORTS_FLAGS = ("run_dir", "merge", "output_dir")  # read only by the reports workflow
 ALLOWED = (
@@ -61,6 +61,9 @@ def run_reports(options: Mapping[str, Any], console: Console) -> ExitCode:
 
 
 def _rebuild(folder: Path, options: Mapping[str, Any], console: Console) -> ExitCode:
+    from reports.run_data import REQUIREMENTS_FILE
+    from workflows.report_console import load_requirements_or_fail, render_and_tell
+
     if not folder.is_dir():
         raise UsageError(
             f"--run-dir {folder}: no such folder; pass a folder under workflow_logs/runs/"
@@ -77,6 +80,10 @@ def _rebuild(folder: Path, options: Mapping[str, Any], console: Console) -> Exit
 
 
 def _merge(options: Mapping[str, Any], console: Console) -> ExitCode:
+    from reports.merge import render_catalogue
+    from reports.run_data import ReportError
+    from workflows.report_console import say
+
     for name in ("requirements", "compare_to"):
         if options.get(name) is not None:
             raise UsageError(f"{flag_of(name)} applies to one run's report, not to --merge")

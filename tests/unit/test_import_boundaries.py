@@ -91,3 +91,20 @@ def test_benchmarking_never_imports_the_runner() -> None:
     )
     result = imports_without({"workflows"}, *modules)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+HEAVY_FOR_A_RUN = ("pandas", "numpy", "plotly", "jinja2")
+
+
+def test_a_run_that_renders_no_report_loads_no_renderer() -> None:
+    """What every run imports before its first line (the steps, the reports-flag check, the
+    server workflow) leaves the report renderers to the runs that render."""
+    modules = ("workflows.steps", "workflows.workflow_reports", "workflows.workflow_server")
+    code = (
+        f"import sys; [__import__(m) for m in {modules!r}]; "
+        f"print(sorted({set(HEAVY_FOR_A_RUN)!r} & {{n.split('.')[0] for n in sys.modules}}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
