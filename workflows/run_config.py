@@ -186,6 +186,11 @@ LLAMA_CPP_SERVER_ARGS = ("max_model_len", "max_num_seqs")  # what llama.cpp's fl
 def validate_for_spec(config: RunConfig, spec: ModelSpec) -> None:
     """Flags the spec's device or engine cannot honour are refused, not silently dropped."""
     _device_flags(config, spec.device.is_tenstorrent)
+    if config.local_server and spec.device.value == "gpu":
+        raise UsageError(
+            "--local-server does not run gpu specs: use --docker-server (the upstream vLLM "
+            "image) or start vLLM yourself and pass --server-url"
+        )
     if config.dev_mode and spec.device.value == "gpu":
         raise UsageError(
             f"--dev-mode: {spec.model_name} on gpu runs the pinned image {spec.docker_image}, "

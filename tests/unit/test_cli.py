@@ -463,6 +463,7 @@ def test_local_server_on_gpu_says_how_gpu_specs_are_served(run_cli: Run) -> None
     assert result.code == 2, result.err
     assert "--local-server does not run gpu specs: use --docker-server" in result.err
     assert "internal error" not in result.err and "Traceback" not in result.err
+    assert "run folder" not in result.err, "refused before any run folder is made"
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,10 @@ from pathlib import Path
 from workflows.context import RunContext
 from workflows.envs.progress import BuildProgress
 from workflows.envs.venvs import VenvSpec, ensure_venv, rebuild_reason
-from workflows.errors import SetupError, UsageError
+from workflows.errors import SetupError
 from workflows.host.resources import HOST_DISK_HINT, check_host
 from workflows.host.weights import check_complete, hf_cache_dir, resolve_weights
-from workflows.registry.model_spec import Device, Engine, ModelSpec
+from workflows.registry.model_spec import Engine, ModelSpec
 from workflows.servers import llama_cpp
 from workflows.servers.base import Server
 from workflows.servers.docker import DockerServer, check_device_nodes, host_checked
@@ -37,11 +37,6 @@ def check_inputs(ctx: RunContext) -> None:
     """Paths, environment variables, devices, disk, RAM, image references, the Docker engine:
     everything that can be checked without building, downloading, pulling or starting."""
     spec, config = ctx.the_spec, ctx.config
-    if config.local_server and spec.device is Device.GPU:
-        raise UsageError(
-            "--local-server does not run gpu specs: use --docker-server (the upstream vLLM "
-            "image) or start vLLM yourself and pass --server-url"
-        )
     _check_weights_folder(ctx)
     if config.local_server and spec.inference_engine is Engine.VLLM:
         check_local_vllm(spec, ctx.environ)
