@@ -301,6 +301,7 @@ def benchmarking_process(
     args: Mapping[str, object],
     mode: str = "benchmarks",
     api_key: str | None = None,
+    trace_capture: bool = False,
 ) -> subprocess.Popen[str]:
     """`python -m benchmarking` against `url`, as the runner starts it, output captured."""
     spec = out.parent / f"{out.name}-runtime_spec.json"
@@ -317,7 +318,7 @@ def benchmarking_process(
         url,
         "--output-dir",
         str(out),
-        "--disable-trace-capture",
+        *([] if trace_capture else ["--disable-trace-capture"]),
         "--workflow-args-json",
         json.dumps(dict(args)),
     ]

@@ -153,6 +153,19 @@ def test_a_generator_stopped_with_sigterm_prints_no_traceback(
     assert "Traceback" not in output, output
 
 
+def test_a_failed_trace_capture_is_one_line_naming_the_servers_answer(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """It used to be `error: TraceCaptureError: ... (traceback in error.log)`."""
+    url = emulator("--fail-every", "1")
+    process = benchmarking_process(url, tmp_path / "out", {"smoke": True}, trace_capture=True)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 1, output
+    [error] = [line for line in output.splitlines() if line.startswith("error:")]
+    assert "got HTTP 500" in error and "TraceCaptureError" not in error
+    assert "traceback" not in output.lower()
+
+
 def plan(url: str, count: int, concurrency: int, **limits: float) -> driver.Plan:
     target = Target.from_url(url, {})
     body = request_body("m", Prompt("w " * 8, 8, 4), CHAT, True)
