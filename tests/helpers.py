@@ -228,9 +228,10 @@ def read_until(process: subprocess.Popen[str], pattern: str, timeout: float) -> 
 
 
 def shown_log_tail(output: str) -> list[str]:
-    """The lines the runner printed under its last `error:` line (a server log's tail)."""
+    """The lines the runner printed under its last `error:` line (a server log's tail). The
+    error may share its line with a progress bar's last frame (stdout and stderr interleave)."""
     lines = output.splitlines()
-    start = max(i for i, line in enumerate(lines) if line.startswith("error:")) + 1
+    start = max(i for i, line in enumerate(lines) if "error:" in line) + 1
     tail = []
     for line in lines[start:]:
         if not line.startswith("  "):
