@@ -25,7 +25,7 @@ from workflows.run_config import validate_for_spec
 from workflows.run_folder import add_file_log, create_run_folder, new_run_id
 from workflows.runtime_spec import build_runtime_spec
 from workflows.servers import provision
-from workflows.servers.base import Server, check_credentials
+from workflows.servers.base import Server, check_credentials, reported_version
 from workflows.servers.docker_config import container_config, docker_run_command, secret_names
 from workflows.workflow_args import number_arg
 
@@ -123,12 +123,7 @@ def build_environments(ctx: RunContext) -> RunContext:
 def record_engine_version(ctx: RunContext) -> RunContext:
     """The engine's own version joins runtime_spec.json once the engine is built."""
     version = provision.engine_version(ctx)
-    if version is None:
-        return ctx
-    runtime = dataclasses.replace(ctx.the_runtime, engine_version=version)
-    write_atomic(ctx.the_folder.runtime_spec, runtime.to_json())
-    log.info("engine: %s", version)
-    return ctx.with_(runtime=runtime)
+    return ctx if version is None else _record_engine(ctx, version)
 
 
 def _build(ctx: RunContext, venv: VenvSpec) -> Path:
@@ -151,6 +146,26 @@ def start_server(ctx: RunContext) -> RunContext:
         check_credentials(server)
     interrupts.check()
     return ctx.with_(server=server)
+
+
+def record_served_version(ctx: RunContext) -> RunContext:
+    """A server the runner did not build (a container, vLLM, one already running) is asked
+    what it runs; its answer joins runtime_spec.json."""
+    server = ctx.the_server
+    if ctx.the_runtime.engine_version is not None or not server.serves_on_start:
+        return ctx
+    version = reported_version(server.base_url, server.headers())
+    if version is None:
+        log.debug("engine: the server reports no version")
+        return ctx
+    return _record_engine(ctx, version)
+
+
+def _record_engine(ctx: RunContext, version: str) -> RunContext:
+    runtime = dataclasses.replace(ctx.the_runtime, engine_version=version)
+    write_atomic(ctx.the_folder.runtime_spec, runtime.to_json())
+    log.info("engine: %s", version)
+    return ctx.with_(runtime=runtime)
 
 
 def _ready_timeout(ctx: RunContext, server: Server) -> float:
@@ -207,6 +222,7 @@ STEPS: Sequence[Step] = (
     build_environments,
     record_engine_version,
     start_server,
+    record_served_version,
     run_workflow,
 )
 

@@ -6,6 +6,7 @@ server with auth run once, inside the release's end-to-end test (test_release.py
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,8 @@ def test_evals_client_side_on_chosen_samples(tmp_path: Path, cpu_server: Running
     assert cpu_server.token not in (folder / "run.log").read_text()
     assert not (folder / "server.log").exists()
     assert "NOT_COMPARABLE" in output
+    engine = json.loads((folder / "runtime_spec.json").read_text())["engine_version"]
+    assert re.fullmatch(r"llama\.cpp b\d+-b\d+ \(GET /props\)", engine), "asked of the server"
 
 
 def test_evals_fail_against_a_server_that_answers_nonsense(tmp_path: Path, emulator: str) -> None:

@@ -13,7 +13,7 @@ from workflows.auth import Auth
 from workflows.context import RunContext
 from workflows.errors import ExitCode, SetupError
 from workflows.servers import provision
-from workflows.servers.base import Server
+from workflows.servers.base import Server, reported_version
 
 
 class FakeServer(Server):
@@ -57,6 +57,7 @@ def test_the_step_list_reads_as_the_run_goes() -> None:
         "build_environments",
         "record_engine_version",
         "start_server",
+        "record_served_version",
         "run_workflow",
     ]
 
@@ -149,3 +150,48 @@ def test_the_first_exit_code_ends_the_run(tmp_path: Path) -> None:
 
     assert steps.execute(run_context(tmp_path), (refuses, never)) is ExitCode.SETUP
     assert ran == ["refuses"]
+
+
+class Reply:
+    def __init__(self, status: int, body: object) -> None:
+        self.status_code, self.body = status, body
+
+    def json(self) -> object:
+        if isinstance(self.body, Exception):
+            raise self.body
+        return self.body
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        ({"/version": Reply(200, {"version": "0.9.2"})}, "vllm 0.9.2 (GET /version)"),
+        (
+            {"/props": Reply(200, {"build_info": "b11434-b11434"})},
+            "llama.cpp b11434-b11434 (GET /props)",
+        ),
+        ({"/version": Reply(200, ValueError("not JSON"))}, None),
+        ({}, None),
+    ],
+)
+def test_a_running_server_is_asked_what_engine_it_runs(
+    answers: dict[str, Reply], expected: str | None
+) -> None:
+    def get(url: str, **_: object) -> Reply:
+        return answers.get(url.removeprefix("http://h:1"), Reply(404, {"error": "File Not Found"}))
+
+    assert reported_version("http://h:1", {}, get) == expected
+
+
+def test_the_served_version_joins_the_runtime_spec_unless_the_build_said_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(steps, "reported_version", lambda url, headers: "vllm 0.9.2 (GET /version)")
+    ctx = run_context(tmp_path).with_(server=FakeServer())
+    ctx = steps.record_served_version(ctx)
+    recorded = json.loads(ctx.the_folder.runtime_spec.read_text())
+    assert recorded["engine_version"] == "vllm 0.9.2 (GET /version)"
+    monkeypatch.setattr(provision, "engine_version", lambda ctx: "version: 7 (build 11434)")
+    built = steps.record_engine_version(run_context(tmp_path / "built"))
+    ctx = steps.record_served_version(built.with_(server=FakeServer()))
+    assert ctx.the_runtime.engine_version == "version: 7 (build 11434)", "the build's own answer"

@@ -152,6 +152,31 @@ def probe_health(
     return False, "neither /health nor /v1/models answered 200"
 
 
+VERSION_ENDPOINTS = (("/version", "version", "vllm"), ("/props", "build_info", "llama.cpp"))
+
+
+def reported_version(
+    base_url: str, headers: dict[str, str], get: Callable[..., Any] | None = None
+) -> str | None:
+    """What a running server says of its engine: vLLM's GET /version, or llama.cpp's build in
+    GET /props; None when it says neither (the record then keeps the image or spec pins)."""
+    import requests
+
+    get = get or requests.get
+    for path, field, name in (
+        ("/version", "version", "vllm"),
+        ("/props", "build_info", "llama.cpp"),
+    ):
+        try:
+            response = get(f"{base_url}{path}", headers=headers, timeout=5)
+            value = response.json().get(field) if response.status_code == 200 else None
+        except (requests.RequestException, ValueError, AttributeError):
+            continue
+        if isinstance(value, str) and value:
+            return f"{name} {value} (GET {path})"
+    return None
+
+
 def tail(path: Path, lines: int) -> tuple[str, ...]:
     try:
         content = path.read_text(errors="replace").splitlines()
