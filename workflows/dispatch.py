@@ -71,9 +71,9 @@ ENTRIES: dict[str, Entry] = {
 }
 
 
-def workflows_that(does: str) -> tuple[str, ...]:
-    """The workflows that do `does` (one of the names above), in table order."""
-    return tuple(name for name, entry in ENTRIES.items() if does in entry.does)
+def workflows_that(what: str) -> tuple[str, ...]:
+    """The workflows that do `what` (one of the names above), in table order."""
+    return tuple(name for name, entry in ENTRIES.items() if what in entry.does)
 
 
 def does(workflow: str, what: str) -> bool:

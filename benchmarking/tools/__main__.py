@@ -128,14 +128,14 @@ def run_to_deadline(
         try:
             return process.wait(timeout=deadline_s)
         except subprocess.TimeoutExpired:
-            stop_group(process)
+            stop_with_workers(process)
             return None
         except BaseException:  # Ctrl-C: the tool and its workers go too
-            stop_group(process)
+            stop_with_workers(process)
             raise
 
 
-def stop_group(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
+def stop_with_workers(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
     """SIGTERM to the tool (it stops its own workers), then SIGKILL after `grace_s` to the
     tool and every process it started that is still there."""
     family = descendants(process.pid)

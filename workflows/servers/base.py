@@ -152,6 +152,7 @@ def probe_health(
     return False, "neither /health nor /v1/models answered 200"
 
 
+# (path, JSON field, engine): vLLM's GET /version, then llama.cpp's build in GET /props
 VERSION_ENDPOINTS = (("/version", "version", "vllm"), ("/props", "build_info", "llama.cpp"))
 
 
@@ -163,10 +164,7 @@ def reported_version(
     import requests
 
     get = get or requests.get
-    for path, field, name in (
-        ("/version", "version", "vllm"),
-        ("/props", "build_info", "llama.cpp"),
-    ):
+    for path, field, name in VERSION_ENDPOINTS:
         try:
             response = get(f"{base_url}{path}", headers=headers, timeout=5)
             value = response.json().get(field) if response.status_code == 200 else None
