@@ -6,8 +6,9 @@
     python3 scripts/build_images.py --model SmolLM2-135M-Instruct --cpu-base-image IMAGE
 
 Images that already exist are skipped. Upstream images (gpu) are pulled, not built. The CPU
-image takes llama-server from the wheel the CPU server environment built (compiling it once on
-this machine if needed); `--compile-in-image` makes the image compile it instead.
+image takes the engine (the pinned xllamacpp wheel) and the GGUF from the CPU server's own
+environment, installed on this machine as `--local-server` installs it: nothing is downloaded or
+compiled inside the image.
 """
 
 from __future__ import annotations
@@ -33,11 +34,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--device", action="append", default=[], help="only these devices")
     parser.add_argument("--dry-run", action="store_true", help="list, build nothing")
     parser.add_argument("--cpu-base-image", default=None, help="FROM image of the CPU image")
-    parser.add_argument(
-        "--compile-in-image",
-        action="store_true",
-        help="compile llama-server inside the CPU image instead of using the host's wheel",
-    )
     parser.add_argument("--force", action="store_true", help="rebuild images that exist")
     return parser.parse_args(argv)
 

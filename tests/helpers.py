@@ -241,11 +241,13 @@ def shown_log_tail(output: str) -> list[str]:
 
 
 def servers_on(port: int) -> list[int]:
-    """PIDs of llama-server processes listening on `port` (from their command lines)."""
+    """PIDs of the CPU engine's processes serving `port` (from their command lines: the launcher,
+    docker/cpu/src/llama_server.py, run by a Python)."""
     return [
         pid
         for pid, argv in command_lines()
-        if argv[0].endswith(b"llama-server") and str(port).encode() in argv
+        if any(part.endswith(b"llama_server.py") for part in argv[:3])
+        and str(port).encode() in argv
     ]
 
 

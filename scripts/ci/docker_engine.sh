@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Prepares a Docker engine for the Docker integration tests on a clean Debian machine (CI):
 # installs Debian's docker.io and debootstrap if missing, starts dockerd with the vfs storage
-# driver if no daemon answers, and makes the base image the CPU server image builds on
-# (debootstrap + docker import: no image registry is reachable here).
+# driver if no daemon answers, and makes the base image the CPU server image builds on: Debian
+# with python3, which runs the engine's launcher (debootstrap + docker import: no image registry
+# is reachable here).
 # Exits non-zero, saying why, when the engine cannot be prepared.
 set -euo pipefail
 
-BASE_IMAGE="${READINESS_DOCKER_BASE_IMAGE:-readiness/debian-base:bookworm}"
+BASE_IMAGE="${READINESS_DOCKER_BASE_IMAGE:-readiness/debian-python:bookworm}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 DOCKERD_LOG="${DOCKERD_LOG:-/tmp/readiness-dockerd.log}"
 
@@ -59,7 +60,7 @@ make_base_image() {
     rootfs=$(mktemp -d /tmp/readiness-rootfs.XXXXXX)
     chmod 0755 "$rootfs"  # it becomes the image's /: mktemp's 0700 would lock out non-root users
     say "debootstrap bookworm (minbase) into $rootfs"
-    as_root debootstrap --variant=minbase --include=libgomp1,ca-certificates \
+    as_root debootstrap --variant=minbase --include=libgomp1,ca-certificates,python3 \
         bookworm "$rootfs" "$MIRROR" >/tmp/readiness-debootstrap.log 2>&1 ||
         { tail -n 20 /tmp/readiness-debootstrap.log; return 1; }
     as_root tar -C "$rootfs" -c . | docker import - "$BASE_IMAGE" >/dev/null

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.integration
 MODEL = "SmolLM2-135M-Instruct"
 DOCKER_ARGS = ["--model", MODEL, "--device", "cpu", "--docker-server"]
 CPU_IMAGE = "local/readiness-llama-cpp-cpu:0.1.0"
-DEBIAN_BASE = "readiness/debian-base:bookworm"
+DEBIAN_BASE = "readiness/debian-python:bookworm"
 
 
 @pytest.fixture(scope="session")

@@ -64,7 +64,7 @@ def test_evals_client_side_on_chosen_samples(tmp_path: Path, cpu_server: Running
     assert not (folder / "server.log").exists()
     assert "NOT_COMPARABLE" in output
     engine = json.loads((folder / "runtime_spec.json").read_text())["engine_version"]
-    assert re.fullmatch(r"llama\.cpp b\d+-b\d+ \(GET /props\)", engine), "asked of the server"
+    assert re.fullmatch(r"llama\.cpp b\d+-\w+ \(GET /props\)", engine), "asked of the server"
 
 
 def test_evals_fail_against_a_server_that_answers_nonsense(tmp_path: Path, emulator: str) -> None:

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import (
     CPU_MODEL,
-    REPO_ROOT,
     RunningServer,
-    children_of,
     free_port,
-    pid_alive,
     processes_mentioning,
     read_until,
     runner,
@@ -89,68 +83,6 @@ def test_runner_killed_outright_mid_benchmark_leaves_nothing(
         process.kill()
     assert wait_for(lambda: servers_on(port) == [], 30), "llama-server outlived the runner"
     assert wait_for(lambda: processes_mentioning(results) == [], 30), "the generator outlived it"
-
-
-COMPILERS = {"cc1plus", "cc1", "cmake", "ninja", "make", "c++", "g++", "gcc"}
-
-
-def process_tree(pid: int) -> dict[int, str]:
-    """Every live process below `pid`, with its name."""
-    found: dict[int, str] = {}
-    pending = [pid]
-    while pending:
-        for child in children_of(pending.pop()):
-            try:
-                found[child] = Path(f"/proc/{child}/comm").read_text().strip()
-            except OSError:
-                continue
-            pending.append(child)
-    return found
-
-
-def fresh_checkout(tmp_path: Path) -> Path:
-    """A clone of this repository with no kept llama.cpp wheel (so a run compiles it), sharing
-    the runner's own environment (so it does not rebuild that first)."""
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(clone)], check=True, timeout=120)
-    venvs = clone / ".workflow_venvs"
-    venvs.mkdir()
-    for name in ("runner", "bootstrap-uv"):
-        if (REPO_ROOT / ".workflow_venvs" / name).is_dir():
-            (venvs / name).symlink_to(REPO_ROOT / ".workflow_venvs" / name)
-    return clone
-
-
-def test_runner_killed_outright_mid_compile_leaves_nothing(tmp_path: Path) -> None:
-    """SIGKILL while llama.cpp compiles (ten minutes on 2 cores): the compile must not go on
-    without the runner. Every process below the runner at the kill is gone soon after."""
-    clone = fresh_checkout(tmp_path)
-    process = subprocess.Popen(
-        [sys.executable, str(clone / "run.py"), *benchmark_run(free_port())],
-        cwd=clone,
-        env=dict(os.environ, WORKFLOW_LOGS_DIR=str(tmp_path / "logs")),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    tree: dict[int, str] = {}
-    try:
-        read_until(process, "compiling llama.cpp's server", timeout=300)
-        compiling = lambda: bool(COMPILERS & set(process_tree(process.pid).values()))  # noqa: E731
-        assert wait_for(compiling, 300), f"no compiler started: {process_tree(process.pid)}"
-        tree = process_tree(process.pid)
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-        def left() -> dict[int, str]:
-            return {pid: name for pid, name in tree.items() if pid_alive(pid)}
-
-        assert wait_for(lambda: not left(), 60), f"outlived the runner: {left()}"
-    finally:
-        for pid in [process.pid, *tree]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
 
 
 FAILING_LOAD = {

