@@ -35,30 +35,36 @@ def still_answers(base_url: str, headers: Mapping[str, str]) -> bool:
 
 
 def endurance(
-    ctx: Context, point: Point, duration_s: float, execute: Callable[[str], Progress]
+    ctx: Context,
+    point: Point,
+    duration_s: float,
+    execute: Callable[[str], Progress],
+    clock: Callable[[], float] = time.monotonic,
 ) -> dict[str, object]:
     """Repeat one point under continuous load until `duration_s` has passed; each repetition
     is a window with fresh prompts (a seed of its own), and the file is rewritten after each
-    one so a stopped run keeps its data."""
-    started = time.monotonic()
+    one so a stopped run keeps its data. The loop stops on the time it records, so the last
+    window's `elapsed_s` is at least `duration_s`."""
+    started, elapsed = clock(), 0.0
     windows: list[dict[str, object]] = []
-    while time.monotonic() - started < duration_s or not windows:
+    while elapsed < duration_s or not windows:
         number = len(windows) + 1
-        label = f"window {number} ({time.monotonic() - started:.0f}s)"
+        label = f"window {number} ({elapsed:.0f}s)"
         point_document = run_point(ctx, point, execute(label), window=number)
-        windows.append(_window(point_document, number, ctx.settings.seed, point, started))
+        elapsed = clock() - started
+        windows.append(_window(point_document, number, ctx.settings.seed, point, elapsed))
         _save_endurance(ctx, point, windows, duration_s)
     return _save_endurance(ctx, point, windows, duration_s)
 
 
 def _window(
-    point_document: Mapping[str, object], number: int, seed: int, point: Point, started: float
+    point_document: Mapping[str, object], number: int, seed: int, point: Point, elapsed: float
 ) -> dict[str, object]:
     return {
         "window": number,
         "prompt_seed": point_seed(seed, point, number),
         **{key: point_document[key] for key in WINDOW_KEYS},
-        "elapsed_s": time.monotonic() - started,
+        "elapsed_s": elapsed,
     }
 
 

@@ -49,13 +49,21 @@ def reason_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 class Progress:
-    """Turns lm-eval's progress bars (one line per redraw) into a line every half minute."""
+    """Turns lm-eval's progress bars (one line per redraw) into a line every half minute: the
+    first and the last always show, whatever `clock` reads (time.monotonic counts from boot)."""
 
-    def __init__(self, task: str, emit: Callable[[str], None], every: float = 30.0) -> None:
+    def __init__(
+        self,
+        task: str,
+        emit: Callable[[str], None],
+        every: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.task = task
         self.emit = emit
         self.every = every
-        self._last = 0.0
+        self._clock = clock
+        self._last: float | None = None
         self._shown: tuple[int, int] | None = None
 
     def __call__(self, line: str) -> None:
@@ -63,8 +71,11 @@ class Progress:
         if found is None:
             return
         counts = (int(found["done"]), int(found["total"]))
-        now = time.monotonic()
-        if counts == self._shown or (counts[0] < counts[1] and now - self._last < self.every):
+        now = self._clock()
+        if counts == self._shown or not self._due(counts, now):
             return
         self._shown, self._last = counts, now
         self.emit(f"  {self.task}: {counts[0]}/{counts[1]} requests answered")
+
+    def _due(self, counts: tuple[int, int], now: float) -> bool:
+        return self._last is None or counts[0] >= counts[1] or now - self._last >= self.every

@@ -166,7 +166,8 @@ def test_stress_endurance_against_the_emulator_records_drift(
     folder = folder / "stress_tests"
     endurance = json.loads((folder / "stress_endurance.json").read_text())
     windows = endurance["windows"]
-    assert len(windows) >= 2 and windows[-1]["elapsed_s"] >= 2
+    elapsed = [window["elapsed_s"] for window in windows]  # as many as this machine fits in 2 s
+    assert all(e < 2 for e in elapsed[:-1]) and elapsed[-1] >= 2, elapsed
     assert endurance["failed"] == 0 and isinstance(endurance["ttft_drift"], float)
     assert len(list(folder.glob("stress_test_*_window-*[0-9].json"))) == len(windows)
 

@@ -19,6 +19,12 @@ from workflows.servers import llama_cpp
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 KEY = "emulator-key-123"
+EMULATOR_TTFT_MS = 30
+# A peer tool times each request on its own clock, between points of its own choosing (when it
+# counts a request as sent, when it reads the first token), not the wire's: GuideLLM once timed
+# a TTFT at 29.81 ms against this emulator's 30 ms. One request's figure may fall this far short;
+# the means stay held to the emulator's TTFT, and our own generator is held to the wire.
+PEER_TOOL_TTFT_TOLERANCE_MS = 2.0
 
 
 @pytest.fixture
@@ -26,7 +32,8 @@ def keyed_emulator() -> Iterator[str]:
     """The emulator (TTFT 30 ms, ITL 3 ms), answering only requests that carry KEY."""
     port = free_port()
     argv = [sys.executable, "-m", "benchmarking.emulator", "--port", str(port)]
-    model = ["--model", "HuggingFaceTB/SmolLM2-135M-Instruct", "--ttft-ms", "30", "--itl-ms", "3"]
+    timing = ["--ttft-ms", str(EMULATOR_TTFT_MS), "--itl-ms", "3"]
+    model = ["--model", "HuggingFaceTB/SmolLM2-135M-Instruct", *timing]
     process = subprocess.Popen(
         [*argv, *model],
         cwd=REPO_ROOT,
@@ -75,13 +82,15 @@ def test_tool_smoke_sweep_against_the_emulator(
         assert (document["tool"], document["tokenizer"], document["errors"]) == (tool, "gguf", [])
         assert document["completed"] == document["num_prompts"] and document["failed"] == 0
         assert document["total_output_tokens"] == 16 * document["num_prompts"]
-        assert 30 <= document["mean_ttft_ms"] < 1000, "the emulator answers after 30 ms"
+        assert EMULATOR_TTFT_MS <= document["mean_ttft_ms"] < 1000, "answered after 30 ms"
         assert document["client_cpu_s"] > 0, "the tool's own CPU time is recorded"
         assert 0 < document["client_cpu_share"] <= 1
         stem = f"isl-{document['isl']}_osl-{document['osl']}_maxcon-{document['concurrency']}"
         [per_request] = (folder / "benchmarks").glob(f"benchmark_{stem}_n-*_requests.jsonl")
         rows = [json.loads(line) for line in per_request.read_text().splitlines()]
         assert len(rows) == document["num_prompts"] and all(row["success"] for row in rows)
-        assert all(row["output_tokens"] == 16 and row["ttft_ms"] >= 30 for row in rows)
+        assert all(row["output_tokens"] == 16 for row in rows)
+        shortest = EMULATOR_TTFT_MS - PEER_TOOL_TTFT_TOLERANCE_MS
+        assert all(row["ttft_ms"] >= shortest for row in rows), [r["ttft_ms"] for r in rows]
     leaked = [p for p in folder.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
     assert leaked == [folder / "api_token"], "the key is only in the 0600 token file"

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -54,10 +53,8 @@ def test_timeout_stops_the_whole_process_group(tmp_path: Path) -> None:
         "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
         "print(child.pid, flush=True); time.sleep(60)"
     )
-    started = time.monotonic()
     result = command.run([sys.executable, "-c", script], timeout=1)
-    assert not result.ok and time.monotonic() - started < 20
-    assert "timed out after 1s" in result.output
+    assert not result.ok and "[runner] stopped: timed out after 1s" in result.output
     grandchild = int(result.output.splitlines()[0])
     assert wait_for(lambda: not pid_alive(grandchild), 5)
 
@@ -71,9 +68,7 @@ def test_started_process_is_stopped_with_term_then_kill(tmp_path: Path) -> None:
     process = command.start([sys.executable, "-c", stubborn], log_path=log)
     assert wait_for(lambda: "ignoring SIGTERM" in log.read_text(), 20)
     assert process.poll() is None
-    started = time.monotonic()
-    code = process.stop(grace=0.5)
-    assert code is not None and code < 0 and time.monotonic() - started < 10
+    assert process.stop(grace=0.5) == -signal.SIGKILL, "SIGTERM was ignored: SIGKILL ended it"
     assert not pid_alive(process.pid)
 
 
@@ -129,9 +124,7 @@ def test_watch_stops_a_command_and_says_why() -> None:
         calls.append(1)
         return "the server exited with code -9" if len(calls) >= 2 else None
 
-    started = time.monotonic()
     result = command.run([sys.executable, "-c", "import time; time.sleep(60)"], watch=watch)
-    assert time.monotonic() - started < 10
     assert not result.ok and result.stopped_because == "the server exited with code -9"
 
 
@@ -148,10 +141,8 @@ def test_a_signal_whose_exception_was_swallowed_still_stops_the_command() -> Non
 
     timer = threading.Timer(0.3, interrupts._received.append, args=(signal.SIGINT,))
     timer.start()
-    started = time.monotonic()
-    try:
+    try:  # a runner that kept waiting would see the child end on its own, and raise nothing
         with pytest.raises(KeyboardInterrupt):
             command.run([sys.executable, "-c", "import time; time.sleep(60)"])
     finally:
         interrupts._received.clear()
-    assert time.monotonic() - started < 10

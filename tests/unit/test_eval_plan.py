@@ -113,17 +113,27 @@ def test_the_runners_hf_token_reaches_lm_eval_only_for_hub_datasets() -> None:
 
 
 def test_lm_eval_progress_bars_become_a_line_every_few_seconds() -> None:
+    """The first bar shows at once on any clock (this one reads 5.0, as time.monotonic does
+    on a machine booted 5 s ago), the next only `every` seconds later, the last always."""
     shown: list[str] = []
-    progress = Progress("qa", shown.append, every=3600)
-    for line in (
-        "Requesting API:   0%|          | 0/278 [00:00<?, ?it/s]",
-        "Requesting API:   3%|▎         | 7/278 [00:52<28:59,  6.42s/it]",
-        " 98%|█████████▊| 273/278 [00:01<00:00, 162.43it/s]",  # building requests, not answers
-        "Requesting API: 100%|██████████| 278/278 [01:19<00:00,  3.51it/s]",
-        "Requesting API: 100%|██████████| 278/278 [01:19<00:00,  3.51it/s]",
+    now = [5.0]
+    progress = Progress("qa", shown.append, every=3600, clock=lambda: now[0])
+    for at, line in (
+        (5.0, "Requesting API:   0%|          | 0/278 [00:00<?, ?it/s]"),
+        (5.0, " 98%|█████████▊| 273/278 [00:01<00:00, 162.43it/s]"),  # building requests
+        (3604.9, "Requesting API:   3%|▎         | 7/278 [00:52<28:59,  6.42s/it]"),
+        (3605.0, "Requesting API:  40%|████      | 111/278 [59:59<45:00,  6.42s/it]"),
+        (3606.0, "Requesting API:  41%|████      | 114/278 [60:00<45:00,  6.42s/it]"),
+        (3607.0, "Requesting API: 100%|██████████| 278/278 [01:19<00:00,  3.51it/s]"),
+        (9999.0, "Requesting API: 100%|██████████| 278/278 [01:19<00:00,  3.51it/s]"),
     ):
+        now[0] = at
         progress(line)
-    assert shown == ["  qa: 0/278 requests answered", "  qa: 278/278 requests answered"]
+    assert shown == [
+        "  qa: 0/278 requests answered",  # the first, though the clock is 5 s from its origin
+        "  qa: 111/278 requests answered",  # `every` after the first; 7/278 came too soon
+        "  qa: 278/278 requests answered",  # the last, 2 s after the one before; once
+    ]
 
 
 def test_llama_cpp_evals_turn_its_prompt_cache_off_for_repeatable_greedy_output() -> None:

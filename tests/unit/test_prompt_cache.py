@@ -40,11 +40,22 @@ def test_cached_prompt_tokens_are_read_as_vllm_and_llama_cpp_report_them() -> No
 
 
 def test_endurance_windows_send_fresh_prompts(emulator: Emulator, tmp_path: Path) -> None:
+    """Windows repeat until the duration has passed on the endurance clock: here one far from
+    its origin that moves 1 s per window, so the count does not depend on the machine's load."""
     url = emulator("--ttft-ms", "2", "--itl-ms", "1")
     ctx = context(url, tmp_path, kind="stress_test")
-    endurance = stress.endurance(ctx, Point(24, 4, 2, 4), 0.3, in_process)
+    now = [5000.0]
+
+    def one_second_per_window(label: str) -> bench.Progress:
+        now[0] += 1.0
+        return in_process(label)
+
+    endurance = stress.endurance(
+        ctx, Point(24, 4, 2, 4), 2.5, one_second_per_window, clock=lambda: now[0]
+    )
     windows = endurance["windows"]
-    assert isinstance(windows, list) and len(windows) >= 2
+    assert isinstance(windows, list)
+    assert [w["elapsed_s"] for w in windows] == [1.0, 2.0, 3.0], "the last one is past 2.5 s"
     assert len({w["prompt_seed"] for w in windows}) == len(windows), "a seed per window"
     assert [w["cached_share"] for w in windows] == [0.0] * len(windows)
     assert all(r["cached_tokens"] == 0 for r in records(url).values()), "no prompt sent twice"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -63,11 +62,10 @@ def test_a_server_that_wants_a_token_says_how_to_pass_one(
     if api_key:
         monkeypatch.setenv("API_KEY", api_key)
     args = ["--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow", "server"]
-    # the ready timeout is long: a 401 on /health must not be waited out as "not ready yet"
-    started = time.monotonic()
+    # a 401 on /health must not be waited out as "not ready yet": that ends with
+    # ExitCode.SERVER and "was not ready after 60s", not with how to pass a token
     result = run_cli(*args, "--server-url", keyed_emulator, "--workflow-args", "ready_timeout=60")
-    assert time.monotonic() - started < 20
-    assert result.code == ExitCode.SETUP
+    assert result.code == ExitCode.SETUP and "not ready" not in result.err
     errors = [line for line in result.err.splitlines() if line.startswith("error")]
     assert len(errors) == 1 and message in errors[0]
     assert "Traceback" not in result.err and "wrong-key" not in result.err

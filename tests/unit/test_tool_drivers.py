@@ -7,7 +7,6 @@ import copy
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -157,9 +156,8 @@ time.sleep(600)
 def test_a_tool_that_hangs_is_stopped_at_its_deadline_with_its_workers(tmp_path: Path) -> None:
     """AIPerf or GuideLLM stuck on a server that never answers must not hold the run forever."""
     log = tmp_path / "tool.log"
-    started = time.monotonic()
     code = run_to_deadline([sys.executable, "-c", HANGING_TOOL], log, dict(os.environ), 2.0)
-    assert code is None and time.monotonic() - started < 30
+    assert code is None, "stopped at its deadline (a tool left to run would exit 0)"
     worker = int(log.read_text().split()[0])
     assert wait_for(lambda: not pid_alive(worker), 10), "the tool's worker outlived it"
 
