@@ -3,7 +3,7 @@
     python -I workflows/guard.py RUNNER_PID GRACE_SECONDS -- ARGV...
 
 The runner starts this file (standard library only) as the leader of a new process group; the
-command and its descendants (a compiler under cmake, a server's workers) stay in that group.
+command and its descendants (an installer's builds, a server's workers) stay in that group.
 The kernel sends this process SIGTERM when the runner dies, even by SIGKILL (parent-death
 signal); it then terminates the whole group, and kills it after the grace period. The command's
 exit status is passed on: a command killed by signal N kills this process with N too.

@@ -103,14 +103,14 @@ def check_host_software(ctx: RunContext) -> RunContext:
 
 def reset_environments(ctx: RunContext) -> RunContext:
     """`--reset-venvs`: the environments are rebuilt from scratch, once every check passed
-    (a mistyped flag must not cost the ten-minute llama.cpp compile)."""
+    (a mistyped flag must not cost the environments' installs)."""
     if ctx.config.reset_venvs:
         reset_only()
     return ctx
 
 
 def build_environments(ctx: RunContext) -> RunContext:
-    """The server's environment (llama.cpp compiles once) and the workflow's own."""
+    """The server's environment (the engine's wheel) and the workflow's own."""
     pythons = dict(ctx.pythons)
     server_env = provision.server_environment(ctx.the_spec, ctx.config.local_server)
     if server_env is not None:
