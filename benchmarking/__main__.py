@@ -10,6 +10,7 @@ The bearer token, if the server needs one, comes from OPENAI_API_KEY (never from
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
@@ -30,6 +31,7 @@ from benchmarking.local_tokenizer import TokenizerSourceError, load_local_tokeni
 from benchmarking.server_api import auth_headers, served_model
 from benchmarking.settings import Settings, settings_from
 from benchmarking.sweep import Point, spec_sweep, unmeasured_targets
+from benchmarking.telemetry.session import scraping
 from benchmarking.trace_capture import PADDED_LENGTHS, capture_traces
 from reports.results import Identity
 
@@ -199,7 +201,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
         Identity.from_runtime_spec(runtime, model),
         "benchmark" if args.mode == "benchmarks" else "stress_test",
     )
-    documents = run_points(ctx, console, points, duration)
+    with scraping(base_url, args.output_dir, settings.telemetry_interval) as telemetry:
+        documents = run_points(
+            dataclasses.replace(ctx, telemetry=telemetry), console, points, duration
+        )
     healthy = args.mode != "stress_tests" or stress.still_answers(base_url, headers)
     if not healthy:
         console.print("error: the server stopped answering /health after the stress test")

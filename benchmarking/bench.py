@@ -24,6 +24,8 @@ from benchmarking.point_document import Measurement, Outcome, point_document
 from benchmarking.schedule import arrival_offsets_ns
 from benchmarking.settings import Settings
 from benchmarking.sweep import Point, point_seed
+from benchmarking.telemetry.point import NOT_SCRAPED, ServerTelemetry
+from benchmarking.telemetry.session import PointWatch, Session, not_scraped
 from reports.results import Identity, request_row, write_json, write_jsonl
 
 TOOL = "readiness-loadgen"
@@ -40,6 +42,11 @@ class Context:
     output_dir: Path
     identity: Identity
     kind: str = "benchmark"  # or "stress_test": the result files' kind and name prefix
+    telemetry: Session | None = None  # the scraper of the server's /metrics, if it runs
+
+    def watch(self, tag: str) -> PointWatch:
+        """The server's metrics from now to the point's end (its start is scraped now)."""
+        return self.telemetry.begin(tag) if self.telemetry else not_scraped(NOT_SCRAPED)
 
 
 def plan_for(
@@ -89,10 +96,11 @@ def run_point(
     tag = point_tag(settings, point) + (f"_window-{window:04d}" if window else "")
     tag += f"_prefix-{prefix}" if prefix else ""
     plan = plan_for(ctx, measured, point.concurrency, tag, offsets)
+    watch = ctx.watch(tag)
     clock = CpuClock.start()
     outcome = execute(plan, len(measured))
     cpu = clock.used()
-    document = _document(ctx, _measured_shape(point, measured), outcome, plan)
+    document = _document(ctx, _measured_shape(point, measured), outcome, plan, watch)
     document["prefix_cache"] = _prefix_fields(settings, point, prefix)
     document |= cpu
     write_results(ctx.output_dir, f"{ctx.kind}_{tag}", document, outcome)
@@ -148,7 +156,7 @@ def generator_version() -> str | None:
 
 
 def _document(
-    ctx: Context, point: Point, outcome: driver.RunOutcome, plan: driver.Plan
+    ctx: Context, point: Point, outcome: driver.RunOutcome, plan: driver.Plan, watch: PointWatch
 ) -> dict[str, object]:
     results, settings = outcome.results, ctx.settings
     end_ns = max((r.token_ns[-1] for r in results if r.token_ns), default=time.perf_counter_ns())
@@ -166,10 +174,19 @@ def _document(
             (r.prompt_tokens, r.server_prompt_tokens, r.cached_tokens) for r in results
         ),
         client=_client_fields(outcome, plan),
+        telemetry=_telemetry(watch, outcome, summary),
     )
     tokenizer = ctx.tokenizer
     measurement = Measurement(TOOL, generator_version(), tokenizer.name, tokenizer.exact)
     return point_document(ctx.kind, ctx.identity, settings, point, measurement, measured)
+
+
+def _telemetry(
+    watch: PointWatch, outcome: driver.RunOutcome, summary: dict[str, object]
+) -> ServerTelemetry:
+    duration = summary.get("duration")
+    seconds = float(duration) if isinstance(duration, (int, float)) else 0.0
+    return watch.finish(outcome.start_ns, seconds)
 
 
 def _client_fields(outcome: driver.RunOutcome, plan: driver.Plan) -> dict[str, object]:

@@ -12,6 +12,7 @@ from benchmarking.client_cpu import CPU_KEYS
 from benchmarking.metrics import summary_keys
 from benchmarking.settings import Settings
 from benchmarking.sweep import Point
+from benchmarking.telemetry.point import NOT_SCRAPED, ServerTelemetry, unavailable
 from reports.results import Identity, document
 
 CLIENT_KEYS = (  # what only our own generator knows
@@ -23,6 +24,7 @@ CLIENT_KEYS = (  # what only our own generator knows
     "total_client_output_tokens",
 )
 CACHE_KEYS = ("total_cached_tokens", "cached_share", "prompt_cache_hit")
+UNSCRAPED = unavailable(NOT_SCRAPED)
 
 
 @dataclass(frozen=True)
@@ -38,14 +40,15 @@ class Measurement:
 @dataclass(frozen=True)
 class Outcome:
     """What a point measured: the summary (vLLM names), the per-request error messages with
-    their counts (most common first), the prompt cache's share, notes on the run itself, and
-    the fields only our generator has."""
+    their counts (most common first), the prompt cache's share, notes on the run itself, the
+    fields only our generator has, and the server's own metrics while it ran."""
 
     summary: Mapping[str, object]
     error_counts: Mapping[str, int]
     cache: Mapping[str, object]
     notes: tuple[str, ...] = ()
     client: Mapping[str, object] | None = None
+    telemetry: ServerTelemetry = UNSCRAPED
 
 
 def _shape(settings: Settings, point: Point) -> dict[str, object]:
@@ -91,6 +94,7 @@ def point_document(
             "errors": [*outcome.error_counts, *outcome.notes][:10],
             "error_counts": dict(outcome.error_counts),
             "prefix_cache": None,  # a prefix-cache run: its mode, variant and shared tokens
+            "server_telemetry": outcome.telemetry.as_dict(),
             **{key: None for key in CPU_KEYS},  # the client's CPU time, set by its caller
         },
     )

@@ -34,6 +34,7 @@ ACCEPTED = (
     "concurrency_sweeps",  # run.py --concurrency-sweeps: concurrency 1, 2, 4, ... and the max
     "prefix_cache",  # shared: each point with and without a shared prompt prefix
     "prefix_share",  # the shared prefix's share of the prompt (default 0.75)
+    "telemetry_interval",  # seconds between scrapes of the server's /metrics (0: none)
 )
 PREFIX_CACHE_MODES = ("shared", "multi_turn")
 SWEEPS = ("full", "targets")  # targets: only the spec's perf_reference points
@@ -106,6 +107,7 @@ class Settings:
     concurrency_sweeps: bool = False
     prefix_cache: str | None = None  # "shared": every point twice, without and with a prefix
     prefix_share: float = 0.75
+    telemetry_interval: float = 1.0  # seconds between scrapes of the server's /metrics; 0: none
     extra: Mapping[str, object] = field(default_factory=dict)
 
     def request_timeout_s(self, output_tokens: int) -> float:
@@ -191,6 +193,7 @@ def settings_from(args: Mapping[str, object]) -> Settings:
         concurrency_sweeps=bool(args.get("concurrency_sweeps", False)),
         prefix_cache=_prefix_cache(args.get("prefix_cache"), dataset),
         prefix_share=_share(args.get("prefix_share", 0.75)),
+        telemetry_interval=_interval(args.get("telemetry_interval", 1.0)),
     )
 
 
@@ -213,6 +216,18 @@ def _share(value: object) -> float:
     if not 0.0 < share < 1.0:
         raise SettingsError(f"prefix_share: expected a share between 0 and 1, got {value!r}")
     return share
+
+
+def _interval(value: object) -> float:
+    if value in (0, "0", False):
+        return 0.0
+    seconds = _seconds(value, "telemetry_interval")
+    assert seconds is not None
+    if seconds < 0.05:
+        raise SettingsError(
+            f"telemetry_interval: at least 0.05 seconds (or 0: none), got {value!r}"
+        )
+    return seconds
 
 
 def _sweep(value: object) -> str:

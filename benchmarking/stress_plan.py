@@ -22,6 +22,7 @@ SHARED_KEYS = (
     "max_failed",
     "request_timeout",
     "percentile_report",
+    "telemetry_interval",
 )
 
 

@@ -28,6 +28,7 @@ VENV = VenvSpec(
     requirements=(
         "uvloop==0.23.0",
         "orjson==3.13.0",
+        "prometheus-client==0.26.0",
         "pyyaml==6.0.4",
         "requests==2.34.2",
         "rich==15.0.0",

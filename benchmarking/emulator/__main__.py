@@ -9,6 +9,7 @@ import signal
 import sys
 
 from benchmarking.emulator.http import HttpProtocol
+from benchmarking.emulator.metrics import FAMILIES, ServerMetrics
 from benchmarking.emulator.server import Emulator
 from benchmarking.emulator.timing import TimingModel
 
@@ -50,6 +51,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="with EMULATOR_API_KEY: /health wants the key too (a server behind a gateway)",
     )
+    parser.add_argument(
+        "--metrics",
+        choices=FAMILIES,
+        default="vllm",
+        help="GET /metrics in vLLM's names or llama.cpp's, or none (HTTP 404)",
+    )
     parser.add_argument("--no-uvloop", action="store_true")
     return parser.parse_args(argv)
 
@@ -74,7 +81,8 @@ def timing_of(args: argparse.Namespace) -> TimingModel:
 
 async def serve(args: argparse.Namespace) -> None:
     key = os.environ.get("EMULATOR_API_KEY")
-    emulator = Emulator(timing_of(args), args.model, key, args.key_on_health)
+    metrics = ServerMetrics(args.metrics)
+    emulator = Emulator(timing_of(args), args.model, key, args.key_on_health, metrics)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: HttpProtocol(emulator.handle), args.host, args.port, backlog=4096

@@ -45,6 +45,14 @@ class Response:
         )
         self.transport.write(head.encode() + body)
 
+    def text(self, status: int, body: str, content_type: str) -> None:
+        data = body.encode()
+        head = (
+            f"HTTP/1.1 {status} {REASONS.get(status, 'OK')}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(data)}\r\n\r\n"
+        )
+        self.transport.write(head.encode() + data)
+
     def cut_after_headers(self, stream: bool) -> None:
         """Send the head of a response (SSE, or JSON with a body promised), then hang up."""
         if stream:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import orjson
 
 from benchmarking.emulator.http import Request, Response
+from benchmarking.emulator.metrics import ServerMetrics
 from benchmarking.emulator.openai_fields import TOKEN_TEXT, answer, choices, parsed_body
 from benchmarking.emulator.timing import RequestRecord, TimingModel, count_tokens
 
@@ -62,8 +63,10 @@ class Emulator:
         model: str,
         api_key: str | None = None,
         key_on_health: bool = False,
+        metrics: ServerMetrics | None = None,
     ) -> None:
         self.timing = timing
+        self.metrics = metrics or ServerMetrics("none")
         self.key_on_health = key_on_health  # /health behind the key too, as behind a gateway
         self.model = model
         self.api_key = api_key
@@ -84,6 +87,9 @@ class Emulator:
         route = (request.method, request.path)
         if route == ("GET", "/v1/models"):
             return response.json(200, {"object": "list", "data": [{"id": self.model}]})
+        if route == ("GET", "/metrics") and self.metrics.family != "none":
+            text = self.metrics.exposition(self.active, len(self.queue))
+            return response.text(200, text, "text/plain; version=0.0.4")
         if route == ("GET", "/emulator/records"):
             return response.json(200, [r.as_dict() for r in self.records])
         if route == ("DELETE", "/emulator/records"):
@@ -164,8 +170,10 @@ class Emulator:
             self.active += 1
             Stream(self, job).begin()
 
-    def release(self) -> None:
+    def release(self, held_tokens: int) -> None:
+        """A request in flight ended, freeing its slot and its `held_tokens` of the KV cache."""
         self.active -= 1
+        self.metrics.released(held_tokens)
         self._admit()
 
     def _whole(self, job: Job) -> None:
@@ -178,6 +186,10 @@ class Emulator:
 
     def _send_whole(self, job: Job) -> None:
         said = answer(job.body, job.max_tokens, self.timing.ignore_stop)
+        record = job.record
+        self.metrics.admitted(record.prompt_tokens, record.cached_tokens, 0.0)
+        self.metrics.wrote(said.tokens, 0.0, self.active)
+        self.metrics.released(record.prompt_tokens + said.tokens)
         job.record.chunk_ns.append(time.perf_counter_ns())
         job.record.chunk_tokens.append(said.tokens)
         job.response.json(
@@ -215,6 +227,8 @@ class Stream:
             job.response.event(self._chunk({"role": "assistant", "content": ""}))
         self.start = time.perf_counter()  # exact, unlike the loop's clock cached per iteration
         self.ttft = timing.ttft_s(job.record.prefilled_tokens)
+        record = job.record
+        self.emulator.metrics.admitted(record.prompt_tokens, record.cached_tokens, self.ttft)
         self.due = self.start + self.ttft - self._itl_now()  # the first token is due at TTFT
         self._schedule_next()
 
@@ -231,7 +245,7 @@ class Stream:
         job = self.job
         if job.response.closed:
             job.record.error = "client disconnected"
-            return self.emulator.release()
+            return self._release()
         count = min(self.per_chunk, job.max_tokens - self.sent)
         if self.sent == self.fail_after:
             return self._fail_mid_stream()
@@ -240,6 +254,7 @@ class Stream:
         job.record.chunk_ns.append(time.perf_counter_ns())
         job.record.chunk_tokens.append(count)
         self.sent += count
+        self.emulator.metrics.wrote(count, count * self._itl_now(), self.emulator.active)
         if self.sent < job.max_tokens:
             return self._schedule_next()
         self._finish()
@@ -260,7 +275,7 @@ class Stream:
                 )
             )
         job.response.end_stream()
-        self.emulator.release()
+        self._release()
 
     def _fail_mid_stream(self) -> None:
         self.job.record.error = "injected mid-stream error"
@@ -268,7 +283,10 @@ class Stream:
             orjson.dumps({"error": {"message": "injected mid-stream error", "code": 500}})
         )
         self.job.response.transport.write(b"0\r\n\r\n")
-        self.emulator.release()
+        self._release()
+
+    def _release(self) -> None:
+        self.emulator.release(self.job.record.prompt_tokens + self.sent)
 
     def _text_chunk(self, text: str, finish_reason: str | None) -> bytes:
         if self.job.chat:

@@ -3,6 +3,7 @@ here before it breaks a report. vLLM `bench serve`'s names are kept where it has
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from dataclasses import fields, replace
@@ -15,6 +16,7 @@ from benchmarking import bench, stress
 from benchmarking.client import driver
 from benchmarking.settings import settings_from
 from benchmarking.sweep import Point
+from benchmarking.telemetry.session import scraping
 from benchmarking.tools.__main__ import ToolRun, converted, failed_point
 from evals.plan import plan_task
 from evals.spec_tests.results import spec_tests_document
@@ -83,7 +85,20 @@ POINT = {
     "prefix_cache",
     "client_cpu_s",
     "client_cpu_share",
+    "server_telemetry",
 }
+TELEMETRY = {"available", "reason", "source", "interval_s", "series", "summary"}
+TELEMETRY_SUMMARY = {
+    "scrapes", "failed_scrapes", "elapsed_s", "peak_running", "peak_waiting", "mean_kv_usage",
+    "peak_kv_usage", "preemptions", "prompt_tokens", "decode_tokens", "prompt_tokens_per_s",
+    "decode_tokens_per_s", "prompt_tokens_per_busy_s", "decode_tokens_per_busy_s",
+    "prefix_cache_hit_rate", "scrapes_per_s", "scraper_cpu_s",
+}  # fmt: skip
+TELEMETRY_ROW = {
+    "t_s", "running", "waiting", "kv_usage", "kv_tokens", "busy_slots_per_decode",
+    "prompt_tokens", "decode_tokens", "prompt_seconds", "decode_seconds", "decode_calls",
+    "cached_prompt_tokens", "preemptions", "prefix_cache_hits", "prefix_cache_queries",
+}  # fmt: skip
 REQUEST_ROW = {
     "index",
     "success",
@@ -150,9 +165,15 @@ def in_process(label: str) -> bench.Progress:
 
 def test_benchmark_point_file_and_request_rows(emulator: Emulator, tmp_path: Path) -> None:
     url = emulator("--ttft-ms", "2", "--itl-ms", "1", "--fail-every", "3")
-    bench.run_point(context(url, tmp_path), Point(16, 4, 2, 4), in_process("point"))
+    with scraping(url, tmp_path, 0.05) as telemetry:
+        ctx = dataclasses.replace(context(url, tmp_path), telemetry=telemetry)
+        bench.run_point(ctx, Point(16, 4, 2, 4), in_process("point"))
     [(document, rows)] = point_files(tmp_path)
     assert set(document) == POINT
+    server = document["server_telemetry"]
+    assert set(server) == TELEMETRY and server["available"] is True
+    assert set(server["summary"]) == TELEMETRY_SUMMARY
+    assert server["series"] and all(set(row) == TELEMETRY_ROW for row in server["series"])
     assert (document["schema_version"], document["kind"]) == (SCHEMA_VERSION, "benchmark")
     assert all(set(row) == REQUEST_ROW for row in rows)
     assert [row["success"] for row in rows].count(False) == 1, "failed requests stay as data"
@@ -163,6 +184,11 @@ def test_stress_point_and_endurance_files(emulator: Emulator, tmp_path: Path) ->
     stress.endurance(ctx, Point(16, 4, 2, 2), 0.0, in_process)
     [(window, rows)] = point_files(tmp_path)
     assert (set(window), window["kind"]) == (POINT, "stress_test")
+    unscraped = window["server_telemetry"]
+    assert set(unscraped) == TELEMETRY and (unscraped["available"], unscraped["summary"]) == (
+        False,
+        None,
+    )
     assert all(set(row) == REQUEST_ROW for row in rows)
     endurance = json.loads((tmp_path / "stress_endurance.json").read_text())
     assert (set(endurance), endurance["kind"]) == (ENDURANCE, "stress_endurance")
@@ -198,6 +224,7 @@ def test_tool_converted_benchmark_file(tool: str, tmp_path: Path) -> None:
     assert rows and all(set(row) == REQUEST_ROW for row in rows)
     unmeasured, _ = failed_point(tool_run(tool, tmp_path), Point(32, 16, 2, 6))
     assert set(unmeasured) == POINT and unmeasured["error_counts"] == {f"{tool} failed": 6}
+    assert set(document["server_telemetry"]) == TELEMETRY
 
 
 def test_spec_tests_file() -> None:
