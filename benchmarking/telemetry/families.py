@@ -115,15 +115,19 @@ def _gauge(
     family: Family, name: str, totals: Mapping[str, float], fullest: Mapping[str, float]
 ) -> float | None:
     values = fullest if name == "kv_usage" else totals  # a ratio: the fullest engine's
-    found = [family.prefix + n for n in family.gauges.get(name, ()) if family.prefix + n in values]
-    return values[found[0]] if found else None
+    return _first(family, family.gauges.get(name, ()), values)
 
 
 def _counter(family: Family, name: str, totals: Mapping[str, float]) -> float | None:
-    """A counter's sample keeps `_total` (the parser drops it from the family's name only);
-    one exported without the suffix is read too."""
-    for base in family.counters.get(name, ()):
-        for sample in (f"{family.prefix}{base}_total", family.prefix + base):
-            if sample in totals:
-                return totals[sample]
+    return _first(family, family.counters.get(name, ()), totals)
+
+
+def _first(family: Family, bases: tuple[str, ...], values: Mapping[str, float]) -> float | None:
+    """The first of the names the server exports. The parser keeps `_total` on a counter's
+    samples (dropping it from the family's name only) and adds it where a counter lacks it
+    (llama.cpp types its busy-slots average as a counter), so both spellings are looked up."""
+    for base in bases:
+        for sample in (family.prefix + base, f"{family.prefix}{base}_total"):
+            if sample in values:
+                return values[sample]
     return None

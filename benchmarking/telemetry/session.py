@@ -81,7 +81,10 @@ class Session:
         return self.process.stdin, self.process.stdout
 
     def _gone(self) -> str:
-        code = self.process.poll()
+        try:
+            code: int | None = self.process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            code = None
         lines = [line for line in self.log.read_text().splitlines() if line.strip()]
         said = f": {lines[-1].strip()}" if lines else ""
         return f"the metrics scraper ended (exit {code}){said}; its log: {self.log}"
