@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
 
-from reports import tables
+from reports import server_view, tables
 from reports.render import environment, template_values
 
 TIER_DASH = {"functional": "dot", "complete": "dash", "target": "solid"}
@@ -148,11 +148,13 @@ def plots(report: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def render_html(report: Mapping[str, Any]) -> str:
     charts = plots(report)
+    server_charts = server_view.telemetry_plots(report["server_telemetry"])
     template = environment().get_template("report.html.j2")
     return template.render(
         **template_values(report, tables.html_table),
         accepted=report["acceptance_criteria"],
         plots=charts,
-        plots_json=json.dumps(charts).replace("</", "<\\/"),
+        server_plots=server_charts,
+        plots_json=json.dumps([*charts, *server_charts]).replace("</", "<\\/"),
         plotly_js=plotly_script(),
     )

@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import jinja2
 import pandas as pd
 
-from reports import tables
+from reports import server_view, tables
 
 TEMPLATES = Path(__file__).parent / "templates"
 METADATA_ROWS = (
@@ -96,6 +96,7 @@ def section_tables(report: Mapping[str, Any], table: Any) -> dict[str, str]:
         "benchmarks_table": table(tables.benchmark_frame(report["benchmarks"])),
         "evals_table": table(tables.eval_frame(report["evals"]["tasks"])),
         "spec_tests_table": table(tables.spec_test_frame(report["spec_tests"]["checks"])),
+        "telemetry_table": table(server_view.telemetry_frame(report["server_telemetry"])),
         "stress_table": table(tables.benchmark_frame(report["stress_tests"]))
         if report["stress_tests"]
         else "",
@@ -158,8 +159,19 @@ def render_junit(report: Mapping[str, Any]) -> str:
                 ElementTree.SubElement(
                     case, "skipped", message=f"{check['outcome']}: {check['message']}".strip()
                 )
+    _telemetry_out(suites, report["server_telemetry"])
     ElementTree.indent(suites)
     return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _telemetry_out(suites: ElementTree.Element, rows: list[dict[str, Any]]) -> None:
+    """The server's view of each point, as system-out of its workflow's suite."""
+    for suite in suites.iter("testsuite"):
+        lines = [
+            server_view.junit_line(row) for row in rows if row["workflow"] == suite.get("name")
+        ]
+        if lines:
+            ElementTree.SubElement(suite, "system-out").text = "\n".join(lines)
 
 
 def render_csv(report: Mapping[str, Any]) -> str:

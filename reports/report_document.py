@@ -12,6 +12,7 @@ from typing import Any
 
 from reports.acceptance import Acceptance
 from reports.run_data import Point, RunData
+from reports.server_view import telemetry_rows
 from reports.targets import measured_figures
 
 REPORT_SCHEMA_VERSION = "1"
@@ -152,6 +153,7 @@ def report_document(
         "evals": {"summary": _summary_of(run.evals), "tasks": _eval_rows(run)},
         "spec_tests": {"summary": _summary_of(run.spec_tests), "checks": _spec_test_rows(run)},
         "stress_tests": [benchmark_row(point) for point in run.stress],
+        "server_telemetry": telemetry_rows(run),
         "comparison": dict(comparison) if comparison else None,
     }
 

@@ -37,6 +37,7 @@ class Measured:
     completed: int = 4
     request_ttfts: Sequence[float] = ()
     max_failed: float = 0.0
+    server_telemetry: Mapping[str, Any] | None = None  # None: a file from before telemetry
 
 
 @dataclass
@@ -107,15 +108,39 @@ def benchmark_document(point: Measured) -> dict[str, Any]:
             "error_counts": {"connection closed before the response ended": point.failed}
             if point.failed
             else {},
+            **({"server_telemetry": point.server_telemetry} if point.server_telemetry else {}),
         },
     )
+
+
+def server_telemetry(running: Sequence[float], waiting: Sequence[float]) -> dict[str, Any]:
+    """A point's telemetry in llama.cpp's names, one scrape a second from just before its start."""
+    series = [
+        {"t_s": i - 0.1, "running": r, "waiting": w, "kv_usage": None, "decode_tokens": 32.0 * i}
+        for i, (r, w) in enumerate(zip(running, waiting, strict=True))
+    ]
+    summary = {
+        "scrapes": len(series), "failed_scrapes": 0, "elapsed_s": len(series) - 1.0,
+        "peak_running": max(running), "peak_waiting": max(waiting), "mean_kv_usage": None,
+        "peak_kv_usage": None, "preemptions": None, "prompt_tokens": 512.0,
+        "decode_tokens": 32.0 * (len(series) - 1), "prompt_tokens_per_s": 170.7,
+        "decode_tokens_per_s": 32.0, "prompt_tokens_per_busy_s": 2048.0,
+        "decode_tokens_per_busy_s": 64.0, "prefix_cache_hit_rate": None, "scrapes_per_s": 1.0,
+        "scraper_cpu_s": 0.012,
+    }  # fmt: skip
+    return {"available": True, "reason": None, "source": "llama.cpp", "interval_s": 1.0,
+            "series": series, "summary": summary}  # fmt: skip
+
+
+NO_METRICS = {"available": False, "reason": "GET /metrics answered HTTP 404", "source": None,
+              "interval_s": 1.0, "series": [], "summary": None}  # fmt: skip
 
 
 def request_rows(point: Measured) -> list[dict[str, Any]]:
     ttfts = list(point.request_ttfts) or [point.ttft_ms] * point.completed
     rows = [
-        {"index": i, "success": True, "ttft_ms": t, "tpot_ms": point.tpot_ms,
-         "e2el_ms": t + point.tpot_ms * (point.osl - 1)}
+        {"index": i, "success": True, "start_ms": 100.0 * i, "ttft_ms": t,
+         "tpot_ms": point.tpot_ms, "e2el_ms": t + point.tpot_ms * (point.osl - 1)}
         for i, t in enumerate(ttfts)
     ]  # fmt: skip
     rows += [{"index": len(rows) + i, "success": False} for i in range(point.failed)]
