@@ -1,7 +1,10 @@
 """One keep-alive HTTP/1.1 connection that records every read with its arrival time.
 
 `data_received` does the least work possible (a clock read and an append) so that a busy event
-loop never delays the timestamp of another stream; the response is parsed after the run.
+loop never delays the timestamp of another stream; the response is parsed after the run. A head
+it cannot frame a body by (a Content-Length that is no number) ends the response with the reason
+and closes the connection: never an exception out of the protocol (the event loop would print
+its traceback on the console).
 """
 
 from __future__ import annotations
@@ -12,6 +15,11 @@ from dataclasses import dataclass, field
 
 HEAD_END = b"\r\n\r\n"
 CHUNKED_END = b"0\r\n\r\n"
+CONTENT_LENGTH = b"content-length:"
+
+
+class MalformedHead(ValueError):
+    """The response head cannot say where the body ends; the message says why."""
 
 
 @dataclass
@@ -21,6 +29,7 @@ class RawResponse:
     sent_ns: int = 0
     reads: list[tuple[int, bytes]] = field(default_factory=list)
     error: str | None = None
+    unframed: bool = False  # the head could not say where the body ends: nothing of it counts
 
 
 class StreamingConnection(asyncio.Protocol):
@@ -64,7 +73,11 @@ class StreamingConnection(asyncio.Protocol):
             return
         current.reads.append((time.perf_counter_ns(), data))
         if not self.head_seen:
-            self._read_head(current)
+            try:
+                self._read_head(current)
+            except MalformedHead as error:
+                current.unframed = True
+                self._give_up(current, f"malformed response: {error}")
         elif self.chunked:
             self.body_tail = data[-5:] if len(data) >= 5 else (self.body_tail + data)[-5:]
             if self.body_tail == CHUNKED_END:
@@ -89,12 +102,11 @@ class StreamingConnection(asyncio.Protocol):
             if self.body_tail == CHUNKED_END:
                 self._finish(current)
             return
-        marker = head.find(b"content-length:")
-        if marker < 0:  # the body ends when the server closes the connection
+        length = content_length(head)
+        if length is None:  # the body ends when the server closes the connection
             self.until_close, self.keep_alive, self.remaining = True, False, 0
             return
-        line_end = head.find(b"\r\n", marker)
-        self.remaining = int(head[marker + 15 : line_end if line_end >= 0 else None]) - len(body)
+        self.remaining = length - len(body)
         if self.remaining <= 0:
             self._finish(current)
 
@@ -108,7 +120,28 @@ class StreamingConnection(asyncio.Protocol):
             self.transport.close()
         return current
 
+    def _give_up(self, current: RawResponse, reason: str) -> None:
+        """End the response here, with `reason`; the connection cannot carry another."""
+        current.error = reason
+        self.keep_alive = False
+        self._finish(current)
+        if self.transport is not None:
+            self.transport.close()
+
     def _finish(self, current: RawResponse) -> None:
         self.current = None
         if self.done is not None and not self.done.done():
             self.done.set_result(current)
+
+
+def content_length(head: bytes) -> int | None:
+    """The Content-Length of a lower-cased response head; None if it has none."""
+    marker = head.find(CONTENT_LENGTH)
+    if marker < 0:
+        return None
+    line_end = head.find(b"\r\n", marker)
+    value = head[marker + len(CONTENT_LENGTH) : line_end if line_end >= 0 else None].strip()
+    if not value.isdigit():
+        shown = value[:20].decode(errors="replace")
+        raise MalformedHead(f"the header Content-Length: {shown!r} is not a byte count")
+    return int(value)

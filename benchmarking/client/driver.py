@@ -241,7 +241,7 @@ def execute(plan: Plan, start_clock: StartClock, tick: Tick | None = None) -> Ru
 
 
 def count_words(text: str) -> int:
-    return max(len(text.split()), 1)
+    return len(text.split())
 
 
 def _run_loop(

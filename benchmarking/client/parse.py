@@ -16,7 +16,7 @@ class MalformedResponse(ValueError):
 class Parsed:
     status: int  # 0: no complete response head arrived
     events: list[tuple[int, bytes]]  # (ns of the read holding the event's first byte, payload)
-    body: bytes  # whole body of a non-streamed response (empty for SSE)
+    body: bytes  # the whole (de-chunked) body
     streamed: bool = False  # an SSE response (text/event-stream)
 
 
@@ -35,7 +35,7 @@ def parse_response(raw: RawResponse) -> Parsed:
         body, segments = data[body_start:], [(0, body_start)]
     if b"text/event-stream" not in head.lower():
         return Parsed(status, [], body)
-    return Parsed(status, _events(body, segments, starts, raw), b"", streamed=True)
+    return Parsed(status, _events(body, segments, starts, raw), body, streamed=True)
 
 
 def _status(head: bytes) -> int:

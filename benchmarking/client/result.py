@@ -56,6 +56,8 @@ def build_result(
     """Never raises: whatever the server sent, or failed to send, becomes a result; one that is
     not a complete, well-formed answer is a failed one, with the reason."""
     result = RequestResult(index, False, raw.error, scheduled_ns, raw.sent_ns, prompt_tokens)
+    if raw.unframed:
+        return result
     try:
         _read(result, raw, count)
     except MalformedResponse as error:
@@ -72,10 +74,10 @@ def _read(result: RequestResult, raw: RawResponse, count: TokenCounter) -> None:
         result.error = result.error or "no response: the connection closed before the headers"
     elif parsed.status != 200:
         result.error = f"HTTP {parsed.status}: {_message(parsed.body) or '(empty body)'}"
-    elif parsed.streamed:
-        _read_stream(result, parsed.events, count)
+    elif not parsed.events:  # every request asks for a stream: anything else is no answer
+        result.error = result.error or f"HTTP 200 without a stream: {_excerpt(parsed.body)}"
     else:
-        _whole_body(result, parsed.body, raw, count)
+        _read_stream(result, parsed.events, count)
 
 
 def _read_stream(
@@ -85,10 +87,18 @@ def _read_stream(
     if result.error is not None:
         return
     if result.ttft_ms is None:
-        result.error = "the stream carried no generated text"
+        result.error = "the stream ended without a token"
     elif not finished:
         result.error = "the stream ended without [DONE]"
     result.success = result.error is None
+
+
+def _excerpt(body: bytes, most: int = 120) -> str:
+    """The body's first characters, on one line, marked where it was cut."""
+    text = " ".join(body.decode(errors="replace").split())
+    if not text:
+        return "(empty body)"
+    return text if len(text) <= most else text[:most] + "..."
 
 
 def _apply_events(
@@ -116,6 +126,7 @@ def _apply_events(
             if result.first_chunk_ms is None:
                 result.first_chunk_ms = (stamp - result.sent_ns) / 1e6
             continue
+        # a chunk with text carries at least one token, however the counter splits it
         tokens = max((reported - previous_usage) if reported else count(text), 1)
         previous_usage = reported or previous_usage + tokens
         _add_tokens(result, stamp, previous_ns, tokens)
@@ -178,31 +189,6 @@ def _text(event: Mapping[str, Any]) -> str | None:
         delta = choice["delta"] or {}
         return str(delta.get("content") or "") + str(delta.get("reasoning_content") or "")
     return str(choice.get("text") or "")
-
-
-def _whole_body(result: RequestResult, body: bytes, raw: RawResponse, count: TokenCounter) -> None:
-    if result.error is not None:
-        return  # cut short: whatever arrived is not the whole answer
-    if not body:
-        result.error = "empty response body"
-        return
-    reply = _event(body)
-    if reply is None:
-        result.error = f"malformed JSON body: {body[:80]!r}"
-        return
-    choices = [c for c in reply.get("choices") or [] if isinstance(c, dict)]
-    text = _text(
-        {
-            "choices": [
-                {"text": c.get("text") or (c.get("message") or {}).get("content")} for c in choices
-            ]
-        }
-    )
-    _usage(result, reply)
-    result.client_output_tokens = count(text or "")
-    last = raw.reads[-1][0]
-    result.ttft_ms = result.e2el_ms = (last - raw.sent_ns) / 1e6
-    result.success = True
 
 
 def _message(payload: bytes) -> str:

@@ -11,7 +11,7 @@ import sys
 from benchmarking.emulator.http import HttpProtocol
 from benchmarking.emulator.metrics import FAMILIES, ServerMetrics
 from benchmarking.emulator.server import Emulator
-from benchmarking.emulator.timing import TimingModel
+from benchmarking.emulator.timing import STREAM_REPLIES, TimingModel
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -47,6 +47,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--usage-off-by", type=int, default=0, help="add N to every usage.completion_tokens"
     )
     parser.add_argument(
+        "--stream-reply",
+        choices=STREAM_REPLIES,
+        default="tokens",
+        help="how streamed generation requests are answered: "
+        + "; ".join(f"{name}: {what}" for name, what in STREAM_REPLIES.items()),
+    )
+    parser.add_argument(
         "--key-on-health",
         action="store_true",
         help="with EMULATOR_API_KEY: /health wants the key too (a server behind a gateway)",
@@ -76,6 +83,7 @@ def timing_of(args: argparse.Namespace) -> TimingModel:
         overlong_prompt_status=args.overlong_prompt_status,
         ignore_stop=args.ignore_stop,
         usage_off_by=args.usage_off_by,
+        stream_reply=args.stream_reply,
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from benchmarking.emulator.broken import answer_broken
 from benchmarking.emulator.http import Request, Response
 from benchmarking.emulator.metrics import ServerMetrics
 from benchmarking.emulator.openai_fields import TOKEN_TEXT, answer, choices, parsed_body
@@ -139,6 +140,9 @@ class Emulator:
         )
         if not body.get("stream"):
             return self._whole(job)
+        if self.timing.stream_reply != "tokens":
+            record.error = f"answered as --stream-reply {self.timing.stream_reply}"
+            return answer_broken(self.timing.stream_reply, response, self.model)
         self.queue.append(job)
         self._admit()
 

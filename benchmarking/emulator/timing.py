@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+STREAM_REPLIES = {  # what a streamed request gets: a conformant stream, or a broken server's answer
+    "tokens": "an SSE stream of tokens on the timing model",
+    "empty-json": "HTTP 200 with the JSON body {}, no stream",
+    "error-json": "HTTP 200 with a JSON error body, no stream",
+    "bad-length": "HTTP 200 with the header Content-Length: abc",
+    "no-tokens": "an SSE stream that ends ([DONE]) without a token",
+}
+
 
 @dataclass(frozen=True)
 class TimingModel:
@@ -22,6 +30,7 @@ class TimingModel:
     overlong_prompt_status: int = 400  # ... with this status
     ignore_stop: bool = False  # let the stop string through (a server that ignores `stop`)
     usage_off_by: int = 0  # added to every usage.completion_tokens (a server that miscounts)
+    stream_reply: str = "tokens"  # how a streamed request is answered: one of STREAM_REPLIES
 
     def ttft_s(self, prompt_tokens: int) -> float:
         return (self.ttft_ms + self.prefill_ms_per_token * prompt_tokens) / 1000

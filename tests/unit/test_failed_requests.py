@@ -59,8 +59,16 @@ def raw(data: bytes, error: str | None = None) -> RawResponse:
     [
         (raw(b""), "no response: the connection closed before the headers"),
         (raw(b"", "connection closed early: by the server"), "connection closed early"),
-        (raw(json_head(200, 0)), "empty response body"),
-        (raw(json_head(200, 40) + b'{"choices": [{"te'), "malformed JSON body"),
+        (raw(json_head(200, 0)), "HTTP 200 without a stream: (empty body)"),
+        (raw(json_head(200, 2) + b"{}"), "HTTP 200 without a stream: {}"),
+        (
+            raw(json_head(200, 40) + b'{"error": {"message": "no model"}}'),
+            'HTTP 200 without a stream: {"error": {"message": "no model"}}',
+        ),
+        (raw(json_head(200, 300) + b"x" * 300), "HTTP 200 without a stream: " + "x" * 120 + "..."),
+        (raw(json_head(200, 40) + b'{"choices": [{"te'), 'HTTP 200 without a stream: {"choices'),
+        (raw(SSE_HEAD + b"3\r\n{}\n\r\n" + CHUNKED_END), "HTTP 200 without a stream: {}"),
+        (raw(SSE_HEAD + DONE), "the stream ended without a token"),
         (
             raw(SSE_HEAD, "connection closed early: by the server"),
             "connection closed early: by the server",
@@ -69,7 +77,7 @@ def raw(data: bytes, error: str | None = None) -> RawResponse:
         (raw(SSE_HEAD + TOKEN + CHUNKED_END), "the stream ended without [DONE]"),
         (raw(SSE_HEAD + event(b'{"choices": [{"delta": {"con') + DONE), "malformed event"),
         (raw(SSE_HEAD + event(b"[1, 2]") + DONE), "malformed event in the stream: b'[1, 2]'"),
-        (raw(SSE_HEAD + event(b'{"choices": ["x"]}') + DONE), "the stream carried no generated"),
+        (raw(SSE_HEAD + event(b'{"choices": ["x"]}') + DONE), "the stream ended without a token"),
         (raw(json_head(502, 11) + b"bad gateway"), "HTTP 502: bad gateway"),
         (raw(json_head(500, 0)), "HTTP 500: (empty body)"),
         (raw(b"garbage\r\n\r\n"), "malformed response: not an HTTP status line"),
