@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from reports.status import Status
+
 if TYPE_CHECKING:
     from evals.config import EvalTask, Limit
 
@@ -27,7 +29,7 @@ class ScoringError(Exception):
 
 @dataclass(frozen=True)
 class Verdict:
-    status: str  # PASS, FAIL or NOT_COMPARABLE
+    status: Status  # PASS, FAIL or NOT_COMPARABLE
     reason: str
     rule: str
     reference: float | None  # as a fraction: the figure the score was held against
@@ -107,8 +109,8 @@ def judge(task: EvalTask, score: float, n: int, limit: Limit, explicit_samples: 
     )
     rule = "full set: score / reference >= 1 - tolerance"
     return Verdict(
-        "PASS" if passed else "FAIL", reason, rule, reference, source, ratio, ratio_published,
-        interval,
+        Status.PASS if passed else Status.FAIL, reason, rule, reference, source, ratio,
+        ratio_published, interval,
     )  # fmt: skip
 
 
@@ -133,7 +135,7 @@ def _judge_limited(
     )
     rule = "limited set: upper end of the 95% Wilson interval >= reference x (1 - tolerance)"
     return Verdict(
-        "PASS" if passed else "FAIL", reason, rule, reference, limit.reference.source,
+        Status.PASS if passed else Status.FAIL, reason, rule, reference, limit.reference.source,
         _ratio(score, reference), ratio_published, interval,
     )  # fmt: skip
 
@@ -153,5 +155,5 @@ def _not_comparable(
     reason: str, interval: tuple[float, float], ratio_published: float | None
 ) -> Verdict:
     return Verdict(
-        "NOT_COMPARABLE", reason, "not judged", None, None, None, ratio_published, interval
+        Status.NOT_COMPARABLE, reason, "not judged", None, None, None, ratio_published, interval
     )

@@ -11,8 +11,9 @@ from typing import Any
 from evals.plan import TaskPlan
 from evals.scoring import ScoringError, extract_score, judge, sample_count, task_results
 from reports.results import Identity, document, write_json
+from reports.status import Status
 
-FAILING = ("FAIL", "ERROR")
+FAILING = (Status.FAIL, Status.ERROR)
 
 
 def base_row(plan: TaskPlan) -> dict[str, Any]:
@@ -41,11 +42,18 @@ def _score_field(score: Any, to_fraction: Any) -> dict[str, Any] | None:
 
 
 def skipped_row(plan: TaskPlan) -> dict[str, Any]:
-    return base_row(plan) | {"status": "SKIPPED", "reason": plan.skip_reason}
+    """`required` is false for a task the limit mode itself leaves out (the spec's own plan);
+    a task skipped for any other reason could not be judged."""
+    required = not plan.limit.skip
+    return base_row(plan) | {
+        "status": Status.SKIPPED,
+        "reason": plan.skip_reason,
+        "required": required,
+    }
 
 
 def error_row(plan: TaskPlan, reason: str, files: Mapping[str, Any]) -> dict[str, Any]:
-    return base_row(plan) | {"status": "ERROR", "reason": reason, "files": dict(files)}
+    return base_row(plan) | {"status": Status.ERROR, "reason": reason, "files": dict(files)}
 
 
 def scored_row(plan: TaskPlan, results_path: Path, files: Mapping[str, Any]) -> dict[str, Any]:
@@ -79,10 +87,7 @@ def evals_document(
     identity: Identity, engine: str, rows: Sequence[Mapping[str, Any]], planned: int
 ) -> dict[str, object]:
     statuses = [str(row["status"]) for row in rows]
-    summary = {
-        status.lower(): statuses.count(status)
-        for status in ("PASS", "FAIL", "NOT_COMPARABLE", "SKIPPED", "ERROR")
-    }
+    summary = {status.value.lower(): statuses.count(status.value) for status in Status}
     body = {
         "engine": engine,
         "complete": len(rows) == planned,

@@ -10,6 +10,7 @@ from typing import Any
 
 from reports.requirements import Grade, grade_accuracy, grade_goodput
 from reports.run_data import Point, RunData
+from reports.status import Status, UnknownStatus, read_status
 from reports.targets import FAIL, MISSING, TargetPoint, check_targets, enforced_tiers
 
 STRICTER_THAN_UPSTREAM = (
@@ -17,6 +18,11 @@ STRICTER_THAN_UPSTREAM = (
     "metric that was not measured counts as a failure. The upstream runner accepts a point "
     "when any one tier passes and counts a missing figure as a pass, so a `complete` model "
     "that reaches only the functional tier passes there; it does not pass here."
+)
+FAILS_CLOSED = (
+    "No evidence is never a pass: a check that could not be judged (skipped, not comparable, "
+    "no reference, an unknown status) blocks a category the model's status enforces unless a "
+    "known issue names it, and an enforced category with no check that passed blocks too."
 )
 
 
@@ -107,6 +113,10 @@ class Waivers:
     def reason(self, workflow: str, task: str) -> str | None:
         return self.reasons.get((workflow, task)) or self.reasons.get((workflow, None))
 
+    def waive_workflow(self, workflow: str) -> bool:
+        """A known issue for the whole workflow: its category needs no evidence."""
+        return (workflow, None) in self.reasons
+
 
 class Judge:
     """Fills one category: a failure is waived, advisory, or a blocker."""
@@ -165,6 +175,11 @@ class Judge:
             self.category.blockers.append(finding)
             self._record(grade.key, "FAIL", message)
 
+    def unjudged(self, key: str, where: str, message: str, task: str) -> None:
+        """A check that could not be judged: no evidence, so it fails an enforced category
+        unless a known issue names it (an advisory where the category is not enforced)."""
+        self.failed(key, where, f"{message} (could not be judged: no evidence is no pass)", task)
+
     def blocker(self, key: str, where: str, message: str) -> None:
         """A failure nothing waives: a crashed task, results that were never written."""
         self.category.total += 1
@@ -198,7 +213,10 @@ def judge_run(run: RunData) -> Acceptance:
         _judge_left_out(Judge(stress, waivers), run)
         _judge_failed_requests(Judge(stress, waivers), run.stress)
         categories.append(stress)
-    notes = [STRICTER_THAN_UPSTREAM]
+    for category in categories:
+        if not waivers.waive_workflow(category.name):
+            _require_evidence(category)
+    notes = [STRICTER_THAN_UPSTREAM, FAILS_CLOSED]
     if requirements:
         notes.append(
             f"Targets come from the requirements file '{requirements['name']}': the registry's "
@@ -217,11 +235,26 @@ def judge_run(run: RunData) -> Acceptance:
     )
 
 
+def _require_evidence(category: Category) -> None:
+    """An enforced category in which nothing passed has no evidence, whatever else it holds."""
+    if category.enforced and not category.passed and not category.blockers:
+        detail = f"{category.total} checks, none passed" if category.total else "no checks"
+        Judge(category, Waivers(())).blocker(
+            "no_evidence",
+            category.name,
+            f"{category.name}: {detail}; an enforced category needs at least one that passed",
+        )
+
+
 def _benchmarks(
     run: RunData, waivers: Waivers, targets: Sequence[TargetPoint], grades: list[Grade], tiers: bool
 ) -> Category:
     requirements = run.requirements
-    enforced = bool(requirements["goodput"]) if requirements else tiers and bool(targets)
+    if requirements:
+        goodput = requirements["goodput"]
+        enforced = bool(goodput) and goodput.get("priority", "must") == "must"
+    else:
+        enforced = tiers and bool(targets)
     bench = Category("benchmarks", enforced=enforced)
     judge = Judge(bench, waivers)
     if _judge_left_out(judge, run):
@@ -322,7 +355,11 @@ def _judge_failed_requests(judge: Judge, points: Sequence[Point]) -> None:
 
 def _evals(run: RunData, waivers: Waivers, status: str, grades: list[Grade]) -> Category:
     requirements = run.requirements
-    enforced = bool(requirements["accuracy"]) if requirements else status != "experimental"
+    if requirements:
+        musts = [item for item in requirements["accuracy"] if item.get("priority") == "must"]
+        enforced = bool(musts)
+    else:
+        enforced = status != "experimental"
     category = Category("evals", enforced=enforced)
     judge = Judge(category, waivers)
     evals = run.evals
@@ -343,25 +380,34 @@ def _evals(run: RunData, waivers: Waivers, status: str, grades: list[Grade]) -> 
             "incomplete", "evals", "evals/evals.json is incomplete: the workflow stopped early"
         )
     for task in tasks:
-        name, state = str(task.get("task")), str(task.get("status"))
-        if state == "ERROR":
-            judge.blocker(name, name, f"{name} crashed: {task.get('reason') or 'no detail'}")
-        elif state == "SKIPPED":
-            judge.not_applicable(name, str(task.get("reason") or ""), skipped=True)
-        elif requirements:
-            continue  # graded below, against the file's own targets
-        elif state == "PASS":
-            judge.passed(name, str(task.get("reason") or ""))
-        elif state == "FAIL":
-            judge.failed(name, name, f"{name}: {task.get('reason')}", name)
-        else:
-            judge.not_applicable(name, str(task.get("reason") or ""))
+        _judge_task(judge, task, bool(requirements))
     if requirements:
         accuracy = grade_accuracy(requirements, tasks)
         grades += accuracy
         for grade in accuracy:
             judge.graded(grade)
     return category
+
+
+def _judge_task(judge: Judge, task: Mapping[str, Any], graded_elsewhere: bool) -> None:
+    name, reason = str(task.get("task")), str(task.get("reason") or "")
+    try:
+        state = read_status(task.get("status"), f"evals task {name}")
+    except UnknownStatus as error:
+        judge.blocker(name, name, str(error))
+        return
+    if state is Status.ERROR:
+        judge.blocker(name, name, f"{name} crashed: {reason or 'no detail'}")
+    elif state is Status.SKIPPED and task.get("required") is False:
+        judge.not_applicable(name, reason, skipped=True)  # the limit mode's own plan
+    elif graded_elsewhere:
+        return  # graded against the requirements file's own targets
+    elif state is Status.PASS:
+        judge.passed(name, reason)
+    elif state is Status.FAIL:
+        judge.failed(name, name, f"{name}: {reason}", name)
+    else:
+        judge.unjudged(name, name, f"{name} is {state.value}: {reason or 'no detail'}", name)
 
 
 def _spec_tests(run: RunData, waivers: Waivers) -> Category:
@@ -376,13 +422,22 @@ def _spec_tests(run: RunData, waivers: Waivers) -> Category:
     if not results.get("complete", False):
         judge.blocker("incomplete", "spec_tests", "spec_tests/spec_tests.json is incomplete")
     for check in results.get("checks") or ():
-        name, state = str(check.get("name")), str(check.get("status"))
-        if state == "PASS":
-            judge.passed(name)
-        elif state == "SKIPPED":
-            judge.not_applicable(name, str(check.get("message") or ""), skipped=True)
-        elif state == "ERROR":
-            judge.blocker(name, name, f"{name} errored: {check.get('message') or 'no detail'}")
-        else:
-            judge.failed(name, name, f"{name}: {check.get('message') or state}", name)
+        _judge_spec_check(judge, check)
     return category
+
+
+def _judge_spec_check(judge: Judge, check: Mapping[str, Any]) -> None:
+    name, message = str(check.get("name")), str(check.get("message") or "")
+    try:
+        state = read_status(check.get("status"), f"spec check {name}")
+    except UnknownStatus as error:
+        judge.blocker(name, name, str(error))
+        return
+    if state is Status.PASS:
+        judge.passed(name)
+    elif state is Status.ERROR:
+        judge.blocker(name, name, f"{name} errored: {message or 'no detail'}")
+    elif state is Status.FAIL:
+        judge.failed(name, name, f"{name}: {message or state.value}", name)
+    else:
+        judge.unjudged(name, name, f"{name} is {state.value}: {message or 'no detail'}", name)

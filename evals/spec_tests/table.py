@@ -12,7 +12,7 @@ from evals.spec_tests.results import summary
 from evals.spec_tests.runner import CheckResult
 from evals.spec_tests.verdict import ERROR, FAIL, PASS, SKIPPED
 
-STYLE = {PASS: "green", FAIL: "red", SKIPPED: "yellow", ERROR: "red"}
+STYLE: dict[str, str] = {PASS: "green", FAIL: "red", SKIPPED: "yellow", ERROR: "red"}
 
 
 def progress_line(index: int, total: int, result: CheckResult) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-PASS, FAIL, SKIPPED, ERROR = "PASS", "FAIL", "SKIPPED", "ERROR"
+from reports.status import Status
+
+PASS, FAIL, SKIPPED, ERROR = Status.PASS, Status.FAIL, Status.SKIPPED, Status.ERROR
 EVIDENCE_CHARS = 160
 
 

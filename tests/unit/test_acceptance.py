@@ -145,12 +145,20 @@ def test_a_failed_eval_blocks_unless_experimental(tmp_path: Path) -> None:
 
 def test_a_known_issue_waives_a_failed_task_with_its_reason(tmp_path: Path) -> None:
     waiver = {"workflow": "evals", "task": "readiness_basics", "reason": "flaky on cpu (#12)"}
-    tasks = [eval_task("readiness_basics", "FAIL", 0.2)]
+    tasks = [eval_task("readiness_basics", "FAIL", 0.2), eval_task("chat_basics", "PASS")]
     acceptance = judged(passing_run(tmp_path, tasks=tasks, spec=RunSpec(known_issues=[waiver])))
     assert acceptance.accepted
     assert [(w.key, w.reason) for w in acceptance.waived] == [
         ("evals:readiness_basics", "known issue: flaky on cpu (#12)")
     ]
+
+
+def test_a_category_whose_only_check_is_waived_has_no_evidence(tmp_path: Path) -> None:
+    waiver = {"workflow": "evals", "task": "readiness_basics", "reason": "flaky on cpu (#12)"}
+    tasks = [eval_task("readiness_basics", "FAIL", 0.2)]
+    acceptance = judged(passing_run(tmp_path, tasks=tasks, spec=RunSpec(known_issues=[waiver])))
+    assert keys(acceptance) == ["evals:no_evidence"]
+    assert "1 checks, none passed" in acceptance.blockers[0].message
 
 
 def test_a_crashed_task_blocks_even_with_a_waiver(tmp_path: Path) -> None:
@@ -161,15 +169,71 @@ def test_a_crashed_task_blocks_even_with_a_waiver(tmp_path: Path) -> None:
     assert "crashed: lm-eval exited 1" in acceptance.blockers[0].message
 
 
-def test_skipped_and_not_comparable_tasks_do_not_block(tmp_path: Path) -> None:
+def test_skipped_and_not_comparable_tasks_block_an_enforced_category(tmp_path: Path) -> None:
+    """They used to count as N/A: a release with no usable eval evidence was ACCEPTED."""
     tasks = [
         eval_task("readiness_basics", "PASS"),
-        eval_task("humaneval", "SKIPPED", None),
-        eval_task("gsm8k", "NOT_COMPARABLE", 0.1),
+        eval_task("humaneval", "SKIPPED", None, reason="llama_cpp cannot run loglikelihood"),
+        eval_task("gsm8k", "NOT_COMPARABLE", 0.0, reason="hand-picked samples"),
+    ]
+    acceptance = judged(passing_run(tmp_path / "a", tasks=tasks))
+    assert keys(acceptance) == ["evals:humaneval", "evals:gsm8k"]
+    assert "could not be judged" in acceptance.blockers[0].message
+    assert "hand-picked samples" in acceptance.blockers[1].message
+    waivers = [
+        {"workflow": "evals", "task": "humaneval", "reason": "engine limit"},
+        {"workflow": "evals", "task": "gsm8k", "reason": "no reference yet"},
+    ]
+    waived = judged(passing_run(tmp_path / "b", tasks=tasks, spec=RunSpec(known_issues=waivers)))
+    assert waived.accepted and len(waived.waived) == 2
+    experimental = judged(
+        passing_run(tmp_path / "c", tasks=tasks, spec=RunSpec(status="experimental"))
+    )
+    assert experimental.accepted and len(experimental.advisories) == 2
+
+
+def test_a_task_the_limit_mode_leaves_out_is_not_required(tmp_path: Path) -> None:
+    tasks = [
+        eval_task("readiness_basics", "PASS"),
+        eval_task("humaneval", "SKIPPED", None, reason="not run in smoke mode", required=False),
     ]
     acceptance = judged(passing_run(tmp_path, tasks=tasks))
     evals = next(c for c in acceptance.categories if c.name == "evals")
-    assert (acceptance.accepted, evals.passed, evals.skipped, evals.na) == (True, 1, 1, 1)
+    assert (acceptance.accepted, evals.passed, evals.skipped) == (True, 1, 1)
+
+
+def test_skipped_only_categories_have_no_evidence(tmp_path: Path) -> None:
+    """`evals.tasks=humaneval_packaged spec_tests.only=completions_logprobs` on llama.cpp: both
+    skipped, and the release used to be ACCEPTED. An empty task list is no evidence either."""
+    tasks = [eval_task("humaneval", "SKIPPED", None, reason="not run in smoke", required=False)]
+    checks = [spec_check("completions_logprobs", "SKIPPED", "engine lacks it")]
+    waiver = {"workflow": "spec_tests", "task": "completions_logprobs", "reason": "engine"}
+    acceptance = judged(
+        passing_run(tmp_path / "a", tasks=tasks, checks=checks, spec=RunSpec(known_issues=[waiver]))
+    )
+    assert keys(acceptance) == ["evals:no_evidence", "spec_tests:no_evidence"]
+    empty = judged(passing_run(tmp_path / "b", tasks=[]))
+    assert keys(empty) == ["evals:no_evidence"]
+
+
+def test_an_unknown_status_blocks_naming_it(tmp_path: Path) -> None:
+    tasks = [eval_task("readiness_basics", "PASS"), eval_task("qa", "PASSED", 0.9)]
+    checks = [spec_check("chat"), spec_check("models_list", "OK")]
+    acceptance = judged(passing_run(tmp_path, tasks=tasks, checks=checks))
+    assert keys(acceptance) == ["evals:qa", "spec_tests:models_list"]
+    assert "unknown status 'PASSED'" in acceptance.blockers[0].message
+    waiver = {"workflow": "evals", "task": "qa", "reason": "try to waive it"}
+    still = judged(passing_run(tmp_path / "b", tasks=tasks, spec=RunSpec(known_issues=[waiver])))
+    assert keys(still) == ["evals:qa"], "an unreadable result is never waived"
+
+
+def test_a_skipped_spec_check_blocks_unless_a_known_issue_names_it(tmp_path: Path) -> None:
+    checks = [spec_check("chat"), spec_check("completions_logprobs", "SKIPPED", "engine lacks")]
+    acceptance = judged(passing_run(tmp_path / "a", checks=checks))
+    assert keys(acceptance) == ["spec_tests:completions_logprobs"]
+    waiver = {"workflow": "spec_tests", "task": "completions_logprobs", "reason": "engine"}
+    waived = judged(passing_run(tmp_path / "b", checks=checks, spec=RunSpec(known_issues=[waiver])))
+    assert waived.accepted
 
 
 def test_missing_or_incomplete_results_block(tmp_path: Path) -> None:

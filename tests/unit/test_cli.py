@@ -535,11 +535,11 @@ def test_reset_venvs_removes_workflow_environments_only(
     run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "venvs"
-    for name in ("runner", "dev", "wheels", "server-llama-cpp", "evals"):
+    for name in ("runner", "dev", "bootstrap-uv", "server-llama-cpp", "evals"):
         (root / name).mkdir(parents=True)
     monkeypatch.setattr(venvs, "VENVS_DIR", root)
     assert run_cli("--reset-venvs").code == 0
-    assert sorted(p.name for p in root.iterdir()) == ["dev", "runner", "wheels"]
+    assert sorted(p.name for p in root.iterdir()) == ["bootstrap-uv", "dev", "runner"]
 
 
 def test_help_lists_every_option_and_the_exit_codes(run_cli: Run) -> None:
