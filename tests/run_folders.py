@@ -123,6 +123,7 @@ def server_telemetry(running: Sequence[float], waiting: Sequence[float]) -> dict
         "scrapes": len(series), "failed_scrapes": 0, "elapsed_s": len(series) - 1.0,
         "peak_running": max(running), "peak_waiting": max(waiting), "mean_kv_usage": None,
         "peak_kv_usage": None, "preemptions": None, "prompt_tokens": 512.0,
+        "cached_prompt_tokens": 0.0,
         "decode_tokens": 32.0 * (len(series) - 1), "prompt_tokens_per_s": 170.7,
         "decode_tokens_per_s": 32.0, "prompt_tokens_per_busy_s": 2048.0,
         "decode_tokens_per_busy_s": 64.0, "prefix_cache_hit_rate": None, "scrapes_per_s": 1.0,

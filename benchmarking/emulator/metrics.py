@@ -58,10 +58,12 @@ class ServerMetrics:
         ]
 
     def _llama_cpp(self, running: int, waiting: int) -> list[tuple[str, str, float]]:
-        """No KV cache gauges: the llama.cpp build we serve with exports none."""
+        """No KV cache gauges: the llama.cpp build we serve with exports none. Its prompt
+        tokens are those it computed: the ones its cache served are counted apart."""
         busy = self.busy_slots / self.decode_calls if self.decode_calls else 0.0
+        computed = self.prompt_tokens - self.cached_prompt_tokens
         return [
-            ("prompt_tokens_total", "counter", self.prompt_tokens),
+            ("prompt_tokens_total", "counter", computed),
             ("prompt_seconds_total", "counter", self.prompt_seconds),
             ("tokens_predicted_total", "counter", self.decode_tokens),
             ("tokens_predicted_seconds_total", "counter", self.decode_seconds),

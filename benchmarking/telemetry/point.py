@@ -35,7 +35,8 @@ class Summary:
     mean_kv_usage: float | None
     peak_kv_usage: float | None
     preemptions: float | None
-    prompt_tokens: float | None
+    prompt_tokens: float | None  # llama.cpp: those it computed (its cache's are not counted)
+    cached_prompt_tokens: float | None  # llama.cpp: those its prompt cache served
     decode_tokens: float | None
     prompt_tokens_per_s: float | None
     decode_tokens_per_s: float | None
@@ -121,6 +122,7 @@ def _summary(
         peak_kv_usage=max(kv) if kv else None,
         preemptions=_delta(series, "preemptions"),
         prompt_tokens=prompt,
+        cached_prompt_tokens=_delta(series, "cached_prompt_tokens"),
         decode_tokens=decode,
         prompt_tokens_per_s=_ratio(prompt, elapsed),
         decode_tokens_per_s=_ratio(decode, elapsed),

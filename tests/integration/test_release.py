@@ -73,6 +73,11 @@ def test_release_on_the_cpu_model_end_to_end(tmp_path: Path, cpu_server: Running
     measured = [(r["isl"], r["osl"], r["concurrency"]) for r in report["benchmarks"]]
     assert measured == [(128, 32, 1), (128, 32, 4)]
     assert all(point["measured"] for point in report["target_checks"])
+    # beside each point, the server's own view: llama.cpp's /metrics, scraped with the token
+    assert [point["concurrency"] for point in report["server_telemetry"]] == [1, 4]
+    for point in report["server_telemetry"]:
+        assert (point["available"], point["source"]) == (True, "llama.cpp"), point["reason"]
+        assert point["summary"]["decode_tokens"] > 0 and point["summary"]["peak_running"] >= 1
     # spec tests against the server the runner started with a token
     checks = {check["name"]: check["status"] for check in report["spec_tests"]["checks"]}
     assert checks["auth_required"] == "PASS" and checks["completions_logprobs"] == "SKIPPED"

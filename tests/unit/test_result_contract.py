@@ -90,7 +90,8 @@ POINT = {
 TELEMETRY = {"available", "reason", "source", "interval_s", "series", "summary"}
 TELEMETRY_SUMMARY = {
     "scrapes", "failed_scrapes", "elapsed_s", "peak_running", "peak_waiting", "mean_kv_usage",
-    "peak_kv_usage", "preemptions", "prompt_tokens", "decode_tokens", "prompt_tokens_per_s",
+    "peak_kv_usage", "preemptions", "prompt_tokens", "cached_prompt_tokens", "decode_tokens",
+    "prompt_tokens_per_s",
     "decode_tokens_per_s", "prompt_tokens_per_busy_s", "decode_tokens_per_busy_s",
     "prefix_cache_hit_rate", "scrapes_per_s", "scraper_cpu_s",
 }  # fmt: skip

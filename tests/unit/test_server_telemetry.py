@@ -324,6 +324,9 @@ def test_a_point_against_llama_cpp_names_has_busy_second_rates_and_no_kv(
     summary = telemetry["summary"]
     assert summary["peak_running"] == 4 and summary["peak_waiting"] == 0
     assert summary["decode_tokens"] == document["total_server_output_tokens"]
+    assert (
+        summary["prompt_tokens"] + summary["cached_prompt_tokens"] == document["total_input_tokens"]
+    )
     assert summary["decode_tokens_per_busy_s"] == pytest.approx(50, rel=0.01), "20 ms a token"
     assert summary["prompt_tokens_per_busy_s"] == pytest.approx(16 / 0.05, rel=0.01)
     assert summary["mean_kv_usage"] is None and summary["preemptions"] is None
