@@ -49,6 +49,18 @@ def test_tool_drivers_import_without_the_native_generator_packages() -> None:
     assert result.stdout.strip() == "ok", result.stderr
 
 
+def test_only_the_metrics_scraper_needs_the_prometheus_parser() -> None:
+    """Every generator's point document and the scraper's parent side need no third-party
+    package: the parser is the scraper process's alone."""
+    blocked = {"prometheus_client", "orjson", "uvloop", "requests", "rich", "tokenizers"}
+    result = imports_without(
+        blocked, "benchmarking.point_document", "benchmarking.telemetry.session"
+    )
+    assert result.stdout.strip() == "ok", result.stderr
+    scraper = imports_without({"prometheus_client"}, "benchmarking.telemetry.__main__")
+    assert "prometheus_client is not in this environment" in scraper.stderr
+
+
 def test_the_results_module_needs_only_the_standard_library() -> None:
     third_party = {"orjson", "uvloop", "requests", "rich", "tokenizers", "yaml", "docker"}
     result = imports_without(third_party | {"workflows", "benchmarking"}, "reports.results")
