@@ -11,6 +11,7 @@ from rich.table import Table
 
 from benchmarking.client_cpu import busy_client_notes
 from benchmarking.metrics import percentile_label
+from benchmarking.telemetry.point import NOT_SCRAPED
 
 COLUMNS = (
     ("ISL", "isl", "{}"),
@@ -162,6 +163,21 @@ def cache_notes(documents: Sequence[Mapping[str, object]]) -> list[str]:
     ]
 
 
+def telemetry_notes(documents: Sequence[Mapping[str, object]]) -> list[str]:
+    """Why the server's own metrics are missing, once per reason (never a failure)."""
+    reasons: dict[str, int] = {}
+    for document in documents:
+        telemetry = document.get("server_telemetry")
+        if isinstance(telemetry, Mapping) and not telemetry.get("available"):
+            reason = str(telemetry.get("reason"))
+            reasons[reason] = reasons.get(reason, 0) + 1
+    return [
+        f"no server telemetry for {count} of {len(documents)} points: {reason}"
+        for reason, count in reasons.items()
+        if reason != NOT_SCRAPED
+    ]
+
+
 def verdict(
     console: Console,
     documents: Sequence[Mapping[str, object]],
@@ -179,6 +195,7 @@ def verdict(
         console.print(percentile_table(documents, percentiles, title))
     notes = failure_notes(documents, max_failed) + cache_notes(documents)
     notes += prefix_cache_notes(documents) + busy_client_notes(documents, point_label)
+    notes += telemetry_notes(documents)
     for line in notes:
         console.print(line, markup=False)
     console.print(f"results: {output_dir}", markup=False)

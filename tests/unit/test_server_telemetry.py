@@ -278,10 +278,16 @@ ARGS: Mapping[str, object] = {
 }
 
 
-def run_point(url: str, out: Path, args: Mapping[str, object] = ARGS) -> dict[str, Any]:
+def run_generator(url: str, out: Path, args: Mapping[str, object] = ARGS) -> str:
+    """`python -m benchmarking` against `url`; what it printed (it must succeed)."""
     process = benchmarking_process(url, out, args)
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 0, output
+    return output
+
+
+def run_point(url: str, out: Path, args: Mapping[str, object] = ARGS) -> dict[str, Any]:
+    run_generator(url, out, args)
     [(document, _rows)] = point_files(out)
     return document
 
@@ -336,7 +342,10 @@ def test_no_metrics_never_fails_the_run_and_zero_interval_scrapes_nothing(
     emulator: Emulator, tmp_path: Path
 ) -> None:
     url = emulator("--ttft-ms", "5", "--itl-ms", "1", "--metrics", "none")
-    telemetry = run_point(url, tmp_path / "out")["server_telemetry"]
+    said = run_generator(url, tmp_path / "out")
+    assert "no server telemetry for 1 of 1 points: GET /metrics answered HTTP 404" in said
+    [(document, _rows)] = point_files(tmp_path / "out")
+    telemetry = document["server_telemetry"]
     assert telemetry == {
         "available": False,
         "reason": "GET /metrics answered HTTP 404",
