@@ -4,7 +4,8 @@
         --output-dir run/benchmarks [--workflow-args-json '{"smoke": true}'] \
         [--tokenizer model.gguf|tokenizer.json|weights-folder]
 
-The bearer token, if the server needs one, comes from OPENAI_API_KEY (never from argv).
+The bearer token, if the server needs one, comes from OPENAI_API_KEY (never from argv). The
+server must list the spec's model (or the `served_model` workflow argument's) in /v1/models.
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ from benchmarking.client.requests import Target
 from benchmarking.datasets import SHAREGPT_MAX_PROMPT, ServerTokenizer, Tokenizer, pick_tokenizer
 from benchmarking.failures import run_reporting_failures
 from benchmarking.local_tokenizer import TokenizerSourceError, load_local_tokenizer
-from benchmarking.server_api import auth_headers, served_model
+from benchmarking.server_api import (
+    SERVED_MODEL_ARG,
+    auth_headers,
+    expected_model,
+    require_served_model,
+)
 from benchmarking.settings import Settings, settings_from
 from benchmarking.sweep import Point, spec_sweep, unmeasured_targets
 from benchmarking.telemetry.session import scraping
@@ -177,10 +183,10 @@ def main(argv: list[str]) -> int:
 def run(args: argparse.Namespace, console: Console) -> int:
     runtime = json.loads(args.runtime_spec.read_text())
     spec = runtime["model_spec"]
+    workflow_args = json.loads(args.workflow_args_json)
+    wanted = expected_model(runtime, workflow_args.pop(SERVED_MODEL_ARG, None))
     try:
-        settings, points, duration = plan_points(
-            args.mode, json.loads(args.workflow_args_json), spec
-        )
+        settings, points, duration = plan_points(args.mode, workflow_args, spec)
     except ValueError as error:
         console.print(f"error: --workflow-args: {error}", markup=False)
         return 2
@@ -189,7 +195,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             console.print(f"note: {line}", markup=False)
     headers = auth_headers()
     base_url = args.server_url.rstrip("/")
-    model = served_model(base_url, headers, spec["hf_repo"])
+    model = require_served_model(base_url, headers, wanted)
     if not args.disable_trace_capture:
         warm_up(console, base_url, headers, model, points, spec["max_context"])
     ctx = bench.Context(

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from benchmarking.server_api import CredentialsError
+from benchmarking.server_api import CredentialsError, ServedModelError
 from benchmarking.trace_capture import TraceCaptureError
 
 
@@ -20,7 +20,7 @@ def run_reporting_failures(
     """`run(args, console)`; any failure becomes one line, its traceback <output-dir>/error.log."""
     try:
         return run(args, console)
-    except (CredentialsError, TraceCaptureError) as error:  # the server's answer, said plainly
+    except (CredentialsError, ServedModelError, TraceCaptureError) as error:  # said plainly
         console.print(f"error: {error}", markup=False)
         return 1
     except KeyboardInterrupt:

@@ -1,6 +1,6 @@
 """What every load generator here needs from the server before it starts: the bearer token
-(from OPENAI_API_KEY, never from argv) and the model name the server answers to. Standard
-library only: the tool drivers' environments have no `requests`."""
+(from OPENAI_API_KEY, never from argv) and the certainty that the server serves the model the run
+is about. Standard library only: the tool drivers' environments have no `requests`."""
 
 from __future__ import annotations
 
@@ -9,12 +9,19 @@ import os
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from typing import Any
 
 API_KEY_ENV = "OPENAI_API_KEY"
+SERVED_MODEL_ARG = "served_model"  # the workflow argument naming the model the server answers to
 
 
 class CredentialsError(RuntimeError):
     """The server wants a token we lack, or refuses ours: a user's fix, said in one line."""
+
+
+class ServedModelError(RuntimeError):
+    """The server does not serve the model the run is about (or does not say what it serves):
+    one line naming both, and the fix."""
 
 
 def bearer_headers(token: str | None) -> dict[str, str]:
@@ -26,17 +33,49 @@ def auth_headers(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     return bearer_headers(environ.get(API_KEY_ENV))
 
 
-def served_model(base_url: str, headers: Mapping[str, str], wanted: str) -> str:
-    """`wanted` if the server lists it (or lists nothing), else the first model it serves."""
+def expected_model(runtime: Mapping[str, Any], given: object = None) -> str:
+    """The name the server must answer to: the one given (`served_model=`), else the one the
+    runner checked and recorded in runtime_spec.json, else the spec's repo (the name every server
+    the runner starts registers)."""
+    for name in (given, runtime.get(SERVED_MODEL_ARG), runtime["model_spec"]["hf_repo"]):
+        if name is not None and str(name):
+            return str(name)
+    raise ValueError("the runtime spec names no model (model_spec.hf_repo)")
+
+
+def served_models(base_url: str, headers: Mapping[str, str]) -> list[str]:
+    """The model ids GET /v1/models lists; CredentialsError when it refuses us."""
     request = urllib.request.Request(f"{base_url}/v1/models", headers=dict(headers))
     try:
         with urllib.request.urlopen(request, timeout=30) as reply:
-            ids = [m.get("id") for m in json.loads(reply.read()).get("data", [])]
+            entries = json.loads(reply.read()).get("data") or []
     except urllib.error.HTTPError as error:
         if error.code in (401, 403):
             raise credentials_error(base_url, error.code, bool(headers)) from None
-        raise
-    return wanted if wanted in ids or not ids else str(ids[0])
+        raise ServedModelError(_unlisted(base_url, f"HTTP {error.code}")) from None
+    except (urllib.error.URLError, OSError, ValueError, AttributeError) as error:
+        raise ServedModelError(_unlisted(base_url, str(error))) from None
+    return [str(entry.get("id")) for entry in entries if isinstance(entry, dict)]
+
+
+def require_served_model(base_url: str, headers: Mapping[str, str], expected: str) -> str:
+    """`expected`, once the server lists it; ServedModelError naming both when it does not."""
+    listed = served_models(base_url, headers)
+    if expected in listed:
+        return expected
+    serves = ", ".join(listed) if listed else "no model"
+    raise ServedModelError(
+        f"the server at {base_url} serves {serves}, not {expected}; point the run at a server "
+        f"of {expected}, or pass --workflow-args {SERVED_MODEL_ARG}=NAME to use the name the "
+        "server answers to"
+    )
+
+
+def _unlisted(base_url: str, why: str) -> str:
+    return (
+        f"the server at {base_url} does not say which model it serves (GET /v1/models: {why}); "
+        "the run needs it to list the model it measures"
+    )
 
 
 def credentials_error(base_url: str, status: int, sent_token: bool) -> CredentialsError:

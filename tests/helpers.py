@@ -267,11 +267,12 @@ class RunningServer:
 # The load generator: the emulator as a process, its records, benchmark runs
 Emulator = Callable[..., str]  # emulator(*flags) -> its base URL
 IDENTITY = Identity("run-1", "model-1", "acme/Tiny", "cpu", "emulator")
+SPEC_REPO = "acme/Tiny"  # the model RUNTIME_SPEC names, and the one the emulator serves
 RUNTIME_SPEC = {
     "run_id": "run-1",
     "model_id": "model-1",
     "model_spec": {
-        "hf_repo": "acme/Tiny",
+        "hf_repo": SPEC_REPO,
         "device": "cpu",
         "max_context": 4096,
         "max_concurrency": 8,
@@ -280,10 +281,12 @@ RUNTIME_SPEC = {
 
 
 def start_emulator(*flags: str) -> tuple[subprocess.Popen[str], str]:
-    """The emulator in a process of its own, once it listens; and its base URL."""
+    """The emulator in a process of its own, once it listens; and its base URL. It serves the
+    model RUNTIME_SPEC names unless `--model` says another."""
     port = free_port()
+    model = [] if "--model" in flags else ["--model", SPEC_REPO]
     process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarking.emulator", "--port", str(port), *flags],
+        [sys.executable, "-m", "benchmarking.emulator", "--port", str(port), *model, *flags],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         text=True,

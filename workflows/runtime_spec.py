@@ -32,6 +32,7 @@ class RuntimeSpec:
     service_port: int
     config: dict[str, Any]
     engine_version: str | None = None  # what the engine says of itself, once it is built
+    served_model: str | None = None  # the name the server answers to, once it is checked
 
     def to_json(self) -> str:
         document = {
@@ -42,6 +43,7 @@ class RuntimeSpec:
             "git_sha": self.git_sha,
             "model_id": self.spec.model_id,
             "engine_version": self.engine_version,
+            "served_model": self.served_model,
             "server_mode": self.server_mode,
             "service_port": self.service_port,
             "command": redact(str(self.config.get("command", ""))),

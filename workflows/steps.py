@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
+from benchmarking.server_api import ServedModelError, require_served_model
 from reports.results import write_atomic
 from workflows import interrupts
 from workflows.auth import resolve_auth
@@ -23,11 +24,11 @@ from workflows.registry.loader import load_registry
 from workflows.registry.spec_json import read_spec_json
 from workflows.run_config import validate_for_spec
 from workflows.run_folder import add_file_log, create_run_folder, new_run_id
-from workflows.runtime_spec import build_runtime_spec
+from workflows.runtime_spec import RuntimeSpec, build_runtime_spec
 from workflows.servers import provision
 from workflows.servers.base import Server, check_credentials, reported_version
 from workflows.servers.docker_config import container_config, docker_run_command, secret_names
-from workflows.workflow_args import number_arg
+from workflows.workflow_args import name_arg, number_arg
 
 log = logging.getLogger(__name__)
 Step = Callable[[RunContext], "RunContext | ExitCode"]
@@ -91,6 +92,7 @@ def load_auth(ctx: RunContext) -> RunContext:
 def check_inputs(ctx: RunContext) -> RunContext:
     """Every cheap check of input and host, before anything is built, downloaded or started."""
     provision.check_inputs(ctx)
+    expected_model(ctx)  # a served_model= that names nothing fails here, not at the server
     return ctx
 
 
@@ -148,6 +150,26 @@ def start_server(ctx: RunContext) -> RunContext:
     return ctx.with_(server=server)
 
 
+def expected_model(ctx: RunContext) -> str:
+    """The name the server must answer to: `served_model=` if given, else the spec's repo (the
+    name every server the runner starts registers, --served-model-name or --alias)."""
+    return name_arg(ctx.config.workflow_args, "served_model") or ctx.the_spec.hf_repo
+
+
+def check_served_model(ctx: RunContext) -> RunContext:
+    """A server of another model stops the run before any workflow measures it; the name it
+    answers to joins runtime_spec.json, where every workflow reads it."""
+    server = ctx.the_server
+    if not server.serves_on_start:
+        return ctx
+    try:
+        name = require_served_model(server.base_url, server.headers(), expected_model(ctx))
+    except ServedModelError as error:
+        raise ServerError(str(error)) from None
+    log.info("model: the server serves %s", name)
+    return _save_runtime(ctx, dataclasses.replace(ctx.the_runtime, served_model=name))
+
+
 def record_served_version(ctx: RunContext) -> RunContext:
     """A server the runner did not build (a container, vLLM, one already running) is asked
     what it runs; its answer joins runtime_spec.json."""
@@ -162,9 +184,13 @@ def record_served_version(ctx: RunContext) -> RunContext:
 
 
 def _record_engine(ctx: RunContext, version: str) -> RunContext:
-    runtime = dataclasses.replace(ctx.the_runtime, engine_version=version)
-    write_atomic(ctx.the_folder.runtime_spec, runtime.to_json())
     log.info("engine: %s", version)
+    return _save_runtime(ctx, dataclasses.replace(ctx.the_runtime, engine_version=version))
+
+
+def _save_runtime(ctx: RunContext, runtime: RuntimeSpec) -> RunContext:
+    """What the run learned of its server joins runtime_spec.json (and the context)."""
+    write_atomic(ctx.the_folder.runtime_spec, runtime.to_json())
     return ctx.with_(runtime=runtime)
 
 
@@ -222,6 +248,7 @@ STEPS: Sequence[Step] = (
     build_environments,
     record_engine_version,
     start_server,
+    check_served_model,
     record_served_version,
     run_workflow,
 )

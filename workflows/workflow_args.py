@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import shlex
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
@@ -47,12 +48,17 @@ def reject_unknown_keys(workflow: str, args: WorkflowArgs, known: Iterable[str])
     if unknown:
         listed = ", ".join(accepted) if accepted else "none"
         raise UsageError(
-            f"--workflow-args: the {workflow} workflow does not take {', '.join(unknown)}; "
-            f"it accepts: {listed}"
+            f"--workflow-args: the {workflow} workflow does not take {', '.join(unknown)}"
+            f"{did_you_mean(unknown[0], [*accepted, *RUNNER_KEYS])}; it accepts: {listed}"
         )
 
 
-RUNNER_KEYS = ("ready_timeout",)  # read by the runner itself, whatever the workflow
+def did_you_mean(key: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, sorted(set(known)), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+RUNNER_KEYS = ("ready_timeout", "served_model")  # read by the runner itself, whatever the workflow
 
 
 def workflow_only(args: WorkflowArgs) -> dict[str, WorkflowArgValue]:
@@ -65,3 +71,15 @@ def number_arg(args: WorkflowArgs, key: str, default: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise UsageError(f"--workflow-args: {key} must be a positive number, got {value!r}")
     return float(value)
+
+
+def name_arg(args: WorkflowArgs, key: str) -> str | None:
+    """A name (a model's, say): given as text, or not given at all."""
+    value = args.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not str(value).strip():
+        raise UsageError(
+            f"--workflow-args: {key} takes a name, e.g. {key}=org/Model, not {value!r}"
+        )
+    return str(value).strip()

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarking.server_api import served_model
 from evals.config import EvalTask, eval_config_for
 from evals.lm_eval_command import Endpoint, lm_eval_argv, lm_eval_env, results_files
 from evals.plan import TaskPlan, plan_task
@@ -107,7 +106,7 @@ class EvalsRun:
         self.plans = plans
         self.folder = ctx.the_folder.path / "evals"
         server = ctx.the_server
-        model = served_model(server.base_url, server.headers(), ctx.the_spec.hf_repo)
+        model = ctx.the_runtime.served_model or ctx.the_spec.hf_repo  # checked by the runner
         self.endpoint = Endpoint(server.base_url, model, server.auth.token or "")
         self.identity = Identity(
             ctx.the_folder.run_id,

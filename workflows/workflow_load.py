@@ -21,7 +21,7 @@ from workflows.paths import REPO_ROOT
 from workflows.registry.model_spec import ModelSpec
 from workflows.run_config import RunConfig
 from workflows.servers import llama_cpp
-from workflows.workflow_args import WorkflowArgs, workflow_only
+from workflows.workflow_args import RUNNER_KEYS, WorkflowArgs, did_you_mean, workflow_only
 
 VENV = VenvSpec(
     name="benchmarks",
@@ -72,7 +72,8 @@ class LoadWorkflow:
         try:
             self.parse_args(args)
         except ValueError as error:
-            raise UsageError(f"--workflow-args: {error}") from None
+            hint = "".join(did_you_mean(key, RUNNER_KEYS) for key in args)
+            raise UsageError(f"--workflow-args: {error}{hint}") from None
 
     def check_spec(self, spec: ModelSpec, config: RunConfig) -> None:
         del spec, config

@@ -15,10 +15,10 @@ from workflows.paths import MODEL_SPECS_DIR, REPO_ROOT
 from workflows.registry.model_spec import ModelSpec
 from workflows.run_config import RunConfig
 from workflows.servers.base import Server
-from workflows.workflow_args import reject_unknown_keys
+from workflows.workflow_args import RUNNER_KEYS, reject_unknown_keys
 
 log = logging.getLogger(__name__)
-ACCEPTED_ARGS = ("ready_timeout",)
+ACCEPTED_ARGS = RUNNER_KEYS  # the server workflow takes the runner's own arguments only
 
 
 class ServerWorkflow:
@@ -58,18 +58,23 @@ def warm_up(ctx: RunContext, server: Server) -> None:
     spec = ctx.the_spec
     lengths = warmup_lengths(spec.max_context, spec.device.is_tenstorrent)
     try:
-        durations = capture_traces(server.base_url, server.headers(), spec.hf_repo, lengths)
+        durations = capture_traces(server.base_url, server.headers(), served_name(ctx), lengths)
     except TraceCaptureError as error:
         raise ServerError(str(error), server.log_tail()) from None
     shown = ", ".join(map(str, lengths))
     log.info("trace capture: %d requests (%s tokens) in %.1fs", len(lengths), shown, sum(durations))
 
 
+def served_name(ctx: RunContext) -> str:
+    """The name the server answers to, as the runner checked it."""
+    return ctx.the_runtime.served_model or ctx.the_spec.hf_repo
+
+
 def connection_help(ctx: RunContext, server: Server) -> str:
     spec = ctx.the_spec
     token_path = relative(ctx.the_folder.path / "api_token")
     auth = f'-H "Authorization: Bearer $(cat {token_path})" ' if server.auth.enabled else ""
-    message = {"model": spec.hf_repo, "messages": [{"role": "user", "content": "Hello!"}]}
+    message = {"model": served_name(ctx), "messages": [{"role": "user", "content": "Hello!"}]}
     body = shlex.quote(json.dumps(message))
     return "\n".join(
         [

@@ -28,7 +28,12 @@ from benchmarking.client_cpu import CpuClock
 from benchmarking.failures import run_reporting_failures
 from benchmarking.local_tokenizer import TokenizerSourceError, load_local_tokenizer, write_hf_folder
 from benchmarking.point_document import Measurement, Outcome, point_document
-from benchmarking.server_api import auth_headers, served_model
+from benchmarking.server_api import (
+    SERVED_MODEL_ARG,
+    auth_headers,
+    expected_model,
+    require_served_model,
+)
 from benchmarking.settings import Settings, SettingsError, settings_from
 from benchmarking.sweep import Point, spec_sweep, unmeasured_targets
 from benchmarking.tools import aiperf, guidellm, request_rows
@@ -236,14 +241,16 @@ def result_document(
 def run(args: argparse.Namespace, console: Console) -> int:
     runtime = json.loads(args.runtime_spec.read_text())
     spec = runtime["model_spec"]
+    workflow_args = json.loads(args.workflow_args_json)
+    wanted = expected_model(runtime, workflow_args.pop(SERVED_MODEL_ARG, None))
     try:
-        settings = settings_from(json.loads(args.workflow_args_json))
+        settings = settings_from(workflow_args)
         tokenizer_dir, tokenizer = tokenizer_folder(args.tokenizer, args.tool, args.output_dir)
     except (SettingsError, TokenizerSourceError) as error:
         console.print(f"error: {error}", markup=False)
         return 2
     base_url = args.server_url.rstrip("/")
-    model = served_model(base_url, auth_headers(), spec["hf_repo"])
+    model = require_served_model(base_url, auth_headers(), wanted)
     identity = Identity.from_runtime_spec(runtime, model)
     tool_run = ToolRun(
         args.tool,

@@ -24,11 +24,14 @@ STOP = " 6"
 
 
 def models_list(suite: Suite) -> Evidence:
+    """The server lists the model the run expects (the spec's, or `served_model=`'s), not just
+    some model: the requests' own name is never taken from this list."""
     reply = suite.client.get("/v1/models")
     expect(reply.ok, f"GET /v1/models answered HTTP {reply.status_code}")
     ids = [entry.get("id") for entry in reply.json().get("data", [])]
-    expect(suite.client.model in ids, f"{suite.client.model!r} is not among {ids}")
-    return {"ids": ids}
+    model = suite.client.model
+    expect(model in ids, f"the server does not list {model!r}: GET /v1/models lists {ids}")
+    return {"expected": model, "ids": ids}
 
 
 def completions(suite: Suite) -> Evidence:

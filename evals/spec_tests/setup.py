@@ -1,9 +1,10 @@
-"""Before any check: the model name the server answers to, and whether it takes our token
-(llama-server keeps /v1/models public, so one 1-token completion asks too)."""
+"""Before any check: the model name the requests carry (the one the server should answer to;
+whether it does is the models_list check's to say), and whether the server takes our token
+(llama-server keeps /v1/models public, so one 1-token completion asks)."""
 
 from __future__ import annotations
 
-from benchmarking.server_api import bearer_headers, credentials_error, served_model
+from benchmarking.server_api import bearer_headers, credentials_error, expected_model
 from evals.spec_tests.cli import Arguments
 from evals.spec_tests.client import CONNECTION_ERRORS, Client
 from evals.spec_tests.suite import COMPLETIONS, Suite
@@ -15,8 +16,7 @@ def connect(args: Arguments, engine: str, token: str | None) -> Suite:
     """The suite; CredentialsError when the server wants a token we lack or refuses ours."""
     spec = args.runtime["model_spec"]
     headers = bearer_headers(token)
-    model = served_model(args.server_url, headers, spec["hf_repo"])
-    client = Client(args.server_url, model, headers)
+    client = Client(args.server_url, expected_model(args.runtime), headers)
     status = probe_status(client)
     if status in REFUSED:
         raise credentials_error(args.server_url, status, bool(token))

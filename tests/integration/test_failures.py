@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -119,3 +120,62 @@ def test_failed_requests_fail_the_run_unless_allowed(tmp_path: Path, workflow: s
     code, output = outcomes[" max_failed=0.5"]
     assert code == 0, output
     assert "2 of 8 requests failed" in output
+
+
+def test_a_server_of_another_model_stops_the_run_before_any_request(tmp_path: Path) -> None:
+    """The model name used to fall back to the first one /v1/models lists: a server of another
+    model was benchmarked as the spec's. Now the run stops with one line naming both (exit 4),
+    before the workflow; `served_model=` lets it through under the server's name."""
+    other = "meta-llama/Llama-3.1-70B-Instruct"
+    emulator, url = start_emulator("--model", other, "--ttft-ms", "5", "--itl-ms", "1")
+    outcomes = {}
+    try:
+        for name, escape in (("refused", ""), ("escaped", f" served_model={other}")):
+            process = runner(
+                *CPU_MODEL, "--workflow", "benchmarks", "--server-url", url,
+                "--disable-trace-capture", "--workflow-args", FAILING_LOAD["benchmarks"] + escape,
+                logs=tmp_path / name,
+            )  # fmt: skip
+            output, _ = process.communicate(timeout=300)
+            outcomes[name] = (process.returncode, output)
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
+    code, output = outcomes["refused"]
+    assert code == 4, output
+    [error] = [line for line in output.splitlines() if line.startswith("error:")]
+    assert f"serves {other}, not HuggingFaceTB/SmolLM2-135M-Instruct" in error
+    assert "exit 4 (server)" in output and "Traceback" not in output
+    assert not list((tmp_path / "refused" / "latest").glob("benchmarks/*.json"))
+    code, output = outcomes["escaped"]
+    assert code == 0, output
+    [point] = (tmp_path / "escaped" / "latest").glob("benchmarks/benchmark_*[0-9].json")
+    assert json.loads(point.read_text())["served_model"] == other
+
+
+@pytest.mark.parametrize("reply", ["empty-json", "bad-length"])
+def test_a_server_that_answers_streams_without_one_fails_the_run(
+    tmp_path: Path, reply: str
+) -> None:
+    """HTTP 200 with `{}`, or a head with `Content-Length: abc`, used to give `Failed 0` and a
+    throughput made of one invented token per empty reply (the bad head with tracebacks)."""
+    emulator, url = start_emulator(
+        "--model", "HuggingFaceTB/SmolLM2-135M-Instruct", "--stream-reply", reply
+    )
+    try:
+        process = runner(
+            *CPU_MODEL, "--workflow", "benchmarks", "--server-url", url,
+            "--disable-trace-capture", "--workflow-args", FAILING_LOAD["benchmarks"],
+            logs=tmp_path,
+        )  # fmt: skip
+        output, _ = process.communicate(timeout=300)
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
+    assert process.returncode == 1, output
+    assert "8 of 8 requests failed" in output and "exit 1 (workflow_failed)" in output
+    assert "Traceback" not in output and "Fatal error" not in output, output
+    [point] = (tmp_path / "latest").glob("benchmarks/benchmark_*[0-9].json")
+    document = json.loads(point.read_text())
+    assert (document["completed"], document["total_output_tokens"]) == (0, 0)
+    assert document["total_client_output_tokens"] == 0

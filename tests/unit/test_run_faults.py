@@ -30,6 +30,7 @@ def keyed_emulator(request: pytest.FixtureRequest) -> Iterator[str]:
     /health is open (as llama.cpp's and vLLM's are) or, as behind a gateway, wants it too."""
     port = free_port()
     argv = [sys.executable, "-m", "benchmarking.emulator", "--port", str(port), "--no-uvloop"]
+    argv += ["--model", "HuggingFaceTB/SmolLM2-135M-Instruct"]
     if request.param == "/health behind the key":
         argv.append("--key-on-health")
     process = subprocess.Popen(
@@ -260,6 +261,7 @@ def test_a_server_that_dies_under_a_workflow_ends_the_run_with_its_status(
     monkeypatch.setattr(provision, "create_server", create)
     monkeypatch.setitem(dispatch.WORKFLOWS, "benchmarks", WorkflowThatOutlivesItsServer())
     monkeypatch.setattr(steps, "check_credentials", lambda server: None)
+    monkeypatch.setattr(steps, "require_served_model", lambda url, headers, model: model)
     args = ["--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow", "benchmarks"]
     result = run_cli(*args, "--server-url", "http://127.0.0.1:9")
     assert result.code == ExitCode.SERVER, result.err

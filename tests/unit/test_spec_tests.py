@@ -63,6 +63,22 @@ def test_a_conformant_server_passes_every_check(emulator: Emulator, tmp_path: Pa
     assert "[ 7/19] stop_sequences" in output and "PASS" in output
 
 
+def test_models_list_fails_when_the_expected_model_is_absent(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """It used to take the first listed model as the expected one: another model passed."""
+    url = emulator(*FAST, "--model", "meta-llama/Llama-3.1-70B-Instruct")
+    code, output, document = run_suite(url, tmp_path / "out", "--only", "models_list")
+    assert code == 1, output
+    check = document["by_name"]["models_list"]
+    assert check["status"] == "FAIL", check
+    assert check["message"] == (
+        "the server does not list 'acme/Tiny': GET /v1/models lists "
+        "['meta-llama/Llama-3.1-70B-Instruct']"
+    )
+    assert document["served_model"] == "acme/Tiny", "the requests name the expected model"
+
+
 def test_a_server_answering_500_fails_and_says_so(emulator: Emulator, tmp_path: Path) -> None:
     url = emulator(*FAST, "--fail-every", "1")
     code, output, document = run_suite(url, tmp_path / "out", "--only", "models_list,chat")

@@ -57,6 +57,7 @@ def test_the_step_list_reads_as_the_run_goes() -> None:
         "build_environments",
         "record_engine_version",
         "start_server",
+        "check_served_model",
         "record_served_version",
         "run_workflow",
     ]

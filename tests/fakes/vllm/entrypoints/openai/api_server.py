@@ -24,6 +24,9 @@ RECORDED_ENV = (
 )
 
 
+SERVED_NAME = "fake"  # the name /v1/models lists: --served-model-name, as vLLM lists it
+
+
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         print("request:", format % args, flush=True)
@@ -46,7 +49,7 @@ class Handler(BaseHTTPRequestHandler):
         elif not self._authorised():
             self._send(401, {"error": "unauthorised"})
         else:
-            self._send(200, {"data": [{"id": "fake"}]})
+            self._send(200, {"data": [{"id": SERVED_NAME}]})
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
@@ -61,7 +64,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host")
     parser.add_argument("--port", type=int)
+    parser.add_argument("--served-model-name", default="fake")
     known, _ = parser.parse_known_args()
+    global SERVED_NAME
+    SERVED_NAME = known.served_model_name
     record = {
         "argv": sys.argv[1:],
         "pid": os.getpid(),
