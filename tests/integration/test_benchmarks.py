@@ -26,6 +26,7 @@ from tests.helpers import (
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
+CPU_SERVED = {"served_model": "HuggingFaceTB/SmolLM2-135M-Instruct"}  # not the test spec's model
 
 
 @pytest.fixture
@@ -224,6 +225,7 @@ def test_the_real_server_reports_its_prompt_cache(
     """llama.cpp reports the prompt tokens it took from its cache: the same point sent twice is
     answered from it the second time, and that run says so."""
     args = {"isl": 96, "osl": 4, "concurrency": 2, "num_prompts": 4, "endpoint": "completions"}
+    args |= CPU_SERVED
     outputs = []
     for name in ("first", "again"):
         process = benchmarking_process(
@@ -247,6 +249,7 @@ def test_endurance_windows_on_the_real_server_measure_prefill(
     """Each window sends fresh prompts: none is answered from the prompt cache (the chat
     template's system prompt aside), so TTFT stays a prefill's, window after window."""
     args = {"run_mode": "single", "isl": 256, "osl": 4, "concurrency": 2, "duration": 15}
+    args |= CPU_SERVED
     process = benchmarking_process(
         cpu_server.base_url, tmp_path / "out", args, "stress_tests", cpu_server.token
     )
