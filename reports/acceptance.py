@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reports.requirements import Grade, grade_accuracy, grade_goodput
-from reports.run_data import Point, RunData
+from reports.run_data import NARROWED_OUT, Point, RunData
 from reports.status import Status, UnknownStatus, read_status
 from reports.targets import FAIL, MISSING, TargetPoint, check_targets, enforced_tiers
 
@@ -79,8 +79,15 @@ class Category:
         }
 
 
+ACCEPTED, NOT_ACCEPTED, PARTIAL = "ACCEPTED", "NOT ACCEPTED", "PARTIAL"
+
+
 @dataclass(frozen=True)
 class Acceptance:
+    """`accepted`: a whole release with no blocker. `partial` says why a run is not a whole
+    release (not a release at all, or one narrowed by its arguments): it gets no release
+    verdict, whatever its checks say."""
+
     accepted: bool
     model_status: str
     enforced_tiers: tuple[str, ...]
@@ -89,6 +96,13 @@ class Acceptance:
     grades: tuple[Grade, ...]
     source: str  # "registry" or "requirements: <name>"
     notes: tuple[str, ...]
+    partial: tuple[str, ...] = ()
+
+    @property
+    def verdict(self) -> str:
+        if self.partial:
+            return PARTIAL
+        return ACCEPTED if self.accepted else NOT_ACCEPTED
 
     @property
     def blockers(self) -> list[Finding]:
@@ -223,8 +237,9 @@ def judge_run(run: RunData) -> Acceptance:
             "performance tiers and eval references are shown but not enforced."
         )
     blocked = any(category.blockers for category in categories)
+    partial = partial_reasons(run)
     return Acceptance(
-        accepted=not blocked,
+        accepted=not blocked and not partial,
         model_status=status,
         enforced_tiers=tiers,
         categories=tuple(categories),
@@ -232,7 +247,18 @@ def judge_run(run: RunData) -> Acceptance:
         grades=tuple(grades),
         source=f"requirements: {requirements['name']}" if requirements else "registry",
         notes=tuple(notes),
+        partial=partial,
     )
+
+
+def partial_reasons(run: RunData) -> tuple[str, ...]:
+    """Why this run is not a whole release: only a release that ran every child its status
+    requires, unnarrowed, gets a release verdict."""
+    if run.release is None:
+        workflow = run.runtime.get("run_config", {}).get("workflow") or "unknown"
+        return (f"not a release: the {workflow} workflow on its own",)
+    narrowed = run.release.get("narrowed") or ()
+    return tuple(f"narrowed by {reason}" for reason in narrowed)
 
 
 def _require_evidence(category: Category) -> None:
@@ -286,11 +312,16 @@ def _workflows(run: RunData) -> Category:
 
 def _judge_left_out(judge: Judge, run: RunData) -> bool:
     """A child the release left out fails its category where that category is enforced; a
-    known issue for the whole workflow waives it."""
+    known issue for the whole workflow waives it. One the user left out (`workflows=`) is no
+    failure: the release is partial, and says so."""
     name = judge.category.name
     reason = run.left_out(name)
     if reason is None:
         return False
+    if reason.startswith(NARROWED_OUT):
+        judge.not_applicable("not_run", f"{name} did not run: {reason}", skipped=True)
+        judge.category.enforced = False  # nothing of it to judge in a partial run
+        return True
     judge.failed("not_run", name, f"{name} did not run: {reason}", "not_run")
     return True
 

@@ -29,6 +29,10 @@ class Rendered:
     def accepted(self) -> bool:
         return bool(self.report["acceptance_criteria"])
 
+    @property
+    def verdict(self) -> str:
+        return str(self.report["acceptance"]["verdict"])
+
 
 def report_of_folder(folder: Path, compare_to: Path | None = None) -> dict[str, Any]:
     run = load_run(folder)

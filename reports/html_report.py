@@ -153,6 +153,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     return template.render(
         **template_values(report, tables.html_table),
         accepted=report["acceptance_criteria"],
+        partial=bool(report["acceptance"].get("partial")),
         plots=charts,
         server_plots=server_charts,
         plots_json=json.dumps([*charts, *server_charts]).replace("</", "<\\/"),

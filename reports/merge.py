@@ -13,12 +13,14 @@ from typing import Any
 import pandas as pd
 
 from reports import tables
+from reports.acceptance import ACCEPTED, NOT_ACCEPTED, PARTIAL
 from reports.render import environment
 from reports.report_document import REPORT_KIND
 from reports.results import write_atomic
 from reports.run_data import ReportError, read_json
 
 CATALOGUE_SCHEMA_VERSION = "1"
+VERDICT_MARKS = {ACCEPTED: "ACCEPTED ✅", NOT_ACCEPTED: "NOT ACCEPTED ⛔", PARTIAL: "PARTIAL ⚠️"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,15 @@ class Catalogue:
     @property
     def accepted(self) -> bool:
         return all(row["accepted"] for row in self.document["rows"])
+
+    @property
+    def verdict(self) -> str:
+        """NOT ACCEPTED if any row is; else PARTIAL if any row has no release verdict."""
+        verdicts = {row["verdict"] for row in self.document["rows"]}
+        for verdict in (NOT_ACCEPTED, PARTIAL):
+            if verdict in verdicts:
+                return verdict
+        return ACCEPTED
 
 
 def _report_files(paths: Sequence[Path]) -> list[Path]:
@@ -47,8 +58,20 @@ def _report_files(paths: Sequence[Path]) -> list[Path]:
     return found
 
 
+def report_verdict(report: Mapping[str, Any]) -> str:
+    """The report's verdict; a report of no release at all (one written before partial
+    verdicts existed) is PARTIAL, never ACCEPTED."""
+    if not report.get("workflows"):
+        return PARTIAL
+    verdict = str(report.get("acceptance", {}).get("verdict"))
+    if verdict in (ACCEPTED, NOT_ACCEPTED, PARTIAL):
+        return verdict
+    return ACCEPTED if report.get("acceptance_criteria") else NOT_ACCEPTED
+
+
 def catalogue_row(report: Mapping[str, Any], source: Path) -> dict[str, Any]:
     meta = report["metadata"]
+    verdict = report_verdict(report)
     blockers = report.get("acceptance", {}).get("blockers") or []
     evals = (report.get("evals") or {}).get("summary") or {}
     spec = (report.get("spec_tests") or {}).get("summary") or {}
@@ -56,8 +79,8 @@ def catalogue_row(report: Mapping[str, Any], source: Path) -> dict[str, Any]:
         "model": meta.get("model_name"),
         "device": meta.get("device"),
         "status": meta.get("model_status"),
-        "accepted": bool(report.get("acceptance_criteria")),
-        "verdict": "ACCEPTED" if report.get("acceptance_criteria") else "NOT ACCEPTED",
+        "accepted": verdict == ACCEPTED,
+        "verdict": verdict,
         "blockers": len(blockers),
         "first_blocker": blockers[0]["message"] if blockers else "",
         "evals": f"{evals.get('pass', 0)} pass, {evals.get('fail', 0)} fail" if evals else "",
@@ -70,7 +93,8 @@ def catalogue_row(report: Mapping[str, Any], source: Path) -> dict[str, Any]:
 
 
 def merge_reports(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The newest report per (model, device), sorted; notes say what was superseded."""
+    """The newest whole release per (model, device), sorted; a partial run is shown only where
+    no whole release is given, and never supersedes one. Notes say what was set aside."""
     newest: dict[tuple[str, str], dict[str, Any]] = {}
     notes = []
     for path in _report_files(paths):
@@ -81,12 +105,28 @@ def merge_reports(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], list[str
         key = (str(row["model"]), str(row["device"]))
         previous = newest.get(key)
         if previous is not None:
-            older, row = sorted((previous, row), key=lambda r: str(r["generated_at"]))
-            notes.append(
-                f"{key[0]} on {key[1]}: {older['source']} is superseded by {row['source']}"
-            )
+            kept, set_aside = _chosen(previous, row)
+            notes.append(f"{key[0]} on {key[1]}: {_why_set_aside(kept, set_aside)}")
+            row = kept
         newest[key] = row
     return [newest[key] for key in sorted(newest)], notes
+
+
+def _chosen(first: dict[str, Any], second: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(kept, set aside): a whole release over a partial run, then the newer."""
+    older, newer = sorted((first, second), key=lambda row: str(row["generated_at"]))
+    if (older["verdict"] == PARTIAL) != (newer["verdict"] == PARTIAL):
+        return (newer, older) if older["verdict"] == PARTIAL else (older, newer)
+    return newer, older
+
+
+def _why_set_aside(kept: Mapping[str, Any], set_aside: Mapping[str, Any]) -> str:
+    if set_aside["verdict"] == PARTIAL and kept["verdict"] != PARTIAL:
+        return (
+            f"{set_aside['source']} is a partial run (no release verdict): it does not "
+            f"supersede the release {kept['source']}"
+        )
+    return f"{set_aside['source']} is superseded by {kept['source']}"
 
 
 def catalogue_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -96,7 +136,7 @@ def catalogue_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
                 "Model": row["model"],
                 "Device": row["device"],
                 "Status": row["status"],
-                "Verdict": ("ACCEPTED ✅" if row["accepted"] else "NOT ACCEPTED ⛔"),
+                "Verdict": VERDICT_MARKS[row["verdict"]],
                 "Blockers": row["blockers"],
                 "First blocker": row["first_blocker"],
                 "Evals": row["evals"],
@@ -110,12 +150,18 @@ def catalogue_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 def render_catalogue(paths: Sequence[Path], output_dir: Path) -> Catalogue:
     rows, notes = merge_reports(paths)
-    accepted = sum(row["accepted"] for row in rows)
+    accepted = sum(row["verdict"] == ACCEPTED for row in rows)
+    partial = sum(row["verdict"] == PARTIAL for row in rows)
     document = {
         "schema_version": CATALOGUE_SCHEMA_VERSION,
         "kind": "release_catalogue",
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "summary": {"runs": len(rows), "accepted": accepted, "not_accepted": len(rows) - accepted},
+        "summary": {
+            "runs": len(rows),
+            "accepted": accepted,
+            "not_accepted": len(rows) - accepted - partial,
+            "partial": partial,
+        },
         "rows": rows,
         "notes": notes,
     }

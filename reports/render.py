@@ -45,9 +45,13 @@ def environment() -> jinja2.Environment:
 
 def verdict_line(report: Mapping[str, Any]) -> str:
     blockers = len(report["acceptance"]["blockers"])
+    counted = f"{blockers} blocker{'s' if blockers != 1 else ''}"
+    partial = report["acceptance"].get("partial") or []
+    if partial:
+        return f"PARTIAL ⚠️: no release verdict ({'; '.join(partial)}; {counted})"
     if report["acceptance_criteria"]:
         return "ACCEPTED ✅"
-    return f"NOT ACCEPTED ⛔ ({blockers} blocker{'s' if blockers != 1 else ''})"
+    return f"NOT ACCEPTED ⛔ ({counted})"
 
 
 def metadata_frame(meta: Mapping[str, Any]) -> pd.DataFrame:
@@ -111,6 +115,7 @@ def template_values(report: Mapping[str, Any], table: Any) -> dict[str, Any]:
     return {
         "meta": report["metadata"],
         "verdict_line": verdict_line(report),
+        "title": "Partial Run Summary" if acceptance.get("partial") else "Model Release Summary",
         "criteria": report["acceptance_criteria_metadata"],
         "waived": acceptance["waived"],
         "advisories": acceptance["advisories"],

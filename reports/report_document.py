@@ -120,7 +120,7 @@ def _summary_of(results: Mapping[str, Any] | None) -> dict[str, Any] | None:
 def report_document(
     run: RunData, acceptance: Acceptance, comparison: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    verdict = "ACCEPTED" if acceptance.accepted else "NOT ACCEPTED"
+    verdict = acceptance.verdict
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
         "kind": REPORT_KIND,
@@ -136,6 +136,7 @@ def report_document(
         },
         "acceptance": {
             "verdict": verdict,
+            "partial": list(acceptance.partial),
             "blockers": [finding.as_dict() for finding in acceptance.blockers],
             "waived": [finding.as_dict() for finding in acceptance.waived],
             "advisories": [finding.as_dict() for finding in acceptance.advisories],

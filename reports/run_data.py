@@ -10,6 +10,7 @@ from typing import Any
 
 RELEASE_FILE = "release.json"
 REQUIREMENTS_FILE = "requirements.json"  # a copy of --requirements, checked, as JSON
+NARROWED_OUT = "left out by --workflow-args workflows="  # a child the user chose not to run
 
 
 class ReportError(Exception):

@@ -184,8 +184,12 @@ def make_run(
     children: Mapping[str, str] | None = None,
     complete: bool = True,
     stress: Sequence[Measured] = (),
+    release: bool = True,
+    narrowed: Sequence[str] = (),
+    left_out_because: str = "no eval configuration",
 ) -> Path:
-    """A finished release's folder; `tasks`/`checks` None: that child wrote nothing."""
+    """A finished release's folder; `tasks`/`checks` None: that child wrote nothing; `release`
+    False: a single workflow's folder (no release.json)."""
     spec = spec or RunSpec()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "runtime_spec.json").write_text(json.dumps(runtime_spec(spec), indent=2))
@@ -208,6 +212,8 @@ def make_run(
             document("spec_tests", IDENTITY, {"engine": "llama_cpp", "complete": complete,
                                               "summary": {}, "checks": list(checks)}),
         )  # fmt: skip
+    if not release:
+        return folder
     states = children or {"evals": "passed", "benchmarks": "passed", "spec_tests": "passed"}
     write_json(
         folder / "release.json",
@@ -217,11 +223,12 @@ def make_run(
             {
                 "children": [
                     {"workflow": name, "status": state, "exit_code": 0 if state == "passed" else 1,
-                     "message": {"passed": "", "failed": "", "left_out": "no eval configuration"}
+                     "message": {"passed": "", "failed": "", "left_out": left_out_because}
                      .get(state, "the server died"),
                      "duration_s": 1.0}
                     for name, state in states.items()
-                ]
+                ],
+                "narrowed": list(narrowed),
             },
         ),
     )  # fmt: skip

@@ -12,6 +12,7 @@ class ExitCode(IntEnum):
     SETUP = 3
     SERVER = 4
     NOT_ACCEPTED = 5  # release and reports: the run completed, a target was missed
+    PARTIAL = 6  # release and reports: not a whole release (narrowed, or no release): no verdict
     INTERRUPTED = 130
 
 

@@ -17,8 +17,9 @@ HINT = "see `python3 run.py --help`"
 EXIT_CODES = (
     "exit codes: 0 ok (release, reports: accepted), 1 workflow failed, 2 usage, 3 setup "
     "(environment, weights, host, credentials), 4 server (not up, or exited during the "
-    "workflow), 5 not accepted (release, reports: it ran, and a target was missed), 130 "
-    "interrupted"
+    "workflow), 5 not accepted (release, reports: it ran, and a check blocks), 6 partial "
+    "(release, reports: nothing blocks, but a narrowed release or a run that is not a release "
+    "gets no release verdict), 130 interrupted"
 )
 
 

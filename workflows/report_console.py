@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
+from reports.acceptance import ACCEPTED, NOT_ACCEPTED
 from reports.build import Rendered, render_run
 from reports.requirements import RequirementsError, load_requirements
 from reports.run_data import ReportError
@@ -29,7 +30,17 @@ def render_and_tell(console: Console, folder: Path, compare_to: Path | None) -> 
     except ReportError as error:
         raise UsageError(str(error)) from None
     tell(console, rendered)
-    return ExitCode.OK if rendered.accepted else ExitCode.NOT_ACCEPTED
+    return verdict_exit_code(rendered.verdict, bool(rendered.report["acceptance"]["blockers"]))
+
+
+def verdict_exit_code(verdict: str, blocked: bool) -> ExitCode:
+    """0 only when accepted; 5 whenever a check blocks (a partial run too: what it measured
+    already rules the release out); 6 for a partial run in which nothing blocks."""
+    if verdict == ACCEPTED:
+        return ExitCode.OK
+    if blocked or verdict == NOT_ACCEPTED:
+        return ExitCode.NOT_ACCEPTED
+    return ExitCode.PARTIAL
 
 
 def _figure(value: object) -> str:
@@ -47,6 +58,8 @@ def tell(console: Console, rendered: Rendered) -> None:
     meta, acceptance = report["metadata"], report["acceptance"]
     verdict = acceptance["verdict"]
     say(console, f"release report: {meta['model_name']} on {meta['device']}: {verdict}")
+    for reason in acceptance.get("partial") or ():
+        say(console, f"  partial: {reason}; a partial run gets no release verdict")
     for finding in acceptance["blockers"][:MAX_LISTED]:
         say(console, f"  blocker: {finding['message']}")
     if len(acceptance["blockers"]) > MAX_LISTED:

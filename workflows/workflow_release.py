@@ -18,14 +18,14 @@ from types import MappingProxyType
 from evals.config import NoEvalConfig, eval_config_for
 from evals.spec_tests.catalog import NAMES as SPEC_CHECKS
 from reports.results import Identity, document, write_json
-from reports.run_data import RELEASE_FILE, REQUIREMENTS_FILE
+from reports.run_data import NARROWED_OUT, RELEASE_FILE, REQUIREMENTS_FILE
 from workflows import interrupts
 from workflows.context import RunContext
 from workflows.envs.venvs import VenvSpec
 from workflows.errors import ExitCode, Interrupted, ReadinessError, ServerError, UsageError
 from workflows.registry.model_spec import ModelSpec
 from workflows.report_console import load_requirements_or_fail, render_and_tell
-from workflows.run_config import RunConfig
+from workflows.run_config import LIMIT_MODES, RunConfig
 from workflows.workflow_args import RUNNER_KEYS, WorkflowArgValue, workflow_only
 from workflows.workflow_evals import EVALS, selected_tasks
 from workflows.workflow_load import BENCHMARKS, STRESS_TESTS
@@ -68,7 +68,7 @@ def left_out(config: RunConfig, spec: ModelSpec | None = None) -> dict[str, str]
     )
     for name in ORDER:
         if name not in planned and (name != "stress_tests" or stress):
-            reasons[name] = "left out by --workflow-args workflows=" + ",".join(planned)
+            reasons[name] = NARROWED_OUT + ",".join(planned)
     if spec is not None and "evals" in planned:
         try:
             eval_config_for(spec.hf_repo, spec.model_name)
@@ -123,6 +123,26 @@ def child_config(config: RunConfig, child: str, spec: ModelSpec | None = None) -
     if child == "stress_tests" and "benchmarks" in child_names(config):
         changes["disable_trace_capture"] = True  # the benchmarks captured the traces already
     return dataclasses.replace(config, **changes)  # type: ignore[arg-type]
+
+
+NARROWING_ARGS = {"evals": ("tasks",), "spec_tests": ("only",)}
+
+
+def narrowing(config: RunConfig, spec: ModelSpec) -> list[str]:
+    """What makes this release less than the whole release its status asks for: such a run
+    gets a partial verdict, never ACCEPTED or NOT ACCEPTED."""
+    found = []
+    if "workflows" in workflow_only(config.workflow_args):
+        found.append(f"workflows={workflow_only(config.workflow_args)['workflows']}")
+    split = _split_args(config)
+    for child, keys in NARROWING_ARGS.items():
+        found += [f"{child}.{key}={split[child][key]}" for key in keys if key in split[child]]
+    if config.eval_samples:
+        found.append("--eval-samples")
+    mode, release_mode = config.limit_samples_mode, spec.release_limit_samples_mode or "full"
+    if mode and LIMIT_MODES.index(mode) < LIMIT_MODES.index(release_mode):
+        found.append(f"--limit-samples-mode {mode} (below the spec's release mode, {release_mode})")
+    return found
 
 
 def unmatched_waivers(spec: ModelSpec, config: RunConfig, children: tuple[str, ...]) -> list[str]:
@@ -203,6 +223,12 @@ class ReleaseRun:
                 self._say(f"release: {entry['workflow']} is not run: {entry['message']}")
         for line in unmatched_waivers(self.ctx.the_spec, self.ctx.config, self.children):
             self._say(f"release: note: {line}")
+        narrowed = narrowing(self.ctx.config, self.ctx.the_spec)
+        if narrowed:
+            self._say(
+                f"release: narrowed by {', '.join(narrowed)}: the report gives a partial "
+                "verdict, not a release verdict"
+            )
         try:
             for index, name in enumerate(self.children):
                 self._say(f"release: [{index + 1}/{len(self.children)}] {name}")
@@ -267,7 +293,10 @@ class ReleaseRun:
         identity = Identity(
             self.ctx.the_folder.run_id, spec.model_id, spec.hf_repo, spec.device.value, ""
         )
-        body: Mapping[str, object] = {"children": self.record}
+        body: Mapping[str, object] = {
+            "children": self.record,
+            "narrowed": narrowing(self.ctx.config, spec),
+        }
         write_json(self.ctx.the_folder.path / RELEASE_FILE, document("release", identity, body))
 
 

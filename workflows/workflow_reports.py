@@ -82,7 +82,7 @@ def _rebuild(folder: Path, options: Mapping[str, Any], console: Console) -> Exit
 def _merge(options: Mapping[str, Any], console: Console) -> ExitCode:
     from reports.merge import render_catalogue
     from reports.run_data import ReportError
-    from workflows.report_console import say
+    from workflows.report_console import say, verdict_exit_code
 
     for name in ("requirements", "compare_to"):
         if options.get(name) is not None:
@@ -96,7 +96,7 @@ def _merge(options: Mapping[str, Any], console: Console) -> ExitCode:
     say(
         console,
         f"catalogue: {summary['runs']} runs, {summary['accepted']} accepted, "
-        f"{summary['not_accepted']} not accepted",
+        f"{summary['not_accepted']} not accepted, {summary['partial']} partial",
     )
     for row in catalogue.document["rows"]:
         say(
@@ -108,4 +108,4 @@ def _merge(options: Mapping[str, Any], console: Console) -> ExitCode:
         say(console, f"  note: {note}")
     for what, path in catalogue.files.items():
         say(console, f"  {what}: {path}")
-    return ExitCode.OK if catalogue.accepted else ExitCode.NOT_ACCEPTED
+    return verdict_exit_code(catalogue.verdict, blocked=False)

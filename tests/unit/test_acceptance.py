@@ -368,3 +368,40 @@ def test_a_must_accuracy_target_for_a_task_that_did_not_run_blocks(tmp_path: Pat
 def test_a_bad_requirements_file_names_the_field(raw: dict[str, Any], message: str) -> None:
     with pytest.raises(RequirementsError, match=message):
         check_requirements(raw, "req.yaml")
+
+
+def test_a_run_that_is_not_a_release_gets_no_release_verdict(tmp_path: Path) -> None:
+    """`reports --run-dir` on a benchmarks run used to say ACCEPTED."""
+    benchmarks = RunSpec(workflow="benchmarks")
+    acceptance = judged(
+        passing_run(tmp_path, release=False, tasks=None, checks=None, spec=benchmarks)
+    )
+    assert (acceptance.verdict, acceptance.accepted) == ("PARTIAL", False)
+    assert acceptance.partial == ("not a release: the benchmarks workflow on its own",)
+
+
+def test_a_narrowed_release_gets_no_release_verdict(tmp_path: Path) -> None:
+    narrowed = ["evals.tasks=humaneval_packaged", "--eval-samples"]
+    acceptance = judged(passing_run(tmp_path, narrowed=narrowed))
+    assert (acceptance.verdict, acceptance.accepted) == ("PARTIAL", False)
+    assert acceptance.partial == (
+        "narrowed by evals.tasks=humaneval_packaged",
+        "narrowed by --eval-samples",
+    )
+    assert judged(passing_run(tmp_path / "whole")).verdict == "ACCEPTED"
+
+
+def test_a_child_the_user_left_out_is_not_a_failure_of_a_partial_release(tmp_path: Path) -> None:
+    children = {"evals": "left_out", "benchmarks": "passed", "spec_tests": "passed"}
+    acceptance = judged(
+        passing_run(
+            tmp_path,
+            children=children,
+            tasks=None,
+            narrowed=["workflows=benchmarks,spec_tests"],
+            left_out_because="left out by --workflow-args workflows=benchmarks,spec_tests",
+        )
+    )
+    assert (acceptance.verdict, acceptance.blockers) == ("PARTIAL", [])
+    evals = next(c for c in acceptance.categories if c.name == "evals")
+    assert (evals.enforced, evals.skipped) == (False, 1)

@@ -12,7 +12,7 @@ from tests.helpers import Run
 from workflows.registry.loader import load_registry
 from workflows.run_config import RunConfig
 from workflows.workflow_args import parse_workflow_args
-from workflows.workflow_release import child_config, child_names, left_out
+from workflows.workflow_release import child_config, child_names, left_out, narrowing
 
 CPU_RELEASE = ("--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow", "release")
 
@@ -144,3 +144,29 @@ def test_waivers_that_name_no_task_of_the_release_are_pointed_out() -> None:
     assert lines[0].startswith("the known issue for evals task 'meta_gpqa_cot' matches no evals")
     assert "(humaneval_packaged, readiness_basics)" in lines[0]
     assert lines[1].startswith("the known issue for spec_tests task 'n_choice' matches no")
+
+
+@pytest.mark.parametrize(
+    ("args", "changes", "expected"),
+    [
+        ("", {}, []),
+        ("stress=true benchmarks.concurrency=1", {}, []),
+        ("", {"limit_samples_mode": "full"}, []),
+        ("workflows=evals,benchmarks", {}, ["workflows=evals,benchmarks"]),
+        ("evals.tasks=readiness_basics", {}, ["evals.tasks=readiness_basics"]),
+        ("spec_tests.only=chat", {}, ["spec_tests.only=chat"]),
+        ("", {"eval_samples": {"readiness_basics": (0, 1, 2)}}, ["--eval-samples"]),
+    ],
+)
+def test_a_release_knows_what_narrows_it(
+    args: str, changes: dict[str, object], expected: list[str]
+) -> None:
+    assert narrowing(config(args, **changes), SPEC) == expected
+
+
+def test_a_sample_limit_below_the_specs_release_mode_narrows_it() -> None:
+    full_release = dataclasses.replace(SPEC, release_limit_samples_mode="ci-nightly")
+    assert narrowing(config(limit_samples_mode="ci-commit"), full_release) == [
+        "--limit-samples-mode ci-commit (below the spec's release mode, ci-nightly)"
+    ]
+    assert narrowing(config(limit_samples_mode="ci-long"), full_release) == []

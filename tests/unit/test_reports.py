@@ -230,6 +230,46 @@ def test_merge_makes_one_row_per_model_and_device(tmp_path: Path) -> None:
     assert "| TinyModel | cpu |" in catalogue.files["markdown"].read_text()
 
 
+def test_a_partial_run_never_supersedes_a_release_in_the_catalogue(tmp_path: Path) -> None:
+    """A newer benchmarks-only run used to replace a rejected release: `1 runs, 1 accepted`."""
+    rejected = passing_run(tmp_path / "a", checks=[spec_check("chat", "FAIL")])
+    release = render_run(rejected).files["json"]
+    benchmarks_only = passing_run(
+        tmp_path / "b", release=False, tasks=None, checks=None, spec=RunSpec(workflow="benchmarks")
+    )
+    partial = render_run(benchmarks_only).files["json"]
+    catalogue = render_catalogue([release, partial], tmp_path / "out")
+    [row] = catalogue.document["rows"]
+    assert (row["verdict"], row["source"]) == ("NOT ACCEPTED", str(release))
+    assert (
+        "is a partial run (no release verdict): it does not supersede"
+        in (catalogue.document["notes"][0])
+    )
+    alone = render_catalogue([partial], tmp_path / "alone")
+    assert alone.document["summary"] == {"runs": 1, "accepted": 0, "not_accepted": 0, "partial": 1}
+    assert alone.verdict == "PARTIAL"
+
+
+def test_a_partial_report_says_so_and_exits_6(tmp_path: Path, run_cli: Run) -> None:
+    folder = passing_run(
+        tmp_path / "run",
+        release=False,
+        tasks=None,
+        checks=None,
+        spec=RunSpec(workflow="benchmarks"),
+    )
+    result = run_cli("--workflow", "reports", "--run-dir", str(folder))
+    assert result.code == 6, result.err
+    assert "partial: not a release: the benchmarks workflow on its own" in result.out
+    markdown = (folder / "report" / "report.md").read_text()
+    assert markdown.startswith("## Partial Run Summary")
+    assert "**Verdict: PARTIAL ⚠️: no release verdict (not a release" in markdown
+    html = (folder / "report" / "report.html").read_text()
+    assert (
+        'class="verdict partial"' in html and "ACCEPTED" not in html.split('id="verdict">')[1][:80]
+    )
+
+
 def test_reports_rebuilds_from_the_run_folder_with_the_verdict_as_exit_code(
     tmp_path: Path, run_cli: Run
 ) -> None:

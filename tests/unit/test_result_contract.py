@@ -281,7 +281,7 @@ def test_runtime_spec_file(tmp_path: Path) -> None:
     assert set(recorded["model_spec"]) == {item.name for item in fields(ModelSpec)}
 
 
-RELEASE = {*ENVELOPE, "date", "children"}
+RELEASE = {*ENVELOPE, "date", "children", "narrowed"}
 RELEASE_CHILD = {"workflow", "status", "exit_code", "message", "duration_s", "args"}
 
 
