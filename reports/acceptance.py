@@ -194,6 +194,12 @@ class Judge:
         unless a known issue names it (an advisory where the category is not enforced)."""
         self.failed(key, where, f"{message} (could not be judged: no evidence is no pass)", task)
 
+    def advisory(self, key: str, where: str, message: str, reason: str) -> None:
+        """A finding a reader must see that does not decide the verdict on its own."""
+        name = self.category.name
+        finding = Finding(f"{name}:{key}", name, where, message, reason)
+        self.category.advisories.append(finding)
+
     def blocker(self, key: str, where: str, message: str) -> None:
         """A failure nothing waives: a crashed task, results that were never written."""
         self.category.total += 1
@@ -435,10 +441,31 @@ def _judge_task(judge: Judge, task: Mapping[str, Any], graded_elsewhere: bool) -
         return  # graded against the requirements file's own targets
     elif state is Status.PASS:
         judge.passed(name, reason)
+        _flag_implausible(judge, task)
     elif state is Status.FAIL:
         judge.failed(name, name, f"{name}: {reason}", name)
     else:
         judge.unjudged(name, name, f"{name} is {state.value}: {reason or 'no detail'}", name)
+
+
+def _flag_implausible(judge: Judge, task: Mapping[str, Any]) -> None:
+    """A score whose whole 95% interval lies above its reference: the model got much better,
+    or the reference is stale, or the scorer was fooled (a program that exits 0 before its
+    checks run). Shown as a finding; it does not decide the verdict alone."""
+    name, interval, reference = (
+        str(task.get("task")),
+        task.get("interval_95"),
+        task.get("reference"),
+    )
+    if not interval or not isinstance(reference, (int, float)) or interval[0] <= reference:
+        return
+    judge.advisory(
+        f"{name}.implausible",
+        name,
+        f"{name}: score {float(task['score']):.4f} is far above its reference {reference:.4f} "
+        f"(95% interval [{interval[0]:.4f}, {interval[1]:.4f}] lies wholly above it)",
+        "implausibly high: check the reference and the scorer before trusting it",
+    )
 
 
 def _spec_tests(run: RunData, waivers: Waivers) -> Category:

@@ -405,3 +405,15 @@ def test_a_child_the_user_left_out_is_not_a_failure_of_a_partial_release(tmp_pat
     assert (acceptance.verdict, acceptance.blockers) == ("PARTIAL", [])
     evals = next(c for c in acceptance.categories if c.name == "evals")
     assert (evals.enforced, evals.skipped) == (False, 1)
+
+
+def test_a_score_far_above_its_reference_is_a_finding(tmp_path: Path) -> None:
+    """164/164 on HumanEval from a server that answers `sys.exit(0)` used to pass silently."""
+    gamed = eval_task("readiness_basics", "PASS", 1.0) | {"interval_95": [0.89, 1.0]}
+    acceptance = judged(passing_run(tmp_path / "a", tasks=[gamed]))
+    [finding] = acceptance.advisories
+    assert finding.key == "evals:readiness_basics.implausible"
+    assert "far above its reference 0.5333" in finding.message
+    assert "implausibly high" in finding.reason
+    plausible = eval_task("readiness_basics", "PASS", 0.6)  # interval [0.37, 0.71] spans 0.5333
+    assert not judged(passing_run(tmp_path / "b", tasks=[plausible])).advisories
