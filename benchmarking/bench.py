@@ -24,7 +24,7 @@ from benchmarking.point_document import Measurement, Outcome, point_document
 from benchmarking.schedule import arrival_offsets_ns
 from benchmarking.settings import Settings
 from benchmarking.sweep import Point, point_seed
-from benchmarking.telemetry.point import NOT_SCRAPED, ServerTelemetry
+from benchmarking.telemetry.point import NOT_SCRAPED, duration_of
 from benchmarking.telemetry.session import PointWatch, Session, not_scraped
 from reports.results import Identity, request_row, write_json, write_jsonl
 
@@ -174,19 +174,11 @@ def _document(
             (r.prompt_tokens, r.server_prompt_tokens, r.cached_tokens) for r in results
         ),
         client=_client_fields(outcome, plan),
-        telemetry=_telemetry(watch, outcome, summary),
+        telemetry=watch.finish(outcome.start_ns, duration_of(summary)),
     )
     tokenizer = ctx.tokenizer
     measurement = Measurement(TOOL, generator_version(), tokenizer.name, tokenizer.exact)
     return point_document(ctx.kind, ctx.identity, settings, point, measurement, measured)
-
-
-def _telemetry(
-    watch: PointWatch, outcome: driver.RunOutcome, summary: dict[str, object]
-) -> ServerTelemetry:
-    duration = summary.get("duration")
-    seconds = float(duration) if isinstance(duration, (int, float)) else 0.0
-    return watch.finish(outcome.start_ns, seconds)
 
 
 def _client_fields(outcome: driver.RunOutcome, plan: driver.Plan) -> dict[str, object]:

@@ -67,6 +67,12 @@ class ServerTelemetry:
         }
 
 
+def duration_of(summary: Mapping[str, object]) -> float:
+    """A point's measured duration (its rates are over it); 0 when it has none."""
+    duration = summary.get("duration")
+    return float(duration) if isinstance(duration, (int, float)) else 0.0
+
+
 def unavailable(reason: str, interval_s: float | None = None) -> ServerTelemetry:
     return ServerTelemetry(False, reason, interval_s=interval_s)
 

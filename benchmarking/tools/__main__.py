@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import math
 import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,8 @@ from benchmarking.server_api import (
 )
 from benchmarking.settings import Settings, SettingsError, settings_from
 from benchmarking.sweep import Point, spec_sweep, unmeasured_targets
+from benchmarking.telemetry.point import NOT_SCRAPED, duration_of
+from benchmarking.telemetry.session import Session, not_scraped, scraping
 from benchmarking.tools import aiperf, guidellm, request_rows
 from benchmarking.tools.convert import complete
 from reports.results import Identity, write_json, write_jsonl
@@ -78,6 +82,7 @@ class ToolRun:
     identity: Identity
     tokenizer: str  # what the tool's tokenizer folder was made from
     console: Console
+    telemetry: Session | None = None  # the scraper of the server's /metrics, if it runs
 
 
 def tool_env(tool: str, output_dir: Path) -> dict[str, str]:
@@ -184,11 +189,14 @@ def run_point(run: ToolRun, point: Point) -> dict[str, object]:
     out = run.output_dir / run.tool / tag
     argv = driver.command(point, run.settings, run.model, run.base_url, run.tokenizer_dir, out)
     run.console.print(f"{run.tool}: ISL {point.isl} OSL {point.osl} C {point.concurrency}")
+    watch = run.telemetry.begin(tag) if run.telemetry else not_scraped(NOT_SCRAPED)
+    start_ns = time.perf_counter_ns()  # the tool's launch: its series' zero
     clock = CpuClock.start()
     why = run_tool(run.tool, argv, out, run.console, tool_deadline_s(point, run.settings))
     cpu = clock.used()
     document, rows = converted(run, point, out) if why is None else failed_point(run, point, why)
     document |= cpu
+    document["server_telemetry"] = watch.finish(start_ns, duration_of(document)).as_dict()
     write_jsonl(run.output_dir / f"benchmark_{tag}_requests.jsonl", rows)
     write_json(run.output_dir / f"benchmark_{tag}.json", document)
     return document
@@ -266,7 +274,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
     points = spec_sweep(spec, settings)
     for line in unmeasured_targets(spec, points):
         console.print(f"note: {line}", markup=False)
-    documents = [run_point(tool_run, point) for point in points]
+    with scraping(base_url, args.output_dir, settings.telemetry_interval) as telemetry:
+        tool_run = dataclasses.replace(tool_run, telemetry=telemetry)
+        documents = [run_point(tool_run, point) for point in points]
     return report.verdict(
         console,
         documents,

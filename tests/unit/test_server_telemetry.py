@@ -12,18 +12,24 @@ import re
 import signal
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Console
 
 from benchmarking.server_api import API_KEY_ENV
+from benchmarking.settings import settings_from
+from benchmarking.sweep import Point
 from benchmarking.telemetry.families import NotMetrics, read_metrics
 from benchmarking.telemetry.point import ServerTelemetry, point_telemetry
 from benchmarking.telemetry.session import scraping
+from benchmarking.tools import __main__ as tools_main
 from tests.helpers import (
+    IDENTITY,
     Emulator,
     benchmarking_process,
     children_of,
@@ -379,3 +385,30 @@ def test_the_scraper_is_a_child_process_that_dies_with_its_parent(
     process.communicate(timeout=30)
     assert wait_for(lambda: not pid_alive(pid), 10), "the scraper outlived its parent"
     assert all(json.loads(text)["t_ns"] for text in samples.read_text().splitlines())
+
+
+def test_a_tool_drivers_point_has_the_servers_view_too(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the tool made of the point, the server's counters over it are recorded: here a
+    stand-in tool sends three requests of 8 tokens each, then fails."""
+    url = emulator("--ttft-ms", "5", "--itl-ms", "1")
+
+    def three_requests(tool: str, *args: object) -> str:
+        body = json.dumps({"model": "m", "prompt": "one two three", "max_tokens": 8}).encode()
+        for _ in range(3):
+            request = urllib.request.Request(f"{url}/v1/completions", body)
+            urllib.request.urlopen(request, timeout=10).read()
+        return f"{tool} failed (exit 1)"
+
+    monkeypatch.setattr(tools_main, "run_tool", three_requests)
+    settings = settings_from({"tool": "aiperf", "isl": 32, "osl": 8, "telemetry_interval": 0.05})
+    with scraping(url, tmp_path, 0.05) as session:
+        run = tools_main.ToolRun(
+            "aiperf", settings, tmp_path, url, "m", tmp_path, IDENTITY, "gguf", Console(), session
+        )
+        document = tools_main.run_point(run, Point(32, 8, 1, 3))
+    telemetry = document["server_telemetry"]
+    assert isinstance(telemetry, dict) and telemetry["available"] is True
+    assert telemetry["summary"]["decode_tokens"] == 24
+    assert telemetry["summary"]["prompt_tokens"] == 9
