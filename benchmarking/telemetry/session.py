@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from benchmarking import CHECKOUT
 from benchmarking.telemetry.point import ServerTelemetry, point_telemetry, unavailable
 
 SAMPLES_FILE = "server_metrics.jsonl"
@@ -37,13 +38,17 @@ class Session:
     @classmethod
     def start(cls, base_url: str, output_dir: Path, interval_s: float) -> Session:
         output_dir.mkdir(parents=True, exist_ok=True)
-        samples, log = output_dir / SAMPLES_FILE, output_dir / LOG_FILE
+        samples, log = output_dir.resolve() / SAMPLES_FILE, output_dir.resolve() / LOG_FILE
         command = [sys.executable, "-m", "benchmarking.telemetry", "--url", base_url]
         command += ["--out", str(samples), "--interval", str(interval_s)]
         command += ["--parent", str(os.getpid())]
         with log.open("w") as sink:
             process = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sink
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=sink,
+                cwd=CHECKOUT,  # where `-m benchmarking.telemetry` is found, wherever we run
             )
         return cls(process, samples, log, interval_s)
 
