@@ -11,7 +11,18 @@ from typing import Any
 from reports.requirements import Grade, grade_accuracy, grade_goodput
 from reports.run_data import NARROWED_OUT, Point, RunData
 from reports.status import Status, UnknownStatus, read_status
-from reports.targets import FAIL, MISSING, TargetPoint, check_targets, enforced_tiers
+from reports.targets import (
+    FAIL,
+    MISSING,
+    PASS,
+    UNASKED_CACHE_LIMIT,
+    UNJUDGED,
+    MetricCheck,
+    TargetPoint,
+    TierCheck,
+    check_targets,
+    enforced_tiers,
+)
 
 STRICTER_THAN_UPSTREAM = (
     "Every tier the model's status enforces must pass at every target point, and a target "
@@ -344,23 +355,32 @@ def _judge_targets(judge: Judge, targets: Sequence[TargetPoint]) -> None:
                 )
             continue
         for tier in point.tiers:
-            if not tier.enforced:
-                continue
-            for check in tier.checks:
-                if check.check in (FAIL, MISSING):
-                    judge.failed(
-                        f"{point.key}.{tier.tier}.{check.metric}_check",
-                        point.label,
-                        f"{point.label}, {tier.tier} tier ({tier.fraction:.0%} of theoretical): "
-                        f"{check.shortfall()}",
-                        point.key,
-                    )
-                elif check.check == "PASS":
-                    judge.passed(f"{point.key}.{tier.tier}.{check.metric}_check")
-                else:
-                    judge.not_applicable(
-                        f"{point.key}.{tier.tier}.{check.metric}_check", "no target for it"
-                    )
+            if tier.enforced:
+                for check in tier.checks:
+                    _judge_check(judge, point, tier, check)
+
+
+def _judge_check(judge: Judge, point: TargetPoint, tier: TierCheck, check: MetricCheck) -> None:
+    key = f"{point.key}.{tier.tier}.{check.metric}_check"
+    where = f"{point.label}, {tier.tier} tier ({tier.fraction:.0%} of theoretical)"
+    if check.check in (FAIL, MISSING):
+        judge.failed(key, point.label, f"{where}: {check.shortfall()}", point.key)
+    elif check.check == UNJUDGED:
+        message = f"{where}, {check.metric}: {_cache_message(point)}"
+        judge.unjudged(key, point.label, message, point.key)
+    elif check.check == PASS:
+        judge.passed(key)
+    else:
+        judge.not_applicable(key, "no target for it")
+
+
+def _cache_message(point: TargetPoint) -> str:
+    share = point.unasked_cache_share or 0.0
+    return (
+        f"{share:.0%} of its prompt tokens came from the server's prompt cache, which this run "
+        f"did not ask for (more than {UNASKED_CACHE_LIMIT:.0%}): its figures measure the "
+        "cache, not the model's prefill; measure it again with fresh prompts (a new seed=)"
+    )
 
 
 def _judge_failed_requests(judge: Judge, points: Sequence[Point]) -> None:

@@ -31,6 +31,7 @@ BENCHMARK_COLUMNS = (  # report.json / CSV name, result-file field
     ("request_throughput", "request_throughput"),
     ("output_throughput", "output_throughput"),
     ("total_token_throughput", "total_token_throughput"),
+    ("cached_share", "cached_share"),  # prompt tokens the server answered from its cache
     ("tool", "tool"),
 )
 

@@ -24,9 +24,16 @@ BENCHMARK_DISPLAY = (  # report.json key, header, format
     ("mean_e2el_ms", "E2EL (ms)", "{:.0f}"),
     ("request_throughput", "Req Tput (RPS)", "{:.2f}"),
     ("total_token_throughput", "Total Token Throughput (TPS)", "{:.1f}"),
+    ("cached_share", "Prompt Cached", "{:.0%}"),  # blank: the server did not say
 )
 METRIC_HEADERS = {"ttft_ms": "TTFT (ms)", "tput_user": "Tput User (TPS)", "tput": "Tput (TPS)"}
-CHECK_MARKS = {"PASS": "PASS ✅", "FAIL": "FAIL ⛔", "MISSING": "MISSING ⛔", "N/A": "N/A"}
+CHECK_MARKS = {
+    "PASS": "PASS ✅",
+    "FAIL": "FAIL ⛔",
+    "MISSING": "MISSING ⛔",
+    "UNJUDGED": "NOT JUDGED ⛔",  # measured a prompt cache the run did not ask for
+    "N/A": "N/A",
+}
 
 
 def cell(value: object, fmt: str = "{}") -> str:
@@ -183,7 +190,8 @@ def html_table(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "<p><em>none</em></p>"
     table: str = frame.to_html(index=False, escape=True, border=0, classes="table")
-    for word in ("PASS", "FAIL", "MISSING", "ACCEPTED", "NOT ACCEPTED", "REGRESSION"):
+    words = ("PASS", "FAIL", "MISSING", "NOT JUDGED", "ACCEPTED", "NOT ACCEPTED", "REGRESSION")
+    for word in words:
         for mark, (css, _) in HTML_MARKS.items():
             table = table.replace(f"{word} {mark}", f'<span class="{css}">{word}</span>')
     return table

@@ -1,12 +1,14 @@
 """Performance targets: each `perf_reference` point of the spec, measured or not, checked per
 tier (a fraction of the theoretical figure) and metric. Lower is better for TTFT, higher for
 throughput. A metric with no theoretical figure is N/A; one with a figure but no measurement is
-MISSING, which an enforced tier counts as a failure (upstream counts it as a pass)."""
+MISSING, which an enforced tier counts as a failure (upstream counts it as a pass). A point whose
+prompts the server mostly answered from a prompt cache the run did not ask for measured the
+cache, not the model: its checks are UNJUDGED, never a pass."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from reports.run_data import Point
@@ -23,7 +25,8 @@ ENFORCED_TIERS = {
     "complete": ("functional", "complete"),
     "top_perf": ("functional", "complete", "target"),
 }
-PASS, FAIL, NA, MISSING = "PASS", "FAIL", "N/A", "MISSING"
+PASS, FAIL, NA, MISSING, UNJUDGED = "PASS", "FAIL", "N/A", "MISSING", "UNJUDGED"
+UNASKED_CACHE_LIMIT = 0.5  # above this share of prompt tokens from an unasked cache: unjudged
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class TierCheck:
         states = {check.check for check in self.checks}
         if states & {FAIL, MISSING}:
             return FAIL
+        if UNJUDGED in states:
+            return UNJUDGED
         return PASS if PASS in states else NA
 
 
@@ -71,6 +76,11 @@ class TargetPoint:
     theoretical: Mapping[str, float | None]
     measured: Mapping[str, float | None] | None  # None: the point was not measured
     tiers: tuple[TierCheck, ...]
+    unasked_cache_share: float | None = None  # None: not reported, or the point asked for it
+
+    @property
+    def served_from_cache(self) -> bool:
+        return mostly_cached(self.unasked_cache_share)
 
     @property
     def label(self) -> str:
@@ -107,6 +117,27 @@ def measured_figures(document: Mapping[str, Any]) -> dict[str, float | None]:
     }
 
 
+def unasked_cache_share(document: Mapping[str, Any]) -> float | None:
+    """The share of a point's prompt tokens the server answered from its prompt cache, unless
+    the point shares prompt prefixes on purpose (a prefix-cache variant other than its
+    baseline): None when it asked for the cache or the server did not say."""
+    prefix = document.get("prefix_cache")
+    if isinstance(prefix, Mapping) and prefix.get("variant") not in (None, "none"):
+        return None
+    return _number(document.get("cached_share"))
+
+
+def mostly_cached(cached_share: float | None) -> bool:
+    """Whether a point measured an unasked prompt cache rather than the model's prefill."""
+    return cached_share is not None and cached_share > UNASKED_CACHE_LIMIT
+
+
+def _unjudged_if_cached(check: MetricCheck, cached_share: float | None) -> MetricCheck:
+    if check.check not in (PASS, FAIL) or not mostly_cached(cached_share):
+        return check
+    return replace(check, check=UNJUDGED)
+
+
 def _number(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
@@ -139,38 +170,55 @@ def check_targets(
     }
     enforced = tuple(enforce) if enforce is not None else enforced_tiers(spec.get("status"))
     measured_at = {point.key: point.document for point in benchmarks}
-    results = []
-    for raw in spec.get("perf_reference") or ():
-        key = (int(raw["isl"]), int(raw["osl"]), int(raw["concurrency"]))
-        document = measured_at.get(key)
-        measured = measured_figures(document) if document is not None else None
-        theoretical = {name: _number(raw.get(name)) for name, *_ in METRICS}
-        results.append(
-            TargetPoint(
-                *key,
-                theoretical=theoretical,
-                measured=measured,
-                tiers=tuple(
-                    TierCheck(
-                        tier,
-                        float(tiers[tier]),
-                        tier in enforced,
-                        tuple(
-                            check_metric(
-                                name,
-                                theoretical[name],
-                                float(tiers[tier]),
-                                measured.get(name) if measured else None,
-                            )
-                            for name, *_ in METRICS
-                        ),
-                    )
-                    for tier in TIER_NAMES
-                    if tier in tiers
-                ),
+    return [
+        _target_point(raw, measured_at, tiers, enforced) for raw in spec.get("perf_reference") or ()
+    ]
+
+
+def _target_point(
+    raw: Mapping[str, Any],
+    measured_at: Mapping[tuple[int, int, int], Mapping[str, Any]],
+    tiers: Mapping[str, float],
+    enforced: Sequence[str],
+) -> TargetPoint:
+    key = (int(raw["isl"]), int(raw["osl"]), int(raw["concurrency"]))
+    document = measured_at.get(key)
+    measured = measured_figures(document) if document is not None else None
+    cached = unasked_cache_share(document) if document is not None else None
+    theoretical = {name: _number(raw.get(name)) for name, *_ in METRICS}
+    return TargetPoint(
+        *key,
+        theoretical=theoretical,
+        measured=measured,
+        tiers=tuple(
+            TierCheck(
+                tier,
+                float(tiers[tier]),
+                tier in enforced,
+                _checks(theoretical, float(tiers[tier]), measured, cached),
             )
+            for tier in TIER_NAMES
+            if tier in tiers
+        ),
+        unasked_cache_share=cached,
+    )
+
+
+def _checks(
+    theoretical: Mapping[str, float | None],
+    fraction: float,
+    measured: Mapping[str, float | None] | None,
+    unasked_cache_share: float | None,
+) -> tuple[MetricCheck, ...]:
+    return tuple(
+        _unjudged_if_cached(
+            check_metric(
+                name, theoretical[name], fraction, measured.get(name) if measured else None
+            ),
+            unasked_cache_share,
         )
-    return results
+        for name, *_ in METRICS
+    )
 
 
 def enforced_tiers(status: object) -> tuple[str, ...]:

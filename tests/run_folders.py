@@ -38,6 +38,8 @@ class Measured:
     request_ttfts: Sequence[float] = ()
     max_failed: float = 0.0
     server_telemetry: Mapping[str, Any] | None = None  # None: a file from before telemetry
+    cached_share: float | None = 0.0  # prompt tokens from the server's cache; None: not said
+    prefix_cache: Mapping[str, Any] | None = None  # a prefix-cache variant: its mode and variant
 
 
 @dataclass
@@ -105,6 +107,8 @@ def benchmark_document(point: Measured) -> dict[str, Any]:
             "request_throughput": 1.0,
             "output_throughput": point.output_throughput,
             "total_token_throughput": point.output_throughput * 5,
+            "cached_share": point.cached_share,
+            "prefix_cache": point.prefix_cache,
             "error_counts": {"connection closed before the response ended": point.failed}
             if point.failed
             else {},

@@ -126,6 +126,51 @@ def test_a_metric_without_a_theoretical_figure_is_not_applicable(tmp_path: Path)
     assert judged(folder).accepted
 
 
+TARGET_CHECKS = [
+    f"benchmarks:isl-128_osl-32_conc-1.functional.{metric}_check"
+    for metric in ("ttft_ms", "tput_user", "tput")
+]
+
+
+@pytest.mark.parametrize(("cached_share", "accepted"), [(0.0, True), (0.5, True), (1.0, False)])
+def test_a_target_point_served_from_an_unasked_prompt_cache_is_not_judged(
+    tmp_path: Path, cached_share: float, accepted: bool
+) -> None:
+    """Prompts the server had cached (a second run with the same seed) measure the cache, not
+    prefill: above half of the prompt tokens, the point's checks could not be judged, and an
+    enforced tier blocks however good its figures look."""
+    acceptance = judged(passing_run(tmp_path, points=[Measured(cached_share=cached_share)]))
+    assert acceptance.accepted is accepted
+    checks = acceptance.target_points[0].tiers[0].checks
+    assert {check.check for check in checks} == {"PASS" if accepted else "UNJUDGED"}
+    if accepted:
+        return
+    assert keys(acceptance) == TARGET_CHECKS
+    message = acceptance.blockers[0].message
+    assert "100% of its prompt tokens came from the server's prompt cache" in message
+    assert "could not be judged" in message
+    assert acceptance.target_points[0].tiers[0].verdict == "UNJUDGED"
+
+
+def test_a_target_point_that_shares_prefixes_on_purpose_is_judged(tmp_path: Path) -> None:
+    """A prefix-cache variant asks for the cache; its baseline (variant none) does not."""
+    shared = {"mode": "shared", "variant": "shared", "shared_prefix_tokens": 96}
+    asked = Measured(cached_share=0.9, prefix_cache=shared)
+    assert judged(passing_run(tmp_path / "shared", points=[asked])).accepted
+    baseline = Measured(cached_share=0.9, prefix_cache=shared | {"variant": "none"})
+    assert keys(judged(passing_run(tmp_path / "none", points=[baseline]))) == TARGET_CHECKS
+
+
+def test_a_known_issue_for_the_point_waives_an_unjudged_cached_point(tmp_path: Path) -> None:
+    waiver = {"workflow": "benchmarks", "task": "isl-128_osl-32_conc-1", "reason": "shared box"}
+    folder = passing_run(
+        tmp_path, spec=RunSpec(known_issues=[waiver]), points=[Measured(cached_share=1.0)]
+    )
+    acceptance = judged(folder)
+    assert acceptance.accepted
+    assert [finding.key for finding in acceptance.waived] == TARGET_CHECKS
+
+
 def test_failed_requests_within_the_allowance_pass(tmp_path: Path) -> None:
     point = Measured(failed=1, completed=99, max_failed=0.05)
     assert judged(passing_run(tmp_path, points=[point])).accepted

@@ -190,6 +190,24 @@ def test_every_format_shows_the_servers_view_of_each_point(tmp_path: Path) -> No
     assert "GET /metrics answered HTTP 404" in page
 
 
+def test_every_format_shows_each_points_cached_share(tmp_path: Path) -> None:
+    """The share of prompt tokens the server answered from its cache: a column of the benchmark
+    table (markdown, HTML), a field of report.json's rows, a column of benchmarks.csv; blank
+    where the server did not say."""
+    points = [Measured(cached_share=0.25), Measured(concurrency=4, cached_share=None)]
+    rendered = render_run(make_run(tmp_path / "run", points=points))
+    assert [row["cached_share"] for row in rendered.report["benchmarks"]] == [0.25, None]
+    frame = pd.read_csv(io.StringIO(rendered.files["csv"].read_text()))
+    assert list(frame["cached_share"].fillna(-1)) == [0.25, -1]
+    markdown = rendered.files["markdown"].read_text()
+    table = markdown.split("### Benchmarks", 1)[1].split("\n---\n", 1)[0].strip().splitlines()
+    assert table[0].endswith("| Prompt Cached |")
+    assert table[2].endswith("| 25% |") and table[3].endswith("|  |")
+    page = rendered.files["html"].read_text()
+    benchmarks = page.split("Prompt Cached", 1)[1]
+    assert "<td>25%</td>" in benchmarks
+
+
 def test_a_run_from_before_telemetry_says_so(tmp_path: Path) -> None:
     rendered = render_run(passing_run(tmp_path / "run"))
     [row] = rendered.report["server_telemetry"]
