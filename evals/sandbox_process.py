@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
 GRACE_S = 10.0  # after the kill, how long the sandbox may take to go away
@@ -46,7 +47,7 @@ def run_bwrap(
         child, info = _start(argv, stdin, pass_fds, out, err)
         init = None
         try:
-            init = _sandbox_init(info, deadline)
+            init = _sandbox_init(info, deadline, child.pid)
             returncode = _wait(child, deadline)
         finally:
             _kill(child, init)
@@ -89,8 +90,11 @@ def _pipe_holding(data: bytes) -> int:
     return read_end
 
 
-def _sandbox_init(info_fd: int, deadline: float) -> int | None:
-    """A pidfd of the sandbox's PID 1, or None if bwrap never started one (or it is reaped)."""
+def _sandbox_init(info_fd: int, deadline: float, bwrap_pid: int) -> int | None:
+    """A pidfd of the sandbox's PID 1, or None if bwrap never started one or it is already gone.
+
+    The pid is checked to still be bwrap's child after the pidfd is open: a PID 1 that exited
+    and was reaped in between could have handed its number to an unrelated process."""
     try:
         pid = _read_child_pid(info_fd, deadline)
     finally:
@@ -98,9 +102,22 @@ def _sandbox_init(info_fd: int, deadline: float) -> int | None:
     if pid is None:
         return None
     try:
-        return os.pidfd_open(pid)
+        pidfd = os.pidfd_open(pid)
     except ProcessLookupError:
         return None
+    if _parent_of(pid) != bwrap_pid:
+        os.close(pidfd)
+        return None
+    return pidfd
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    ppid = [line.split()[1] for line in status.splitlines() if line.startswith("PPid:")]
+    return int(ppid[0]) if ppid else None
 
 
 def _read_child_pid(info_fd: int, deadline: float) -> int | None:
