@@ -6,9 +6,10 @@ The program gets, and gets only:
 * its own PID namespace with a fresh ``/proc`` (none of the runner's processes are visible), and
   no network (an empty network namespace: even 127.0.0.1 is its own, with nothing listening);
 * an empty environment apart from ``PATH``, ``LANG``, ``HOME`` and ``TMPDIR``;
-* a read-only view of ``/usr`` (and ``/bin``, ``/lib*``, ``/sbin``), ``/etc/ld.so.cache`` and the
-  interpreter's prefix; its files read-only under ``/sandbox``; a small tmpfs at ``/tmp`` as the
-  only writable place (and working directory); no ``/dev``, nothing of the repository or ``$HOME``;
+* a read-only root holding only ``/usr`` (and ``/bin``, ``/lib*``, ``/sbin``),
+  ``/etc/ld.so.cache`` and the interpreter's prefix, read-only too; its files read-only under
+  ``/sandbox``; a small tmpfs at ``/tmp`` as the only writable place (and working directory); no
+  ``/dev``, nothing of the repository or ``$HOME``;
 * no root: as root the runner gives each program a fresh unprivileged uid of its own (``setpriv``
   inside the sandbox, all capabilities and the bounding set dropped, no-new-privs); as any other
   user, a user namespace where it is ``nobody`` with no capabilities and no further namespaces;
@@ -173,16 +174,8 @@ def limit_args(prlimit: str, limits: Limits) -> list[str]:
 def filesystem_args(files: Mapping[str, int], limits: Limits, shared: Path | None) -> list[str]:
     """A fresh /proc, the tmpfs, the program's files (copied from open descriptors), and the
     rest read-only."""
-    args = [
-        "--proc",
-        "/proc",
-        "--perms",
-        "1777",
-        "--size",
-        str(limits.tmp_bytes),
-        "--tmpfs",
-        WORK_DIR,
-    ]
+    args = ["--proc", "/proc"]
+    args += ["--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", WORK_DIR]
     if files:
         args += ["--perms", "0755", "--dir", FILES_DIR]
     for name, fd in files.items():

@@ -14,6 +14,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -25,7 +26,7 @@ import pytest
 from evals import sandbox
 from evals.sandbox import Limits, SandboxError, Tools, run_python
 from evals.sandbox_process import Finished
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, command_lines, wait_for
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 UNPRIVILEGED_UID = 0x70F00000 + os.getpid() % 0x10000  # a uid no account or sandbox uses
@@ -259,6 +260,35 @@ def test_a_setsid_grandchild_dies_with_a_program_killed_at_the_deadline(
     assert done.timed_out
     time.sleep(2.0)  # past the grandchild's sleep, counted from its start
     assert not (shared_dir / "late.txt").exists()
+
+
+RUNNER = """
+import sys
+from pathlib import Path
+from evals.sandbox import Limits, run_python
+run_python(sys.argv[2], args=sys.argv[3:], limits=Limits(wall_s=60.0), shared=Path(sys.argv[1]))
+"""
+WRITES_LATE = """
+import sys, time
+open('/shared/started', 'w').close()
+time.sleep(1.0)
+open('/shared/late', 'w').close()
+"""
+
+
+def test_the_sandbox_dies_with_a_runner_killed_under_it(shared_dir: Path) -> None:
+    runner = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(shared_dir), WRITES_LATE], cwd=REPO_ROOT
+    )
+    try:
+        assert wait_for((shared_dir / "started").exists, 30.0)
+    finally:
+        runner.kill()
+        runner.wait()
+    time.sleep(2.0)  # twice the program's sleep
+    assert not (shared_dir / "late").exists()
+    assert sandboxed_processes() == []
+    assert not [pid for pid, argv in command_lines() if WRITES_LATE.encode() in argv]
 
 
 def test_an_endless_loop_is_killed_at_the_wall_deadline(confine: Confine) -> None:
