@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from benchmarking.endpoints import CHAT, COMPLETIONS
@@ -19,7 +20,7 @@ ACCEPTED = (
     "burstiness",
     "smoke",
     "endpoint",
-    "seed",
+    "seed",  # the prompts' seed; none given: one drawn (the runner draws one per run)
     "goodput",
     "percentiles",
     "workers",
@@ -92,7 +93,7 @@ class Settings:
     burstiness: float = 1.0
     smoke: bool = False
     endpoint: str = CHAT
-    seed: int = 0
+    seed: int = 0  # settings_from draws one when none is given
     goodput: str | None = None
     percentiles: tuple[float, ...] = (50.0, 90.0, 99.0)
     workers: int = 1
@@ -153,7 +154,24 @@ def _tool(args: Mapping[str, object]) -> str:
     return tool
 
 
-def settings_from(args: Mapping[str, object]) -> Settings:
+def draw_seed() -> int:
+    """A prompt seed of its own for a run: a server that keeps a prompt cache across runs
+    cannot answer this run's prompts from an earlier run's."""
+    return secrets.randbits(32)
+
+
+def _seed(value: object, draw: Callable[[], int]) -> int:
+    if value is None:
+        return draw()
+    try:
+        return int(str(value))
+    except ValueError:
+        raise SettingsError(f"seed: expected a whole number such as 1234, got {value!r}") from None
+
+
+def settings_from(args: Mapping[str, object], draw: Callable[[], int] = draw_seed) -> Settings:
+    """The settings `args` ask for; with no `seed`, one drawn by `draw` (and recorded in each
+    point's result file, so `seed=` repeats its prompts)."""
     unknown = sorted(set(args) - set(ACCEPTED))
     if unknown:
         raise SettingsError(
@@ -179,7 +197,7 @@ def settings_from(args: Mapping[str, object]) -> Settings:
         burstiness=float(str(args.get("burstiness", 1.0))),
         smoke=bool(args.get("smoke", False)),
         endpoint=endpoint,
-        seed=int(str(args.get("seed", 0))),
+        seed=_seed(args.get("seed"), draw),
         goodput=str(args["goodput"]) if args.get("goodput") else None,
         percentiles=tuple(float(p) for p in str(args.get("percentiles", "50,90,99")).split(",")),
         workers=int(str(args.get("workers", 1))),

@@ -17,6 +17,7 @@ from workflows.context import RunContext, default_paths
 from workflows.dispatch import REPORTS, WORKFLOWS, check_workflow, workflow_names
 from workflows.errors import ExitCode, Interrupted, ReadinessError, UsageError
 from workflows.options import parse
+from workflows.prompt_seed import with_prompt_seed
 from workflows.redact import redact
 from workflows.registry import listing
 from workflows.run_config import RunConfig, config_from_options, validate
@@ -126,7 +127,7 @@ def _config(options: dict[str, Any], console: Console | None = None) -> RunConfi
         if not options[flag]:
             raise UsageError(f"missing --{flag}; see `python3 run.py --help` or --list-models")
     options["workflow"] = check_workflow(str(options["workflow"]))
-    config = validate(config_from_options(options, _default_port))
+    config = with_prompt_seed(validate(config_from_options(options, _default_port)))
     WORKFLOWS[config.workflow].check_args(config)
     return config
 

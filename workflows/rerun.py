@@ -1,6 +1,6 @@
-"""`--rerun <run dir>`: repeat a recorded run (its spec, workflow, workflow arguments and every
-other setting, from its `runtime_spec.json`), and say what differs from the original: the
-runner's version and commit, and the host."""
+"""`--rerun <run dir>`: repeat a recorded run (its spec, workflow, workflow arguments, the prompt
+seed among them, and every other setting, from its `runtime_spec.json`), and say what differs
+from the original: the runner's version and commit, and the host."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 
 from workflows.errors import UsageError
 from workflows.options import flag_of
+from workflows.prompt_seed import with_recorded_seed
 from workflows.registry.frozen import freeze
 from workflows.run_config import RunConfig, validate
 
@@ -84,7 +85,7 @@ def rerun_config(folder: Path, options: Mapping[str, Any]) -> RunConfig:
         "rerun_of": str(folder),
         "command": options.get("command", ""),
     }
-    return validate(RunConfig(**values))
+    return with_recorded_seed(validate(RunConfig(**values)))
 
 
 def refuse_other_flags(options: Mapping[str, Any]) -> None:

@@ -4,7 +4,8 @@ the release report and its verdict.
 
 Workflow arguments for a child are namespaced by its name (`benchmarks.concurrency=1,8`,
 `evals.tasks=readiness_basics`); `stress=true` adds the stress tests; `workflows=a,b` runs only
-those children. A child left out (by `workflows=`, or evals for a model without an eval
+those children; `seed=` (drawn by the runner unless given) seeds the prompts of benchmarks and
+stress tests alike. A child left out (by `workflows=`, or evals for a model without an eval
 configuration) is recorded as such: the report counts it as not run."""
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from workflows.workflow_spec_tests import SPEC_TESTS
 
 CHILDREN = {child.name: child for child in (EVALS, BENCHMARKS, SPEC_TESTS, STRESS_TESTS)}
 ORDER = ("evals", "benchmarks", "spec_tests", "stress_tests")  # evals first, as upstream settled
-OWN_KEYS = ("stress", "workflows")
+OWN_KEYS = ("stress", "workflows", "seed")
+SEEDED = ("benchmarks", "stress_tests")  # the children whose prompts `seed=` chooses
 
 
 def planned_children(config: RunConfig) -> tuple[str, ...]:
@@ -109,6 +111,12 @@ def _split_args(config: RunConfig) -> dict[str, dict[str, WorkflowArgValue]]:
     return split
 
 
+def _release_seed(config: RunConfig, child: str) -> dict[str, WorkflowArgValue]:
+    """The release's `seed=`, for the children whose prompts it seeds: one seed for all."""
+    seed = config.workflow_args.get("seed")
+    return {"seed": seed} if child in SEEDED and seed is not None else {}
+
+
 def child_config(config: RunConfig, child: str, spec: ModelSpec | None = None) -> RunConfig:
     """The release's settings as that child sees them: its own arguments (plus the runner's),
     and for evals the release's sample limit (the spec's release default unless given)."""
@@ -117,6 +125,7 @@ def child_config(config: RunConfig, child: str, spec: ModelSpec | None = None) -
     measure_targets = spec is not None and spec.perf_reference and not config.concurrency_sweeps
     if child == "benchmarks" and measure_targets and not args:
         args["sweep"] = "targets"  # a release measures the points it is judged on
+    args = {**_release_seed(config, child), **args}  # `benchmarks.seed=` wins over `seed=`
     changes: dict[str, object] = {"workflow": child, "workflow_args": MappingProxyType(args)}
     if child == "evals" and spec is not None and not config.eval_samples:
         changes["limit_samples_mode"] = config.limit_samples_mode or spec.release_limit_samples_mode

@@ -147,6 +147,31 @@ def test_client_side_mode_against_the_emulator(tmp_path: Path, emulator_url: str
     assert statistics.median(itl_errors) < 0.05
 
 
+def test_a_second_run_against_the_same_server_sends_fresh_prompts(
+    tmp_path: Path, emulator_url: str
+) -> None:
+    """Each run draws its own seed (recorded): a release measured again against a server that
+    keeps its prompt cache is not answered from it. The same seed, given, is."""
+
+    def bench(name: str, extra: str = "") -> dict[str, object]:
+        folder, _output = run_ok(
+            "--model", "SmolLM2-135M-Instruct", "--device", "cpu", "--workflow", "benchmarks",
+            "--server-url", emulator_url, "--workflow-args",
+            f"isl=48 osl=4 concurrency=2 num_prompts=4 {extra}", logs=tmp_path / name,
+            timeout=900,
+        )  # fmt: skip
+        [document] = result_files(folder)
+        recorded = json.loads((folder / "runtime_spec.json").read_text())
+        assert recorded["run_config"]["workflow_args"]["seed"] == document["seed"]
+        return document
+
+    first, second = bench("first"), bench("second")
+    assert first["seed"] != second["seed"]
+    assert (first["cached_share"], second["cached_share"]) == (0.0, 0.0)
+    again = bench("again", f"seed={first['seed']}")
+    assert again["cached_share"] == 1.0 and again["prompt_cache_hit"] is True
+
+
 def test_stress_endurance_against_the_emulator_records_drift(
     tmp_path: Path, emulator_url: str
 ) -> None:
@@ -222,9 +247,11 @@ def test_sharegpt_from_the_packaged_file(tmp_path: Path, emulator_url: str) -> N
 def test_the_real_server_reports_its_prompt_cache(
     tmp_path: Path, cpu_server: RunningServer
 ) -> None:
-    """llama.cpp reports the prompt tokens it took from its cache: the same point sent twice is
-    answered from it the second time, and that run says so."""
+    """llama.cpp reports the prompt tokens it took from its cache: the same point sent twice (the
+    same seed: each run would draw its own) is answered from it the second time, and that run
+    says so."""
     args = {"isl": 96, "osl": 4, "concurrency": 2, "num_prompts": 4, "endpoint": "completions"}
+    args |= {"seed": 1807}  # a seed no other test sends, so the first run finds nothing cached
     args |= CPU_SERVED
     outputs = []
     for name in ("first", "again"):

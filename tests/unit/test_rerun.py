@@ -12,13 +12,15 @@ import pytest
 
 from tests.helpers import Run
 from workflows.errors import UsageError
+from workflows.prompt_seed import SEED_BEFORE_DRAWING, with_prompt_seed
 from workflows.registry.frozen import thaw
 from workflows.registry.loader import load_registry
 from workflows.registry.schema import RegistryError
 from workflows.registry.spec_json import read_spec_json, spec_from_json
-from workflows.rerun import differences, host_facts, refuse_other_flags
+from workflows.rerun import differences, host_facts, refuse_other_flags, rerun_config
 from workflows.run_config import RunConfig
 from workflows.runtime_spec import build_runtime_spec
+from workflows.workflow_release import child_config
 
 CPU_SPEC = load_registry().find("SmolLM2-135M-Instruct", "cpu")
 
@@ -111,6 +113,19 @@ def test_rerun_repeats_the_recorded_settings(run_cli: Run, tmp_path: Path) -> No
     assert again.code == 0, again.err
     assert "re-running" in again.out
     assert first.out.strip().splitlines()[-1] == again.out.strip().splitlines()[-1]
+
+
+def test_a_rerun_sends_the_prompts_of_its_original(tmp_path: Path) -> None:
+    """The seed the original drew is in its record; the re-run uses it and draws none. A
+    record from before seeds were drawn ran with the fixed seed 0."""
+    drawn = with_prompt_seed(DOCKER, lambda: 31337)
+    again = rerun_config(runtime_record(tmp_path / "drawn", drawn), {})
+    assert again.workflow_args["seed"] == 31337
+    old = rerun_config(runtime_record(tmp_path / "old", DOCKER), {})
+    assert old.workflow_args["seed"] == SEED_BEFORE_DRAWING == 0
+    release = dataclasses.replace(drawn, workflow="release", print_docker_cmd=False)
+    replayed = rerun_config(runtime_record(tmp_path / "release", release), {})
+    assert child_config(replayed, "benchmarks", CPU_SPEC).workflow_args["seed"] == 31337
 
 
 def test_rerun_refuses_flags_that_would_change_the_run(run_cli: Run, tmp_path: Path) -> None:

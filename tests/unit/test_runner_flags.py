@@ -61,14 +61,18 @@ def test_ci_mode_sets_the_nightly_limit_unless_the_user_chose_one() -> None:
 
 
 def test_load_flags_reach_the_load_generator() -> None:
-    release = config_of("--workflow", "release", "--percentile-report", "--concurrency-sweeps")
+    seeded = ("--workflow-args", "seed=1")  # given, or the runner draws one
+    release = config_of(
+        "--workflow", "release", "--percentile-report", "--concurrency-sweeps", *seeded
+    )
     assert load_args(release, "benchmarks") == {
+        "seed": 1,
         "percentile_report": True,
         "concurrency_sweeps": True,
     }
-    assert load_args(release, "stress_tests") == {"percentile_report": True}
-    plain = config_of("--workflow", "benchmarks", "--workflow-args", "smoke=true")
-    assert load_args(plain, "benchmarks") == {"smoke": True}
+    assert load_args(release, "stress_tests") == {"seed": 1, "percentile_report": True}
+    plain = config_of("--workflow", "benchmarks", "--workflow-args", "smoke=true seed=1")
+    assert load_args(plain, "benchmarks") == {"smoke": True, "seed": 1}
 
 
 @pytest.mark.parametrize(
