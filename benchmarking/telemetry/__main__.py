@@ -48,11 +48,11 @@ class Scraper:
     url: str
     timeout_s: float
     out: IO[str]
-    scrapes: int = 0
     given_up: bool = False  # the server said it has no metrics for us: ticks stop asking
 
     def write(self, mark: str | None) -> None:
-        self.scrapes += 1
+        """One scrape's line: its reading or why none, when the answer came (CLOCK_MONOTONIC,
+        as the generator's), and this process's CPU seconds so far."""
         line: dict[str, object] = {"mark": mark}
         try:
             line |= asdict(scrape(self.url, auth_headers(), self.timeout_s))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
 import urllib.error
 import urllib.request
@@ -28,7 +29,7 @@ def scrape(base_url: str, headers: Mapping[str, str], timeout_s: float) -> Readi
     except urllib.error.HTTPError as error:
         final = error.code in GIVE_UP_STATUSES
         raise ScrapeError(f"GET /metrics answered HTTP {error.code}", final) from None
-    except (urllib.error.URLError, OSError) as error:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
         raise ScrapeError(f"GET /metrics failed: {_why(error, timeout_s)}") from None
     try:
         return read_metrics(body.decode("utf-8"))
@@ -42,4 +43,4 @@ def _why(error: Exception, timeout_s: float) -> str:
     reason = error.reason if isinstance(error, urllib.error.URLError) else error
     if isinstance(reason, (TimeoutError, socket.timeout)):
         return f"no answer within {timeout_s:g} s"
-    return str(getattr(reason, "strerror", None) or reason)
+    return str(getattr(reason, "strerror", None) or reason or type(reason).__name__)

@@ -25,6 +25,7 @@ from benchmarking.server_api import API_KEY_ENV
 from benchmarking.settings import settings_from
 from benchmarking.sweep import Point
 from benchmarking.telemetry.families import NotMetrics, read_metrics
+from benchmarking.telemetry.fetch import ScrapeError, scrape
 from benchmarking.telemetry.point import ServerTelemetry, point_telemetry
 from benchmarking.telemetry.session import scraping
 from benchmarking.tools import __main__ as tools_main
@@ -225,12 +226,15 @@ def scraped_once(url: str, folder: Path) -> ServerTelemetry:
 
 
 class Garbage(http.server.BaseHTTPRequestHandler):
+    """/metrics answers a login page; /cut promises 100 bytes, sends 10 and hangs up."""
+
     def do_GET(self) -> None:
-        body = b"<html>a login page</html>"
+        body = b"<html>a login page</html>" if self.path == "/metrics" else b"x" * 10
         self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(len(body) if self.path == "/metrics" else 100))
         self.end_headers()
         self.wfile.write(body)
+        self.close_connection = True
 
     def log_message(self, format: str, *args: object) -> None:
         del format, args
@@ -257,6 +261,8 @@ def test_a_server_without_usable_metrics_is_recorded_not_raised(
     assert "refused" in str(refused.reason).lower()
     garbage = scraped_once(garbage_server, tmp_path / "garbage")
     assert not garbage.available and "not Prometheus text" in str(garbage.reason)
+    with pytest.raises(ScrapeError, match="GET /metrics failed: IncompleteRead"):
+        scrape(f"{garbage_server}/cut", {}, 1.0)  # /cut/metrics: the body ends short
     monkeypatch.setenv("EMULATOR_API_KEY", "right-key")
     locked = emulator()
     assert scraped_once(locked, tmp_path / "401").reason == "GET /metrics answered HTTP 401"
