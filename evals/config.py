@@ -45,6 +45,7 @@ TASK_FIELDS = (
     "published",
     "reference",
     "tolerance",
+    "reference_samples",
     "num_fewshot",
     "seed",
     "gen_kwargs",
@@ -101,6 +102,7 @@ class EvalTask:
     limits: Mapping[str, Limit]
     source_file: str
     allow_code_execution: bool = False  # the task runs model-written code to score it
+    reference_samples: str | None = None  # the reference run's per-sample scores, under evals/
 
     @property
     def is_chat(self) -> bool:
@@ -216,6 +218,7 @@ def _task(raw: Any, where: str, source: str) -> tuple[EvalTask, Mapping[str, Map
         limits=_limits(entry, "limits"),
         source_file=source,
         allow_code_execution=entry.flag("allow_code_execution"),
+        reference_samples=entry.text("reference_samples"),
     )
     _check_keys(entry, task)
     if task.is_chat and task.output_type != "generate_until":
