@@ -79,6 +79,7 @@ class Limit:
     samples: int | float | None
     reference: Score | None = None
     skip: str | None = None  # why the task does not run in this mode (too slow for it, say)
+    max_disagreements: int | None = None  # answers that may differ from the reference run's
 
 
 @dataclass(frozen=True)
@@ -283,8 +284,12 @@ def _limits(entry: Entry, key: str) -> Mapping[str, Limit]:
     for mode, raw in entry.mapping(key).items():
         if mode not in LIMIT_MODES:
             entry.fail(key, f"'{mode}' is not a limit mode ({', '.join(LIMIT_MODES)})")
-        inner = Entry(raw, f"{entry.where}: {key}.{mode}", ("samples", "reference", "skip"))
-        limits[mode] = Limit(_samples(inner), _score(inner, "reference"), inner.text("skip"))
+        fields = ("samples", "reference", "skip", "max_disagreements")
+        inner = Entry(raw, f"{entry.where}: {key}.{mode}", fields)
+        most = _optional_count(inner, "max_disagreements")
+        if most is not None and not entry.has("reference_samples"):
+            inner.fail("max_disagreements", "needs the task's reference_samples to compare with")
+        limits[mode] = Limit(_samples(inner), _score(inner, "reference"), inner.text("skip"), most)
     return MappingProxyType(limits)
 
 

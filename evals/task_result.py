@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.agreement import Agreement, compare, reference_answers, run_answers
 from evals.plan import TaskPlan
 from evals.scoring import ScoringError, extract_score, judge, sample_count, task_results
 from reports.results import Identity, document, write_json
@@ -56,19 +57,32 @@ def error_row(plan: TaskPlan, reason: str, files: Mapping[str, Any]) -> dict[str
     return base_row(plan) | {"status": Status.ERROR, "reason": reason, "files": dict(files)}
 
 
-def scored_row(plan: TaskPlan, results_path: Path, files: Mapping[str, Any]) -> dict[str, Any]:
-    """Score, interval and verdict from lm-eval's results file; a missing key is an ERROR."""
+def scored_row(
+    plan: TaskPlan,
+    results_path: Path,
+    files: Mapping[str, Any],
+    samples_files: Sequence[Path] = (),
+) -> dict[str, Any]:
+    """Score, interval and verdict from lm-eval's results file; a missing key is an ERROR. Where
+    the limit holds the answers to the reference run's, a run that strays fails."""
     try:
         results = json.loads(results_path.read_text())
         score = extract_score(results, plan.task)
         n = sample_count(results, plan.task.task)
-    except (ScoringError, ValueError) as error:
+        agreement = agreement_of(plan, samples_files)
+    except (ScoringError, ValueError, KeyError, OSError) as error:
         return error_row(plan, str(error), files)
     verdict = judge(plan.task, score, n, plan.limit, plan.samples is not None)
+    status, reason = verdict.status, verdict.reason
+    if agreement is not None:
+        reason = f"{reason}; {agreement.describe()}"
+        if status is Status.PASS and not agreement.passed:
+            status = Status.FAIL
     reported = task_results(results, plan.task.task)
     return base_row(plan) | {
-        "status": verdict.status,
-        "reason": verdict.reason,
+        "status": status,
+        "reason": reason,
+        "agreement": agreement.as_dict() if agreement else None,
         "score": score,
         "unit": "fraction",
         "n_samples": n,
@@ -81,6 +95,15 @@ def scored_row(plan: TaskPlan, results_path: Path, files: Mapping[str, Any]) -> 
         "key_values": {key: reported.get(key) for key in plan.task.result_keys},
         "files": dict(files),
     }
+
+
+def agreement_of(plan: TaskPlan, samples_files: Sequence[Path]) -> Agreement | None:
+    """The answers against the reference run's, where this limit asks for it (not for
+    hand-picked samples, which have no reference)."""
+    most, rows = plan.limit.max_disagreements, plan.task.reference_samples
+    if most is None or rows is None or plan.samples is not None:
+        return None
+    return compare(run_answers(samples_files), reference_answers(rows), most)
 
 
 def evals_document(

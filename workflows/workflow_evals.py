@@ -192,7 +192,7 @@ class EvalsRun:
             return error_row(plan, _failure(result), files)
         if results_path is None:
             return error_row(plan, "lm-eval wrote no results file", files)
-        return scored_row(plan, results_path, files)
+        return scored_row(plan, results_path, files, samples)
 
     def _relative(self, path: Path) -> str:
         return str(path.relative_to(self.ctx.the_folder.path))

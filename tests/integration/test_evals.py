@@ -85,6 +85,7 @@ def test_evals_fail_against_a_server_that_answers_nonsense(tmp_path: Path, emula
     task = evals_json(folder)["tasks"][0]
     assert task["status"] == "FAIL" and task["score"] < 0.1
     assert "stays below" in task["reason"]
+    assert "answers differ from the reference run's, more than the 5 allowed" in task["reason"]
 
 
 @pytest.mark.parametrize("emulator", [("--fail-every", "1")], indirect=True)
