@@ -63,6 +63,14 @@ def test_key_and_threads_are_applied() -> None:
     assert params.cpuparams.n_threads == 2 and params.cpuparams_batch.n_threads == 2
 
 
+def test_a_chat_template_given_replaces_the_ggufs_own() -> None:
+    template = "{% for message in messages %}{{ message['content'] }}{% endfor %}"
+    params = configured("--model", "m", "--alias", "a", "--chat-template", template)
+    assert params.chat_template == template and params.use_jinja
+    default = configured("--model", "m", "--alias", "a")
+    assert not hasattr(default, "chat_template"), "unset: llama.cpp reads the GGUF's template"
+
+
 def test_model_and_alias_are_required() -> None:
     with pytest.raises(SystemExit):
         launcher().parse(["--port", "1"])

@@ -2,6 +2,7 @@
 
     python -I llama_server.py --model FILE.gguf --alias NAME --port PORT [--host HOST]
                               [--parallel SLOTS] [--context-per-slot TOKENS] [--threads N]
+                              [--chat-template JINJA]
     python -I llama_server.py --version
 
 Standard library and xllamacpp only: it runs in the server's own environment (`--local-server`)
@@ -33,6 +34,11 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--parallel", type=int, default=1, help="request slots")
     parser.add_argument("--context-per-slot", type=int, default=4096, help="tokens per slot")
     parser.add_argument("--threads", type=int, default=0, help="0: llama.cpp's default")
+    parser.add_argument(
+        "--chat-template",
+        default="",
+        help="a Jinja chat template in place of the GGUF's own (tests serve a broken one)",
+    )
     args = parser.parse_args(argv)
     if not args.version and not (args.model and args.alias):
         parser.error("--model and --alias are required")
@@ -67,6 +73,9 @@ def configure(params: Any, args: argparse.Namespace, api_key: str | None) -> Any
     if args.threads > 0:
         params.cpuparams.n_threads = args.threads
         params.cpuparams_batch.n_threads = args.threads
+    if args.chat_template:
+        params.use_jinja = True
+        params.chat_template = args.chat_template
     if api_key:
         params.api_keys = [api_key]
     return params
