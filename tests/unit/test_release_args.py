@@ -142,7 +142,7 @@ def test_waivers_that_name_no_task_of_the_release_are_pointed_out() -> None:
     lines = unmatched_waivers(spec, config(), child_names(config(), spec))
     assert len(lines) == 2
     assert lines[0].startswith("the known issue for evals task 'meta_gpqa_cot' matches no evals")
-    assert "(humaneval_packaged, readiness_basics)" in lines[0]
+    assert "(chat_basics, humaneval_packaged, readiness_basics)" in lines[0]
     assert lines[1].startswith("the known issue for spec_tests task 'n_choice' matches no")
 
 
