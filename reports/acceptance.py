@@ -446,12 +446,19 @@ def _evals(run: RunData, waivers: Waivers, status: str, grades: list[Grade]) -> 
     return category
 
 
-def _judge_task(judge: Judge, task: Mapping[str, Any], graded_elsewhere: bool) -> None:
-    name, reason = str(task.get("task")), str(task.get("reason") or "")
+def _readable_status(judge: Judge, value: object, name: str, what: str) -> Status | None:
+    """The result's status; one this runner never writes is a blocker nothing waives."""
     try:
-        state = read_status(task.get("status"), f"evals task {name}")
+        return read_status(value, f"{what} {name}")
     except UnknownStatus as error:
         judge.blocker(name, name, str(error))
+        return None
+
+
+def _judge_task(judge: Judge, task: Mapping[str, Any], graded_elsewhere: bool) -> None:
+    name, reason = str(task.get("task")), str(task.get("reason") or "")
+    state = _readable_status(judge, task.get("status"), name, "evals task")
+    if state is None:
         return
     if state is Status.ERROR:
         judge.blocker(name, name, f"{name} crashed: {reason or 'no detail'}")
@@ -506,10 +513,8 @@ def _spec_tests(run: RunData, waivers: Waivers) -> Category:
 
 def _judge_spec_check(judge: Judge, check: Mapping[str, Any]) -> None:
     name, message = str(check.get("name")), str(check.get("message") or "")
-    try:
-        state = read_status(check.get("status"), f"spec check {name}")
-    except UnknownStatus as error:
-        judge.blocker(name, name, str(error))
+    state = _readable_status(judge, check.get("status"), name, "spec check")
+    if state is None:
         return
     if state is Status.PASS:
         judge.passed(name)
