@@ -4,7 +4,7 @@ crash); a requirements file replaces the registry's performance and accuracy tar
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -224,6 +224,19 @@ def _with_reason(finding: Finding, reason: str) -> Finding:
     return Finding(finding.key, finding.category, finding.where, finding.message, reason)
 
 
+@dataclass
+class Evidence:
+    """What every category's judge reads: the run, its waivers and status, the target points,
+    and the requirement grades the judges add to."""
+
+    run: RunData
+    waivers: Waivers
+    status: str
+    targets: tuple[TargetPoint, ...]
+    tiers: bool  # whether the status enforces any performance tier
+    grades: list[Grade] = field(default_factory=list)
+
+
 def judge_run(run: RunData) -> Acceptance:
     spec = run.spec
     status = str(spec.get("status", ""))
@@ -231,19 +244,9 @@ def judge_run(run: RunData) -> Acceptance:
     requirements = run.requirements
     tiers = () if requirements else enforced_tiers(status)
     targets = check_targets(spec, run.benchmarks, enforce=tiers)
-    grades: list[Grade] = []
+    evidence = Evidence(run, waivers, status, tuple(targets), bool(tiers))
     categories = [_workflows(run)] if run.release is not None else []
-    if run.ran("benchmarks"):
-        categories.append(_benchmarks(run, waivers, targets, grades, bool(tiers)))
-    if run.ran("evals"):
-        categories.append(_evals(run, waivers, status, grades))
-    if run.ran("spec_tests"):
-        categories.append(_spec_tests(run, waivers))
-    if run.ran("stress_tests"):
-        stress = Category("stress_tests", enforced=True)
-        _judge_left_out(Judge(stress, waivers), run)
-        _judge_failed_requests(Judge(stress, waivers), run.stress)
-        categories.append(stress)
+    categories += [judge(evidence) for name, judge in JUDGES.items() if run.ran(name)]
     for category in categories:
         if not waivers.waive_workflow(category.name):
             _require_evidence(category)
@@ -261,7 +264,7 @@ def judge_run(run: RunData) -> Acceptance:
         enforced_tiers=tiers,
         categories=tuple(categories),
         target_points=tuple(targets),
-        grades=tuple(grades),
+        grades=tuple(evidence.grades),
         source=f"requirements: {requirements['name']}" if requirements else "registry",
         notes=tuple(notes),
         partial=partial,
@@ -289,9 +292,14 @@ def _require_evidence(category: Category) -> None:
         )
 
 
-def _benchmarks(
-    run: RunData, waivers: Waivers, targets: Sequence[TargetPoint], grades: list[Grade], tiers: bool
-) -> Category:
+def _benchmarks(evidence: Evidence) -> Category:
+    run, waivers, targets, grades = (
+        evidence.run,
+        evidence.waivers,
+        evidence.targets,
+        evidence.grades,
+    )
+    tiers = evidence.tiers
     requirements = run.requirements
     if requirements:
         goodput = requirements["goodput"]
@@ -410,7 +418,8 @@ def _judge_failed_requests(judge: Judge, points: Sequence[Point]) -> None:
             )
 
 
-def _evals(run: RunData, waivers: Waivers, status: str, grades: list[Grade]) -> Category:
+def _evals(evidence: Evidence) -> Category:
+    run, waivers, status, grades = evidence.run, evidence.waivers, evidence.status, evidence.grades
     requirements = run.requirements
     if requirements:
         musts = [item for item in requirements["accuracy"] if item.get("priority") == "must"]
@@ -495,7 +504,8 @@ def _flag_implausible(judge: Judge, task: Mapping[str, Any]) -> None:
     )
 
 
-def _spec_tests(run: RunData, waivers: Waivers) -> Category:
+def _spec_tests(evidence: Evidence) -> Category:
+    run, waivers = evidence.run, evidence.waivers
     category = Category("spec_tests", enforced=True)
     judge = Judge(category, waivers)
     results = run.spec_tests
@@ -524,3 +534,21 @@ def _judge_spec_check(judge: Judge, check: Mapping[str, Any]) -> None:
         judge.failed(name, name, f"{name}: {message or state.value}", name)
     else:
         judge.unjudged(name, name, f"{name} is {state.value}: {message or 'no detail'}", name)
+
+
+def _stress_tests(evidence: Evidence) -> Category:
+    stress = Category("stress_tests", enforced=True)
+    judge = Judge(stress, evidence.waivers)
+    _judge_left_out(judge, evidence.run)
+    _judge_failed_requests(judge, evidence.run.stress)
+    return stress
+
+
+# Each workflow a release can run brings its judge here, in the release's order; a test holds
+# this table to the release's children (workflows/workflow_release.py ORDER).
+JUDGES: dict[str, Callable[[Evidence], Category]] = {
+    "evals": _evals,
+    "benchmarks": _benchmarks,
+    "spec_tests": _spec_tests,
+    "stress_tests": _stress_tests,
+}

@@ -462,3 +462,10 @@ def test_a_score_far_above_its_reference_is_a_finding(tmp_path: Path) -> None:
     assert "implausibly high" in finding.reason
     plausible = eval_task("readiness_basics", "PASS", 0.6)  # interval [0.37, 0.71] spans 0.5333
     assert not judged(passing_run(tmp_path / "b", tasks=[plausible])).advisories
+
+
+def test_every_workflow_a_release_runs_brings_its_judge_in_the_release_order() -> None:
+    from reports.acceptance import JUDGES
+    from workflows.workflow_release import ORDER
+
+    assert tuple(JUDGES) == ORDER
