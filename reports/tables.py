@@ -142,9 +142,14 @@ def findings_frame(findings: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def category_frame(categories: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Per category: whether the status requires it, what ran, and how it was judged."""
     keys = ("name", "status", "total", "passed", "failed", "na", "skipped", "blockers", "waived")
     return pd.DataFrame(
-        [{key.capitalize(): category[key] for key in keys} for category in categories]
+        [
+            {"Name": category["name"], "Required": "yes" if category["enforced"] else "no"}
+            | {key.capitalize(): category[key] for key in keys[1:]}
+            for category in categories
+        ]
     )
 
 
