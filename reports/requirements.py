@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from reports.run_data import Point
+from reports.targets import mostly_cached, unasked_cache_share
 
 SLO_KEYS = ("ttft_ms", "tpot_ms", "e2el_ms")
 PRIORITIES = ("must", "should")
@@ -184,6 +185,18 @@ def grade_goodput(requirements: Mapping[str, Any], points: Sequence[Point]) -> l
         rows = point.request_rows()
         good = sum(meets_slo(row, slo) for row in rows)
         share = good / len(rows) if rows else None
+        cached = unasked_cache_share(point.document)
+        detail = (
+            f"{good} of {len(rows)} requests met the SLOs ({share:.0%}), "
+            f"needs {goodput['min_share']:.0%}"
+            if share is not None
+            else "no request rows were recorded for this point"
+        )
+        if mostly_cached(cached):
+            detail += (
+                f"; not judged: {cached:.0%} of its prompt tokens came from a prompt cache "
+                "the run did not ask for"
+            )
         grades.append(
             Grade(
                 key=f"goodput:isl-{isl}_osl-{osl}_conc-{concurrency}",
@@ -192,13 +205,10 @@ def grade_goodput(requirements: Mapping[str, Any], points: Sequence[Point]) -> l
                 priority=goodput["priority"],
                 required=goodput["min_share"],
                 measured=share,
-                met=share is not None and share >= goodput["min_share"],
-                detail=(
-                    f"{good} of {len(rows)} requests met the SLOs ({share:.0%}), "
-                    f"needs {goodput['min_share']:.0%}"
-                    if share is not None
-                    else "no request rows were recorded for this point"
-                ),
+                met=share is not None
+                and share >= goodput["min_share"]
+                and not mostly_cached(cached),
+                detail=detail,
             )
         )
     if levels and not grades:

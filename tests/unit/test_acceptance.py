@@ -469,3 +469,15 @@ def test_every_workflow_a_release_runs_brings_its_judge_in_the_release_order() -
     from workflows.workflow_release import ORDER
 
     assert tuple(JUDGES) == ORDER
+
+
+def test_goodput_on_a_point_served_from_an_unasked_cache_is_not_judged(tmp_path: Path) -> None:
+    cached = Measured(request_ttfts=[100, 150, 190, 180], cached_share=1.0)
+    acceptance = with_requirements(tmp_path / "a", requirements(), points=[cached])
+    [grade] = [g for g in acceptance.grades if g.key.startswith("goodput")]
+    assert not grade.met and "not judged: 100% of its prompt tokens came from a prompt cache" in (
+        grade.detail
+    )
+    assert not acceptance.accepted
+    fresh = Measured(request_ttfts=[100, 150, 190, 180], cached_share=0.0)
+    assert with_requirements(tmp_path / "b", requirements(), points=[fresh]).accepted
