@@ -92,6 +92,22 @@ FAILING_LOAD = {
 }
 
 
+def runs_against(
+    url: str, workflow: str, variants: dict[str, str], logs: Path
+) -> dict[str, tuple[int, str]]:
+    """`run.py` once per variant (extra workflow arguments) against one server: name -> (exit
+    code, output), each in a logs folder of its own."""
+    outcomes = {}
+    for name, extra in variants.items():
+        process = runner(
+            *CPU_MODEL, "--workflow", workflow, "--server-url", url, "--disable-trace-capture",
+            "--workflow-args", FAILING_LOAD[workflow] + extra, logs=logs / name,
+        )  # fmt: skip
+        output, _ = process.communicate(timeout=300)
+        outcomes[name] = (process.returncode, output)
+    return outcomes
+
+
 @pytest.mark.parametrize("workflow", sorted(FAILING_LOAD))
 def test_failed_requests_fail_the_run_unless_allowed(tmp_path: Path, workflow: str) -> None:
     """A server that answers one request in four with HTTP 500 (it stays up): the runner used to
@@ -101,23 +117,16 @@ def test_failed_requests_fail_the_run_unless_allowed(tmp_path: Path, workflow: s
         "--fail-every", "4",
     )  # fmt: skip
     try:
-        outcomes = {}
-        for allowed in ("", " max_failed=0.5"):
-            process = runner(
-                *CPU_MODEL, "--workflow", workflow, "--server-url", url,
-                "--disable-trace-capture", "--workflow-args", FAILING_LOAD[workflow] + allowed,
-                logs=tmp_path / (allowed.strip() or "strict"),
-            )  # fmt: skip
-            output, _ = process.communicate(timeout=300)
-            outcomes[allowed] = (process.returncode, output)
+        variants = {"strict": "", "allowed": " max_failed=0.5"}
+        outcomes = runs_against(url, workflow, variants, tmp_path)
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
-    code, output = outcomes[""]
+    code, output = outcomes["strict"]
     assert code == 1, output
     assert "2 of 8 requests failed" in output and "HTTP 500" in output
     assert "exit 1 (workflow_failed)" in output
-    code, output = outcomes[" max_failed=0.5"]
+    code, output = outcomes["allowed"]
     assert code == 0, output
     assert "2 of 8 requests failed" in output
 
@@ -128,16 +137,9 @@ def test_a_server_of_another_model_stops_the_run_before_any_request(tmp_path: Pa
     before the workflow; `served_model=` lets it through under the server's name."""
     other = "meta-llama/Llama-3.1-70B-Instruct"
     emulator, url = start_emulator("--model", other, "--ttft-ms", "5", "--itl-ms", "1")
-    outcomes = {}
     try:
-        for name, escape in (("refused", ""), ("escaped", f" served_model={other}")):
-            process = runner(
-                *CPU_MODEL, "--workflow", "benchmarks", "--server-url", url,
-                "--disable-trace-capture", "--workflow-args", FAILING_LOAD["benchmarks"] + escape,
-                logs=tmp_path / name,
-            )  # fmt: skip
-            output, _ = process.communicate(timeout=300)
-            outcomes[name] = (process.returncode, output)
+        variants = {"refused": "", "escaped": f" served_model={other}"}
+        outcomes = runs_against(url, "benchmarks", variants, tmp_path)
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
