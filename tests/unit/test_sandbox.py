@@ -9,6 +9,7 @@ takes.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import shutil
@@ -51,6 +52,20 @@ Confine = Callable[..., Finished]
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (bwrap)")
 
 
+@functools.cache
+def readable_evals_copy() -> Path:
+    """The evals package's top-level modules in a folder any uid can read: the checkout may sit
+    in a folder only root can enter (a `mktemp -d` clone is 0700)."""
+    root = Path(tempfile.mkdtemp(prefix="readiness-sandbox-src-"))
+    root.chmod(0o755)
+    package = root / "evals"
+    package.mkdir(mode=0o755)
+    for module in (REPO_ROOT / "evals").glob("*.py"):
+        shutil.copy(module, package / module.name)
+        (package / module.name).chmod(0o644)
+    return root
+
+
 def as_unprivileged_user(
     script: str, args: tuple[str, ...] = (), limits: Limits = FAST, shared: Path | None = None
 ) -> Finished:
@@ -67,7 +82,7 @@ def as_unprivileged_user(
         capture_output=True,
         text=True,
         cwd="/tmp",
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        env={**os.environ, "PYTHONPATH": str(readable_evals_copy())},
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
