@@ -38,13 +38,39 @@ CPU_IMAGE = "local/readiness-llama-cpp-cpu:0.1.0"
 DEBIAN_BASE = "readiness/debian-python:bookworm"
 
 
+ENGINE_PREPARATION_DEADLINE_S = 900.0
+
+
+def engine_preparation() -> str | None:
+    """Waits for the engine `.ci/run` prepares in the background; None where nobody prepares one.
+
+    Returns "ready", or why it could not be prepared (the tests then fail: it was promised)."""
+    status_path = os.environ.get("READINESS_DOCKER_ENGINE_STATUS")
+    if not status_path:
+        return None
+    status = Path(status_path)
+    deadline = time.monotonic() + ENGINE_PREPARATION_DEADLINE_S
+    while not status.exists():
+        if time.monotonic() > deadline:
+            return f"not prepared within {ENGINE_PREPARATION_DEADLINE_S:.0f} s"
+        time.sleep(1)
+    if status.read_text().strip() == "0":
+        return "ready"
+    log = Path(os.environ.get("READINESS_DOCKER_ENGINE_LOG", "/dev/null"))
+    tail = log.read_text(errors="replace").splitlines()[-5:] if log.is_file() else []
+    return "scripts/ci/docker_engine.sh failed: " + " | ".join(tail)
+
+
 @pytest.fixture(scope="session")
 def engine() -> DockerEngine:
+    preparation = engine_preparation()
+    if preparation not in (None, "ready"):
+        pytest.skip(f"no Docker engine on this machine: {preparation}")
     try:
         return DockerEngine.connect()
     except SetupError as error:
-        if os.environ.get("READINESS_DOCKER_TESTS") == "required":
-            pytest.fail(f"the Docker engine .ci/run started does not answer: {error}")
+        if preparation == "ready":
+            pytest.fail(f"the Docker engine .ci/run prepared does not answer: {error}")
         pytest.skip(f"no Docker engine: {error.message} (scripts/ci/docker_engine.sh starts one)")
 
 
