@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -85,7 +85,7 @@ def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
     """Write to a temp file of its own in the same folder, then rename: readers never see half
     a file, two writers never share a temp file, and a failed write leaves nothing behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, temp = _new_temp_file(path, mode)
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
@@ -95,6 +95,19 @@ def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def _new_temp_file(path: Path, mode: int | None) -> tuple[int, str]:
+    """A new file beside `path`, created with the umask's mode as any other file of the run
+    folder (mkstemp's files are 0600 whatever the umask), or with `mode` from the start."""
+    for _ in range(100):
+        temp = str(path.parent / f".{path.name}.{secrets.token_hex(6)}")
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+            return os.open(temp, flags, 0o666 if mode is None else mode), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def write_json(path: Path, payload: Mapping[str, object]) -> Path:
