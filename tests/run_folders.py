@@ -12,7 +12,7 @@ from typing import Any
 from reports.results import Identity, document, write_json, write_jsonl
 
 RUN_ID = "2026-12-01_10-00-00_TinyModel_cpu_release_0000abcd"
-IDENTITY = Identity(RUN_ID, "id_llama_cpp_TinyModel_cpu", "org/TinyModel", "cpu", "org/TinyModel")
+IDENTITY = Identity(RUN_ID, "id_llama-cpp_TinyModel_cpu", "org/TinyModel", "cpu", "org/TinyModel")
 TARGET = {
     "isl": 128,
     "osl": 32,

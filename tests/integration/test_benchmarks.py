@@ -79,7 +79,7 @@ def test_smoke_sweep_on_the_real_cpu_server(tmp_path: Path, cpu_server: RunningS
     for document in documents:
         assert all(field in document for field in VLLM_FIELDS)
         assert document["failed"] == 0 and document["completed"] == document["num_prompts"]
-        assert document["model_id"] == "id_llama_cpp_SmolLM2-135M-Instruct_cpu"
+        assert document["model_id"] == "id_llama-cpp_SmolLM2-135M-Instruct_cpu"
         assert (
             document["total_output_tokens"]
             == document["total_server_output_tokens"]

@@ -87,5 +87,5 @@ def test_list_models_shows_llama_8b_on_p100_and_p150(run_cli: Run) -> None:
     listed = run_cli("--list-models", "--json")
     ids = {spec["model_id"] for spec in json.loads(listed.out)["model_specs"]}
     for device in ("p100", "p150"):
-        assert f"id_tt_transformers_Llama-3.1-8B-Instruct_{device}" in ids
-        assert f"id_tt_transformers_Llama-3.1-8B_{device}" in ids
+        assert f"id_tt-transformers_Llama-3.1-8B-Instruct_{device}" in ids
+        assert f"id_tt-transformers_Llama-3.1-8B_{device}" in ids

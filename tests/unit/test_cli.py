@@ -527,8 +527,8 @@ def test_list_models_table_and_json(run_cli: Run) -> None:
     listed = run_cli("--list-models", "--json")
     document = json.loads(listed.out)
     ids = {spec["model_id"] for spec in document["model_specs"]}
-    assert "id_llama_cpp_SmolLM2-135M-Instruct_cpu" in ids
-    assert "id_tt_transformers_Llama-3.1-8B-Instruct_n150" in ids
+    assert "id_llama-cpp_SmolLM2-135M-Instruct_cpu" in ids
+    assert "id_tt-transformers_Llama-3.1-8B-Instruct_n150" in ids
 
 
 def test_reset_venvs_removes_workflow_environments_only(

@@ -26,7 +26,7 @@ def test_n150_container() -> None:
     assert (cfg.host_ip, cfg.host_port) == ("127.0.0.1", 8000)
     assert cfg.labels == {
         "readiness.run_id": RUN_ID,
-        "readiness.model_id": "id_tt_transformers_Llama-3.1-8B-Instruct_n150",
+        "readiness.model_id": "id_tt-transformers_Llama-3.1-8B-Instruct_n150",
         "readiness.managed": "true",
     }
     assert cfg.name == "llama-3.1-8b-instruct-n150-abcd1234"

@@ -82,4 +82,4 @@ def test_runtime_spec_json_has_versions_and_overrides(tiny_registry: Path) -> No
     assert len(document["git_sha"]) in (40, len("unknown"))
     assert document["model_spec"]["vllm_args"]["max_num_seqs"] == 3
     assert document["model_spec"]["device"] == "n150"
-    assert document["model_id"] == "id_tt_transformers_Tiny-1B-Instruct_n150"
+    assert document["model_id"] == "id_tt-transformers_Tiny-1B-Instruct_n150"

@@ -65,7 +65,7 @@ def test_llama_8b_n150_spec_carries_real_pins_and_derived_image() -> None:
         "ghcr.io/tenstorrent/tt-inference-server/"
         "vllm-tt-metal-src-release-ubuntu-22.04-amd64:0.9.0-25305db-6e67d2d"
     )
-    assert spec.model_id == "id_tt_transformers_Llama-3.1-8B-Instruct_n150"
+    assert spec.model_id == "id_tt-transformers_Llama-3.1-8B-Instruct_n150"
     assert spec.max_context == 65536 and spec.max_concurrency == 32
     assert spec.override_tt_config["trace_region_size"] == 52000000
     assert spec.perf_reference[0].ttft_ms == 51
@@ -255,3 +255,16 @@ def test_engine_flag_reaches_the_registry_and_the_record(run_cli: Run, tmp_path:
     assert "SmolLM2-135M-Instruct on cpu has no inference engine 'vllm'" in refused.err
     chosen = run_cli(*cpu, "--engine", "llama_cpp", "--print-docker-cmd", "--docker-server")
     assert chosen.code == 0, chosen.err
+
+
+def test_model_ids_are_spelled_as_upstream_writes_them() -> None:
+    """Upstream's ids use the implementation's hyphenated name; report readers look them up."""
+    registry = load_registry()
+    assert (
+        registry.find("Llama-3.1-8B-Instruct", "n150").model_id
+        == "id_tt-transformers_Llama-3.1-8B-Instruct_n150"
+    )
+    assert (
+        registry.find("Llama-3.3-70B-Instruct", "galaxy").model_id
+        == "id_llama3-70b-galaxy_Llama-3.3-70B-Instruct_galaxy"
+    )

@@ -148,3 +148,11 @@ def test_a_refused_flag_is_named_as_the_user_typed_it() -> None:
     with pytest.raises(UsageError) as refused:
         refuse_other_flags({"rerun": "x", "json_output": True, "interactive": True})
     assert "--interactive, --json would change it" in refused.value.message
+
+
+def test_a_runtime_spec_with_the_old_model_id_spelling_still_loads() -> None:
+    """Runs before ids followed upstream wrote `id_llama_cpp_...`; their folders still rerun."""
+    old = spec_json(model_id="id_llama_cpp_SmolLM2-135M-Instruct_cpu")
+    assert spec_from_json(old, "spec.json").model_id == "id_llama-cpp_SmolLM2-135M-Instruct_cpu"
+    with pytest.raises(RegistryError, match="field 'model_id'"):
+        spec_from_json(spec_json(model_id="id_other_SmolLM2-135M-Instruct_cpu"), "spec.json")

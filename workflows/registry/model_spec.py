@@ -115,8 +115,15 @@ class ModelSpec:
     system_requirements: FrozenMap = field(default_factory=lambda: EMPTY)
 
     @property
+    def impl_name(self) -> str:
+        """The implementation as upstream names it in ids: its registry key with hyphens."""
+        return self.impl.replace("_", "-")
+
+    @property
     def model_id(self) -> str:
-        return f"id_{self.impl}_{self.model_name}_{self.device.value}"
+        """Upstream's id, `id_tt-transformers_Llama-3.1-8B-Instruct_n150`, so tools that read
+        either runner's reports find the same model under the same id."""
+        return f"id_{self.impl_name}_{self.model_name}_{self.device.value}"
 
 
 def model_name_of(repo: str) -> str:

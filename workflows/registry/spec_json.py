@@ -126,8 +126,14 @@ def _check_same(spec: ModelSpec, raw: dict[str, Any], where: str) -> None:
                 f"{where}: field '{key}': {json.dumps(raw[key])} does not follow from the rest "
                 f"of the spec (it gives {json.dumps(rebuilt[key])})"
             )
-    if "model_id" in raw and raw["model_id"] != spec.model_id:
+    if "model_id" in raw and raw["model_id"] not in _accepted_ids(spec):
         raise RegistryError(f"{where}: field 'model_id': expected {spec.model_id}")
+
+
+def _accepted_ids(spec: ModelSpec) -> tuple[str, str]:
+    """Today's id, and the one earlier runs wrote (the impl's key with underscores), so an
+    older runtime_spec.json still reruns."""
+    return spec.model_id, f"id_{spec.impl}_{spec.model_name}_{spec.device.value}"
 
 
 def _normal(value: Any) -> Any:
