@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from reports.results import write_atomic  # standard library only, as this module must be
+from workflows.envs import lock
 from workflows.paths import REPO_ROOT, VENVS_DIR
 
 RUNNER_ENV = "runner"
@@ -73,9 +76,11 @@ def find_uv() -> str:
     uv_bin = bootstrap / "bin" / "uv"
     if uv_bin.exists():
         return str(uv_bin)
-    _say("installing uv into .workflow_venvs/bootstrap-uv (first run only)")
-    venv.EnvBuilder(with_pip=True, clear=True).create(bootstrap)
-    _run_logged([str(env_python(bootstrap)), "-m", "pip", "install", "--quiet", "uv"])
+    with _building("bootstrap-uv"):
+        if not uv_bin.exists():
+            _say("installing uv into .workflow_venvs/bootstrap-uv (first run only)")
+            venv.EnvBuilder(with_pip=True, clear=True).create(bootstrap)
+            _run_logged([str(env_python(bootstrap)), "-m", "pip", "install", "--quiet", "uv"])
     return str(uv_bin)
 
 
@@ -104,8 +109,20 @@ def sync_env(name: str) -> Path:
 
 def ensure_env(name: str) -> Path:
     if not is_current(name):
-        sync_env(name)
+        with _building(name):
+            if not is_current(name):  # another run may have built it while this one waited
+                sync_env(name)
     return env_dir(name)
+
+
+@contextmanager
+def _building(name: str) -> Iterator[None]:
+    """One run builds `name` at a time (workflows/envs/lock.py); the others wait, saying so."""
+    try:
+        with lock.held(VENVS_DIR / f"{name}.lock", f"building the {name} environment", _say):
+            yield
+    except lock.LockTimeout as error:
+        raise BootstrapError(str(error)) from None
 
 
 def reexec_inside(name: str, script: Path, argv: list[str]) -> None:

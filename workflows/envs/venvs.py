@@ -10,14 +10,15 @@ import json
 import logging
 import shutil
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reports.results import write_atomic
 from workflows import command, paths
-from workflows.envs import bootstrap
+from workflows.envs import bootstrap, lock
 from workflows.errors import SetupError
 
 log = logging.getLogger(__name__)
@@ -82,10 +83,30 @@ def _describe_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | No
 
 
 def ensure_venv(spec: VenvSpec, log_path: Path, on_line: LineSink | None = None) -> Path:
-    reason = rebuild_reason(spec)
-    if reason is None:
+    """The environment's Python, built first if it must be. One run builds at a time: another
+    run waits for it (saying so), then reuses what it built."""
+    if rebuild_reason(spec) is None:
         log.debug("reusing environment %s", spec.path)
         return spec.python
+    with building(spec.name):
+        reason = rebuild_reason(spec)
+        if reason is None:
+            log.info("environment %s: built meanwhile by another run; reusing it", spec.name)
+            return spec.python
+        return _build(spec, reason, log_path, on_line)
+
+
+@contextmanager
+def building(name: str) -> Iterator[None]:
+    """The lock on `.workflow_venvs/<name>.lock`; a wait past the deadline is a SetupError."""
+    try:
+        with lock.held(VENVS_DIR / f"{name}.lock", f"building the {name} environment", log.info):
+            yield
+    except lock.LockTimeout as error:
+        raise SetupError(str(error)) from None
+
+
+def _build(spec: VenvSpec, reason: str, log_path: Path, on_line: LineSink | None) -> Path:
     log.info("building environment %s because %s", spec.name, reason)
     shutil.rmtree(spec.path, ignore_errors=True)
     uv = bootstrap.find_uv()
@@ -139,6 +160,7 @@ def reset_venvs() -> list[str]:
     if VENVS_DIR.is_dir():
         for child in sorted(VENVS_DIR.iterdir()):
             if child.is_dir() and child.name not in KEEP:
-                shutil.rmtree(child)
+                with building(child.name):  # never under a run that is building it
+                    shutil.rmtree(child)
                 removed.append(child.name)
     return removed
