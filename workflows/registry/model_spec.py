@@ -115,6 +115,11 @@ class ModelSpec:
     system_requirements: FrozenMap = field(default_factory=lambda: EMPTY)
 
     @property
+    def data_parallel_size(self) -> int:
+        """How many vLLM engines (ranks) share the device; 1 without data parallelism."""
+        return int(self.vllm_args.get("data_parallel_size") or 1)
+
+    @property
     def impl_name(self) -> str:
         """The implementation as upstream names it in ids: its registry key with hyphens."""
         return self.impl.replace("_", "-")
@@ -171,11 +176,23 @@ def derived_docker_image(
     return f"{TT_IMAGE_REPO}/{name}:{image_tag(version, tt_metal_commit, vllm_commit)}"
 
 
-def default_vllm_args(engine: Engine, max_context: int, max_concurrency: int) -> dict[str, object]:
-    args: dict[str, object] = {"max_model_len": max_context, "max_num_seqs": max_concurrency}
+def default_vllm_args(
+    engine: Engine, device: Device, max_context: int, max_num_seqs: int
+) -> dict[str, object]:
+    """vLLM's arguments unless the registry says otherwise; on a Tenstorrent device, upstream's
+    (`max-log-len` keeps a prompt's first 32 tokens in vLLM's request log)."""
+    args: dict[str, object] = {"max_model_len": max_context, "max_num_seqs": max_num_seqs}
     if engine is Engine.VLLM:
         args |= {"block_size": "64", "max_num_batched_tokens": max_context, "seed": 9472}
+    if engine is Engine.VLLM and device.is_tenstorrent:
+        args["max-log-len"] = "32"
     return args
+
+
+def per_rank_seqs(max_concurrency: int, data_parallel_size: int) -> int:
+    """Sequences each data-parallel rank batches: the device's concurrency split across ranks
+    (Llama-3.3-70B on galaxy: 32 users over 4 ranks -> `max_num_seqs` 8), as upstream does."""
+    return max_concurrency // data_parallel_size
 
 
 def dev_docker_image(spec: ModelSpec) -> str:

@@ -21,6 +21,7 @@ from workflows.registry.model_spec import (
     default_vllm_args,
     derived_docker_image,
     model_name_of,
+    per_rank_seqs,
 )
 from workflows.registry.schema import Entry
 
@@ -134,11 +135,7 @@ def _spec(template: _Template, repo: str, device_entry: Entry) -> ModelSpec:
         weights=_weights_source(entry, repo),
         source_file=entry.where.split(":")[0],
         engine_packages=entry.texts("engine_packages"),
-        vllm_args=freeze(
-            default_vllm_args(template.engine, max_context, max_concurrency)
-            | dict(entry.mapping("vllm_args"))
-            | dict(device_entry.mapping("vllm_args"))
-        ),
+        vllm_args=_vllm_args(template, device_entry, device, max_context, max_concurrency),
         override_tt_config=freeze(device_entry.mapping("override_tt_config")),
         env_vars=freeze(dict(entry.mapping("env_vars")) | dict(device_entry.mapping("env_vars"))),
         perf_reference=tuple(
@@ -155,6 +152,24 @@ def _spec(template: _Template, repo: str, device_entry: Entry) -> ModelSpec:
         if device.is_tenstorrent
         else EMPTY,
     )
+
+
+def _vllm_args(
+    template: _Template, device_entry: Entry, device: Device, max_context: int, concurrency: int
+) -> FrozenMap:
+    """Defaults, then the template's, then the device entry's; with data parallelism each rank
+    gets its share of the concurrency unless `max_num_seqs` is given."""
+    given = dict(template.entry.mapping("vllm_args")) | dict(device_entry.mapping("vllm_args"))
+    ranks = given.get("data_parallel_size", 1)
+    if isinstance(ranks, bool) or not isinstance(ranks, int) or ranks <= 0:
+        device_entry.fail("vllm_args", f"data_parallel_size must be a positive integer: {ranks!r}")
+    if concurrency % ranks:
+        device_entry.fail(
+            "max_concurrency", f"{concurrency} does not split over data_parallel_size {ranks}"
+        )
+    seqs = per_rank_seqs(concurrency, ranks)
+    args = default_vllm_args(template.engine, device, max_context, seqs) | given
+    return freeze(args)  # type: ignore[no-any-return]
 
 
 def _check_commits(template: _Template, device: Device) -> None:
