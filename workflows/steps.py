@@ -20,6 +20,8 @@ from workflows.dispatch import WORKFLOWS
 from workflows.envs.venvs import VenvSpec, ensure_venv, reset_venvs
 from workflows.errors import ExitCode, ServerError
 from workflows.host.system_software import check_system_software
+from workflows.ready_wait import DEFAULT_READY_TIMEOUT as DEFAULT_READY_TIMEOUT
+from workflows.ready_wait import ready_wait
 from workflows.registry.loader import load_registry
 from workflows.registry.spec_json import read_spec_json
 from workflows.run_config import validate_for_spec
@@ -28,12 +30,10 @@ from workflows.runtime_spec import RuntimeSpec, build_runtime_spec
 from workflows.servers import provision
 from workflows.servers.base import Server, check_credentials, reported_version
 from workflows.servers.docker_config import container_config, docker_run_command, secret_names
-from workflows.workflow_args import name_arg, number_arg
+from workflows.workflow_args import name_arg
 
 log = logging.getLogger(__name__)
 Step = Callable[[RunContext], "RunContext | ExitCode"]
-DEFAULT_READY_TIMEOUT = {"llama_cpp": 300.0, "vllm": 1200.0}
-EXTERNAL_READY_TIMEOUT = 30.0  # a server that already runs should answer at once
 
 
 def resolve_spec(ctx: RunContext) -> RunContext:
@@ -136,14 +136,15 @@ def start_server(ctx: RunContext) -> RunContext:
     """Start (or reach) the server; teardown stops it unless the workflow keeps it running."""
     server = provision.create_server(ctx, WORKFLOWS[ctx.config.workflow].keeps_server(ctx.config))
     ctx.teardown.push(_stop_unless_kept(ctx, server))
-    timeout = _ready_timeout(ctx, server)
+    wait = ready_wait(ctx.the_spec, ctx.config.workflow_args, server.started_by_runner)
     if server.started_by_runner:
         log.info(
             "starting the %s server on %s", ctx.the_spec.inference_engine.value, server.base_url
         )
     server.start()
     if server.serves_on_start:
-        waited = server.wait_ready(timeout)
+        log.info("waiting up to %s for the server to be ready", wait.describe())
+        waited = server.wait_ready(wait.seconds, why=wait.reason)
         log.info("server ready at %s after %.1fs", server.base_url, waited)
         check_credentials(server)
     interrupts.check()
@@ -192,12 +193,6 @@ def _save_runtime(ctx: RunContext, runtime: RuntimeSpec) -> RunContext:
     """What the run learned of its server joins runtime_spec.json (and the context)."""
     write_atomic(ctx.the_folder.runtime_spec, runtime.to_json())
     return ctx.with_(runtime=runtime)
-
-
-def _ready_timeout(ctx: RunContext, server: Server) -> float:
-    engine = ctx.the_spec.inference_engine.value
-    default = DEFAULT_READY_TIMEOUT[engine] if server.started_by_runner else EXTERNAL_READY_TIMEOUT
-    return number_arg(ctx.config.workflow_args, "ready_timeout", default)
 
 
 ExitHook = Callable[[type[BaseException] | None, BaseException | None, TracebackType | None], None]

@@ -216,7 +216,7 @@ class DyingServer(Server):
     def started_by_runner(self) -> bool:
         return True
 
-    def wait_ready(self, timeout: float) -> float:
+    def wait_ready(self, timeout: float, why: str = "") -> float:
         return 0.0
 
 

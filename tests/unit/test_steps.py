@@ -37,7 +37,7 @@ class FakeServer(Server):
     def started_by_runner(self) -> bool:
         return True
 
-    def wait_ready(self, timeout: float) -> float:
+    def wait_ready(self, timeout: float, why: str = "") -> float:
         self.calls.append("wait_ready")
         self.waited_for = timeout
         return 0.0

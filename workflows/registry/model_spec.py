@@ -43,6 +43,7 @@ TT_RELEASE_IMAGE = "vllm-tt-metal-src-release-ubuntu-22.04-amd64"
 TT_DEV_IMAGE = "vllm-tt-metal-src-dev-ubuntu-22.04-amd64"
 
 
+DEFAULT_TENSOR_CACHE_TIMEOUT = 3600.0  # upstream's, for vLLM on a Tenstorrent device
 TIER_NAMES = ("functional", "complete", "target")  # in order of strictness
 DEFAULT_TIERS: FrozenMap = MappingProxyType({"functional": 0.1, "complete": 0.5, "target": 1.0})
 
@@ -113,6 +114,8 @@ class ModelSpec:
     release_limit_samples_mode: str | None = None  # what `release` evals on unless told
     # firmware / kmd: {specifier: ">=18.6.0", mode: STRICT | SUGGESTED}, checked with tt-smi
     system_requirements: FrozenMap = field(default_factory=lambda: EMPTY)
+    # seconds a first start may take (it builds the tensor cache); decides the ready wait
+    tensor_cache_timeout: float | None = None
 
     @property
     def data_parallel_size(self) -> int:

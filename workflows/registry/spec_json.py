@@ -75,6 +75,7 @@ def _template(raw: dict[str, Any]) -> dict[str, Any]:
         "known_issues": raw.get("known_issues") or [],
         "release_limit_samples_mode": raw.get("release_limit_samples_mode"),
         "system_requirements": raw.get("system_requirements") or {},
+        "tensor_cache_timeout": raw.get("tensor_cache_timeout"),
     }
     if raw.get("image_pinned"):
         device["docker_image"] = raw.get("docker_image")

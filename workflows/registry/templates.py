@@ -7,6 +7,7 @@ from typing import Any
 
 from workflows.registry.frozen import EMPTY, FrozenMap, freeze
 from workflows.registry.model_spec import (
+    DEFAULT_TENSOR_CACHE_TIMEOUT,
     DEFAULT_TIERS,
     TIER_NAMES,
     Device,
@@ -57,6 +58,7 @@ DEVICE_FIELDS = (
     "release_limit_samples_mode",
     "system_requirements",
     "docker_image",
+    "tensor_cache_timeout",
 )
 PERF_FIELDS = ("isl", "osl", "concurrency", "num_prompts", "ttft_ms", "tput_user", "tput")
 LIMIT_MODES = ("smoke", "ci-commit", "ci-nightly", "ci-long", "full")
@@ -151,6 +153,7 @@ def _spec(template: _Template, repo: str, device_entry: Entry) -> ModelSpec:
         system_requirements=_system_requirements(entry, device_entry)
         if device.is_tenstorrent
         else EMPTY,
+        tensor_cache_timeout=_tensor_cache_timeout(template, device_entry, device),
     )
 
 
@@ -170,6 +173,17 @@ def _vllm_args(
     seqs = per_rank_seqs(concurrency, ranks)
     args = default_vllm_args(template.engine, device, max_context, seqs) | given
     return freeze(args)  # type: ignore[no-any-return]
+
+
+def _tensor_cache_timeout(template: _Template, device_entry: Entry, device: Device) -> float | None:
+    """The first start's deadline: the entry's, else upstream's default for vLLM on Tenstorrent;
+    None where no tensor cache is built (the ready wait then takes the engine's default)."""
+    given = device_entry.number("tensor_cache_timeout")
+    if given is not None and given <= 0:
+        device_entry.fail("tensor_cache_timeout", f"expected seconds above 0, got {given:g}")
+    if given is None and template.engine is Engine.VLLM and device.is_tenstorrent:
+        return DEFAULT_TENSOR_CACHE_TIMEOUT
+    return given
 
 
 def _check_commits(template: _Template, device: Device) -> None:

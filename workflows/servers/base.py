@@ -62,8 +62,9 @@ class Server(ABC):
         del console
         raise SetupError("-it needs a server the runner starts (--local-server or --docker-server)")
 
-    def wait_ready(self, timeout: float) -> float:
-        """Poll /health until 200; returns seconds waited. Errors show the server log's tail."""
+    def wait_ready(self, timeout: float, why: str = "") -> float:
+        """Poll /health until 200; returns seconds waited. Errors show the server log's tail and
+        say `why` the wait was that long."""
         started = time.monotonic()
         deadline = started + timeout
         last_problem = "no answer yet"
@@ -76,9 +77,10 @@ class Server(ABC):
             if ready:
                 return time.monotonic() - started
             time.sleep(POLL_SECONDS)
+        chosen_by = f"; the wait was {why}" if why else ""
         raise self._failure(
-            f"the server at {self.base_url} was not ready after {timeout:g}s ({last_problem}); "
-            "raise it with --workflow-args ready_timeout=SECONDS"
+            f"the server at {self.base_url} was not ready after {timeout:g}s ({last_problem})"
+            f"{chosen_by}; raise it with --workflow-args ready_timeout=SECONDS"
         )
 
     def _failure(self, message: str) -> ServerError:
