@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import signal
 import sys
 import threading
@@ -39,6 +40,7 @@ from benchmarking.settings import Settings, settings_from
 from benchmarking.sweep import Point, spec_sweep, unmeasured_targets
 from benchmarking.telemetry.session import scraping
 from benchmarking.trace_capture import PADDED_LENGTHS, capture_traces
+from reports.redaction import redacting_stream, register_environment_secrets
 from reports.results import Identity
 
 
@@ -174,9 +176,11 @@ def main(argv: list[str]) -> int:
     """One line on the console for any failure; the traceback goes to <output-dir>/error.log."""
     signal.signal(signal.SIGTERM, _terminate)
     args = parse(argv)
-    console = Console(highlight=False)
+    register_environment_secrets(os.environ)  # an echoed token is masked on screen and on disk
+    console = Console(file=redacting_stream(), highlight=False, soft_wrap=True)
     if not console.is_terminal:
-        console = Console(highlight=False, width=max(console.width, 160))
+        width = max(console.width, 160)
+        console = Console(file=redacting_stream(), highlight=False, soft_wrap=True, width=width)
     return run_reporting_failures(run, args, console)
 
 

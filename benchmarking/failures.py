@@ -12,6 +12,7 @@ from rich.console import Console
 
 from benchmarking.server_api import CredentialsError, ServedModelError
 from benchmarking.trace_capture import TraceCaptureError
+from reports.redaction import redact
 
 
 def run_reporting_failures(
@@ -29,6 +30,6 @@ def run_reporting_failures(
     except Exception as error:
         args.output_dir.mkdir(parents=True, exist_ok=True)
         log = args.output_dir / "error.log"
-        log.write_text(traceback.format_exc())
+        log.write_text(redact(traceback.format_exc()))
         console.print(f"error: {type(error).__name__}: {error} (traceback in {log})", markup=False)
         return 1

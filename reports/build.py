@@ -12,6 +12,7 @@ from typing import Any
 from reports.acceptance import judge_run
 from reports.compare import baseline_report, compare
 from reports.html_report import render_html
+from reports.redaction import redact
 from reports.render import render_csv, render_junit, render_markdown
 from reports.report_document import report_document
 from reports.results import write_atomic
@@ -54,6 +55,6 @@ def render_run(folder: Path, compare_to: Path | None = None) -> Rendered:
     }
     files = {}
     for what, (name, text) in texts.items():
-        write_atomic(out / name, text)
+        write_atomic(out / name, redact(text))  # a server may have echoed a secret
         files[what] = out / name
     return Rendered(report, files)

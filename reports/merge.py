@@ -14,6 +14,7 @@ import pandas as pd
 
 from reports import tables
 from reports.acceptance import ACCEPTED, NOT_ACCEPTED, PARTIAL
+from reports.redaction import redact
 from reports.render import environment
 from reports.report_document import REPORT_KIND
 from reports.results import write_atomic
@@ -187,6 +188,6 @@ def render_catalogue(paths: Sequence[Path], output_dir: Path) -> Catalogue:
     }
     files = {}
     for what, (name, text) in texts.items():
-        write_atomic(output_dir / name, text)
+        write_atomic(output_dir / name, redact(text))  # a server may have echoed a secret
         files[what] = output_dir / name
     return Catalogue(document, files)

@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from reports.redaction import redact_data
+
 SCHEMA_VERSION = "2"
 REQUEST_ROW_KEYS = (
     "index",
@@ -111,10 +113,11 @@ def _new_temp_file(path: Path, mode: int | None) -> tuple[int, str]:
 
 
 def write_json(path: Path, payload: Mapping[str, object]) -> Path:
-    write_atomic(path, json.dumps(payload, indent=2) + "\n")
+    """A result document, every secret the process knows masked (a server may echo one)."""
+    write_atomic(path, json.dumps(redact_data(payload), indent=2) + "\n")
     return path
 
 
 def write_jsonl(path: Path, rows: Iterable[Mapping[str, object]]) -> Path:
-    write_atomic(path, "".join(json.dumps(row) + "\n" for row in rows))
+    write_atomic(path, "".join(json.dumps(redact_data(row)) + "\n" for row in rows))
     return path

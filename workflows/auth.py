@@ -43,6 +43,14 @@ def mint_jwt(secret: str) -> str:
         return jwt.encode(JWT_CLAIMS, secret, algorithm="HS256")
 
 
+def register_derived_tokens(found: Secrets) -> None:
+    """The token a server was given from JWT_SECRET, masked as the secret is (a report rebuilt
+    later knows the secret, not the token)."""
+    jwt_secret = found.get("JWT_SECRET")
+    if jwt_secret:
+        register_secret(mint_jwt(jwt_secret))
+
+
 def resolve_auth(found: Secrets, no_auth: bool, generate: bool) -> Auth:
     """JWT_SECRET beats API_KEY; with neither, a server we start gets a fresh random key."""
     if no_auth:

@@ -18,7 +18,7 @@ from workflows.dispatch import REPORTS, WORKFLOWS, check_workflow, workflow_name
 from workflows.errors import ExitCode, Interrupted, ReadinessError, UsageError
 from workflows.options import parse
 from workflows.prompt_seed import with_prompt_seed
-from workflows.redact import redact
+from workflows.redact import redact, redacting_stream
 from workflows.registry import listing
 from workflows.run_config import RunConfig, config_from_options, validate
 from workflows.run_folder import setup_logging
@@ -37,7 +37,7 @@ def _default_port() -> int:
 
 def run_command(options: dict[str, Any]) -> int:
     """Bring a model up on a device and run a workflow against it."""
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(file=redacting_stream(), highlight=False, soft_wrap=True)
     paths = default_paths(os.environ)
     if options["model_specs_dir"] is not None:
         paths = dataclasses.replace(paths, model_specs=options["model_specs_dir"])
@@ -46,9 +46,12 @@ def run_command(options: dict[str, Any]) -> int:
         return listing.show(paths.model_specs, console, as_json=options["json_output"])
     if options["json_output"]:
         raise UsageError("--json only changes --list-models; add --list-models or drop --json")
+    secrets = load_secrets(os.environ, paths.dotenv)
     if str(options.get("workflow") or "").lower() == REPORTS:
+        from workflows.auth import register_derived_tokens
         from workflows.workflow_reports import run_reports
 
+        register_derived_tokens(secrets)  # a report masks the tokens its run's server got
         return run_reports({**options, "workflow": None}, console)
     from workflows import steps  # the run's machinery: not needed for --help or --list-models
     from workflows.workflow_reports import check_not_reports_flags
@@ -58,7 +61,6 @@ def run_command(options: dict[str, Any]) -> int:
     if options["reset_venvs"] and not any(options[k] for k in ("model", "device", "workflow")):
         return steps.reset_only()
     config = _rerun_config(options, console) if options.get("rerun") else _config(options, console)
-    secrets = load_secrets(os.environ, paths.dotenv)
     context = RunContext(config, console, paths, dict(os.environ), secrets)
     try:
         return steps.execute(context)

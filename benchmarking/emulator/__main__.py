@@ -64,6 +64,23 @@ def parse(argv: list[str]) -> argparse.Namespace:
         default="vllm",
         help="GET /metrics in vLLM's names or llama.cpp's, or none (HTTP 404)",
     )
+    parser.add_argument(
+        "--echo-auth-in-errors",
+        nargs="?",
+        type=int,
+        const=401,
+        metavar="STATUS",
+        help="answer generation requests with HTTP STATUS (401 unless given) whose message quotes "
+        "the Authorization header received (a server that leaks the client's token)",
+    )
+    parser.add_argument(
+        "--drip-bytes-per-s",
+        type=float,
+        default=0.0,
+        metavar="N",
+        help="answer every route but /health with its head, then N bytes of body a second, "
+        "never ending (a server that holds a client forever); 0: off",
+    )
     parser.add_argument("--no-uvloop", action="store_true")
     return parser.parse_args(argv)
 
@@ -91,6 +108,8 @@ async def serve(args: argparse.Namespace) -> None:
     key = os.environ.get("EMULATOR_API_KEY")
     metrics = ServerMetrics(args.metrics)
     emulator = Emulator(timing_of(args), args.model, key, args.key_on_health, metrics)
+    emulator.echo_auth = args.echo_auth_in_errors
+    emulator.drip_bytes_per_s = args.drip_bytes_per_s
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: HttpProtocol(emulator.handle), args.host, args.port, backlog=4096

@@ -3,6 +3,8 @@ stream that was asked for, a head whose Content-Length is no number, a stream wi
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 
 from benchmarking.emulator.http import Response
@@ -23,6 +25,28 @@ def answer_broken(kind: str, response: Response, model: str) -> None:
         tokenless_stream(response, model)
     else:
         raise ValueError(f"no broken reply {kind!r}")
+
+
+def echo_auth_error(response: Response, status: int, authorization: str) -> None:
+    """An error (HTTP 401, say) whose message quotes the Authorization header it got."""
+    message = f"bad token {authorization or '(none)'}"
+    response.json(status, {"error": {"message": message, "type": "auth_error", "code": status}})
+
+
+def drip_forever(response: Response, bytes_per_s: float) -> None:
+    """A head promising a large body, then the body a byte at a time, `bytes_per_s` a second,
+    until the client hangs up: every socket read gets a byte in time, the answer never ends."""
+    response.transport.write(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n"
+    )
+    _drip_one(response, 1.0 / bytes_per_s)
+
+
+def _drip_one(response: Response, interval_s: float) -> None:
+    if response.closed:
+        return
+    response.transport.write(b" ")
+    asyncio.get_running_loop().call_later(interval_s, _drip_one, response, interval_s)
 
 
 def bad_length_response(model: str) -> bytes:

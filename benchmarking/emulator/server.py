@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from benchmarking.emulator.broken import answer_broken
+from benchmarking.emulator.broken import answer_broken, drip_forever, echo_auth_error
 from benchmarking.emulator.http import Request, Response
 from benchmarking.emulator.metrics import ServerMetrics
 from benchmarking.emulator.openai_fields import TOKEN_TEXT, answer, choices, parsed_body
@@ -78,6 +78,8 @@ class Emulator:
         self.seen_prompts: set[int] = set()  # a prompt seen again is answered from the cache
         self.recent: collections.deque[list[str]] = collections.deque(maxlen=PREFIX_MEMORY)
         self.vocabulary = Vocabulary()
+        self.drip_bytes_per_s = 0.0  # > 0: every answer but /health drips forever at this rate
+        self.echo_auth: int | None = None  # generation requests: this status, quoting the key
 
     def handle(self, request: Request, response: Response) -> None:
         key_needed = self.api_key and (request.path != "/health" or self.key_on_health)
@@ -85,6 +87,8 @@ class Emulator:
             return response.json(401, {"error": {"message": "Invalid API Key", "code": 401}})
         if request.path == "/health":
             return response.json(200, {"status": "ok"})
+        if self.drip_bytes_per_s > 0:
+            return drip_forever(response, self.drip_bytes_per_s)
         route = (request.method, request.path)
         if route == ("GET", "/v1/models"):
             return response.json(200, {"object": "list", "data": [{"id": self.model}]})
@@ -108,6 +112,9 @@ class Emulator:
         return response.json(404, {"error": {"message": f"no route {request.path}"}})
 
     def _generate(self, request: Request, response: Response, chat: bool) -> None:
+        if self.echo_auth:
+            authorization = request.headers.get("authorization", "")
+            return echo_auth_error(response, self.echo_auth, authorization)
         body, invalid = parsed_body(request.body, chat)
         if body is None:
             return response.json(400, {"error": {"message": invalid, "code": 400}})

@@ -22,6 +22,7 @@ from typing import IO
 
 from benchmarking.server_api import auth_headers
 from benchmarking.telemetry.fetch import ScrapeError, scrape
+from reports.redaction import redact_data, register_environment_secrets
 
 PR_SET_PDEATHSIG = 1
 
@@ -61,7 +62,7 @@ class Scraper:
             self.given_up = self.given_up or error.final
         times = os.times()
         line |= {"t_ns": time.perf_counter_ns(), "cpu_s": times.user + times.system}
-        self.out.write(json.dumps(line) + "\n")
+        self.out.write(json.dumps(redact_data(line)) + "\n")
         self.out.flush()
 
 
@@ -93,6 +94,7 @@ def serve(scraper: Scraper, interval_s: float, commands: io.RawIOBase) -> None:
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
+    register_environment_secrets(os.environ)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's; it stops us
     die_with_parent(args.parent)
     commands = io.FileIO(sys.stdin.fileno(), "rb", closefd=False)

@@ -42,6 +42,7 @@ from benchmarking.telemetry.point import NOT_SCRAPED, duration_of
 from benchmarking.telemetry.session import Session, not_scraped, scraping
 from benchmarking.tools import aiperf, guidellm, request_rows
 from benchmarking.tools.convert import complete
+from reports.redaction import redact_file, redacting_stream, register_environment_secrets
 from reports.results import Identity, write_json, write_jsonl
 
 DRIVERS = {"aiperf": aiperf, "guidellm": guidellm}
@@ -117,6 +118,7 @@ def run_tool(
     log = out / f"{tool}.log"
     command = [sys.executable, "-m", "benchmarking.tools.launch", tool, *argv]
     code = run_to_deadline(command, log, tool_env(tool, out), deadline_s)
+    redact_file(log)  # the tool prints what the server said, an echoed token too
     why = None if code == 0 else f"{tool} failed (exit {code})"
     if code is None:
         why = f"{tool} did not finish within the point's deadline ({deadline_s:.0f}s)"
@@ -289,7 +291,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
-    console = Console(highlight=False)
+    register_environment_secrets(os.environ)  # an echoed token is masked on screen and on disk
+    console = Console(file=redacting_stream(), highlight=False, soft_wrap=True)
     return run_reporting_failures(run, args, console)
 
 

@@ -23,6 +23,7 @@ from evals.spec_tests.runner import CheckResult, run_checks
 from evals.spec_tests.setup import connect
 from evals.spec_tests.table import progress_line, show
 from evals.spec_tests.verdict import PASS, SKIPPED
+from reports.redaction import redact, redacting_stream, register_environment_secrets
 from reports.results import Identity
 
 CHECKS_FAILED, CREDENTIALS, SERVER = 1, 3, 4
@@ -51,7 +52,9 @@ def run(args: Arguments, console: Console) -> int:
 
 def main(argv: list[str]) -> int:
     """One line on the console for any failure; a traceback goes to <output-dir>/error.log."""
-    console = Console(highlight=False, width=160 if not sys.stdout.isatty() else None)
+    register_environment_secrets(os.environ)  # an echoed token is masked on screen and on disk
+    width = 160 if not sys.stdout.isatty() else None
+    console = Console(file=redacting_stream(), highlight=False, soft_wrap=True, width=width)
     try:
         args = parse(argv)
     except UsageError as error:
@@ -72,7 +75,7 @@ def main(argv: list[str]) -> int:
 def crashed(console: Console, folder: Path, error: Exception) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "error.log"
-    log.write_text(traceback.format_exc())
+    log.write_text(redact(traceback.format_exc()))
     console.print(f"error: {type(error).__name__}: {error} (traceback in {log})", markup=False)
     return CHECKS_FAILED
 

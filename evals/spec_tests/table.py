@@ -11,6 +11,7 @@ from rich.table import Table
 from evals.spec_tests.results import summary
 from evals.spec_tests.runner import CheckResult
 from evals.spec_tests.verdict import ERROR, FAIL, PASS, SKIPPED
+from reports.redaction import redact
 
 STYLE: dict[str, str] = {PASS: "green", FAIL: "red", SKIPPED: "yellow", ERROR: "red"}
 
@@ -36,7 +37,7 @@ def results_table(results: Sequence[CheckResult], engine: str) -> Table:
             f"[{STYLE[result.status]}]{result.status}[/]",
             f"{result.duration_s:.1f}s",
             str(result.attempts),
-            escape(result.message),
+            escape(redact(result.message)),  # folded in its cell: masked before, not after
         )
     return table
 
