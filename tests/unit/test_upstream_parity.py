@@ -10,9 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import CliResult, FakeVllm, pid_alive
+from workflows.host import tt_smi
+from workflows.host.system_software import skip_reason
 from workflows.ready_wait import ready_wait
 from workflows.registry.loader import load_registry
+from workflows.registry.model_spec import ModelSpec
 from workflows.registry.schema import RegistryError
+from workflows.run_config import RunConfig
 from workflows.workflow_args import parse_workflow_args
 
 DP_TEMPLATE = """
@@ -163,3 +167,68 @@ def test_a_tensor_cache_timeout_must_be_positive(tmp_path: Path) -> None:
     path.write_text(path.read_text() + "        tensor_cache_timeout: 0\n")
     with pytest.raises(RegistryError, match="field 'tensor_cache_timeout'"):
         load_registry(folder)
+
+
+def requirements(model: str, device: str) -> dict[str, tuple[str, str]]:
+    spec = load_registry().find(model, device)
+    return {key: (req["specifier"], req["mode"]) for key, req in spec.system_requirements.items()}
+
+
+def host(firmware: str, kmd: str) -> tt_smi.HostSoftware:
+    return tt_smi.HostSoftware(("n300 L", "n300 R"), (firmware,) * 2, kmd, "3.0.39")
+
+
+def test_the_70b_templates_carry_upstreams_firmware_and_kmd_requirements() -> None:
+    suggested = {"firmware": (">=18.8.0", "SUGGESTED"), "kmd": (">=2.2.0", "SUGGESTED")}
+    strict = {"firmware": (">=18.6.0", "STRICT"), "kmd": (">=2.1.0", "STRICT")}
+    for model in ("Llama-3.3-70B-Instruct", "DeepSeek-R1-Distill-Llama-70B"):
+        assert requirements(model, "t3k") == suggested
+        assert requirements(model, "galaxy") == strict
+
+
+def test_specs_upstream_states_no_requirements_for_do_not_check_the_host() -> None:
+    checked = {
+        (spec.model_name, spec.device.value)
+        for spec in load_registry().specs
+        if spec.system_requirements
+    }
+    assert {model for model, _ in checked} <= {
+        "Llama-3.3-70B-Instruct",
+        "Llama-3.1-70B-Instruct",
+        "Llama-3.1-70B",
+        "DeepSeek-R1-Distill-Llama-70B",
+    }
+    spec = load_registry().find("Llama-3.1-8B-Instruct", "n150")
+    config = RunConfig(model=spec.model_name, device="n150", workflow="server", docker_server=True)
+    assert skip_reason(spec, config) == "the spec states no system requirements"
+
+
+def findings(spec: ModelSpec, found: tt_smi.HostSoftware) -> list[tuple[bool, str]]:
+    return [(f.strict, f.message) for f in tt_smi.check_software(spec.system_requirements, found)]
+
+
+def test_an_older_host_is_warned_on_t3k_and_refused_on_galaxy_for_the_70b() -> None:
+    registry = load_registry()
+    t3k = registry.find("Llama-3.3-70B-Instruct", "t3k")
+    galaxy = registry.find("Llama-3.3-70B-Instruct", "galaxy")
+    older = host("18.7.0.0", "2.1.0")
+    assert [strict for strict, _ in findings(t3k, older)] == [False, False]
+    assert findings(galaxy, older) == []
+    oldest = host("18.5.0.0", "2.0.0")
+    assert [strict for strict, _ in findings(galaxy, oldest)] == [True, True]
+
+
+def test_a_device_entrys_requirements_replace_the_templates_as_a_whole(tmp_path: Path) -> None:
+    folder = dp_registry(tmp_path, 32, "{data_parallel_size: 4}")
+    path = folder / "dp.yaml"
+    text = path.read_text().replace(
+        "    status: functional\n",
+        "    status: functional\n"
+        "    system_requirements:\n"
+        '      firmware: {specifier: ">=18.6.0", mode: STRICT}\n'
+        '      kmd: {specifier: ">=2.1.0", mode: STRICT}\n',
+    )
+    text += '        system_requirements: {kmd: {specifier: ">=2.4.1", mode: SUGGESTED}}\n'
+    path.write_text(text)
+    [spec] = load_registry(folder).specs
+    assert dict(spec.system_requirements) == {"kmd": {"specifier": ">=2.4.1", "mode": "SUGGESTED"}}

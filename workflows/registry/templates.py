@@ -244,19 +244,18 @@ REQUIREMENT_MODES = ("STRICT", "SUGGESTED")
 
 
 def _system_requirements(template: Entry, device_entry: Entry) -> FrozenMap:
-    """Firmware and KMD versions a Tenstorrent host needs; a device entry's replace the
-    template's, key by key."""
-    found: dict[str, dict[str, str]] = {}
-    for entry in (template, device_entry):
-        if not entry.has("system_requirements"):
-            continue
-        where = f"{entry.where}: system_requirements"
-        section = Entry(entry.raw["system_requirements"], where, REQUIREMENT_KEYS)
-        for key in REQUIREMENT_KEYS:
-            if section.has(key):
-                found[key] = _requirement(
-                    Entry(section.raw[key], f"{where}.{key}", REQUIREMENT_FIELDS)
-                )
+    """Firmware and KMD versions a Tenstorrent host needs; a device entry's requirements replace
+    the template's as a whole, as upstream's do."""
+    entry = device_entry if device_entry.has("system_requirements") else template
+    if not entry.has("system_requirements"):
+        return EMPTY
+    where = f"{entry.where}: system_requirements"
+    section = Entry(entry.raw["system_requirements"], where, REQUIREMENT_KEYS)
+    found = {
+        key: _requirement(Entry(section.raw[key], f"{where}.{key}", REQUIREMENT_FIELDS))
+        for key in REQUIREMENT_KEYS
+        if section.has(key)
+    }
     return freeze(found)  # type: ignore[no-any-return]
 
 
