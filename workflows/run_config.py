@@ -151,12 +151,23 @@ def parse_device_ids(text: str | None) -> tuple[int, ...]:
 def normalise_server_url(url: str) -> str:
     candidate = url if "://" in url else f"http://{url}"
     parsed = urlparse(candidate)
+    if "@" in parsed.netloc:
+        raise UsageError(_credentials_refused(parsed.scheme, parsed.netloc))
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise UsageError(f"--server-url: '{url}' is not an http(s) URL like http://host:8000")
     path = parsed.path.rstrip("/")
     if path.endswith("/v1"):
         path = path[: -len("/v1")]
     return f"{parsed.scheme}://{parsed.netloc}{path}"
+
+
+def _credentials_refused(scheme: str, netloc: str) -> str:
+    """Why a URL with user:password@ is refused, without the user or the password."""
+    shown = f"{scheme}://***@{netloc.rpartition('@')[2]}"
+    return (
+        f"--server-url: {shown} carries credentials, which are never sent nor stored; pass the "
+        "URL without them and set API_KEY (or JWT_SECRET) for the server's bearer token"
+    )
 
 
 def check_port(port: int) -> int:

@@ -4,6 +4,7 @@ the performance references, and which specs are this runner's own."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from tests.helpers import CliResult, FakeVllm, pid_alive
 from workflows.host import tt_smi
 from workflows.host.system_software import skip_reason
 from workflows.ready_wait import ready_wait
+from workflows.registry.image_reference import reference_problem
 from workflows.registry.loader import load_registry
 from workflows.registry.model_spec import ModelSpec
 from workflows.registry.schema import RegistryError
@@ -232,3 +234,66 @@ def test_a_device_entrys_requirements_replace_the_templates_as_a_whole(tmp_path:
     path.write_text(text)
     [spec] = load_registry(folder).specs
     assert dict(spec.system_requirements) == {"kmd": {"specifier": ">=2.4.1", "mode": "SUGGESTED"}}
+
+
+def test_only_the_gpu_and_cpu_specs_are_ours() -> None:
+    ours = {(s.model_name, s.device.value) for s in load_registry().specs if s.ours_only}
+    assert ours == {
+        ("Llama-3.1-8B", "gpu"),
+        ("Llama-3.1-8B-Instruct", "gpu"),
+        ("SmolLM2-135M-Instruct", "cpu"),
+    }
+
+
+def test_list_models_says_which_specs_are_ours_only(run_cli: Callable[..., CliResult]) -> None:
+    table = run_cli("--list-models").out
+    gpu_row = next(
+        line for line in table.splitlines() if "Llama-3.1-8B-Instruct " in line and " gpu " in line
+    )
+    n150_row = next(
+        line for line in table.splitlines() if "Llama-3.1-8B-Instruct " in line and " n150 " in line
+    )
+    assert " ours " in gpu_row and " upstream " in n150_row
+    assert "tt-inference-server v0.20.0" in table
+    listed = json.loads(run_cli("--list-models", "--json").out)["model_specs"]
+    reasons = {spec["model_id"]: spec["ours_only"] for spec in listed}
+    assert "upstream serves no GPU spec" in reasons["id_vllm_Llama-3.1-8B-Instruct_gpu"]
+    assert reasons["id_tt-transformers_Llama-3.1-8B-Instruct_n150"] is None
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "vllm/vllm-openai:v0.13.0",
+        "ghcr.io/tenstorrent/tt-inference-server/vllm-tt-metal-src-release-ubuntu-22.04-amd64:0.9.0-25305db-6e67d2d",
+        "localhost:5000/team/image:1.2",
+        "registry.example.com/a__b/c-d.e@sha256:" + "0" * 64,
+    ],
+)
+def test_image_references_docker_accepts_are_accepted(reference: str) -> None:
+    assert reference_problem(reference) is None
+
+
+@pytest.mark.parametrize(
+    ("reference", "problem"),
+    [
+        ("vllm/vllm-openai", "pins nothing"),
+        ("vllm/vllm-openai:latest", "pins nothing"),
+        ("vllm/VLLM-openai:v0.13.0", "not a Docker image reference"),
+        ("vllm/vllm openai:v0.13.0", "not a Docker image reference"),
+        ("vllm/vllm-openai:-bad", "not a Docker image reference"),
+        ("vllm//vllm-openai:v1", "not a Docker image reference"),
+        ("vllm/vllm-openai:" + "1" * 129, "not a Docker image reference"),
+        ("a/" + "b" * 260 + ":1", "longer than 255"),
+    ],
+)
+def test_image_references_docker_refuses_are_refused(reference: str, problem: str) -> None:
+    assert problem in (reference_problem(reference) or "")
+
+
+def test_a_pinned_image_that_is_no_docker_reference_names_the_field(tmp_path: Path) -> None:
+    folder = dp_registry(tmp_path, 32, "{data_parallel_size: 4}")
+    path = folder / "dp.yaml"
+    path.write_text(path.read_text() + "        docker_image: Acme/Image:1\n")
+    with pytest.raises(RegistryError, match="devices\\[0\\]: field 'docker_image': 'Acme/Image:1'"):
+        load_registry(folder)

@@ -11,9 +11,9 @@ from rich.table import Table
 from workflows.errors import ExitCode
 from workflows.registry.frozen import thaw
 from workflows.registry.loader import load_registry
-from workflows.registry.model_spec import ModelSpec
+from workflows.registry.model_spec import UPSTREAM_RELEASE, ModelSpec
 
-COLUMNS = ("model", "device", "impl", "status", "version", "tt-metal", "vllm", "image")
+COLUMNS = ("model", "device", "impl", "source", "status", "version", "tt-metal", "vllm", "image")
 
 
 def row(spec: ModelSpec) -> tuple[str, ...]:
@@ -21,12 +21,18 @@ def row(spec: ModelSpec) -> tuple[str, ...]:
         spec.model_name,
         spec.device.value,
         spec.impl + ("*" if spec.default_impl else ""),
+        source(spec),
         spec.status.value,
         spec.version,
         spec.tt_metal_commit or "-",
         spec.vllm_commit or "-",
         spec.docker_image,
     )
+
+
+def source(spec: ModelSpec) -> str:
+    """'upstream' for a spec tt-inference-server's release states, 'ours' for this runner's own."""
+    return "ours" if spec.ours_only else "upstream"
 
 
 def show(model_specs: Path, console: Console, as_json: bool) -> ExitCode:
@@ -41,11 +47,15 @@ def show(model_specs: Path, console: Console, as_json: bool) -> ExitCode:
         }
         console.out(json.dumps(document, indent=2), highlight=False)
         return ExitCode.OK
-    table = Table(title=f"{len(specs)} model specs", caption="* default implementation")
+    caption = (
+        f"* default implementation; source: upstream = as tt-inference-server v{UPSTREAM_RELEASE} "
+        "states it, ours = this runner's own (why: `ours_only` in --list-models --json)"
+    )
+    table = Table(title=f"{len(specs)} model specs", caption=caption)
     for column in COLUMNS:
         table.add_column(column, no_wrap=True)
     for spec in specs:
         table.add_row(*row(spec))
-    wide = Console(width=max(console.width, 220)) if not console.is_terminal else console
+    wide = Console(width=max(console.width, 240)) if not console.is_terminal else console
     wide.print(table)
     return ExitCode.OK

@@ -38,6 +38,7 @@ class Engine(str, Enum):
     LLAMA_CPP = "llama_cpp"
 
 
+UPSTREAM_RELEASE = "0.20.0"  # the tt-inference-server release the registry follows
 TT_IMAGE_REPO = "ghcr.io/tenstorrent/tt-inference-server"
 TT_RELEASE_IMAGE = "vllm-tt-metal-src-release-ubuntu-22.04-amd64"
 TT_DEV_IMAGE = "vllm-tt-metal-src-dev-ubuntu-22.04-amd64"
@@ -116,6 +117,8 @@ class ModelSpec:
     system_requirements: FrozenMap = field(default_factory=lambda: EMPTY)
     # seconds a first start may take (it builds the tensor cache); decides the ready wait
     tensor_cache_timeout: float | None = None
+    # why this spec is this runner's own, when upstream (UPSTREAM_RELEASE) has no such spec
+    ours_only: str | None = None
 
     @property
     def data_parallel_size(self) -> int:

@@ -88,6 +88,7 @@ def _template(raw: dict[str, Any]) -> dict[str, Any]:
         "min_disk_gb": raw.get("min_disk_gb"),
         "min_ram_gb": raw.get("min_ram_gb"),
         "engine_packages": raw.get("engine_packages") or [],
+        "ours_only": raw.get("ours_only"),
         "devices": [_without_nulls(device)],
     }
     for key in ("tt_metal_commit", "vllm_commit"):

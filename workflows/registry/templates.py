@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workflows.registry.frozen import EMPTY, FrozenMap, freeze
+from workflows.registry.image_reference import reference_problem
 from workflows.registry.model_spec import (
     DEFAULT_TENSOR_CACHE_TIMEOUT,
     DEFAULT_TIERS,
@@ -42,6 +43,7 @@ TEMPLATE_FIELDS = (
     "weights_source",
     "engine_packages",
     "system_requirements",
+    "ours_only",
     "devices",
 )
 DEVICE_FIELDS = (
@@ -107,7 +109,7 @@ def _spec(template: _Template, repo: str, device_entry: Entry) -> ModelSpec:
     _check_commits(template, device)
     max_context = device_entry.positive_int("max_context") or 0
     max_concurrency = device_entry.positive_int("max_concurrency") or 0
-    pinned = device_entry.text("docker_image") or entry.text("docker_image")
+    pinned = _pinned_image(entry, device_entry)
     if device is Device.GPU and not pinned:
         device_entry.fail("docker_image", "a gpu entry must pin the upstream vLLM image")
     return ModelSpec(
@@ -154,6 +156,7 @@ def _spec(template: _Template, repo: str, device_entry: Entry) -> ModelSpec:
         if device.is_tenstorrent
         else EMPTY,
         tensor_cache_timeout=_tensor_cache_timeout(template, device_entry, device),
+        ours_only=entry.text("ours_only"),
     )
 
 
@@ -173,6 +176,19 @@ def _vllm_args(
     seqs = per_rank_seqs(concurrency, ranks)
     args = default_vllm_args(template.engine, device, max_context, seqs) | given
     return freeze(args)  # type: ignore[no-any-return]
+
+
+def _pinned_image(template: Entry, device_entry: Entry) -> str | None:
+    """The image the registry pins (the device entry's, else the template's), checked by the
+    rules of a Docker reference; None when the image is derived from the version and commits."""
+    for entry in (device_entry, template):
+        image = entry.text("docker_image")
+        if image is not None:
+            problem = reference_problem(image)
+            if problem:
+                entry.fail("docker_image", problem)
+            return image
+    return None
 
 
 def _tensor_cache_timeout(template: _Template, device_entry: Entry, device: Device) -> float | None:
