@@ -83,7 +83,7 @@ def save_runtime_spec(ctx: RunContext) -> RunContext:
 
 def load_auth(ctx: RunContext) -> RunContext:
     auth = resolve_auth(ctx.secrets, ctx.config.no_auth, generate=ctx.config.starts_server)
-    if auth.token:
+    if auth.token and ctx.config.starts_server:  # the user's key for their own server: not copied
         write_atomic(ctx.the_folder.path / "api_token", auth.token + "\n", mode=0o600)
     log.info("auth: %s", auth.source)
     return ctx.with_(auth=auth)

@@ -18,6 +18,7 @@ from workflows.servers.base import Server
 from workflows.workflow_args import RUNNER_KEYS, reject_unknown_keys
 
 log = logging.getLogger(__name__)
+TOKEN_FILE = "api_token"  # the token of a server the runner started, 0600
 ACCEPTED_ARGS = RUNNER_KEYS  # the server workflow takes the runner's own arguments only
 
 
@@ -70,32 +71,44 @@ def served_name(ctx: RunContext) -> str:
     return ctx.the_runtime.served_model or ctx.the_spec.hf_repo
 
 
+def token_reference(ctx: RunContext, server: Server) -> str:
+    """How a shell command names the token: the run's token file for a server the runner
+    started, else the user's own variable (never copied into the run folder)."""
+    if server.started_by_runner:
+        return f"$(cat {_token_path(ctx)})"
+    if server.auth.source == "API_KEY":
+        return "$API_KEY"
+    return f"<the token made from {server.auth.source}>"
+
+
 def connection_help(ctx: RunContext, server: Server) -> str:
     spec = ctx.the_spec
-    token_path = relative(ctx.the_folder.path / "api_token")
-    auth = f'-H "Authorization: Bearer $(cat {token_path})" ' if server.auth.enabled else ""
+    token = token_reference(ctx, server)
+    auth = f'-H "Authorization: Bearer {token}" ' if server.auth.enabled else ""
     message = {"model": served_name(ctx), "messages": [{"role": "user", "content": "Hello!"}]}
     body = shlex.quote(json.dumps(message))
     return "\n".join(
         [
             f"Server for {spec.hf_repo} is ready at {server.base_url}",
-            f"  auth:  {_auth_line(server, token_path)}",
+            f"  auth:  {_auth_line(ctx, server)}",
             f"  try:   curl {auth}-H 'Content-Type: application/json' "
             f"{server.base_url}/v1/chat/completions -d {body}",
-            f"  bench: {benchmark_command(ctx, server, token_path)}",
+            f"  bench: {benchmark_command(ctx, server, token)}",
             *server.management_lines(relative),
         ]
     )
 
 
-def benchmark_command(ctx: RunContext, server: Server, token_path: str) -> str:
+def benchmark_command(ctx: RunContext, server: Server, token: str) -> str:
     """The command that benchmarks this server, naming the same spec the way this run did (the
     registry folder, --impl, --engine or the spec JSON); the token goes by environment, never in
     the command's text."""
     argv = ["python3", relative(REPO_ROOT / "run.py"), *_spec_flags(ctx)]
     argv += ["--workflow", "benchmarks", "--server-url", server.base_url]
     command = shlex.join(argv)
-    return f'API_KEY="$(cat {token_path})" {command}' if server.auth.enabled else command
+    if not server.auth.enabled or not server.started_by_runner:
+        return command  # the user's own API_KEY / JWT_SECRET already reach it
+    return f'API_KEY="{token}" {command}'
 
 
 def _spec_flags(ctx: RunContext) -> list[str]:
@@ -112,10 +125,18 @@ def _spec_flags(ctx: RunContext) -> list[str]:
     return flags
 
 
-def _auth_line(server: Server, token_path: str) -> str:
+def _token_path(ctx: RunContext) -> str:
+    return relative(ctx.the_folder.path / TOKEN_FILE)
+
+
+def _auth_line(ctx: RunContext, server: Server) -> str:
     if not server.auth.enabled:
         return "none (--no-auth)"
-    return f"Authorization: Bearer <token in {token_path}> (from {server.auth.source})"
+    if server.started_by_runner:
+        token = f"<token in {_token_path(ctx)}>"
+    else:
+        token = token_reference(ctx, server)
+    return f"Authorization: Bearer {token} (from {server.auth.source})"
 
 
 def relative(path: Path) -> str:

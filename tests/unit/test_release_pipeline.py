@@ -79,6 +79,10 @@ def test_the_pipeline_fans_out_the_matrix_and_merges_the_reports() -> None:
     assert "--workflow release" in run_step["run"]
     upload = next(s for s in release["steps"] if "upload-artifact" in s.get("uses", ""))
     assert upload["if"] == "always()"  # a run that is not accepted still uploads its folder
+    assert upload["with"]["path"].splitlines() == [
+        "${{ runner.temp }}/runs",
+        "!${{ runner.temp }}/runs/**/api_token",  # the started server's token stays on the runner
+    ]
     merge = jobs["catalogue"]["steps"][-2]["run"]
     assert "--workflow reports --merge runs" in merge
     assert "always()" in jobs["catalogue"]["if"]
