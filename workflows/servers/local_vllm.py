@@ -30,6 +30,7 @@ def tt_environment(spec: ModelSpec, device_ids: tuple[int, ...]) -> dict[str, st
     env = {
         "MESH_DEVICE": MESH_DEVICE[spec.device],
         "ARCH_NAME": ARCH_NAME.get(spec.device, "wormhole_b0"),
+        "VLLM_CONFIGURE_LOGGING": "1",
         "VLLM_TARGET_DEVICE": "tt",
         "VLLM_RPC_TIMEOUT": "900000",
         "TORCHDYNAMO_DISABLE": "1",
