@@ -24,8 +24,9 @@ IMAGE = (
     "ghcr.io/tenstorrent/tt-inference-server/"
     "vllm-tt-metal-src-release-ubuntu-22.04-amd64:0.18.0-c49bb76-6b4a3a7"
 )
-# device -> (trace_region_size, ttft_ms, tput_user, tput) of Llama-3.1-8B-Instruct
-UPSTREAM = {"p100": (90_000_000, 34, 33, 33), "p150": (900_000_000, 30, 37, 37)}
+# device -> (trace_region_size, ttft_ms, tput_user, tput); the targets are the base model's
+# (Llama-3.1-8B), which upstream resolves for both repos
+UPSTREAM = {"p100": (90_000_000, 57, 33, None), "p150": (900_000_000, 30, 37, None)}
 P150_WAIVED_EVALS = {
     "ifeval",  # upstream's meta_ifeval is this runner's ifeval
     "meta_gpqa_cot",

@@ -68,7 +68,7 @@ def test_llama_8b_n150_spec_carries_real_pins_and_derived_image() -> None:
     assert spec.model_id == "id_tt-transformers_Llama-3.1-8B-Instruct_n150"
     assert spec.max_context == 65536 and spec.max_concurrency == 32
     assert spec.override_tt_config["trace_region_size"] == 52000000
-    assert spec.perf_reference[0].ttft_ms == 51
+    assert spec.perf_reference[0].ttft_ms == 89
 
 
 def test_cpu_model_is_served_by_llama_cpp_from_a_packaged_gguf() -> None:

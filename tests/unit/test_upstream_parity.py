@@ -297,3 +297,31 @@ def test_a_pinned_image_that_is_no_docker_reference_names_the_field(tmp_path: Pa
     path.write_text(path.read_text() + "        docker_image: Acme/Image:1\n")
     with pytest.raises(RegistryError, match="devices\\[0\\]: field 'docker_image': 'Acme/Image:1'"):
         load_registry(folder)
+
+
+def perf(model: str, device: str) -> list[tuple[object, ...]]:
+    spec = load_registry().find(model, device)
+    return [
+        (p.concurrency, p.num_prompts, p.ttft_ms, p.tput_user, p.tput) for p in spec.perf_reference
+    ]
+
+
+def test_every_repo_of_a_template_is_held_to_its_base_models_reference() -> None:
+    """Upstream resolves perf_reference from the first weights repo: Llama-3.1-8B-Instruct on
+    n150 is held to Llama-3.1-8B's 89 ms / 21 tok/s/user, not its own row's 51 ms."""
+    assert perf("Llama-3.1-8B-Instruct", "n150") == [(1, 8, 89, 21, None)]
+    assert perf("Llama-3.1-8B", "n150") == perf("Llama-3.1-8B-Instruct", "n150")
+    assert perf("Llama-3.2-1B-Instruct", "n300") == [(1, 8, 6, 183, None)]
+    assert perf("Qwen2.5-7B-Instruct", "n300") == [(1, 8, 16, 66, None)]
+
+
+def test_upstreams_rows_at_higher_concurrency_are_carried() -> None:
+    assert perf("Llama-3.1-8B-Instruct", "t3k")[1] == (8, 256, 1088, 66.82, None)
+    assert perf("Qwen2.5-72B-Instruct", "t3k")[1] == (32, 64, 3872, 20, 640)
+    assert perf("Qwen2.5-72B-Instruct", "galaxy")[1] == (32, 64, 13, 82, 2624)
+
+
+def test_a_data_parallel_spec_is_held_to_one_ranks_reference() -> None:
+    """Llama-3.3-70B on galaxy runs 4 t3k-sized ranks: upstream holds it to the t3k rows."""
+    assert perf("Llama-3.3-70B-Instruct", "galaxy") == perf("Llama-3.3-70B-Instruct", "t3k")
+    assert perf("Llama-3.3-70B-Instruct", "galaxy") == [(1, 8, 38, 28, None)]

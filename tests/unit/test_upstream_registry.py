@@ -32,8 +32,6 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     # Upstream names the eval task meta_ifeval; this runner's task of that name is ifeval. The
     # reasons are upstream's, shortened to one line each with the issue they cite.
     ("id_tt-transformers_Llama-3.1-8B*_p150", "known_issues"): "our eval task names and wording",
-    # Removed by the next commit (issue 20, item 4): the figures upstream's resolution gives.
-    ("*", "perf_reference"): "perf references not yet resolved as upstream does",
 }
 
 
