@@ -9,8 +9,11 @@ from xml.etree import ElementTree
 
 import jinja2
 import pandas as pd
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 from reports import server_view, tables
+from reports.escaping import csv_cell, markdown_text, xml_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 METADATA_ROWS = (
@@ -35,12 +38,22 @@ METADATA_ROWS = (
 
 
 def environment() -> jinja2.Environment:
+    """HTML templates autoescape; in a markdown template every value is escaped as markdown
+    text, but for the tables, which come escaped already (Markup)."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=jinja2.select_autoescape(["html.j2"]),
+        finalize=_markdown_or_as_is,
     )
+
+
+@jinja2.pass_eval_context
+def _markdown_or_as_is(context: EvalContext, value: Any) -> Any:
+    if context.autoescape or isinstance(value, Markup):
+        return value  # HTML: jinja2 escapes it; a table: escaped already
+    return markdown_text(value)
 
 
 def verdict_line(report: Mapping[str, Any]) -> str:
@@ -154,19 +167,22 @@ def render_junit(report: Mapping[str, Any]) -> str:
             skipped=str(sum(check["outcome"] in JUNIT_SKIPPED for check in mine)),
         )
         for check in mine:
-            case = ElementTree.SubElement(
-                suite, "testcase", classname=f"release.{name}", name=check["key"]
-            )
-            if check["outcome"] == "FAIL":
-                failure = ElementTree.SubElement(case, "failure", message=check["message"])
-                failure.text = check["message"]
-            elif check["outcome"] in JUNIT_SKIPPED:
-                ElementTree.SubElement(
-                    case, "skipped", message=f"{check['outcome']}: {check['message']}".strip()
-                )
+            _test_case(suite, name, check)
     _telemetry_out(suites, report["server_telemetry"])
     ElementTree.indent(suites)
     return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _test_case(suite: ElementTree.Element, category: str, check: Mapping[str, Any]) -> None:
+    """One check as a test case; its message (a server's words, often) as text XML can hold."""
+    case = ElementTree.SubElement(
+        suite, "testcase", classname=f"release.{category}", name=xml_text(check["key"])
+    )
+    message = xml_text(check["message"])
+    if check["outcome"] == "FAIL":
+        ElementTree.SubElement(case, "failure", message=message).text = message
+    elif check["outcome"] in JUNIT_SKIPPED:
+        ElementTree.SubElement(case, "skipped", message=f"{check['outcome']}: {message}".strip())
 
 
 def _telemetry_out(suites: ElementTree.Element, rows: list[dict[str, Any]]) -> None:
@@ -176,10 +192,10 @@ def _telemetry_out(suites: ElementTree.Element, rows: list[dict[str, Any]]) -> N
             server_view.junit_line(row) for row in rows if row["workflow"] == suite.get("name")
         ]
         if lines:
-            ElementTree.SubElement(suite, "system-out").text = "\n".join(lines)
+            ElementTree.SubElement(suite, "system-out").text = xml_text("\n".join(lines))
 
 
 def render_csv(report: Mapping[str, Any]) -> str:
-    frame = tables.benchmark_csv_frame(report["benchmarks"])
+    frame = tables.benchmark_csv_frame(report["benchmarks"]).map(csv_cell)
     text: str = frame.to_csv(index=False)
     return text

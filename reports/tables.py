@@ -9,6 +9,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
+
+from reports.escaping import markdown_text
 
 BENCHMARK_DISPLAY = (  # report.json key, header, format
     ("isl", "ISL", "{}"),
@@ -169,20 +172,18 @@ def comparison_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     )
 
 
-def _escape_md(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def markdown_table(frame: pd.DataFrame) -> str:
+def markdown_table(frame: pd.DataFrame) -> Markup:
+    """The frame as a markdown table, every cell escaped (a server's words are text, never HTML,
+    a link or a cell break); Markup, so that the template does not escape it again."""
     if frame.empty:
-        return "_none_"
-    header = "| " + " | ".join(_escape_md(column) for column in frame.columns) + " |"
+        return Markup("_none_")
+    header = "| " + " | ".join(markdown_text(column) for column in frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     body = [
-        "| " + " | ".join(_escape_md(value) for value in row) + " |"
+        "| " + " | ".join(markdown_text(value) for value in row) + " |"
         for row in frame.itertuples(index=False)
     ]
-    return "\n".join([header, rule, *body])
+    return Markup("\n".join([header, rule, *body]))
 
 
 HTML_MARKS = {  # emoji need a font a headless or locked-down browser may lack: colour instead
