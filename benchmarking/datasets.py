@@ -14,7 +14,9 @@ from typing import Any, Protocol
 
 import requests
 
+from benchmarking import deadline_requests
 from benchmarking.client.requests import Prompt
+from benchmarking.deadline import DeadlineExceeded, deadline
 
 _WORD_TEXT = (
     "time person year way day thing man world life hand part child eye woman place work week "
@@ -27,6 +29,7 @@ _WORD_TEXT = (
 WORDS = _WORD_TEXT.split()
 WORD_IDS = {word: i for i, word in enumerate(WORDS)}
 ADJUST_ROUNDS = 6
+TOKENIZE_SECONDS = 60.0  # one /tokenize or /detokenize, its answer read whole
 PROBE_TEXT = "Readiness check: 12 apples, 3.5 pears; it's   done.\n\tNext line été"
 
 
@@ -54,7 +57,7 @@ class ServerTokenizer:
         self.base_url = base_url.rstrip("/")
         self.headers = dict(headers)
         self.model = model
-        self.session = requests.Session()
+        self.session = deadline_requests.session()
 
     def encode(self, text: str) -> list[int]:
         body = {
@@ -78,9 +81,10 @@ class ServerTokenizer:
         return text
 
     def _post(self, path: str, body: Mapping[str, object]) -> dict[str, object]:
-        response = self.session.post(
-            self.base_url + path, json=body, headers=self.headers, timeout=60
-        )
+        with deadline(TOKENIZE_SECONDS, f"POST {path}"):
+            response = self.session.post(
+                self.base_url + path, json=body, headers=self.headers, timeout=TOKENIZE_SECONDS
+            )
         response.raise_for_status()
         reply = response.json()
         if not isinstance(reply, dict):
@@ -112,7 +116,7 @@ def pick_tokenizer(
     try:
         served = server.encode(PROBE_TEXT)
         server.decode(served)
-    except (requests.RequestException, ValueError):
+    except (requests.RequestException, DeadlineExceeded, ValueError):
         return local or WordTokenizer()
     if local is None:
         return server

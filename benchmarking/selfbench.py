@@ -18,10 +18,10 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from typing import Any
 
 from benchmarking import CHECKOUT
+from benchmarking.deadline import deadline, urlopen
 
 TTFT_MS, ITL_MS, ISL, OSL = 50.0, 10.0, 128, 128
 LEVELS = (1, 16, 128, 512)
@@ -128,7 +128,8 @@ def measure(concurrency: int, count: int) -> dict[str, float]:
         )
         output = subprocess.run(argv, cwd=CHECKOUT, capture_output=True, text=True, check=True)
         report = json.loads(output.stdout)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/emulator/records") as reply:
+        records = f"http://127.0.0.1:{port}/emulator/records"
+        with deadline(60, "GET /emulator/records"), urlopen(records, 60) as reply:
             truth = {r["request_id"]: r for r in json.loads(reply.read())}
     finally:
         emulator.terminate()

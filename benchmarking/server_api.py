@@ -11,8 +11,11 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
+from benchmarking.deadline import deadline, urlopen
+
 API_KEY_ENV = "OPENAI_API_KEY"
 SERVED_MODEL_ARG = "served_model"  # the workflow argument naming the model the server answers to
+MODELS_SECONDS = 30.0  # GET /v1/models, its answer read whole
 
 
 class CredentialsError(RuntimeError):
@@ -47,7 +50,7 @@ def served_models(base_url: str, headers: Mapping[str, str]) -> list[str]:
     """The model ids GET /v1/models lists; CredentialsError when it refuses us."""
     request = urllib.request.Request(f"{base_url}/v1/models", headers=dict(headers))
     try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
+        with deadline(MODELS_SECONDS, "GET /v1/models"), urlopen(request, MODELS_SECONDS) as reply:
             entries = json.loads(reply.read()).get("data") or []
     except urllib.error.HTTPError as error:
         if error.code in (401, 403):

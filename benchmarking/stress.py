@@ -10,7 +10,9 @@ from collections.abc import Callable, Mapping
 
 import requests
 
+from benchmarking import deadline_requests
 from benchmarking.bench import Context, Progress, run_point
+from benchmarking.deadline import DeadlineExceeded
 from benchmarking.sweep import Point, point_seed
 from reports.results import document, write_json
 
@@ -29,8 +31,8 @@ WINDOW_KEYS = (
 
 def still_answers(base_url: str, headers: Mapping[str, str]) -> bool:
     try:
-        return requests.get(f"{base_url}/health", headers=dict(headers), timeout=30).ok
-    except requests.RequestException:
+        return deadline_requests.get(f"{base_url}/health", headers=dict(headers), timeout=30).ok
+    except (requests.RequestException, DeadlineExceeded):
         return False
 
 

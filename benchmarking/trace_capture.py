@@ -36,6 +36,9 @@ def capture_traces(
 ) -> list[float]:
     import requests  # imported when first needed: it costs ~90 ms of start-up
 
+    from benchmarking import deadline_requests
+    from benchmarking.deadline import DeadlineExceeded
+
     durations = []
     for length in lengths:
         started = time.monotonic()
@@ -46,10 +49,10 @@ def capture_traces(
             "temperature": 0,
         }
         try:
-            response = requests.post(
+            response = deadline_requests.post(
                 f"{base_url}/v1/completions", json=body, headers=headers, timeout=timeout
             )
-        except requests.RequestException as error:
+        except (requests.RequestException, DeadlineExceeded) as error:
             raise TraceCaptureError(f"trace capture at {length} tokens failed: {error}") from None
         if response.status_code != 200:
             raise TraceCaptureError(

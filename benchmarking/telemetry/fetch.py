@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 
+from benchmarking.deadline import deadline, urlopen
 from benchmarking.telemetry.families import NotMetrics, Reading, read_metrics
 
 GIVE_UP_STATUSES = frozenset({401, 403, 404, 405, 501})  # the answer will not change by asking
@@ -24,7 +25,7 @@ class ScrapeError(RuntimeError):
 def scrape(base_url: str, headers: Mapping[str, str], timeout_s: float) -> Reading:
     request = urllib.request.Request(f"{base_url}/metrics", headers=dict(headers))
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as reply:
+        with deadline(timeout_s, "GET /metrics"), urlopen(request, timeout_s) as reply:
             body = reply.read()
     except urllib.error.HTTPError as error:
         final = error.code in GIVE_UP_STATUSES

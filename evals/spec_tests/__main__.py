@@ -14,6 +14,7 @@ from pathlib import Path
 import requests
 from rich.console import Console
 
+from benchmarking.deadline import DeadlineExceeded
 from benchmarking.server_api import API_KEY_ENV, CredentialsError
 from evals.spec_tests.catalog import selected
 from evals.spec_tests.cli import USAGE, Arguments, UsageError, parse
@@ -65,6 +66,9 @@ def main(argv: list[str]) -> int:
     except CredentialsError as error:
         console.print(f"error: {error}", markup=False)
         return CREDENTIALS
+    except DeadlineExceeded as error:
+        console.print(f"error: the server at {args.server_url} is too slow: {error}", markup=False)
+        return SERVER
     except (requests.ConnectionError, OSError) as error:
         console.print(f"error: no server answers at {args.server_url}: {error}", markup=False)
         return SERVER

@@ -1,16 +1,18 @@
 """The command line: `python -m evals.spec_tests --runtime-spec F --server-url U --output-dir D
-[--only a,b]`. Bad arguments are one line and exit 2."""
+[--only a,b] [--request-timeout S]`. Bad arguments are one line and exit 2."""
 
 from __future__ import annotations
 
 import argparse
 import difflib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from evals.spec_tests.catalog import NAMES
+from evals.spec_tests.client import REQUEST_TIMEOUT_S
 
 USAGE = 2
 
@@ -30,6 +32,7 @@ class Arguments:
     server_url: str
     output_dir: Path
     only: list[str] | None
+    request_timeout_s: float = REQUEST_TIMEOUT_S
 
 
 def parse(argv: list[str]) -> Arguments:
@@ -38,20 +41,37 @@ def parse(argv: list[str]) -> Arguments:
     parser.add_argument("--server-url", required=True)
     parser.add_argument("--output-dir", type=Path, required=True)
     parser.add_argument("--only", help=f"comma-separated checks, of: {', '.join(NAMES)}")
+    parser.add_argument(
+        "--request-timeout",
+        type=seconds,
+        default=REQUEST_TIMEOUT_S,
+        help=f"each request's deadline, its answer read whole (default {REQUEST_TIMEOUT_S:g} s)",
+    )
     args = parser.parse_args(argv)
     only = checked_names(args.only) if args.only is not None else None
-    return Arguments(
-        read_spec(args.runtime_spec), args.server_url.rstrip("/"), args.output_dir, only
-    )
+    runtime, url = read_spec(args.runtime_spec), args.server_url.rstrip("/")
+    return Arguments(runtime, url, args.output_dir, only, args.request_timeout)
 
 
-def checked_names(text: str) -> list[str]:
+def seconds(text: str) -> float:
+    """A positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def checked_names(text: str, flag: str = "--only") -> list[str]:
+    """'a,b' -> ['a', 'b'], each a check of the suite (the runner checks `only=` with it too)."""
     names = [name.strip() for name in text.split(",") if name.strip()]
     for name in names or [""]:
         if name not in NAMES:
             near = difflib.get_close_matches(name, NAMES, n=1)
             hint = f"did you mean {near[0]}?" if near else f"one of: {', '.join(NAMES)}"
-            raise UsageError(f"--only: unknown check {name!r}; {hint}")
+            raise UsageError(f"{flag}: unknown check {name!r}; {hint}")
     return names
 
 

@@ -1,5 +1,6 @@
 """The suite's HTTP side: the base URL, the auth header and the model in one client; every
-request with a timeout; a non-2xx answer where success was expected is a CheckFailed."""
+request, its answer read whole (a stream too), within a deadline; a non-2xx answer where success
+was expected is a CheckFailed."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from typing import Any
 
 import requests
 
+from benchmarking import deadline_requests
+from benchmarking.deadline import deadline
 from evals.spec_tests.stream import StreamReply, read_stream
 from evals.spec_tests.verdict import CheckFailed
 
-REQUEST_TIMEOUT_S = 180.0  # a loaded 2-core host answered a 60-token request in 83 s
+REQUEST_TIMEOUT_S = 180.0  # whole request; a loaded 2-core host answered 60 tokens in 83 s
 LONG_TIMEOUT_S = 600.0  # a prompt at max_context: prefill on a slow device takes minutes
 CONNECTION_ERRORS = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
 Json = dict[str, Any]
@@ -32,23 +35,23 @@ class Client:
     base_url: str
     model: str
     headers: Mapping[str, str] = field(default_factory=dict)
+    timeout_s: float = REQUEST_TIMEOUT_S  # each request's, unless it asks for longer
 
     def with_headers(self, headers: Mapping[str, str]) -> Client:
         return replace(self, headers=dict(headers))
 
     def get(self, path: str) -> requests.Response:
-        return requests.get(
-            f"{self.base_url}{path}", headers=dict(self.headers), timeout=REQUEST_TIMEOUT_S
-        )
+        url, headers = f"{self.base_url}{path}", dict(self.headers)
+        return deadline_requests.get(url, headers=headers, timeout=self.timeout_s)
 
-    def send(
-        self, path: str, data: bytes, timeout: float = REQUEST_TIMEOUT_S, stream: bool = False
-    ) -> requests.Response:
-        """POST raw bytes as JSON: also what a malformed request is made of."""
-        headers = {"Content-Type": "application/json", **self.headers}
-        return requests.post(
-            f"{self.base_url}{path}", data=data, headers=headers, timeout=timeout, stream=stream
-        )
+    def send(self, path: str, data: bytes, timeout: float | None = None) -> requests.Response:
+        """POST raw bytes as JSON (also what a malformed request is made of), read whole."""
+        url, headers = f"{self.base_url}{path}", self._json_headers()
+        seconds = timeout or self.timeout_s
+        return deadline_requests.post(url, data=data, headers=headers, timeout=seconds)
+
+    def _json_headers(self) -> dict[str, str]:
+        return {"Content-Type": "application/json", **self.headers}
 
     def encoded(self, body: Mapping[str, object]) -> bytes:
         return json.dumps({"model": self.model, **body}).encode()
@@ -63,8 +66,15 @@ class Client:
         return answer
 
     def stream(self, path: str, body: Mapping[str, object]) -> StreamReply:
-        payload = self.encoded({**body, "stream": True})
-        with self.send(path, payload, stream=True) as reply:
+        """The stream read to its end within the request's deadline."""
+        payload, url = self.encoded({**body, "stream": True}), f"{self.base_url}{path}"
+        with (
+            deadline(self.timeout_s, f"POST {path} (stream)"),
+            deadline_requests.session() as session,
+            session.post(
+                url, data=payload, headers=self._json_headers(), timeout=self.timeout_s, stream=True
+            ) as reply,
+        ):
             if not reply.ok:
                 raise HttpStatusError(path, reply.status_code, reply.text)
             return read_stream(reply.iter_lines())

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from benchmarking.deadline import DeadlineExceeded
 from evals.spec_tests.catalog import Check
 from evals.spec_tests.client import CONNECTION_ERRORS
 from evals.spec_tests.suite import Suite
@@ -47,6 +48,8 @@ def outcome(check: Check, suite: Suite) -> tuple[str, str, Mapping[str, object]]
         return SKIPPED, str(skip), {}
     except CONNECTION_ERRORS:
         raise
+    except DeadlineExceeded as late:
+        return ERROR, str(late), {"deadline_s": late.seconds}
     except Exception as error:
         log.debug("%s raised", check.name, exc_info=True)
         return ERROR, f"{type(error).__name__}: {error}", {}

@@ -16,7 +16,8 @@ def connect(args: Arguments, engine: str, token: str | None) -> Suite:
     """The suite; CredentialsError when the server wants a token we lack or refuses ours."""
     spec = args.runtime["model_spec"]
     headers = bearer_headers(token)
-    client = Client(args.server_url, expected_model(args.runtime), headers)
+    model = expected_model(args.runtime)
+    client = Client(args.server_url, model, headers, timeout_s=args.request_timeout_s)
     status = probe_status(client)
     if status in REFUSED:
         raise credentials_error(args.server_url, status, bool(token))

@@ -16,6 +16,7 @@ from workflows.errors import ExitCode, ServerError, SetupError
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
+PROBE_SECONDS = 2.0  # one readiness probe, its answer read whole
 TAIL_LINES = 20
 
 
@@ -112,10 +113,13 @@ def check_credentials(server: Server, get: Callable[..., Any] | None = None) -> 
     before any workflow sends it a request."""
     import requests
 
-    get = get or requests.get
+    from benchmarking import deadline_requests
+    from benchmarking.deadline import DeadlineExceeded
+
+    get = get or deadline_requests.get
     try:
         response = get(f"{server.base_url}/v1/models", headers=server.headers(), timeout=10)
-    except requests.RequestException:
+    except (requests.RequestException, DeadlineExceeded):
         return  # it answered /health a moment ago; the workflow will report what it meets
     if response.status_code not in (401, 403):
         return
@@ -139,10 +143,15 @@ def probe_health(
     at once rather than after the whole ready timeout."""
     import requests  # imported when first needed: it costs ~90 ms of start-up
 
-    get = get or requests.get
+    from benchmarking import deadline_requests
+    from benchmarking.deadline import DeadlineExceeded
+
+    get = get or deadline_requests.get  # the answer read whole within the timeout
     for path in ("/health", "/v1/models"):
         try:
-            response = get(f"{base_url}{path}", headers=headers, timeout=2)
+            response = get(f"{base_url}{path}", headers=headers, timeout=PROBE_SECONDS)
+        except DeadlineExceeded:
+            return False, f"no complete answer on {path} within {PROBE_SECONDS:g}s"
         except requests.RequestException as error:
             return False, f"{type(error).__name__} on {path}"
         if response.status_code == 200:
@@ -165,12 +174,15 @@ def reported_version(
     GET /props; None when it says neither (the record then keeps the image or spec pins)."""
     import requests
 
-    get = get or requests.get
+    from benchmarking import deadline_requests
+    from benchmarking.deadline import DeadlineExceeded
+
+    get = get or deadline_requests.get
     for path, field, name in VERSION_ENDPOINTS:
         try:
             response = get(f"{base_url}{path}", headers=headers, timeout=5)
             value = response.json().get(field) if response.status_code == 200 else None
-        except (requests.RequestException, ValueError, AttributeError):
+        except (requests.RequestException, DeadlineExceeded, ValueError, AttributeError):
             continue
         if isinstance(value, str) and value:
             return f"{name} {value} (GET {path})"
