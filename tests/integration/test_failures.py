@@ -181,3 +181,45 @@ def test_a_server_that_answers_streams_without_one_fails_the_run(
     document = json.loads(point.read_text())
     assert (document["completed"], document["total_output_tokens"]) == (0, 0)
     assert document["total_client_output_tokens"] == 0
+
+
+ECHOED_KEY = "sk-SECRETKEY12345"
+
+
+def files_holding(text: str, folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file() and text.encode() in p.read_bytes()]
+
+
+def test_a_key_the_server_echoes_reaches_no_console_line_and_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that answers 401 quoting `Bearer <key>`: the console printed the key (trace
+    capture's error), and without trace capture it landed in the result files and the report."""
+    monkeypatch.setenv("EMULATOR_API_KEY", ECHOED_KEY)
+    monkeypatch.setenv("API_KEY", ECHOED_KEY)
+    emulator, url = start_emulator(
+        "--model", "HuggingFaceTB/SmolLM2-135M-Instruct", "--echo-auth-in-errors"
+    )
+    variants = {"traced": [], "untraced": ["--disable-trace-capture"]}
+    outputs = {}
+    try:
+        for name, flags in variants.items():
+            process = runner(
+                *CPU_MODEL, "--workflow", "benchmarks", "--server-url", url, *flags,
+                "--workflow-args", FAILING_LOAD["benchmarks"], logs=tmp_path / name,
+            )  # fmt: skip
+            outputs[name], _ = process.communicate(timeout=300)
+            assert process.returncode == 1, outputs[name]
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
+    untraced = (tmp_path / "untraced" / "latest").resolve()
+    report = runner("--workflow", "reports", "--run-dir", str(untraced), logs=tmp_path / "report")
+    outputs["report"], _ = report.communicate(timeout=300)
+    assert "trace capture at 128 tokens got HTTP 401" in outputs["traced"]
+    assert "8 of 8 requests failed" in outputs["untraced"] and "Bearer ***" in outputs["untraced"]
+    assert list(untraced.glob("report/junit.xml")) and list(untraced.glob("benchmarks/*.jsonl"))
+    for name, output in outputs.items():
+        assert ECHOED_KEY not in output, name
+    assert files_holding(ECHOED_KEY, tmp_path) == []
+    assert "Bearer ***" in (untraced / "report" / "report.md").read_text()
