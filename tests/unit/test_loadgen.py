@@ -74,13 +74,13 @@ def test_one_token_chunks_chat_ttft_itl_tpot_throughput(emulator: Emulator) -> N
         for a, b in zip(r["chunk_ns"], r["chunk_ns"][1:], strict=False)
     ]
     assert statistics.fmean(gaps) == pytest.approx(statistics.fmean(wire_gaps), rel=0.01)
-    assert statistics.fmean(gaps) == pytest.approx(5.0, rel=0.1)
+    assert statistics.fmean(wire_gaps) >= 5.0 * 0.98, "the emulator never streams early"
     tpot_errors = []
     for result in results:
         chunk_ns = truth[str(result.index)]["chunk_ns"]
         assert result.tpot_ms is not None
         tpot_errors.append(abs(result.tpot_ms - (chunk_ns[-1] - chunk_ns[0]) / 1e6 / 31))
-        assert result.tpot_ms == pytest.approx(5.0, rel=0.1)
+        assert result.tpot_ms >= 5.0 * 0.98
     assert statistics.median(tpot_errors) < 0.05, "TPOT is what went on the wire (median)"
     assert max(tpot_errors) < 0.5
     assert all(r.output_tokens == r.client_output_tokens == 32 for r in results)
@@ -90,7 +90,7 @@ def test_one_token_chunks_chat_ttft_itl_tpot_throughput(emulator: Emulator) -> N
     wire_throughput = 32 * 32 / ((wire_end - start) / 1e9)
     assert summary["output_throughput"] == pytest.approx(wire_throughput, rel=0.01)
     per_request_s = (40 + 31 * 5) / 1000
-    assert summary["output_throughput"] == pytest.approx(8 * 32 / per_request_s, rel=0.15)
+    assert summary["output_throughput"] <= 8 * 32 / per_request_s * 1.02, "never above the model"
     assert summary["completed"] == 32 and summary["failed"] == 0
 
 
@@ -130,8 +130,9 @@ def test_emulator_itl_follows_the_batch_token_by_token(emulator: Emulator) -> No
     assert all(result.success for result in results)
     first = records(url)["0"]["chunk_ns"]
     gaps = [(b - a) / 1e6 for a, b in itertools.pairwise(first)]
-    assert statistics.median(gaps[:10]) == pytest.approx(5.0, rel=0.1), "alone: 5 ms"
-    assert statistics.median(gaps[-10:]) == pytest.approx(10.0, rel=0.1), "joined: 10 ms"
+    alone, joined = statistics.median(gaps[:10]), statistics.median(gaps[-10:])
+    assert alone >= 5.0 * 0.98 and joined >= 10.0 * 0.98, "alone: 5 ms, joined: 10 ms, never less"
+    assert joined > alone + 4.0, "the second stream slowed the first"
 
 
 def test_errors_mid_stream_are_failed_requests_with_partial_data(emulator: Emulator) -> None:
@@ -176,10 +177,13 @@ def test_poisson_arrivals_follow_the_absolute_schedule(emulator: Emulator) -> No
     offsets = arrival_offsets_ns(40, rate=40.0, burstiness=1.0, seed=7)
     results, start = send(url, count=40, concurrency=0, output=4, offsets=offsets)
     lateness_ms = sorted((r.sent_ns - start - offsets[r.index]) / 1e6 for r in results)
-    assert statistics.median(lateness_ms) < 1 and lateness_ms[int(0.9 * len(lateness_ms))] < 5
+    # Never early by more than the wake-up margin; lateness does not pile up (the schedule is
+    # absolute, not gap after gap). How late on an idle machine: benchmarking/selfbench.py says.
+    assert lateness_ms[0] > -2.0
+    assert statistics.median(lateness_ms) < 10 and lateness_ms[int(0.9 * len(lateness_ms))] < 50
     achieved = (len(results) - 1) / ((results[-1].sent_ns - results[0].sent_ns) / 1e9)
     scheduled = (len(offsets) - 1) / (offsets[-1] / 1e9)
-    assert achieved == pytest.approx(scheduled, rel=0.02)
+    assert achieved == pytest.approx(scheduled, rel=0.05)
 
 
 def test_arrival_schedules() -> None:

@@ -326,7 +326,7 @@ def test_a_point_reports_what_the_emulator_did_in_vllm_names(
     assert (summary["preemptions"], summary["prefix_cache_hit_rate"]) == (0, 0)
     assert 0 < summary["peak_kv_usage"] < 1 and summary["mean_kv_usage"] > 0
     assert summary["scrapes"] >= 10 and summary["scraper_cpu_s"] > 0
-    assert summary["scrapes_per_s"] == pytest.approx(20, rel=0.5)
+    assert 0 < summary["scrapes_per_s"] <= 20 * 1.1, "one scrape per 0.05 s at most"
     series = telemetry["series"]
     assert series[0]["t_s"] < 0 < series[-1]["t_s"], "from before the first request to after"
     assert series[-1]["running"] == 0 and series[-1]["prompt_tokens"] >= summary["prompt_tokens"]
