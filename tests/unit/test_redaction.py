@@ -11,7 +11,12 @@ import pytest
 from rich.console import Console
 
 from reports.build import render_run
-from reports.redaction import redact, redacting_stream, register_environment_secrets
+from reports.redaction import (
+    redact,
+    redact_file,
+    redacting_stream,
+    register_environment_secrets,
+)
 from reports.results import request_row, write_json, write_jsonl
 from tests.helpers import Emulator, Run, benchmarking_process
 from tests.run_folders import passing_run, spec_check
@@ -62,6 +67,15 @@ def test_result_files_mask_a_secret_in_values_and_keys(tmp_path: Path) -> None:
     assert files_holding(KEY, tmp_path) == []
     document = json.loads((tmp_path / "point.json").read_text())
     assert document["error_counts"] == {'{"error": {"message": "bad token Bearer ***"}}': 2}
+
+
+def test_a_tools_log_is_rewritten_without_the_secret(tmp_path: Path) -> None:
+    """AIPerf and GuideLLM write their own logs into the run folder, server errors included."""
+    register_secret(KEY)
+    log = tmp_path / "aiperf.log"
+    log.write_text(f"request failed: {ECHOED}\n")
+    redact_file(log)
+    assert log.read_text() == 'request failed: {"error": {"message": "bad token Bearer ***"}}\n'
 
 
 @pytest.mark.parametrize("trace_capture", [True, False], ids=["trace-capture", "no-trace-capture"])
