@@ -73,9 +73,11 @@ class Server(ABC):
             interrupts.check()
             code = self.exit_code()
             if code is not None:
-                raise self._failure(f"the server exited with code {code} before it was ready")
+                exited = f"the server exited with code {code} before it was ready"
+                raise self._failure(self.port_conflict() or exited)
             ready, last_problem = probe_health(self.base_url, self.headers())
             if ready:
+                self._refuse_a_stranger()
                 return time.monotonic() - started
             time.sleep(POLL_SECONDS)
         chosen_by = f"; the wait was {why}" if why else ""
@@ -83,6 +85,17 @@ class Server(ABC):
             f"the server at {self.base_url} was not ready after {timeout:g}s ({last_problem})"
             f"{chosen_by}; raise it with --workflow-args ready_timeout=SECONDS"
         )
+
+    def port_conflict(self) -> str | None:
+        """A line saying that another process than this server holds its port; None when none
+        does, or when that cannot be known (a server the runner did not start)."""
+        return None
+
+    def _refuse_a_stranger(self) -> None:
+        """What answered must be this server, not another that holds its port."""
+        conflict = self.port_conflict()
+        if conflict is not None:
+            raise self._failure(conflict)
 
     def _failure(self, message: str) -> ServerError:
         if self.log_path is None:

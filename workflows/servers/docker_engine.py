@@ -88,6 +88,21 @@ def _error_text(error: BaseException) -> str:
     return " | ".join(parts)
 
 
+PORT_TAKEN = ("port is already allocated", "address already in use")
+
+
+def start_refused(name: str, explanation: str) -> ServerError:
+    """Docker's refusal to start a container, in one line; a host port another process took
+    (between the runner's check and the start) says so, and what to do."""
+    reason = _short(explanation)
+    if any(marker in explanation.lower() for marker in PORT_TAKEN):
+        return ServerError(
+            f"Docker could not start {name}: its host port is taken ({reason}); stop what "
+            "holds it or pick another port with --service-port"
+        )
+    return ServerError(f"Docker could not start {name}: {reason}")
+
+
 def _short(message: str) -> str:
     line = message.strip().splitlines()[0] if message.strip() else "no details"
     return line if len(line) <= 200 else line[:197] + "..."
@@ -295,10 +310,7 @@ class DockerEngine:
         try:
             self._client.containers.get(container.name).start()
         except docker.errors.APIError as error:
-            raise ServerError(
-                f"Docker could not start {container.name}: "
-                f"{_short(str(error.explanation or error))}"
-            ) from error
+            raise start_refused(container.name, str(error.explanation or error)) from error
 
     def run_containers(self, run_id: str) -> list[Container]:
         """The containers labelled with this run id, running or not (ours, and only ours)."""

@@ -11,6 +11,7 @@ from typing import Any
 from workflows import command, interrupts
 from workflows.auth import Auth
 from workflows.errors import ExitCode, ServerError
+from workflows.servers import port_owner
 from workflows.servers.base import Server
 
 
@@ -59,6 +60,14 @@ class LocalProcessServer(Server):
         if self.process is not None:
             self.process.stop()
 
+    def port_conflict(self) -> str | None:
+        """Another process listens where this server should: the one that answers is not ours
+        (two runs started on one port at once: both passed the free-port check)."""
+        if self.process is None:
+            return None
+        holder = port_owner.taken_by(self.port, client_host(self.host), self.process.pid)
+        return None if holder is None else port_taken(self.host, self.port, holder)
+
     def exit_code(self) -> int | None:
         return self.process.poll() if self.process else None
 
@@ -89,11 +98,35 @@ def client_host(bind_host: str) -> str:
 
 
 def ensure_port_free(host: str, port: int) -> None:
+    """Nothing answers on the port, and a server could bind it (as servers do, with
+    SO_REUSEADDR). Another run may still take it before this one's server binds it:
+    `LocalProcessServer.port_conflict` sees that."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(1)
         in_use = probe.connect_ex((client_host(host), port)) == 0
-    if in_use:
-        raise ServerError(
+    if in_use or not _bindable(host, port):
+        raise ServerError(port_taken(host, port, port_owner.taken_by(port, client_host(host), -1)))
+
+
+def _bindable(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def port_taken(host: str, port: int, holder: str | None) -> str:
+    """One line: the port, who holds it (when this user can see), and the fix."""
+    if holder is None:
+        return (
             f"port {port} on {host} is already in use; stop what listens there "
-            "or pick another with --service-port"
+            "or pick another port with --service-port"
         )
+    return (
+        f"port {port} on {host} is already in use by {holder}; stop it "
+        "or pick another port with --service-port"
+    )
