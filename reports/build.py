@@ -12,7 +12,7 @@ from typing import Any
 from reports.acceptance import judge_run
 from reports.compare import baseline_report, compare
 from reports.html_report import render_html
-from reports.redaction import redact
+from reports.redaction import redact, redact_data
 from reports.render import render_csv, render_junit, render_markdown
 from reports.report_document import report_document
 from reports.results import write_atomic
@@ -44,7 +44,7 @@ def report_of_folder(folder: Path, compare_to: Path | None = None) -> dict[str, 
 
 
 def render_run(folder: Path, compare_to: Path | None = None) -> Rendered:
-    report = report_of_folder(folder, compare_to)
+    report = redact_data(report_of_folder(folder, compare_to))  # before any format escapes it
     out = folder / REPORT_FOLDER
     texts = {
         "json": ("report.json", json.dumps(report, indent=2) + "\n"),

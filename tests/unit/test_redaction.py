@@ -129,6 +129,17 @@ def test_a_report_masks_the_secrets_its_process_knows(tmp_path: Path) -> None:
     assert "bad token ***" in rendered.files["markdown"].read_text()
 
 
+def test_a_report_masks_a_secret_its_formats_would_escape(tmp_path: Path) -> None:
+    """Masked before rendering: in report.html and junit.xml `&` and `<` become entities, and a
+    mask applied to the rendered text alone would miss them."""
+    key = "sk-A&B<C>1234567"
+    run = echoing_run(tmp_path / "run", key)
+    register_secret(key)
+    render_run(run)
+    for escaped in (key, "sk-A&amp;B&lt;C&gt;1234567", "sk-A&amp;B"):
+        assert files_holding(escaped, run / "report") == [], escaped
+
+
 @pytest.mark.parametrize("variable", ["API_KEY", "JWT_SECRET"])
 def test_the_reports_workflow_masks_the_key_and_the_token_made_from_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Run, variable: str
