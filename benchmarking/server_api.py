@@ -11,7 +11,7 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-from benchmarking.deadline import deadline, urlopen
+from benchmarking.deadline import DeadlineExceeded, deadline, urlopen
 
 API_KEY_ENV = "OPENAI_API_KEY"
 SERVED_MODEL_ARG = "served_model"  # the workflow argument naming the model the server answers to
@@ -56,6 +56,9 @@ def served_models(base_url: str, headers: Mapping[str, str]) -> list[str]:
         if error.code in (401, 403):
             raise credentials_error(base_url, error.code, bool(headers)) from None
         raise ServedModelError(_unlisted(base_url, f"HTTP {error.code}")) from None
+    except DeadlineExceeded as late:
+        why = f"no complete answer within {late.seconds:g}s"
+        raise ServedModelError(_unlisted(base_url, why)) from None
     except (urllib.error.URLError, OSError, ValueError, AttributeError) as error:
         raise ServedModelError(_unlisted(base_url, str(error))) from None
     return [str(entry.get("id")) for entry in entries if isinstance(entry, dict)]
