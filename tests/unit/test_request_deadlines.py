@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from benchmarking import datasets, deadline, stress
+from benchmarking import datasets, deadline, deadline_requests, stress
 from benchmarking.server_api import ServedModelError, served_models
 from benchmarking.telemetry.fetch import ScrapeError, scrape
 from benchmarking.trace_capture import TraceCaptureError, capture_traces
@@ -160,6 +160,17 @@ def test_a_spec_check_ends_as_an_error_naming_the_deadline(
     result = ended(lambda: run_check(selected([check])[0], suite))
     assert (result.status, result.attempts) == (ERROR, 1)
     assert result.message == f"{line} (whole-request deadline)"
+
+
+@pytest.mark.usefixtures("deadlines_passed")
+def test_a_request_through_an_http_proxy_ends_too(
+    drip_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", drip_url)  # the proxy drips
+    outcome = ended(lambda: deadline_requests.get("http://example.invalid/v1/models", timeout=5))
+    assert str(outcome) == "GET /v1/models: no complete answer within 5s (whole-request deadline)"
 
 
 def test_a_deadline_not_reached_leaves_the_answer_alone(emulator: Emulator) -> None:
