@@ -19,6 +19,7 @@ from workflows.context import RunContext
 from workflows.dispatch import WORKFLOWS
 from workflows.envs.venvs import VenvSpec, ensure_venv, reset_venvs
 from workflows.errors import ExitCode, ServerError
+from workflows.host.device_ids import check_device_ids
 from workflows.host.system_software import check_system_software
 from workflows.ready_wait import DEFAULT_READY_TIMEOUT as DEFAULT_READY_TIMEOUT
 from workflows.ready_wait import ready_wait
@@ -46,6 +47,7 @@ def resolve_spec(ctx: RunContext) -> RunContext:
             config.model, config.device, config.impl, config.engine
         )
     validate_for_spec(config, spec)
+    check_device_ids(spec, config)
     WORKFLOWS[config.workflow].check_spec(spec, config)
     return ctx.with_(spec=spec)
 

@@ -186,8 +186,8 @@ def test_unknown_device_suggests_nearest() -> None:
 
 
 def test_unsupported_device_lists_supported_ones() -> None:
-    with pytest.raises(UsageError, match="supported devices: gpu, n150, n300, p100, p150, t3k"):
-        load_registry().find("Llama-3.1-8B-Instruct", "galaxy")
+    with pytest.raises(UsageError, match=r"supported devices: n150, n300, t3k$"):
+        load_registry().find("Mistral-7B-Instruct-v0.3", "galaxy")
 
 
 def test_several_implementations_without_default_ask_for_impl(tiny_registry: Path) -> None:

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import CliResult, FakeVllm, pid_alive
+from tests.helpers import CliResult, FakeVllm, config_for, pid_alive
 from workflows.host import tt_smi
 from workflows.host.system_software import skip_reason
 from workflows.ready_wait import ready_wait
 from workflows.registry.image_reference import reference_problem
 from workflows.registry.loader import load_registry
-from workflows.registry.model_spec import ModelSpec
+from workflows.registry.model_spec import Device, ModelSpec
 from workflows.registry.schema import RegistryError
 from workflows.run_config import RunConfig
 from workflows.workflow_args import parse_workflow_args
@@ -189,20 +189,18 @@ def test_the_70b_templates_carry_upstreams_firmware_and_kmd_requirements() -> No
 
 
 def test_specs_upstream_states_no_requirements_for_do_not_check_the_host() -> None:
-    checked = {
-        (spec.model_name, spec.device.value)
-        for spec in load_registry().specs
-        if spec.system_requirements
-    }
-    assert {model for model, _ in checked} <= {
-        "Llama-3.3-70B-Instruct",
-        "Llama-3.1-70B-Instruct",
-        "Llama-3.1-70B",
-        "DeepSeek-R1-Distill-Llama-70B",
-    }
-    spec = load_registry().find("Llama-3.1-8B-Instruct", "n150")
-    config = RunConfig(model=spec.model_name, device="n150", workflow="server", docker_server=True)
-    assert skip_reason(spec, config) == "the spec states no system requirements"
+    registry = load_registry()
+    for model, device in [
+        ("Llama-3.1-8B-Instruct", "n150"),
+        ("Llama-3.1-8B-Instruct", "t3k"),
+        ("Llama-3.2-3B-Instruct", "n300"),
+        ("Mistral-7B-Instruct-v0.3", "n150"),
+        ("Qwen2.5-72B-Instruct", "galaxy"),
+        ("QwQ-32B", "t3k"),
+    ]:
+        spec = registry.find(model, device)
+        config = RunConfig(model=model, device=device, workflow="server", docker_server=True)
+        assert skip_reason(spec, config) == "the spec states no system requirements", spec.model_id
 
 
 def findings(spec: ModelSpec, found: tt_smi.HostSoftware) -> list[tuple[bool, str]]:
@@ -325,3 +323,80 @@ def test_a_data_parallel_spec_is_held_to_one_ranks_reference() -> None:
     """Llama-3.3-70B on galaxy runs 4 t3k-sized ranks: upstream holds it to the t3k rows."""
     assert perf("Llama-3.3-70B-Instruct", "galaxy") == perf("Llama-3.3-70B-Instruct", "t3k")
     assert perf("Llama-3.3-70B-Instruct", "galaxy") == [(1, 8, 38, 28, None)]
+
+
+@pytest.mark.parametrize(
+    ("boards", "device"),
+    [
+        (["n150 L"] * 4, "n150x4"),
+        (["p150a"] * 4, "p150x4"),
+        (["p150b"] * 8, "p150x8"),
+        (["p300a L", "p300a R"], "p300"),
+        (["p300a L", "p300a R"] * 2, "p300x2"),
+    ],
+)
+def test_tt_smi_boards_name_upstreams_multi_card_devices(boards: list[str], device: str) -> None:
+    supported = [d.value for d in Device]
+    assert tt_smi.pick_device(boards, supported, "M")[0] == device
+
+
+def test_a_galaxy_host_is_a_galaxy_unless_one_tray_is_asked_for() -> None:
+    supported = ["galaxy", "galaxy_t3k"]
+    assert tt_smi.pick_device(["tt-galaxy-wh L"] * 32, supported, "M")[0] == "galaxy"
+
+
+def galaxy_tray(run_cli: Callable[..., CliResult], *extra: str) -> CliResult:
+    return run_cli(
+        *("--model", "Qwen3-8B", "--device", "galaxy_t3k", "--workflow", "server"),
+        *("--docker-server", "--print-docker-cmd", *extra),
+    )
+
+
+def test_a_galaxy_tray_needs_the_ids_of_its_eight_chips(run_cli: Callable[..., CliResult]) -> None:
+    for ids in ([], ["--device-id", "0,1,2,3"]):
+        result = galaxy_tray(run_cli, *ids)
+        assert result.code == 2
+        assert "--device galaxy_t3k needs exactly 8 chips named with --device-id" in result.err
+    result = galaxy_tray(run_cli, "--device-id", "8,9,10,11,12,13,14,15")
+    assert result.code == 0, result.err
+    assert result.out.count("--device /dev/tenstorrent/") == 8
+    assert "--env MESH_DEVICE=T3K" in result.out
+    assert "--env WH_ARCH_YAML=wormhole_b0_80_arch_eth_dispatch.yaml" in result.out
+
+
+def test_multi_card_blackhole_devices_run_upstreams_mesh() -> None:
+    env = config_for("Llama-3.3-70B-Instruct", "p150x4").environment
+    assert (env["MESH_DEVICE"], env["ARCH_NAME"]) == ("P150x4", "blackhole")
+    env = config_for("Qwen3-32B", "p300x2").environment
+    assert (env["MESH_DEVICE"], env["ARCH_NAME"]) == ("P300x2", "blackhole")
+
+
+UPSTREAM_LLMS = {
+    "Llama-3.1-8B-Instruct": {"galaxy", "galaxy_t3k", "p150x4", "p150x8", "p300", "p300x2"},
+    "Llama-3.2-1B-Instruct": {"t3k"},
+    "Llama-3.2-3B-Instruct": {"t3k"},
+    "Llama-3.1-70B": {"t3k", "galaxy", "p150x4", "p150x8", "p300x2", "galaxy_t3k"},
+    "Qwen3-8B": {"n150", "n300", "t3k", "galaxy", "galaxy_t3k", "p300"},
+    "Qwen3-32B": {"t3k", "galaxy", "galaxy_t3k", "p150x8", "p300x2"},
+    "gpt-oss-20b": {"t3k", "galaxy", "galaxy_t3k"},
+    "gpt-oss-120b": {"t3k", "galaxy", "p300x2"},
+    "DeepSeek-R1-0528": {"galaxy"},
+    "gemma-3-1b-it": {"n150"},
+    "AFM-4.5B": {"n300", "t3k"},
+    "Qwen2.5-Coder-32B-Instruct": {"t3k", "galaxy_t3k"},
+    "Qwen2.5-7B-Instruct": {"n150x4"},
+}
+
+
+def test_upstreams_llm_specs_on_the_devices_it_names_are_here() -> None:
+    registry = load_registry()
+    for model, devices in UPSTREAM_LLMS.items():
+        found = {spec.device.value for spec in registry.specs if spec.model_name == model}
+        assert devices <= found, f"{model}: missing {devices - found}"
+
+
+def test_qwen3_32b_on_galaxy_defaults_to_the_galaxy_implementation() -> None:
+    registry = load_registry()
+    assert registry.find("Qwen3-32B", "galaxy").impl == "qwen3_32b_galaxy"
+    other = registry.find("Qwen3-32B", "galaxy", impl="tt_transformers")
+    assert other.vllm_args["max_num_seqs"] == 32 and other.data_parallel_size == 4

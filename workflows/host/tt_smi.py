@@ -90,11 +90,16 @@ def board_family(board_type: str) -> str:
 
 HOSTS: dict[tuple[tuple[str, int], ...], tuple[Device, ...]] = {  # boards -> devices, largest first
     (("n150", 1),): (Device.N150,),
+    (("n150", 4),): (Device.N150X4,),
     (("n300", 1),): (Device.N300,),
     (("n300", 4),): (Device.T3K, Device.N300),
-    (("tt-galaxy-wh", 32),): (Device.GALAXY,),
+    (("tt-galaxy-wh", 32),): (Device.GALAXY,),  # galaxy_t3k (one tray) only when asked for
     (("p100", 1),): (Device.P100,),
     (("p150", 1),): (Device.P150,),
+    (("p150", 4),): (Device.P150X4,),
+    (("p150", 8),): (Device.P150X8,),
+    (("p300", 1),): (Device.P300,),
+    (("p300", 2),): (Device.P300X2,),
 }
 TWO_CHIP_BOARDS = ("n300", "p300")  # tt-smi lists each chip: two entries per board
 

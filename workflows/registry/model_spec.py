@@ -16,14 +16,29 @@ class Device(str, Enum):
     GPU = "gpu"
     N150 = "n150"
     N300 = "n300"
+    N150X4 = "n150x4"  # 4 n150 cards
     P100 = "p100"
     P150 = "p150"
+    P150X4 = "p150x4"  # 4 p150 cards
+    P150X8 = "p150x8"  # 8 p150 cards (a Blackhole LoudBox)
+    P300 = "p300"  # one p300 card (2 chips)
+    P300X2 = "p300x2"  # 2 p300 cards (a Blackhole QuietBox 2)
     T3K = "t3k"
     GALAXY = "galaxy"
+    GALAXY_T3K = "galaxy_t3k"  # one tray of a Wormhole Galaxy (8 chips), chosen by --device-id
 
     @property
     def is_tenstorrent(self) -> bool:
         return self not in (Device.CPU, Device.GPU)
+
+    @property
+    def is_blackhole(self) -> bool:
+        return self.value.startswith("p")
+
+    @property
+    def device_ids_required(self) -> int | None:
+        """How many --device-id values a server on this device needs, when it needs some."""
+        return 8 if self is Device.GALAXY_T3K else None
 
 
 class Status(str, Enum):
@@ -141,16 +156,17 @@ def model_name_of(repo: str) -> str:
     return PurePosixPath(repo).name
 
 
-_PARAMS = re.compile(r"(\d+(?:\.\d+)?)([BM])(?![A-Za-z])")
+_PARAMS = re.compile(r"(\d+(?:\.\d+)?)([BMb])(?![A-Za-z])")  # 'gpt-oss-20b' too
 
 
 def param_count_billions(repo: str) -> float | None:
-    """Parameter count read off the repo name: 'Llama-3.1-8B' -> 8.0, 'SmolLM2-135M' -> 0.135."""
+    """Parameter count read off the repo name: 'Llama-3.1-8B' -> 8.0, 'gpt-oss-20b' -> 20.0,
+    'SmolLM2-135M' -> 0.135."""
     match = _PARAMS.search(model_name_of(repo))
     if not match:
         return None
     value = float(match.group(1))
-    return value if match.group(2) == "B" else value / 1000
+    return value if match.group(2) in "Bb" else value / 1000
 
 
 def default_min_disk_gb(repo: str) -> float:

@@ -13,23 +13,28 @@ from pathlib import Path
 from workflows.errors import SetupError
 from workflows.registry.model_spec import Device, ModelSpec
 
-MESH_DEVICE = {
+MESH_DEVICE = {  # tt-metal's name of each device's mesh, as upstream passes it
     Device.N150: "N150",
     Device.N300: "N300",
+    Device.N150X4: "N150x4",
     Device.T3K: "T3K",
     Device.GALAXY: "TG",
+    Device.GALAXY_T3K: "T3K",
     Device.P100: "P100",
     Device.P150: "P150",
+    Device.P150X4: "P150x4",
+    Device.P150X8: "P150x8",
+    Device.P300: "P300",
+    Device.P300X2: "P300x2",
 }
-ARCH_NAME = {Device.P100: "blackhole", Device.P150: "blackhole"}
-ETH_DISPATCH_DEVICES = (Device.N300, Device.T3K)
+ETH_DISPATCH_DEVICES = (Device.N300, Device.T3K, Device.GALAXY_T3K)
 
 
 def tt_environment(spec: ModelSpec, device_ids: tuple[int, ...]) -> dict[str, str]:
     """The accelerator stack's environment, derived from the device."""
     env = {
         "MESH_DEVICE": MESH_DEVICE[spec.device],
-        "ARCH_NAME": ARCH_NAME.get(spec.device, "wormhole_b0"),
+        "ARCH_NAME": "blackhole" if spec.device.is_blackhole else "wormhole_b0",
         "VLLM_CONFIGURE_LOGGING": "1",
         "VLLM_TARGET_DEVICE": "tt",
         "VLLM_RPC_TIMEOUT": "900000",
