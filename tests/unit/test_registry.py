@@ -93,6 +93,8 @@ def test_disk_and_ram_minimums_derive_from_parameter_count(tmp_path: Path) -> No
     assert param_count_billions("Qwen/Qwen2.5-72B-Instruct") == 72
     assert param_count_billions("HuggingFaceTB/SmolLM2-135M-Instruct") == pytest.approx(0.135)
     assert param_count_billions("acme/no-size") is None
+    assert param_count_billions("openai/gpt-oss-20b") == 20  # upstream reads a lower-case b too
+    assert param_count_billions("google/gemma-3-1b-it") == 1
 
 
 def test_default_vllm_args_follow_device_limits(tmp_path: Path) -> None:
