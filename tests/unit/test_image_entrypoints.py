@@ -14,6 +14,7 @@ from types import ModuleType
 import pytest
 
 from tests.helpers import REPO_ROOT, config_for
+from workflows.servers.local_vllm import MESH_DEVICE
 
 DOCKER = REPO_ROOT / "docker"
 
@@ -39,6 +40,14 @@ def test_tt_entrypoint_takes_the_runners_n150_command() -> None:
     overrides = json.loads(argv[argv.index("--override-tt-config") + 1])
     assert overrides == {"trace_region_size": 52000000}
     assert env["MESH_DEVICE"] == "N150" and env["VLLM_API_KEY"] == "k"
+
+
+def test_tt_entrypoint_knows_every_tenstorrent_device_and_its_mesh() -> None:
+    """The image accepts each device the registry can send it, with the runner's mesh name."""
+    runners = {device.value: mesh for device, mesh in MESH_DEVICE.items()}
+    assert runners == load_serve().MESH_DEVICE
+    args, _ = load_serve().parse(config_for("Qwen3-32B", "p300x2").command)
+    assert args.tt_device == "p300x2"
 
 
 def test_tt_entrypoint_weights_dir_and_auth(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,13 +20,19 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-MESH_DEVICE = {
+MESH_DEVICE = {  # the runner's table (workflows/servers/local_vllm.py), which a test keeps equal
     "n150": "N150",
     "n300": "N300",
+    "n150x4": "N150x4",
     "p100": "P100",
     "p150": "P150",
+    "p150x4": "P150x4",
+    "p150x8": "P150x8",
+    "p300": "P300",
+    "p300x2": "P300x2",
     "t3k": "T3K",
     "galaxy": "TG",
+    "galaxy_t3k": "T3K",
 }
 
 
