@@ -37,7 +37,11 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
     return (
         Option("model", ("--model",), "Model name, e.g. Llama-3.1-8B-Instruct.", metavar="M"),
         Option(
-            "device", ("--device",), "cpu, gpu, n150, n300, p100, p150, t3k, galaxy.", metavar="D"
+            "device",
+            ("--device",),
+            "cpu, gpu, n150, n300, n150x4, p100, p150, p150x4, p150x8, p300, p300x2, t3k, galaxy, "
+            "galaxy_t3k (one Galaxy tray: with --device-id, 8 ids); default: what tt-smi reports.",
+            metavar="D",
         ),
         Option("workflow", ("--workflow",), f"One of: {', '.join(workflow_names)}.", metavar="W"),
         Option("impl", ("--impl",), "Implementation, when a model has several."),

@@ -400,3 +400,9 @@ def test_qwen3_32b_on_galaxy_defaults_to_the_galaxy_implementation() -> None:
     assert registry.find("Qwen3-32B", "galaxy").impl == "qwen3_32b_galaxy"
     other = registry.find("Qwen3-32B", "galaxy", impl="tt_transformers")
     assert other.vllm_args["max_num_seqs"] == 32 and other.data_parallel_size == 4
+
+
+def test_help_names_every_device(run_cli: Callable[..., CliResult]) -> None:
+    text = " ".join(run_cli("--help").out.split())
+    for device in Device:
+        assert f" {device.value}," in text or f" {device.value} (" in text, device.value
