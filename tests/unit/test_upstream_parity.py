@@ -406,3 +406,8 @@ def test_help_names_every_device(run_cli: Callable[..., CliResult]) -> None:
     text = " ".join(run_cli("--help").out.split())
     for device in Device:
         assert f" {device.value}," in text or f" {device.value} (" in text, device.value
+
+
+def test_every_image_the_registry_names_is_a_pinned_docker_reference() -> None:
+    problems = {s.model_id: reference_problem(s.docker_image) for s in load_registry().specs}
+    assert {model_id: p for model_id, p in problems.items() if p} == {}
