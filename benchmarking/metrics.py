@@ -68,10 +68,21 @@ def parse_goodput(text: str | None) -> dict[str, float]:
     slos: dict[str, float] = {}
     for item in (text or "").replace(",", " ").split():
         key, _, value = item.partition(":")
-        if key not in ("ttft", "tpot", "e2el") or not value:
-            raise ValueError(f"goodput SLO '{item}': use ttft:MS, tpot:MS or e2el:MS")
-        slos[key] = float(value)
+        limit = _milliseconds(value)
+        if key not in ("ttft", "tpot", "e2el") or not 0 < limit < math.inf:
+            raise ValueError(
+                f"goodput: SLO '{item}': use ttft:MS, tpot:MS or e2el:MS, each MS a positive "
+                "number of milliseconds (finite, above 0)"
+            )
+        slos[key] = limit
     return slos
+
+
+def _milliseconds(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
 
 
 def _good(result: RequestResult, slos: Mapping[str, float]) -> bool:

@@ -7,7 +7,20 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from benchmarking.arg_values import (
+    SettingsError as SettingsError,  # re-exported: the children and tests catch it here
+)
+from benchmarking.arg_values import (
+    flag,
+    fraction,
+    number,
+    numbers,
+    positive,
+    whole,
+    wholes,
+)
 from benchmarking.endpoints import CHAT, COMPLETIONS
+from benchmarking.metrics import parse_goodput
 
 ACCEPTED = (
     "isl",
@@ -43,42 +56,8 @@ REQUEST_TIMEOUT_BASE_S = 300.0  # the default per-request timeout: this, plus
 REQUEST_TIMEOUT_PER_TOKEN_S = 1.0  # this per output token
 
 
-class SettingsError(ValueError):  # a ValueError: callers that check several parsers catch that
-    """A workflow argument the benchmarks workflow cannot use; the message says which."""
-
-
-def _ints(value: object, key: str) -> tuple[int, ...] | None:
-    if value is None:
-        return None
-    try:
-        numbers = tuple(int(part) for part in str(value).split(",") if part)
-    except ValueError:
-        raise SettingsError(f"{key}: expected numbers like 128,1024, got {value!r}") from None
-    if not numbers or any(n <= 0 for n in numbers):
-        raise SettingsError(f"{key}: expected positive numbers, got {value!r}")
-    return numbers
-
-
-def _fraction(value: object, key: str) -> float:
-    try:
-        number = float(str(value))
-    except ValueError:
-        number = math.nan
-    if not 0.0 <= number <= 1.0:
-        raise SettingsError(f"{key}: expected a fraction from 0 to 1 (0.01: 1%), got {value!r}")
-    return number
-
-
 def _seconds(value: object, key: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(str(value))
-    except ValueError:
-        number = math.nan
-    if not 0.0 < number < math.inf:
-        raise SettingsError(f"{key}: expected a positive number of seconds, got {value!r}")
-    return number
+    return None if value is None else positive(value, key, "seconds")
 
 
 @dataclass(frozen=True)
@@ -161,12 +140,7 @@ def draw_seed() -> int:
 
 
 def _seed(value: object, draw: Callable[[], int]) -> int:
-    if value is None:
-        return draw()
-    try:
-        return int(str(value))
-    except ValueError:
-        raise SettingsError(f"seed: expected a whole number such as 1234, got {value!r}") from None
+    return draw() if value is None else whole(value, "seed", 0)
 
 
 def settings_from(args: Mapping[str, object], draw: Callable[[], int] = draw_seed) -> Settings:
@@ -189,30 +163,60 @@ def settings_from(args: Mapping[str, object], draw: Callable[[], int] = draw_see
         tool=tool,
         dataset=dataset,
         dataset_path=str(args["dataset_path"]) if args.get("dataset_path") else None,
-        isl=_ints(args.get("isl"), "isl"),
-        osl=_ints(args.get("osl"), "osl"),
-        concurrency=_ints(args.get("concurrency"), "concurrency"),
-        num_prompts=(_ints(args.get("num_prompts"), "num_prompts") or (None,))[0],
-        rate=float(str(args.get("rate", "inf"))),
-        burstiness=float(str(args.get("burstiness", 1.0))),
-        smoke=bool(args.get("smoke", False)),
+        isl=wholes(args.get("isl"), "isl"),
+        osl=wholes(args.get("osl"), "osl"),
+        concurrency=wholes(args.get("concurrency"), "concurrency"),
+        num_prompts=(wholes(args.get("num_prompts"), "num_prompts") or (None,))[0],
+        rate=_rate(args.get("rate", math.inf)),
+        burstiness=_burstiness(args.get("burstiness", 1.0)),
+        smoke=flag(args.get("smoke", False), "smoke"),
         endpoint=endpoint,
         seed=_seed(args.get("seed"), draw),
-        goodput=str(args["goodput"]) if args.get("goodput") else None,
-        percentiles=tuple(float(p) for p in str(args.get("percentiles", "50,90,99")).split(",")),
-        workers=int(str(args.get("workers", 1))),
-        range_ratio=float(str(args.get("range_ratio", 0.0))),
-        ignore_eos=bool(args.get("ignore_eos", True)),
-        warmups=int(str(args.get("warmups", 1))),
-        max_failed=_fraction(args.get("max_failed", 0.0), "max_failed"),
+        goodput=_goodput(args.get("goodput")),
+        percentiles=_percentiles(args.get("percentiles", "50,90,99")),
+        workers=whole(args.get("workers", 1), "workers", 1),
+        range_ratio=_range_ratio(args.get("range_ratio", 0.0)),
+        ignore_eos=flag(args.get("ignore_eos", True), "ignore_eos"),
+        warmups=whole(args.get("warmups", 1), "warmups", 0),
+        max_failed=fraction(args.get("max_failed", 0.0), "max_failed"),
         request_timeout=_seconds(args.get("request_timeout"), "request_timeout"),
         sweep=_sweep(args.get("sweep", "full")),
-        percentile_report=bool(args.get("percentile_report", False)),
-        concurrency_sweeps=bool(args.get("concurrency_sweeps", False)),
+        percentile_report=flag(args.get("percentile_report", False), "percentile_report"),
+        concurrency_sweeps=flag(args.get("concurrency_sweeps", False), "concurrency_sweeps"),
         prefix_cache=_prefix_cache(args.get("prefix_cache"), dataset),
         prefix_share=_share(args.get("prefix_share", 0.75)),
         telemetry_interval=_interval(args.get("telemetry_interval", 1.0)),
     )
+
+
+def _rate(value: object) -> float:
+    expected = "a positive number of requests per second, or inf (all at once)"
+    return number(value, "rate", lambda x: x > 0, expected)
+
+
+def _burstiness(value: object) -> float:
+    expected = "a positive number (1: Poisson, below 1 burstier, inf: a constant rate)"
+    return number(value, "burstiness", lambda x: x > 0, expected)
+
+
+def _percentiles(value: object) -> tuple[float, ...]:
+    expected = "percentiles from 0 to 100 like 50,90,99"
+    return numbers(value, "percentiles", lambda x: 0 <= x <= 100, expected)
+
+
+def _range_ratio(value: object) -> float:
+    expected = "a number from 0 up to (not including) 1: each length varies by that share"
+    return number(value, "range_ratio", lambda x: 0 <= x < 1, expected)
+
+
+def _goodput(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        parse_goodput(str(value))
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
+    return str(value)
 
 
 def _prefix_cache(value: object, dataset: str) -> str | None:
@@ -230,7 +234,7 @@ def _prefix_cache(value: object, dataset: str) -> str | None:
 
 
 def _share(value: object) -> float:
-    share = _fraction(value, "prefix_share")
+    share = fraction(value, "prefix_share")
     if not 0.0 < share < 1.0:
         raise SettingsError(f"prefix_share: expected a share between 0 and 1, got {value!r}")
     return share

@@ -3,15 +3,18 @@ runner checks workflow arguments with it before anything starts)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from benchmarking.arg_values import SettingsError, number, wholes
 from benchmarking.settings import Settings, settings_from
 from benchmarking.sweep import Point
 
 CONTEXT_FRACTIONS = (1.0, 0.75, 0.5, 0.25, 0.1)
 OUTPUT_LENGTHS = (128, 2048)
 STRESS_KEYS = ("run_mode", "isl", "osl", "concurrency", "num_prompts", "duration")
+RUN_MODES = ("multiple", "single", "endurance")  # the parameter space, one point, or repeated
 SHARED_KEYS = (
     "endpoint",
     "seed",
@@ -55,25 +58,36 @@ def parameter_space(max_context: int, max_concurrency: int) -> list[Point]:
     ]
 
 
-def _first_int(value: object, default: int) -> int:
-    return int(str(value).split(",")[0]) if value is not None else default
+def _first_int(args: Mapping[str, object], key: str, default: int) -> int:
+    given = wholes(args.get(key), key)
+    return given[0] if given else default
+
+
+def _duration(value: object) -> float:
+    expected = "a number of seconds, 0 or more (finite; 0: one pass over the points)"
+    return number(value, "duration", lambda x: 0 <= x < math.inf, expected)
+
+
+def _run_mode(value: object, duration: float) -> str:
+    mode = str(value) if value is not None else ("endurance" if duration else "multiple")
+    if mode not in RUN_MODES:
+        raise SettingsError(f"run_mode: expected one of {', '.join(RUN_MODES)}, got {value!r}")
+    return mode
 
 
 def stress_plan(args: Mapping[str, object], max_context: int, max_concurrency: int) -> StressPlan:
     unknown = sorted(set(args) - set(STRESS_KEYS) - set(SHARED_KEYS))
     if unknown:
-        raise ValueError(
+        raise SettingsError(
             f"the stress_tests workflow does not take {', '.join(unknown)}; "
             f"it accepts: {', '.join(STRESS_KEYS + SHARED_KEYS)}"
         )
     settings = settings_from({k: v for k, v in args.items() if k in SHARED_KEYS})
-    duration = float(str(args.get("duration", 0)))
-    single = args.get("run_mode", "endurance" if duration else "multiple") != "multiple"
-    if not single:
+    duration = _duration(args.get("duration", 0))
+    lengths = {key: _first_int(args, key, 0) for key in ("isl", "osl", "num_prompts")}
+    concurrency = _first_int(args, "concurrency", max_concurrency)
+    if _run_mode(args.get("run_mode"), duration) == "multiple":
         return StressPlan(tuple(parameter_space(max_context, max_concurrency)), 0.0, settings)
-    isl, osl = clamp(
-        _first_int(args.get("isl"), max_context // 2), _first_int(args.get("osl"), 128), max_context
-    )
-    concurrency = _first_int(args.get("concurrency"), max_concurrency)
-    prompts = _first_int(args.get("num_prompts"), concurrency)
+    isl, osl = clamp(lengths["isl"] or max_context // 2, lengths["osl"] or 128, max_context)
+    prompts = lengths["num_prompts"] or concurrency
     return StressPlan((Point(isl, osl, concurrency, prompts),), duration, settings)

@@ -21,7 +21,7 @@ from workflows.dispatch import (
 from workflows.errors import UsageError
 from workflows.registry.frozen import EMPTY, FrozenMap, freeze
 from workflows.servers.image_reference import check_image_reference
-from workflows.workflow_args import WorkflowArgs, parse_workflow_args
+from workflows.workflow_args import WorkflowArgs, check_runner_args, parse_workflow_args
 
 if TYPE_CHECKING:
     from workflows.registry.model_spec import ModelSpec
@@ -186,9 +186,14 @@ def validate(config: RunConfig) -> RunConfig:
         _eval_flags,
         _report_flags,
         _load_flags,
+        _runner_args,
     ):
         check(config)
     return config
+
+
+def _runner_args(config: RunConfig) -> None:
+    check_runner_args(config.workflow_args)
 
 
 LLAMA_CPP_SERVER_ARGS = ("max_model_len", "max_num_seqs")  # what llama.cpp's flags can honour

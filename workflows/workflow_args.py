@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import shlex
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
@@ -67,10 +68,19 @@ def workflow_only(args: WorkflowArgs) -> dict[str, WorkflowArgValue]:
 
 
 def number_arg(args: WorkflowArgs, key: str, default: float) -> float:
+    """A number of seconds (a timeout, say): finite and above 0."""
     value = args.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise UsageError(f"--workflow-args: {key} must be a positive number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise UsageError(
+            f"--workflow-args: {key} must be a positive number (finite, above 0), got {value!r}"
+        )
     return float(value)
+
+
+def check_runner_args(args: WorkflowArgs) -> None:
+    """The runner's own keys, whatever the workflow: checked before the run starts."""
+    number_arg(args, "ready_timeout", 1.0)
+    name_arg(args, "served_model")
 
 
 def name_arg(args: WorkflowArgs, key: str) -> str | None:

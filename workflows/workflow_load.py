@@ -10,8 +10,8 @@ from pathlib import Path
 
 from benchmarking.client_cpu import HOST_SHARE_LIMIT, host_cpus
 from benchmarking.server_api import API_KEY_ENV
-from benchmarking.settings import settings_from
-from benchmarking.stress_plan import stress_plan
+from benchmarking.settings import ACCEPTED, settings_from
+from benchmarking.stress_plan import SHARED_KEYS, STRESS_KEYS, stress_plan
 from workflows import command
 from workflows.context import RunContext
 from workflows.envs.venvs import VenvSpec
@@ -59,12 +59,16 @@ def _check_stress_args(args: WorkflowArgs) -> None:
     stress_plan(args, max_context=4096, max_concurrency=8)
 
 
+STRESS_ACCEPTED = (*STRESS_KEYS, *SHARED_KEYS)
+
+
 @dataclass(frozen=True)
 class LoadWorkflow:
     """A workflow that drives the server with the load generator (`python -m benchmarking`)."""
 
     name: str  # the generator's --mode and the results folder's name
     parse_args: Callable[[WorkflowArgs], object]  # raises ValueError on a bad argument
+    accepted: tuple[str, ...]  # the keys it takes
     takes_tools: bool  # `tool=aiperf|guidellm` may replace our generator
 
     def tool(self, config: RunConfig) -> str:
@@ -75,7 +79,8 @@ class LoadWorkflow:
         try:
             self.parse_args(args)
         except ValueError as error:
-            hint = "".join(did_you_mean(key, RUNNER_KEYS) for key in args)
+            unknown = [key for key in args if key not in self.accepted]
+            hint = "".join(did_you_mean(key, RUNNER_KEYS) for key in unknown)
             raise UsageError(f"--workflow-args: {error}{hint}") from None
 
     def check_spec(self, spec: ModelSpec, config: RunConfig) -> None:
@@ -181,5 +186,5 @@ def offline_tokenizer(ctx: RunContext) -> Path | None:
     return tokenizer_source(ctx.the_spec, ctx.environ, ctx.config.host_weights_dir, package_root)
 
 
-BENCHMARKS = LoadWorkflow("benchmarks", _check_benchmark_args, takes_tools=True)
-STRESS_TESTS = LoadWorkflow("stress_tests", _check_stress_args, takes_tools=False)
+BENCHMARKS = LoadWorkflow("benchmarks", _check_benchmark_args, ACCEPTED, takes_tools=True)
+STRESS_TESTS = LoadWorkflow("stress_tests", _check_stress_args, STRESS_ACCEPTED, takes_tools=False)

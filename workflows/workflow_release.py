@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from benchmarking.arg_values import SettingsError, whole
 from evals.config import NoEvalConfig, eval_config_for
 from evals.spec_tests.catalog import NAMES as SPEC_CHECKS
 from reports.results import Identity, document, write_json
@@ -170,14 +171,31 @@ def unmatched_waivers(spec: ModelSpec, config: RunConfig, children: tuple[str, .
     ]
 
 
+def _check_child_args(config: RunConfig, child: str) -> None:
+    """A child's arguments as the child checks them; the message says whose they are."""
+    try:
+        CHILDREN[child].check_args(child_config(config, child))
+    except UsageError as error:
+        raise UsageError(f"{error.message} (in the {child}.* arguments)") from None
+
+
+def _check_seed(value: object) -> None:
+    try:
+        whole(value, "seed", 0)
+    except SettingsError as error:
+        raise UsageError(f"--workflow-args: {error}") from None
+
+
 @dataclass(frozen=True)
 class ReleaseWorkflow:
     name: str = "release"
 
     def check_args(self, config: RunConfig) -> None:
         _split_args(config)
+        if "seed" in config.workflow_args:
+            _check_seed(config.workflow_args["seed"])
         for child in child_names(config):
-            CHILDREN[child].check_args(child_config(config, child))
+            _check_child_args(config, child)
         if config.requirements is not None:
             load_requirements_or_fail(config.requirements)
 

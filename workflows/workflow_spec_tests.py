@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evals.spec_tests import cli as spec_tests_cli
 from workflows.context import RunContext
 from workflows.envs.venvs import VenvSpec
-from workflows.errors import ExitCode
+from workflows.errors import ExitCode, UsageError
 from workflows.registry.model_spec import ModelSpec
 from workflows.run_config import RunConfig
 from workflows.workflow_args import number_arg, reject_unknown_keys, workflow_only
@@ -18,6 +19,14 @@ ARG_KEYS = ("only", "timeout")
 DEFAULT_TIMEOUT = 1800.0  # the whole suite
 
 
+def _check_only(value: object) -> None:
+    """`only=a,b`: each a check of the suite, as the child checks it."""
+    try:
+        spec_tests_cli.checked_names(str(value), "only")
+    except spec_tests_cli.UsageError as error:
+        raise UsageError(f"--workflow-args: {error}") from None
+
+
 @dataclass(frozen=True)
 class SpecTestsWorkflow:
     name: str = "spec_tests"
@@ -26,6 +35,8 @@ class SpecTestsWorkflow:
         args = workflow_only(config.workflow_args)
         reject_unknown_keys(self.name, args, ARG_KEYS)
         number_arg(args, "timeout", DEFAULT_TIMEOUT)
+        if "only" in args:
+            _check_only(args["only"])
 
     def check_spec(self, spec: ModelSpec, config: RunConfig) -> None:
         del spec, config

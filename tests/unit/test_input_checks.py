@@ -1,0 +1,107 @@
+"""Every input is checked before the run starts (issue 19, items 5-8): a bad one is one line,
+exit 2, before any server is contacted and before anything is written."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import CliResult
+
+Run = Callable[..., CliResult]
+CPU = ["--model", "SmolLM2-135M-Instruct", "--device", "cpu"]
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A port that listens and never answers: a run that contacts it leaves a connection."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        sock.setblocking(False)
+        yield sock
+
+
+def contacted(sock: socket.socket) -> bool:
+    try:
+        sock.accept()[0].close()
+    except BlockingIOError:
+        return False
+    return True
+
+
+def one_line_usage_error(result: CliResult) -> str:
+    assert result.code == 2, result.out + result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.err, result.err
+    return lines[0]
+
+
+BAD_WORKFLOW_ARGS = [
+    ("benchmarks", "rate=0", "rate: expected a positive number of requests per second, or inf"),
+    ("benchmarks", "rate=nan", "rate: expected a positive number"),
+    ("benchmarks", "percentiles=150", "percentiles: expected percentiles from 0 to 100"),
+    ("benchmarks", "percentiles=nan", "percentiles: expected percentiles from 0 to 100"),
+    ("benchmarks", "percentiles=50,inf", "percentiles: expected percentiles from 0 to 100"),
+    ("benchmarks", "goodput=ttft:abc", "goodput: SLO 'ttft:abc'"),
+    ("benchmarks", "goodput=ttft:nan", "a positive number of milliseconds (finite"),
+    ("benchmarks", "range_ratio=-1", "range_ratio: expected a number from 0 up to (not incl"),
+    ("benchmarks", "range_ratio=1", "range_ratio: expected a number from 0 up to (not incl"),
+    ("benchmarks", "burstiness=-1", "burstiness: expected a positive number"),
+    ("benchmarks", "burstiness=nan", "burstiness: expected a positive number"),
+    ("benchmarks", "workers=-1", "workers: expected a whole number of 1 or more"),
+    ("benchmarks", "workers=1.5", "workers: expected a whole number of 1 or more"),
+    ("benchmarks", "warmups=-1", "warmups: expected a whole number of 0 or more"),
+    ("benchmarks", "smoke=yes", "smoke: expected true or false"),
+    ("benchmarks", "isl=0", "isl: expected positive whole numbers"),
+    ("benchmarks", "request_timeout=inf", "request_timeout: expected a positive number of sec"),
+    ("benchmarks", "ready_timeout=nan", "ready_timeout must be a positive number (finite"),
+    ("server", "ready_timeout=-1", "ready_timeout must be a positive number (finite"),
+    ("stress_tests", "duration=nan", "duration: expected a number of seconds, 0 or more"),
+    ("stress_tests", "duration=-5", "duration: expected a number of seconds, 0 or more"),
+    ("stress_tests", "isl=abc", "isl: expected positive whole numbers"),
+    ("stress_tests", "run_mode=sometimes", "run_mode: expected one of multiple, single"),
+    ("stress_tests", "warmups=-1", "warmups: expected a whole number of 0 or more"),
+    ("spec_tests", "only=chatt", "only: unknown check 'chatt'; did you mean chat?"),
+    ("spec_tests", "timeout=nan", "timeout must be a positive number (finite"),
+    ("evals", "task_timeout=inf", "task_timeout must be a positive number (finite"),
+    ("release", "seed=abc", "seed: expected a whole number of 0 or more"),
+    ("release", "benchmarks.rate=0", "rate: expected a positive number"),
+    ("release", "stress=true stress_tests.duration=nan", "duration: expected a number"),
+]
+
+
+@pytest.mark.parametrize(("workflow", "args", "message"), BAD_WORKFLOW_ARGS)
+def test_a_bad_workflow_argument_stops_the_run_before_the_server_is_contacted(
+    run_cli: Run,
+    listener: socket.socket,
+    tmp_path: Path,
+    workflow: str,
+    args: str,
+    message: str,
+) -> None:
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    result = run_cli(*CPU, "--workflow", workflow, "--server-url", url, "--workflow-args", args)
+    line = one_line_usage_error(result)
+    assert "--workflow-args: " in line and message in line, line
+    assert not contacted(listener), "the server was contacted before the arguments were checked"
+    assert not (tmp_path / "workflow_logs").exists(), "a run folder was written"
+
+
+def test_a_release_names_the_child_whose_argument_is_bad(run_cli: Run, tmp_path: Path) -> None:
+    result = run_cli(
+        *CPU, "--workflow", "release", "--server-url", "http://127.0.0.1:9",
+        "--workflow-args", "benchmarks.workers=0",
+    )  # fmt: skip
+    assert one_line_usage_error(result).endswith("(in the benchmarks.* arguments)")
+
+
+def test_a_misspelt_runner_key_is_suggested_only_for_an_unknown_key(run_cli: Run) -> None:
+    url = ["--server-url", "http://127.0.0.1:9"]
+    unknown = run_cli(*CPU, "--workflow", "benchmarks", *url, "--workflow-args", "ready_timout=3")
+    assert "(did you mean ready_timeout?)" in one_line_usage_error(unknown)
+    known = run_cli(*CPU, "--workflow", "stress_tests", *url, "--workflow-args", "run_mode=x")
+    assert "did you mean" not in one_line_usage_error(known)
