@@ -41,24 +41,31 @@ def forget_secrets() -> None:
 
 
 def redact(text: str) -> str:
-    """`text` with every registered secret masked, and a secret's start that ends where the text
-    was cut (`message[:200]`, `line[:197] + '...'`) masked too."""
+    """`text` with every registered secret masked, also what is left of one where a message was
+    cut (`body[:200]`, `line[:197] + '...'`)."""
     for secret in sorted(_secrets, key=len, reverse=True):
         text = _mask(text, secret)
     return text
 
 
 def _mask(text: str, secret: str) -> str:
+    """Each run of the secret's first SHORTEST_CUT or more characters (all of them, or the part
+    before a cut) as MASK; a shorter secret only where it appears whole."""
     if len(secret) < SHORTEST_CUT:
         return text.replace(secret, MASK)
     head, parts, start = secret[:SHORTEST_CUT], [], 0
     while (found := text.find(head, start)) >= 0:
-        end = found + SHORTEST_CUT
-        while end - found < len(secret) and end < len(text) and text[end] == secret[end - found]:
-            end += 1
         parts += [text[start:found], MASK]
-        start = end
+        start = found + _shared_length(text, found, secret)
     return "".join(parts) + text[start:] if parts else text
+
+
+def _shared_length(text: str, at: int, secret: str) -> int:
+    """How many of the secret's characters `text` holds from `at` on."""
+    length = SHORTEST_CUT
+    while length < len(secret) and at + length < len(text) and text[at + length] == secret[length]:
+        length += 1
+    return length
 
 
 def redact_data(value: Any) -> Any:
