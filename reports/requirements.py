@@ -19,6 +19,7 @@ A file is checked completely when the run starts; every error names the field.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,10 +78,18 @@ def _unknown(value: Mapping[str, Any], known: Sequence[str], where: str) -> None
         raise _fail(where, f"unknown field {', '.join(extra)}; fields: {', '.join(known)}")
 
 
-def _positive(value: object, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise _fail(where, f"expected a positive number, got {value!r}")
+def _number(value: object) -> float:
+    """A YAML or JSON number as a float; anything else (text, true/false) as NaN."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return math.nan
     return float(value)
+
+
+def _positive(value: object, where: str) -> float:
+    number = _number(value)
+    if not 0 < number < math.inf:
+        raise _fail(where, f"expected a positive number (finite, above 0), got {value!r}")
+    return number
 
 
 def _priority(value: Mapping[str, Any], where: str) -> str:
@@ -143,12 +152,14 @@ def _accuracy(raw: object, where: str) -> list[dict[str, Any]]:
             raise _fail(place, "expected {task: NAME, min_score: NUMBER, priority: must|should}")
         _unknown(item, ("task", "min_score", "priority"), place)
         score = item.get("min_score")
-        if isinstance(score, bool) or not isinstance(score, (int, float)) or score < 0:
-            raise _fail(f"{place}.min_score", f"expected a score of 0 or more, got {score!r}")
+        if not 0 <= _number(score) < math.inf:
+            raise _fail(
+                f"{place}.min_score", f"expected a score of 0 or more (finite), got {score!r}"
+            )
         targets.append(
             {
                 "task": str(item["task"]),
-                "min_score": float(score),
+                "min_score": _number(score),
                 "priority": _priority(item, place),
             }
         )

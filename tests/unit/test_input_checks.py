@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import CliResult
+from tests.run_folders import passing_run
 
 Run = Callable[..., CliResult]
 CPU = ["--model", "SmolLM2-135M-Instruct", "--device", "cpu"]
@@ -105,3 +106,30 @@ def test_a_misspelt_runner_key_is_suggested_only_for_an_unknown_key(run_cli: Run
     assert "(did you mean ready_timeout?)" in one_line_usage_error(unknown)
     known = run_cli(*CPU, "--workflow", "stress_tests", *url, "--workflow-args", "run_mode=x")
     assert "did you mean" not in one_line_usage_error(known)
+
+
+NON_FINITE_REQUIREMENTS = [
+    ("slo: {ttft_ms: .nan}\ngoodput: {min_share: 0.9}\n", "slo.ttft_ms: expected a positive"),
+    ("slo: {e2el_ms: .inf}\ngoodput: {min_share: 0.9}\n", "slo.e2el_ms: expected a positive"),
+    ("slo: {ttft_ms: 100}\ngoodput: {min_share: .nan}\n", "goodput.min_share: expected a pos"),
+    ("accuracy: [{task: readiness_basics, min_score: .nan}]\n", "accuracy[0].min_score: expec"),
+    ("accuracy: [{task: readiness_basics, min_score: .inf}]\n", "accuracy[0].min_score: expec"),
+    ('{"slo": {"tpot_ms": NaN}, "goodput": {"min_share": 0.9}}', "slo.tpot_ms: expected a pos"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), NON_FINITE_REQUIREMENTS)
+def test_a_requirement_that_is_not_a_finite_number_is_refused_with_its_field(
+    run_cli: Run, tmp_path: Path, text: str, message: str
+) -> None:
+    folder = passing_run(tmp_path / "run")
+    requirements = tmp_path / ("req.json" if text.startswith("{") else "req.yaml")
+    requirements.write_text(text)
+    result = run_cli(
+        "--workflow", "reports", "--run-dir", str(folder), "--requirements", str(requirements)
+    )
+    line = one_line_usage_error(result)
+    assert f"--requirements {requirements}: " in line and message in line, line
+    assert "(finite" in line
+    assert not (folder / "requirements.json").exists()
+    assert not (folder / "report").exists()
