@@ -23,6 +23,7 @@ from tests.run_folders import passing_run, spec_check
 from tests.unit.test_spec_tests import run_suite
 from workflows.auth import mint_jwt
 from workflows.redact import register_secret
+from workflows.servers.docker_engine import _copy_logs
 
 KEY = "sk-SECRETKEY12345"
 ECHOED = f'{{"error": {{"message": "bad token Bearer {KEY}"}}}}'
@@ -76,6 +77,19 @@ def test_a_tools_log_is_rewritten_without_the_secret(tmp_path: Path) -> None:
     log.write_text(f"request failed: {ECHOED}\n")
     redact_file(log)
     assert log.read_text() == 'request failed: {"error": {"message": "bad token Bearer ***"}}\n'
+
+
+def test_a_containers_log_is_copied_without_the_secret(tmp_path: Path) -> None:
+    """server.log of a --docker-server run is the container's output, copied by the runner."""
+
+    class Container:
+        def logs(self, stream: bool, follow: bool) -> list[bytes]:
+            return [b"INFO api_key=" + KEY.encode() + b"\n", "caf\u00e9\n".encode()[:4], b"\xa9\n"]
+
+    register_secret(KEY)
+    log = tmp_path / "server.log"
+    _copy_logs(Container(), log)
+    assert log.read_text() == "INFO api_key=***\ncaf\u00e9\n", "a character split across chunks"
 
 
 @pytest.mark.parametrize("trace_capture", [True, False], ids=["trace-capture", "no-trace-capture"])

@@ -4,6 +4,7 @@ terminal). Everything Docker can refuse is turned into a one-line error that say
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import logging
 import os
@@ -15,6 +16,7 @@ from typing import Any
 
 from workflows import command
 from workflows.errors import ServerError, SetupError
+from workflows.redact import redact
 from workflows.servers.docker_config import LABEL_PREFIX, ContainerConfig, Mount
 
 log = logging.getLogger(__name__)
@@ -201,10 +203,12 @@ class Container:
 
 
 def _copy_logs(handle: Any, path: Path) -> None:
+    """The container's output into server.log, every secret of the run masked."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     try:
-        with path.open("ab") as sink:
+        with path.open("a") as sink:
             for chunk in handle.logs(stream=True, follow=True):
-                sink.write(chunk)
+                sink.write(redact(decoder.decode(chunk)))
                 sink.flush()
     except Exception as error:  # the log copy must never take the run down
         log.debug("container log stream ended: %s", error)
