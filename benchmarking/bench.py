@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarking import CHECKOUT, metrics
+from benchmarking import CHECKOUT, intervals, metrics
 from benchmarking.client import driver
 from benchmarking.client.requests import Prompt, Target, http_request, request_body
 from benchmarking.client.result import RequestResult
@@ -103,7 +103,9 @@ def run_point(
     document = _document(ctx, _measured_shape(point, measured), outcome, plan, watch)
     document["prefix_cache"] = _prefix_fields(settings, point, prefix)
     document |= cpu
-    write_results(ctx.output_dir, f"{ctx.kind}_{tag}", document, outcome)
+    rows = request_rows(outcome)
+    document |= intervals.interval_fields([intervals.repeat_of(document, rows)])
+    write_results(ctx.output_dir, f"{ctx.kind}_{tag}", document, rows)
     return document
 
 
@@ -193,13 +195,14 @@ def _client_fields(outcome: driver.RunOutcome, plan: driver.Plan) -> dict[str, o
     }
 
 
+def request_rows(outcome: driver.RunOutcome) -> list[dict[str, object]]:
+    return [_request_row(r, outcome.start_ns) for r in outcome.results]
+
+
 def write_results(
-    folder: Path, stem: str, document: dict[str, object], outcome: driver.RunOutcome
+    folder: Path, stem: str, document: dict[str, object], rows: list[dict[str, object]]
 ) -> Path:
-    write_jsonl(
-        folder / f"{stem}_requests.jsonl",
-        (_request_row(r, outcome.start_ns) for r in outcome.results),
-    )
+    write_jsonl(folder / f"{stem}_requests.jsonl", rows)
     return write_json(folder / f"{stem}.json", document)
 
 

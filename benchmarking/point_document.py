@@ -23,6 +23,7 @@ CLIENT_KEYS = (  # what only our own generator knows
     "total_server_output_tokens",
     "total_client_output_tokens",
 )
+INTERVAL_KEYS = ("interval_95", "interval_method", "interval_note")  # benchmarking/intervals.py
 CACHE_KEYS = ("total_cached_tokens", "cached_share", "prompt_cache_hit")
 UNSCRAPED = unavailable(NOT_SCRAPED)
 
@@ -96,5 +97,6 @@ def point_document(
             "prefix_cache": None,  # a prefix-cache run: its mode, variant and shared tokens
             "server_telemetry": outcome.telemetry.as_dict(),
             **{key: None for key in CPU_KEYS},  # the client's CPU time, set by its caller
+            **{key: None for key in INTERVAL_KEYS},  # set from the request rows by its caller
         },
     )

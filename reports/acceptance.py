@@ -64,6 +64,7 @@ class Category:
     blockers: list[Finding] = field(default_factory=list)
     waived: list[Finding] = field(default_factory=list)
     advisories: list[Finding] = field(default_factory=list)  # misses that do not block
+    marginal: list[Finding] = field(default_factory=list)  # decided by the mean: shown first
     checks: list[tuple[str, str, str]] = field(default_factory=list)  # key, outcome, message
 
     @property
@@ -87,6 +88,7 @@ class Category:
             "blockers": len(self.blockers),
             "waived": len(self.waived),
             "advisories": len(self.advisories),
+            "marginal": len(self.marginal),
         }
 
 
@@ -126,6 +128,12 @@ class Acceptance:
     @property
     def advisories(self) -> list[Finding]:
         return [finding for category in self.categories for finding in category.advisories]
+
+    @property
+    def marginal(self) -> list[Finding]:
+        """Checks whose 95% interval straddled their target even after re-measuring: decided
+        by the mean, so a reader sees them first."""
+        return [finding for category in self.categories for finding in category.marginal]
 
 
 class Waivers:
@@ -210,6 +218,11 @@ class Judge:
         name = self.category.name
         finding = Finding(f"{name}:{key}", name, where, message, reason)
         self.category.advisories.append(finding)
+
+    def marginal(self, key: str, where: str, message: str) -> None:
+        """A check its interval could not decide: the mean did, and a reader must know."""
+        name = self.category.name
+        self.category.marginal.append(Finding(f"{name}:{key}", name, where, message))
 
     def blocker(self, key: str, where: str, message: str) -> None:
         """A failure nothing waives: a crashed task, results that were never written."""
@@ -371,13 +384,15 @@ def _judge_targets(judge: Judge, targets: Sequence[TargetPoint]) -> None:
 def _judge_check(judge: Judge, point: TargetPoint, tier: TierCheck, check: MetricCheck) -> None:
     key = f"{point.key}.{tier.tier}.{check.metric}_check"
     where = f"{point.label}, {tier.tier} tier ({tier.fraction:.0%} of theoretical)"
+    if check.marginal:
+        judge.marginal(key, point.label, f"{where}: {check.marginal_text()}")
     if check.check in (FAIL, MISSING):
         judge.failed(key, point.label, f"{where}: {check.shortfall()}", point.key)
     elif check.check == UNJUDGED:
-        message = f"{where}, {check.metric}: {_cache_message(point)}"
+        message = f"{where}, {check.metric}: {check.note or _cache_message(point)}"
         judge.unjudged(key, point.label, message, point.key)
     elif check.check == PASS:
-        judge.passed(key)
+        judge.passed(key, check.marginal_text() if check.marginal else "")
     else:
         judge.not_applicable(key, "no target for it")
 

@@ -61,6 +61,28 @@ def _target_traces(
     return traces
 
 
+def error_bars(rows: Sequence[Mapping[str, Any]], field: str) -> dict[str, Any]:
+    """Plotly's asymmetric error bars from each row's 95% interval (none: a zero bar)."""
+    above, below = [], []
+    for row in rows:
+        value, low, high = (
+            row.get(field),
+            row.get(f"{field}_ci95_low"),
+            row.get(f"{field}_ci95_high"),
+        )
+        if (
+            isinstance(value, (int, float))
+            and isinstance(low, (int, float))
+            and isinstance(high, (int, float))
+        ):
+            above.append(high - value)
+            below.append(value - low)
+        else:
+            above.append(0.0)
+            below.append(0.0)
+    return {"type": "data", "symmetric": False, "array": above, "arrayminus": below}
+
+
 def _versus_concurrency(
     report: Mapping[str, Any], metric: str, field: str, title: str, axis: str
 ) -> list[dict[str, Any]]:
@@ -73,9 +95,10 @@ def _versus_concurrency(
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": "measured",
+                "name": "measured (95% interval)",
                 "x": xs,
                 "y": [row.get(field) for row in rows],
+                "error_y": error_bars(rows, field),
             },
             *_target_traces(targets.get((isl, osl), []), metric, span),
         ]
@@ -103,6 +126,8 @@ def _throughput_plot(report: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "name": f"ISL {isl} / OSL {osl}",
                 "x": [row.get("tput_user") for row in rows],
                 "y": [row.get("output_throughput") for row in rows],
+                "error_x": error_bars(rows, "tput_user"),
+                "error_y": error_bars(rows, "output_throughput"),
                 "text": [f"c={row['concurrency']}" for row in rows],
                 "textposition": "top center",
             }

@@ -62,9 +62,11 @@ def verdict_line(report: Mapping[str, Any]) -> str:
     partial = report["acceptance"].get("partial") or []
     if partial:
         return f"PARTIAL ⚠️: no release verdict ({'; '.join(partial)}; {counted})"
+    marginal = len(report["acceptance"].get("marginal") or ())
+    also = f", {marginal} marginal (decided by the mean)" if marginal else ""
     if report["acceptance_criteria"]:
-        return "ACCEPTED ✅"
-    return f"NOT ACCEPTED ⛔ ({counted})"
+        return "ACCEPTED ✅" + (f" ({also.lstrip(', ')})" if marginal else "")
+    return f"NOT ACCEPTED ⛔ ({counted}{also})"
 
 
 def metadata_frame(meta: Mapping[str, Any]) -> pd.DataFrame:
@@ -107,6 +109,7 @@ def section_tables(report: Mapping[str, Any], table: Any) -> dict[str, str]:
             tables.category_frame(report["acceptance_criteria_metadata"]["categories"])
         ),
         "blockers_table": table(tables.findings_frame(acceptance["blockers"])),
+        "marginal_table": table(tables.findings_frame(acceptance.get("marginal") or [])),
         "waived_table": table(tables.findings_frame(acceptance["waived"])),
         "advisories_table": table(tables.findings_frame(acceptance["advisories"])),
         "targets_table": table(tables.target_frame(report["target_checks"])),
@@ -132,6 +135,7 @@ def template_values(report: Mapping[str, Any], table: Any) -> dict[str, Any]:
         "criteria": report["acceptance_criteria_metadata"],
         "waived": acceptance["waived"],
         "advisories": acceptance["advisories"],
+        "marginal": acceptance.get("marginal") or [],
         "notes": acceptance["notes"],
         "comparison": report.get("comparison"),
         "spec_tests_summary": spec_tests_summary(report),
@@ -179,6 +183,11 @@ def _test_case(suite: ElementTree.Element, category: str, check: Mapping[str, An
         suite, "testcase", classname=f"release.{category}", name=xml_text(check["key"])
     )
     message = xml_text(check["message"])
+    if check.get("marginal"):  # decided by the mean: the CI log says so beside the result
+        ElementTree.SubElement(case, "properties").append(
+            ElementTree.Element("property", name="marginal", value="true")
+        )
+        ElementTree.SubElement(case, "system-out").text = message
     if check["outcome"] == "FAIL":
         ElementTree.SubElement(case, "failure", message=message).text = message
     elif check["outcome"] in JUNIT_SKIPPED:

@@ -13,7 +13,7 @@ from typing import Any
 from reports.acceptance import Acceptance
 from reports.run_data import Point, RunData
 from reports.server_view import telemetry_rows
-from reports.targets import measured_figures
+from reports.targets import measured_figures, measured_intervals
 
 REPORT_SCHEMA_VERSION = "1"
 REPORT_KIND = "release_report"
@@ -69,8 +69,28 @@ def benchmark_row(point: Point) -> dict[str, Any]:
     document = point.document
     row = {name: document.get(field) for name, field in BENCHMARK_COLUMNS}
     row["tput_user"] = measured_figures(document)["tput_user"]
+    row |= interval_columns(document)
     if document.get("window") is not None:
         row["window"] = document["window"]
+    return row
+
+
+INTERVAL_COLUMNS = (
+    ("ttft_ms", "mean_ttft_ms"),
+    ("tput_user", "tput_user"),
+    ("tput", "output_throughput"),
+)
+
+
+def interval_columns(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Each verdict figure's 95% interval as low and high columns, and how it was made."""
+    intervals = measured_intervals(document)
+    row: dict[str, Any] = {}
+    for figure, column in INTERVAL_COLUMNS:
+        bounds = intervals[figure]
+        row[f"{column}_ci95_low"] = bounds[0] if bounds else None
+        row[f"{column}_ci95_high"] = bounds[1] if bounds else None
+    row["interval_method"] = document.get("interval_method")
     return row
 
 
@@ -122,6 +142,7 @@ def report_document(
     run: RunData, acceptance: Acceptance, comparison: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     verdict = acceptance.verdict
+    marginal = {finding.key for finding in acceptance.marginal}
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
         "kind": REPORT_KIND,
@@ -141,9 +162,16 @@ def report_document(
             "blockers": [finding.as_dict() for finding in acceptance.blockers],
             "waived": [finding.as_dict() for finding in acceptance.waived],
             "advisories": [finding.as_dict() for finding in acceptance.advisories],
+            "marginal": [finding.as_dict() for finding in acceptance.marginal],
             "requirements": [asdict(grade) for grade in acceptance.grades],
             "checks": [
-                {"key": key, "category": category.name, "outcome": outcome, "message": message}
+                {
+                    "key": key,
+                    "category": category.name,
+                    "outcome": outcome,
+                    "message": message,
+                    "marginal": key in marginal,
+                }
                 for category in acceptance.categories
                 for key, outcome, message in category.checks
             ],

@@ -24,6 +24,9 @@ BENCHMARK_DISPLAY = (  # report.json key, header, format
     ("mean_tpot_ms", "TPOT (ms)", "{:.2f}"),
     ("tput_user", "Tput User (TPS)", "{:.1f}"),
     ("output_throughput", "Tput Output (TPS)", "{:.1f}"),
+    ("ttft_ci95", "TTFT 95% interval (ms)", "{}"),
+    ("tput_user_ci95", "Tput User 95% interval", "{}"),
+    ("tput_ci95", "Tput Output 95% interval", "{}"),
     ("mean_e2el_ms", "E2EL (ms)", "{:.0f}"),
     ("request_throughput", "Req Tput (RPS)", "{:.2f}"),
     ("total_token_throughput", "Total Token Throughput (TPS)", "{:.1f}"),
@@ -47,10 +50,30 @@ def cell(value: object, fmt: str = "{}") -> str:
     return str(value)
 
 
+def bounds(low: object, high: object) -> str:
+    """'[a, b]' for an interval, blank without one."""
+    if not isinstance(low, (int, float)) or not isinstance(high, (int, float)):
+        return ""
+    return (
+        f"[{low:.1f}, {high:.1f}]" if max(abs(low), abs(high)) >= 10 else f"[{low:.2f}, {high:.2f}]"
+    )
+
+
+def _with_intervals(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        **row,
+        "ttft_ci95": bounds(row.get("mean_ttft_ms_ci95_low"), row.get("mean_ttft_ms_ci95_high")),
+        "tput_user_ci95": bounds(row.get("tput_user_ci95_low"), row.get("tput_user_ci95_high")),
+        "tput_ci95": bounds(
+            row.get("output_throughput_ci95_low"), row.get("output_throughput_ci95_high")
+        ),
+    }
+
+
 def _frame(
     rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str, str]]
 ) -> pd.DataFrame:
-    data = [[cell(row.get(key), fmt) for key, _, fmt in columns] for row in rows]
+    data = [[cell(_with_intervals(row).get(key), fmt) for key, _, fmt in columns] for row in rows]
     return pd.DataFrame(data, columns=[header for _, header, _ in columns])
 
 
@@ -82,10 +105,17 @@ def target_frame(points: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             for metric, header in METRIC_HEADERS.items():
                 check = result["checks"][metric]
                 row[f"{header} target"] = cell(check["target"], "{:.1f}")
-                row[f"{header} measured"] = cell(measured.get(metric), "{:.1f}")
+                interval = check.get("interval") or (None, None)
+                row[f"{header} measured"] = " ".join(
+                    part
+                    for part in (cell(measured.get(metric), "{:.1f}"), bounds(*interval))
+                    if part
+                )
                 ratio = check["ratio"]
-                row[f"{header} check"] = CHECK_MARKS[check["check"]] + (
-                    f" ({ratio:.2f})" if ratio is not None else ""
+                row[f"{header} check"] = (
+                    CHECK_MARKS[check["check"]]
+                    + (" MARGINAL" if check.get("marginal") else "")
+                    + (f" ({ratio:.2f})" if ratio is not None else "")
                 )
             data.append(row)
     return pd.DataFrame(data)

@@ -36,6 +36,9 @@ class MetricCheck:
     measured: float | None
     ratio: float | None  # measured / target
     check: str
+    interval: tuple[float, float] | None = None  # the measured figure's 95% interval
+    marginal: bool = False  # the interval straddles the target: decided by the mean
+    note: str = ""  # why a measured figure could not be judged
 
     def shortfall(self) -> str:
         """How far a failed check is from its target, in words."""
@@ -44,10 +47,26 @@ class MetricCheck:
             return f"{label} was not measured (target {_fmt(self.target)} {unit})"
         bound = "at most" if lower else "at least"
         return (
-            f"{label} {_fmt(self.measured)} {unit}, needs {bound} {_fmt(self.target)} {unit} "
-            f"({self.ratio:.0%} of it)"
+            f"{label} {_fmt(self.measured)} {unit}{self.interval_text()}, needs {bound} "
+            f"{_fmt(self.target)} {unit} ({self.ratio:.0%} of it)"
             if self.ratio is not None
             else f"{label}: no figure"
+        )
+
+    def interval_text(self) -> str:
+        """' (95% interval [a, b])', or nothing without an interval."""
+        if self.interval is None:
+            return ""
+        low, high = self.interval
+        return f" (95% interval [{_fmt(low)}, {_fmt(high)}])"
+
+    def marginal_text(self) -> str:
+        """A marginal check in words: its interval straddles the target, the mean decided."""
+        label, unit, _ = _metric_info(self.metric)
+        side = "within" if self.check == PASS else "beyond"
+        return (
+            f"MARGINAL {self.check}: {label} {_fmt(self.measured)} {unit}{self.interval_text()} "
+            f"straddles the target {_fmt(self.target)} {unit}; decided by the mean, {side} it"
         )
 
 
@@ -57,6 +76,10 @@ class TierCheck:
     fraction: float
     enforced: bool
     checks: tuple[MetricCheck, ...]
+
+    @property
+    def marginal(self) -> bool:
+        return any(check.marginal for check in self.checks)
 
     @property
     def verdict(self) -> str:
@@ -117,6 +140,26 @@ def measured_figures(document: Mapping[str, Any]) -> dict[str, float | None]:
     }
 
 
+def measured_intervals(document: Mapping[str, Any]) -> dict[str, tuple[float, float] | None]:
+    """The 95% intervals of a point's figures in the targets' terms (per-user throughput is
+    1000 / TPOT, so its interval is TPOT's turned over); None where the file has none."""
+    raw = document.get("interval_95")
+    intervals = raw if isinstance(raw, Mapping) else {}
+    tpot = _pair(intervals.get("mean_tpot_ms"))
+    return {
+        "ttft_ms": _pair(intervals.get("mean_ttft_ms")),
+        "tput_user": (1000.0 / tpot[1], 1000.0 / tpot[0]) if tpot and tpot[0] > 0 else None,
+        "tput": _pair(intervals.get("output_throughput")),
+    }
+
+
+def _pair(value: object) -> tuple[float, float] | None:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return None
+    low, high = (_number(v) for v in value)
+    return (low, high) if low is not None and high is not None and low <= high else None
+
+
 def unasked_cache_share(document: Mapping[str, Any]) -> float | None:
     """The share of a point's prompt tokens the server answered from its prompt cache, unless
     the point shares prompt prefixes on purpose (a prefix-cache variant other than its
@@ -135,16 +178,29 @@ def mostly_cached(cached_share: float | None) -> bool:
 def _unjudged_if_cached(check: MetricCheck, cached_share: float | None) -> MetricCheck:
     if check.check not in (PASS, FAIL) or not mostly_cached(cached_share):
         return check
-    return replace(check, check=UNJUDGED)
+    return replace(check, check=UNJUDGED, marginal=False)
 
 
 def _number(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+NO_INTERVAL = (
+    "no 95% interval for it (too few successful requests, or a result file from before "
+    "intervals): one draw decides nothing"
+)
+
+
 def check_metric(
-    metric: str, theoretical: float | None, fraction: float, measured: float | None
+    metric: str,
+    theoretical: float | None,
+    fraction: float,
+    measured: float | None,
+    interval: tuple[float, float] | None = None,
 ) -> MetricCheck:
+    """PASS when the figure's 95% interval lies on the good side of the target, FAIL when it
+    lies on the bad side; one that straddles it is decided by the mean and marked marginal.
+    A figure without an interval is not judged (fail closed)."""
     if theoretical is None:
         return MetricCheck(metric, None, measured, None, NA)
     _, _, lower = _metric_info(metric)
@@ -154,8 +210,23 @@ def check_metric(
     ratio = measured / target if target else None
     if ratio is None:
         return MetricCheck(metric, target, measured, None, NA)
-    passed = ratio <= 1.0 if lower else ratio >= 1.0
-    return MetricCheck(metric, target, measured, ratio, PASS if passed else FAIL)
+    if interval is None:
+        return MetricCheck(metric, target, measured, ratio, UNJUDGED, note=NO_INTERVAL)
+    check, marginal = decide(lower, target, measured, interval)
+    return MetricCheck(metric, target, measured, ratio, check, interval, marginal)
+
+
+def decide(
+    lower_is_better: bool, target: float, mean: float, interval: tuple[float, float]
+) -> tuple[str, bool]:
+    """(PASS or FAIL, whether the interval straddles the target so the mean decided)."""
+    low, high = interval
+    good_side = high <= target if lower_is_better else low >= target
+    bad_side = low > target if lower_is_better else high < target
+    if good_side or bad_side:
+        return (PASS if good_side else FAIL), False
+    by_mean = mean <= target if lower_is_better else mean >= target
+    return (PASS if by_mean else FAIL), True
 
 
 def check_targets(
@@ -184,6 +255,7 @@ def _target_point(
     key = (int(raw["isl"]), int(raw["osl"]), int(raw["concurrency"]))
     document = measured_at.get(key)
     measured = measured_figures(document) if document is not None else None
+    intervals = measured_intervals(document) if document is not None else {}
     cached = unasked_cache_share(document) if document is not None else None
     theoretical = {name: _number(raw.get(name)) for name, *_ in METRICS}
     return TargetPoint(
@@ -195,7 +267,7 @@ def _target_point(
                 tier,
                 float(tiers[tier]),
                 tier in enforced,
-                _checks(theoretical, float(tiers[tier]), measured, cached),
+                _checks(theoretical, float(tiers[tier]), measured, intervals, cached),
             )
             for tier in TIER_NAMES
             if tier in tiers
@@ -208,12 +280,17 @@ def _checks(
     theoretical: Mapping[str, float | None],
     fraction: float,
     measured: Mapping[str, float | None] | None,
+    intervals: Mapping[str, tuple[float, float] | None],
     unasked_cache_share: float | None,
 ) -> tuple[MetricCheck, ...]:
     return tuple(
         _unjudged_if_cached(
             check_metric(
-                name, theoretical[name], fraction, measured.get(name) if measured else None
+                name,
+                theoretical[name],
+                fraction,
+                measured.get(name) if measured else None,
+                intervals.get(name),
             ),
             unasked_cache_share,
         )

@@ -40,6 +40,7 @@ class Measured:
     server_telemetry: Mapping[str, Any] | None = None  # None: a file from before telemetry
     cached_share: float | None = 0.0  # prompt tokens from the server's cache; None: not said
     prefix_cache: Mapping[str, Any] | None = None  # a prefix-cache variant: its mode and variant
+    spread: float | None = 0.02  # each figure's 95% interval: +-this share of it; None: none
 
 
 @dataclass
@@ -113,8 +114,23 @@ def benchmark_document(point: Measured) -> dict[str, Any]:
             if point.failed
             else {},
             **({"server_telemetry": point.server_telemetry} if point.server_telemetry else {}),
+            "interval_95": _intervals(point),
+            "interval_method": "percentile bootstrap over requests",
         },
     )
+
+
+def _intervals(point: Measured) -> dict[str, list[float] | None]:
+    figures = {
+        "mean_ttft_ms": point.ttft_ms,
+        "mean_tpot_ms": point.tpot_ms,
+        "output_throughput": point.output_throughput,
+    }
+    spread = point.spread
+    return {
+        name: None if spread is None else [value * (1 - spread), value * (1 + spread)]
+        for name, value in figures.items()
+    }
 
 
 def server_telemetry(running: Sequence[float], waiting: Sequence[float]) -> dict[str, Any]:

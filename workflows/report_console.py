@@ -60,6 +60,8 @@ def tell(console: Console, rendered: Rendered) -> None:
     say(console, f"release report: {meta['model_name']} on {meta['device']}: {verdict}")
     for reason in acceptance.get("partial") or ():
         say(console, f"  partial: {reason}; a partial run gets no release verdict")
+    for finding in acceptance.get("marginal") or ():
+        say(console, f"  marginal: {finding['message']}")
     for finding in acceptance["blockers"][:MAX_LISTED]:
         say(console, f"  blocker: {finding['message']}")
     if len(acceptance["blockers"]) > MAX_LISTED:

@@ -81,8 +81,20 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="answer every route but /health with its head, then N bytes of body a second, "
         "never ending (a server that holds a client forever); 0: off",
     )
+    parser.add_argument(
+        "--jitter",
+        type=float,
+        default=0.0,
+        metavar="J",
+        help="each streamed request's TTFT and ITL times a factor drawn uniformly from "
+        "[1-J, 1+J] (0 <= J < 1; mean exactly 1), seeded by --jitter-seed: a known noise",
+    )
+    parser.add_argument("--jitter-seed", type=int, default=0)
     parser.add_argument("--no-uvloop", action="store_true")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 0 <= args.jitter < 1:
+        parser.error(f"--jitter {args.jitter}: a share from 0 to below 1 (0.3: +-30%)")
+    return args
 
 
 def timing_of(args: argparse.Namespace) -> TimingModel:
@@ -101,6 +113,8 @@ def timing_of(args: argparse.Namespace) -> TimingModel:
         ignore_stop=args.ignore_stop,
         usage_off_by=args.usage_off_by,
         stream_reply=args.stream_reply,
+        jitter=args.jitter,
+        jitter_seed=args.jitter_seed,
     )
 
 

@@ -80,6 +80,7 @@ class Emulator:
         self.vocabulary = Vocabulary()
         self.drip_bytes_per_s = 0.0  # > 0: every answer but /health drips forever at this rate
         self.echo_auth: int | None = None  # generation requests: this status, quoting the key
+        self.jitter = timing.jitter_factors()  # each stream's timing factor (--jitter)
 
     def handle(self, request: Request, response: Response) -> None:
         key_needed = self.api_key and (request.path != "/health" or self.key_on_health)
@@ -227,6 +228,7 @@ class Stream:
         self.start = 0.0
         self.due = 0.0
         self.ttft = 0.0
+        self.scale = 1.0  # this request's jitter factor
         every = emulator.timing.error_mid_stream_every
         self.fail_after = job.max_tokens // 2 if every and emulator.served % every == 0 else -1
 
@@ -237,7 +239,8 @@ class Stream:
         if job.chat:
             job.response.event(self._chunk({"role": "assistant", "content": ""}))
         self.start = time.perf_counter()  # exact, unlike the loop's clock cached per iteration
-        self.ttft = timing.ttft_s(job.record.prefilled_tokens)
+        self.scale = next(self.emulator.jitter)
+        self.ttft = timing.ttft_s(job.record.prefilled_tokens) * self.scale
         record = job.record
         self.emulator.metrics.admitted(record.prompt_tokens, record.cached_tokens, self.ttft)
         self.due = self.start + self.ttft - self._itl_now()  # the first token is due at TTFT
@@ -245,7 +248,7 @@ class Stream:
 
     def _itl_now(self) -> float:
         """Each token's ITL follows the batch as it is when the token is scheduled."""
-        return self.emulator.timing.itl_s(self.emulator.active)
+        return self.emulator.timing.itl_s(self.emulator.active) * self.scale
 
     def _schedule_next(self) -> None:
         count = min(self.per_chunk, self.job.max_tokens - self.sent)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 STREAM_REPLIES = {  # what a streamed request gets: a conformant stream, or a broken server's answer
@@ -31,6 +33,15 @@ class TimingModel:
     ignore_stop: bool = False  # let the stop string through (a server that ignores `stop`)
     usage_off_by: int = 0  # added to every usage.completion_tokens (a server that miscounts)
     stream_reply: str = "tokens"  # how a streamed request is answered: one of STREAM_REPLIES
+    jitter: float = 0.0  # each streamed request's TTFT and ITL times a factor in [1-j, 1+j]
+    jitter_seed: int = 0  # ... drawn in the order requests start, from this seed
+
+    def jitter_factors(self) -> Iterator[float]:
+        """Each streamed request's timing factor: uniform around 1 (mean exactly 1), the
+        same sequence for the same seed."""
+        draw = random.Random(self.jitter_seed)
+        while True:
+            yield 1.0 + self.jitter * (2 * draw.random() - 1) if self.jitter else 1.0
 
     def ttft_s(self, prompt_tokens: int) -> float:
         return (self.ttft_ms + self.prefill_ms_per_token * prompt_tokens) / 1000

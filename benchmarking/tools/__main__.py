@@ -25,7 +25,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from benchmarking import metrics, report
+from benchmarking import intervals, metrics, report
 from benchmarking.client_cpu import CpuClock
 from benchmarking.failures import run_reporting_failures
 from benchmarking.local_tokenizer import TokenizerSourceError, load_local_tokenizer, write_hf_folder
@@ -198,6 +198,7 @@ def run_point(run: ToolRun, point: Point) -> dict[str, object]:
     cpu = clock.used()
     document, rows = converted(run, point, out) if why is None else failed_point(run, point, why)
     document |= cpu
+    document |= intervals.interval_fields([intervals.repeat_of(document, rows)])
     document["server_telemetry"] = watch.finish(start_ns, duration_of(document)).as_dict()
     write_jsonl(run.output_dir / f"benchmark_{tag}_requests.jsonl", rows)
     write_json(run.output_dir / f"benchmark_{tag}.json", document)

@@ -82,15 +82,57 @@ def test_ttft_is_lower_is_better(tmp_path: Path) -> None:
     slow = Measured(ttft_ms=1500.0)  # functional allows 100 / 0.1 = 1000 ms
     acceptance = judged(passing_run(tmp_path, points=[slow]))
     assert keys(acceptance) == ["benchmarks:isl-128_osl-32_conc-1.functional.ttft_ms_check"]
-    assert "TTFT 1500.0 ms, needs at most 1000.0 ms (150% of it)" in acceptance.blockers[0].message
+    assert (
+        "TTFT 1500.0 ms (95% interval [1470.0, 1530.0]), needs at most 1000.0 ms (150% of it)"
+        in acceptance.blockers[0].message
+    )
 
 
 def test_check_metric_ratios_and_na() -> None:
-    assert check_metric("ttft_ms", 100.0, 0.5, 150.0).check == "PASS"  # target 200 ms
-    assert check_metric("tput", 100.0, 0.5, 49.0).check == "FAIL"  # target 50 tok/s
+    assert check_metric("ttft_ms", 100.0, 0.5, 150.0, (140.0, 160.0)).check == "PASS"  # 200 ms
+    assert check_metric("tput", 100.0, 0.5, 49.0, (48.0, 49.5)).check == "FAIL"  # 50 tok/s
     assert check_metric("tput", None, 0.5, 49.0).check == "N/A"
     assert check_metric("tput", 100.0, 0.5, None).check == "MISSING"
-    assert check_metric("tput_user", 40.0, 1.0, 50.0).ratio == pytest.approx(1.25)
+    assert check_metric("tput_user", 40.0, 1.0, 50.0, (45.0, 55.0)).ratio == pytest.approx(1.25)
+
+
+def test_a_check_is_decided_by_its_interval_not_by_one_draw() -> None:
+    """Target 50 tok/s: an interval wholly above passes, wholly below fails, and one across
+    it is decided by the mean and marked marginal (TTFT: lower is better, target 200 ms)."""
+    above = check_metric("tput", 100.0, 0.5, 60.0, (55.0, 65.0))
+    below = check_metric("tput", 100.0, 0.5, 40.0, (35.0, 45.0))
+    across_good = check_metric("tput", 100.0, 0.5, 52.0, (45.0, 59.0))
+    across_bad = check_metric("ttft_ms", 100.0, 0.5, 205.0, (190.0, 220.0))
+    assert (above.check, above.marginal) == ("PASS", False)
+    assert (below.check, below.marginal) == ("FAIL", False)
+    assert (across_good.check, across_good.marginal) == ("PASS", True)
+    assert (across_bad.check, across_bad.marginal) == ("FAIL", True)
+    assert across_bad.marginal_text() == (
+        "MARGINAL FAIL: TTFT 205.0 ms (95% interval [190.0, 220.0]) straddles the target "
+        "200.0 ms; decided by the mean, beyond it"
+    )
+
+
+def test_a_figure_without_an_interval_is_not_a_pass() -> None:
+    """Too few successful requests for an interval: no evidence, so not judged (fail closed)."""
+    check = check_metric("ttft_ms", 100.0, 0.5, 150.0, None)
+    assert check.check == "UNJUDGED" and "no 95% interval" in check.note
+
+
+def test_a_point_without_intervals_blocks_and_says_why(tmp_path: Path) -> None:
+    acceptance = judged(passing_run(tmp_path, points=[Measured(spread=None)]))
+    assert not acceptance.accepted
+    assert all("no 95% interval" in finding.message for finding in acceptance.blockers)
+
+
+def test_a_marginal_check_is_a_finding_of_its_own(tmp_path: Path) -> None:
+    """TTFT 1000 ms is the functional target (100 / 0.1): an interval of +-5% straddles it."""
+    on_the_line = Measured(ttft_ms=990.0, spread=0.05)
+    acceptance = judged(passing_run(tmp_path, points=[on_the_line]))
+    assert acceptance.accepted, "decided by the mean: 990 ms is within 1000 ms"
+    [finding] = acceptance.marginal
+    assert finding.key == "benchmarks:isl-128_osl-32_conc-1.functional.ttft_ms_check"
+    assert "MARGINAL PASS: TTFT 990.0 ms (95% interval [940.5, 1039.5])" in finding.message
 
 
 def test_a_custom_tier_map_changes_the_targets(tmp_path: Path) -> None:

@@ -86,6 +86,9 @@ POINT = {
     "client_cpu_s",
     "client_cpu_share",
     "server_telemetry",
+    "interval_95",  # each verdict figure's 95% interval, from the requests (and repeats)
+    "interval_method",
+    "interval_note",
 }
 TELEMETRY = {"available", "reason", "source", "interval_s", "series", "summary"}
 TELEMETRY_SUMMARY = {
