@@ -17,7 +17,7 @@ from workflows.errors import UsageError
 from workflows.options import flag_of
 from workflows.prompt_seed import with_recorded_seed
 from workflows.registry.frozen import freeze
-from workflows.run_config import RunConfig, validate
+from workflows.run_config import RunConfig, check_port, normalise_server_url, validate
 
 PATH_FIELDS = ("host_weights_dir", "host_volume", "host_hf_cache", "requirements", "compare_to")
 # what a re-run may change: where the server listens or runs, and how much the console says
@@ -73,10 +73,7 @@ def _plain_values(recorded: Mapping[str, Any]) -> dict[str, Any]:
 def rerun_config(folder: Path, options: Mapping[str, Any]) -> RunConfig:
     """The original run's settings, with the spec taken from its record."""
     record = read_record(folder)
-    values = _plain_values(record.get("run_config") or {})
-    for key in RERUN_OVERRIDES:
-        if options.get(key) not in (None, False):
-            values[key] = options[key]
+    values = _plain_values(record.get("run_config") or {}) | checked_overrides(options)
     if options.get("server_url"):
         values |= {"local_server": False, "docker_server": False}
     values["service_port_given"] = options.get("service_port") is not None
@@ -86,6 +83,21 @@ def rerun_config(folder: Path, options: Mapping[str, Any]) -> RunConfig:
         "command": options.get("command", ""),
     }
     return with_recorded_seed(validate(RunConfig(**values)))
+
+
+def _given(value: object) -> bool:
+    """A flag on the command line (`--service-port 0` is given: 0 is not False here)."""
+    return value is not None and value is not False
+
+
+def checked_overrides(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The flags a re-run may change, given: parsed and checked as a fresh run's are."""
+    given = {key: options[key] for key in RERUN_OVERRIDES if _given(options.get(key))}
+    if "server_url" in given:
+        given["server_url"] = normalise_server_url(str(given["server_url"]))
+    if "service_port" in given:
+        given["service_port"] = check_port(int(given["service_port"]))
+    return given
 
 
 def refuse_other_flags(options: Mapping[str, Any]) -> None:

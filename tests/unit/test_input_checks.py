@@ -3,14 +3,20 @@ exit 2, before any server is contacted and before anything is written."""
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.helpers import CliResult
+from tests.helpers import CliResult, Emulator
 from tests.run_folders import passing_run
+from workflows import steps
+from workflows.registry.loader import load_registry
+from workflows.run_config import RunConfig
+from workflows.runtime_spec import build_runtime_spec
 
 Run = Callable[..., CliResult]
 CPU = ["--model", "SmolLM2-135M-Instruct", "--device", "cpu"]
@@ -133,3 +139,49 @@ def test_a_requirement_that_is_not_a_finite_number_is_refused_with_its_field(
     assert "(finite" in line
     assert not (folder / "requirements.json").exists()
     assert not (folder / "report").exists()
+
+
+def recorded_run(folder: Path, **settings: Any) -> Path:
+    """A run folder as a run leaves it: its runtime_spec.json."""
+    config = RunConfig(model="SmolLM2-135M-Instruct", device="cpu", **settings)
+    runtime = build_runtime_spec(load_registry().find(config.model, config.device), config, "r-1")
+    folder.mkdir(parents=True)
+    (folder / "runtime_spec.json").write_text(runtime.to_json())
+    return folder
+
+
+@pytest.mark.parametrize("suffix", ["", "/v1", "/v1/"])
+def test_a_reruns_server_url_is_normalised_as_a_fresh_runs(
+    run_cli: Run, emulator: Emulator, tmp_path: Path, suffix: str
+) -> None:
+    url = emulator("--model", "HuggingFaceTB/SmolLM2-135M-Instruct")
+    original = recorded_run(tmp_path / "run", workflow="server", server_url="http://h:1")
+    bare = url.removeprefix("http://") + suffix
+    result = run_cli("--rerun", str(original), "--server-url", bare)
+    assert result.code == 0, result.err
+    assert f"ready at {url}\n" in result.out, result.out
+    rerun = json.loads((latest_run(tmp_path) / "runtime_spec.json").read_text())
+    assert rerun["run_config"]["server_url"] == url
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--server-url", "ftp://h:1"], "--server-url: 'ftp://h:1' is not an http(s) URL"),
+        (["--server-url", "http://:8000"], "--server-url: 'http://:8000' is not an http(s) URL"),
+        (["--service-port", "70000"], "--service-port: 70000 is not a TCP port (1-65535)"),
+        (["--service-port", "0"], "--service-port: 0 is not a TCP port (1-65535)"),
+    ],
+)
+def test_a_reruns_overrides_are_checked_as_a_fresh_runs(
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], message: str
+) -> None:
+    monkeypatch.setattr(steps, "execute", lambda ctx: pytest.fail("the re-run started"))
+    original = recorded_run(tmp_path / "run", workflow="server", local_server=True)
+    result = run_cli("--rerun", str(original), *flags)
+    assert message in one_line_usage_error(result)
+    assert not (tmp_path / "workflow_logs").exists(), "a run folder was written"
+
+
+def latest_run(tmp_path: Path) -> Path:
+    return (tmp_path / "workflow_logs" / "latest").resolve()
