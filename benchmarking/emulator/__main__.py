@@ -44,6 +44,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--ignore-stop", action="store_true", help="let `stop` strings through into the text"
     )
     parser.add_argument(
+        "--answers-vary-with-load",
+        action="store_true",
+        help="a request answered while another is in flight says other words (a server whose "
+        "batched decoding goes wrong)",
+    )
+    parser.add_argument(
         "--usage-off-by", type=int, default=0, help="add N to every usage.completion_tokens"
     )
     parser.add_argument(
@@ -124,6 +130,7 @@ async def serve(args: argparse.Namespace) -> None:
     emulator = Emulator(timing_of(args), args.model, key, args.key_on_health, metrics)
     emulator.echo_auth = args.echo_auth_in_errors
     emulator.drip_bytes_per_s = args.drip_bytes_per_s
+    emulator.answers_vary_with_load = args.answers_vary_with_load
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: HttpProtocol(emulator.handle), args.host, args.port, backlog=4096

@@ -4,7 +4,7 @@ says TOKEN_TEXT over and over; given a stop list, it would say the first stop st
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -12,6 +12,7 @@ import orjson
 TOKEN_TEXT = " tok"
 LOGPROB = -0.1
 ALTERNATIVES = ((TOKEN_TEXT, LOGPROB), (" tik", -2.5), (" tak", -3.0), (" tuk", -3.5))
+LOADED_TOKEN_TEXT = " tak"  # what --answers-vary-with-load says when requests share a batch
 
 
 def parsed_body(raw: bytes, chat: bool) -> tuple[dict[str, Any] | None, str]:
@@ -36,6 +37,13 @@ class Answer:
     text: str
     tokens: int
     finish_reason: str
+    token: str = TOKEN_TEXT  # the word the text repeats
+
+
+def under_load(said: Answer) -> Answer:
+    """The answer of a server whose batched decoding goes wrong: another word throughout."""
+    text = said.text.replace(TOKEN_TEXT, LOADED_TOKEN_TEXT)
+    return replace(said, text=text, token=LOADED_TOKEN_TEXT)
 
 
 def answer(body: dict[str, Any], max_tokens: int, ignore_stop: bool) -> Answer:
@@ -60,23 +68,25 @@ def choices(body: dict[str, Any], chat: bool, said: Answer) -> list[dict[str, An
         else:
             choice["text"] = said.text
         if body.get("logprobs"):
-            choice["logprobs"] = logprobs(body, chat, said.tokens)
+            choice["logprobs"] = logprobs(body, chat, said.tokens, said.token)
         made.append(choice)
     return made
 
 
-def logprobs(body: dict[str, Any], chat: bool, tokens: int) -> dict[str, Any]:
+def logprobs(
+    body: dict[str, Any], chat: bool, tokens: int, token: str = TOKEN_TEXT
+) -> dict[str, Any]:
     """Chat's shape (content[] with top_logprobs[]) or completions' (OpenAI's legacy lists)."""
     if chat:
         top = [
             {"token": t, "logprob": p}
             for t, p in ALTERNATIVES[: int(body.get("top_logprobs") or 0)]
         ]
-        entry = {"token": TOKEN_TEXT, "logprob": LOGPROB, "top_logprobs": top}
+        entry = {"token": token, "logprob": LOGPROB, "top_logprobs": top}
         return {"content": [entry] * tokens}
     alternatives = dict(ALTERNATIVES[: int(body["logprobs"])])
     return {
-        "tokens": [TOKEN_TEXT] * tokens,
+        "tokens": [token] * tokens,
         "token_logprobs": [LOGPROB] * tokens,
         "top_logprobs": [alternatives] * tokens,
         "text_offset": [len(TOKEN_TEXT) * i for i in range(tokens)],

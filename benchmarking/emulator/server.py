@@ -16,7 +16,14 @@ import orjson
 from benchmarking.emulator.broken import answer_broken, drip_forever, echo_auth_error
 from benchmarking.emulator.http import Request, Response
 from benchmarking.emulator.metrics import ServerMetrics
-from benchmarking.emulator.openai_fields import TOKEN_TEXT, answer, choices, parsed_body
+from benchmarking.emulator.openai_fields import (
+    LOADED_TOKEN_TEXT,
+    TOKEN_TEXT,
+    answer,
+    choices,
+    parsed_body,
+    under_load,
+)
 from benchmarking.emulator.timing import RequestRecord, TimingModel, count_tokens
 
 CACHE_BLOCK = 16  # prefix-cache granularity in tokens (words here), as vLLM's blocks
@@ -78,6 +85,8 @@ class Emulator:
         self.seen_prompts: set[int] = set()  # a prompt seen again is answered from the cache
         self.recent: collections.deque[list[str]] = collections.deque(maxlen=PREFIX_MEMORY)
         self.vocabulary = Vocabulary()
+        self.in_flight: list[RequestRecord] = []  # generation requests being answered
+        self.answers_vary_with_load = False  # a request that shared the server says other words
         self.drip_bytes_per_s = 0.0  # > 0: every answer but /health drips forever at this rate
         self.echo_auth: int | None = None  # generation requests: this status, quoting the key
         self.jitter = timing.jitter_factors()  # each stream's timing factor (--jitter)
@@ -188,8 +197,23 @@ class Emulator:
         self.metrics.released(held_tokens)
         self._admit()
 
+    def entered(self, record: RequestRecord) -> None:
+        """A request is being answered: it and every other in flight now share the server."""
+        self.in_flight.append(record)
+        if len(self.in_flight) > 1:
+            for other in self.in_flight:
+                other.shared = True
+
+    def left(self, record: RequestRecord) -> None:
+        self.in_flight.remove(record)
+
+    def varied(self, record: RequestRecord) -> bool:
+        """Whether this request's answer is the one a load-sensitive server gives."""
+        return self.answers_vary_with_load and record.shared
+
     def _whole(self, job: Job) -> None:
         """Non-streamed: answer after the full generation time, in one body."""
+        self.entered(job.record)
         loop = asyncio.get_running_loop()
         delay = self.timing.ttft_s(job.record.prefilled_tokens) + (
             job.max_tokens - 1
@@ -199,6 +223,8 @@ class Emulator:
     def _send_whole(self, job: Job) -> None:
         said = answer(job.body, job.max_tokens, self.timing.ignore_stop)
         record = job.record
+        self.left(record)
+        said = under_load(said) if self.varied(record) else said
         self.metrics.admitted(record.prompt_tokens, record.cached_tokens, 0.0)
         self.metrics.wrote(said.tokens, 0.0, self.active)
         self.metrics.released(record.prompt_tokens + said.tokens)
@@ -235,6 +261,7 @@ class Stream:
     def begin(self) -> None:
         job, timing = self.job, self.emulator.timing
         job.record.started_ns = time.perf_counter_ns()
+        self.emulator.entered(job.record)
         job.response.start_stream()
         if job.chat:
             job.response.event(self._chunk({"role": "assistant", "content": ""}))
@@ -264,7 +291,8 @@ class Stream:
         if self.sent == self.fail_after:
             return self._fail_mid_stream()
         last = self.sent + count >= job.max_tokens
-        job.response.event(self._text_chunk(TOKEN_TEXT * count, "length" if last else None))
+        word = LOADED_TOKEN_TEXT if self.emulator.varied(job.record) else TOKEN_TEXT
+        job.response.event(self._text_chunk(word * count, "length" if last else None))
         job.record.chunk_ns.append(time.perf_counter_ns())
         job.record.chunk_tokens.append(count)
         self.sent += count
@@ -300,6 +328,7 @@ class Stream:
         self._release()
 
     def _release(self) -> None:
+        self.emulator.left(self.job.record)
         self.emulator.release(self.job.record.prompt_tokens + self.sent)
 
     def _text_chunk(self, text: str, finish_reason: str | None) -> bytes:

@@ -62,6 +62,7 @@ class RequestRecord:
     chunk_ns: list[int] = field(default_factory=list)
     chunk_tokens: list[int] = field(default_factory=list)
     error: str | None = None
+    shared: bool = False  # another request was in flight while this one was
 
     @property
     def output_tokens(self) -> int:

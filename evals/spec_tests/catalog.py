@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from evals.spec_tests import checks_basic as basic
 from evals.spec_tests import checks_limits as limits
+from evals.spec_tests import checks_load as load
 from evals.spec_tests import checks_sampling as sampling
 from evals.spec_tests.suite import Suite
 
@@ -40,6 +41,7 @@ CHECKS = tuple(
         limits.max_context_prompt,
         limits.over_max_context_rejected,
         limits.max_concurrency,
+        load.answers_under_load,
         limits.malformed_requests,
         limits.auth_required,
     )

@@ -39,9 +39,11 @@ class CheckResult:
 
 
 def outcome(check: Check, suite: Suite) -> tuple[str, str, Mapping[str, object]]:
-    """(status, message, evidence) of one attempt; connection errors go up to be retried."""
+    """(status, message, evidence) of one attempt; connection errors go up to be retried. A
+    passing check may say something (its evidence's `note`)."""
     try:
-        return PASS, "", check.run(suite)
+        found = dict(check.run(suite))
+        return PASS, str(found.pop("note", "")), found
     except CheckFailed as failure:
         return FAIL, failure.message, failure.evidence
     except CheckSkipped as skip:

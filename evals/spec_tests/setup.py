@@ -21,7 +21,9 @@ def connect(args: Arguments, engine: str, token: str | None) -> Suite:
     status = probe_status(client)
     if status in REFUSED:
         raise credentials_error(args.server_url, status, bool(token))
-    return Suite(client, engine, int(spec["max_context"]), int(spec["max_concurrency"]), token)
+    limits = int(spec["max_context"]), int(spec["max_concurrency"])
+    min_share = float(spec.get("answers_under_load_min_share") or 1.0)
+    return Suite(client, engine, *limits, token, min_share)
 
 
 def probe_status(client: Client) -> int | None:

@@ -22,6 +22,8 @@ class Suite:
     max_context: int
     max_concurrency: int
     token: str | None  # the bearer token we were given; None: auth is off
+    # the share of answers at max_concurrency that must be those given alone (the spec's)
+    answers_under_load_min_share: float = 1.0
 
     def eos_ignored(self, max_tokens: int) -> dict[str, object]:
         """Request fields that make the server generate exactly `max_tokens`."""

@@ -59,8 +59,8 @@ def test_a_conformant_server_passes_every_check(emulator: Emulator, tmp_path: Pa
     assert statuses == {name: "PASS" for name in NAMES} | {"auth_required": "SKIPPED"}
     assert document["by_name"]["auth_required"]["message"] == "auth is off"
     assert document["complete"] is True and document["kind"] == "spec_tests"
-    assert document["summary"] == {"passed": 18, "failed": 0, "skipped": 1, "errors": 0}
-    assert "[ 7/19] stop_sequences" in output and "PASS" in output
+    assert document["summary"] == {"passed": 19, "failed": 0, "skipped": 1, "errors": 0}
+    assert "[ 7/20] stop_sequences" in output and "PASS" in output
 
 
 def test_models_list_fails_when_the_expected_model_is_absent(

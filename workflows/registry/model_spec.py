@@ -134,6 +134,9 @@ class ModelSpec:
     tensor_cache_timeout: float | None = None
     # why this spec is this runner's own, when upstream (UPSTREAM_RELEASE) has no such spec
     ours_only: str | None = None
+    # the share of temperature-0 prompts whose answers at max_concurrency must be those given
+    # one at a time (the answers_under_load spec test); 1.0: every one
+    answers_under_load_min_share: float = 1.0
 
     @property
     def data_parallel_size(self) -> int:

@@ -76,6 +76,7 @@ def _template(raw: dict[str, Any]) -> dict[str, Any]:
         "release_limit_samples_mode": raw.get("release_limit_samples_mode"),
         "system_requirements": raw.get("system_requirements") or {},
         "tensor_cache_timeout": raw.get("tensor_cache_timeout"),
+        "answers_under_load_min_share": raw.get("answers_under_load_min_share"),
     }
     if raw.get("image_pinned"):
         device["docker_image"] = raw.get("docker_image")

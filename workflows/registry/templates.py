@@ -61,6 +61,7 @@ DEVICE_FIELDS = (
     "system_requirements",
     "docker_image",
     "tensor_cache_timeout",
+    "answers_under_load_min_share",
 )
 PERF_FIELDS = ("isl", "osl", "concurrency", "num_prompts", "ttft_ms", "tput_user", "tput")
 LIMIT_MODES = ("smoke", "ci-commit", "ci-nightly", "ci-long", "full")
@@ -157,6 +158,7 @@ def _spec(template: _Template, repo: str, device_entry: Entry) -> ModelSpec:
         else EMPTY,
         tensor_cache_timeout=_tensor_cache_timeout(template, device_entry, device),
         ours_only=entry.text("ours_only"),
+        answers_under_load_min_share=_share(device_entry, "answers_under_load_min_share"),
     )
 
 
@@ -200,6 +202,14 @@ def _tensor_cache_timeout(template: _Template, device_entry: Entry, device: Devi
     if given is None and template.engine is Engine.VLLM and device.is_tenstorrent:
         return DEFAULT_TENSOR_CACHE_TIMEOUT
     return given
+
+
+def _share(device_entry: Entry, key: str) -> float:
+    """A share above 0 and at most 1; 1.0 when the entry does not give one."""
+    share = device_entry.number(key)
+    if share is not None and not 0 < share <= 1:
+        device_entry.fail(key, f"expected a share above 0 and at most 1, got {share:g}")
+    return 1.0 if share is None else share
 
 
 def _check_commits(template: _Template, device: Device) -> None:
