@@ -37,6 +37,12 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--model", help="model names (or parts of names) to keep")
     parser.add_argument("--model-specs-dir", type=Path, help="registry folder (model_specs/)")
     parser.add_argument(
+        "--device-ids",
+        default="",
+        help="the chips a device that is part of a host runs on (galaxy_t3k: 8 ids, e.g. "
+        "0,1,2,3,4,5,6,7); without them such devices are left out, saying so",
+    )
+    parser.add_argument(
         "--github-output",
         action="store_true",
         help="append `matrix=<json>` to $GITHUB_OUTPUT instead of printing the JSON",
@@ -44,15 +50,32 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def chip_ids(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def lacks_chip_ids(spec: object, args: argparse.Namespace) -> bool:
+    """A device that is one part of a host (a Galaxy tray) runs only on the chips named for it."""
+    from workflows.registry.model_spec import ModelSpec
+
+    assert isinstance(spec, ModelSpec)
+    wanted = spec.device.device_ids_required
+    return wanted is not None and len(chip_ids(args.device_ids)) != wanted
+
+
 def matrix_entries(specs: Iterable[object], args: argparse.Namespace) -> list[dict[str, object]]:
     from workflows.registry.model_spec import ModelSpec
 
     devices, statuses, models = _values(args.device), _values(args.status), _values(args.model)
     chosen: dict[tuple[str, str], ModelSpec] = {}
+    left_out: set[str] = set()
     for spec in specs:
         assert isinstance(spec, ModelSpec)
         device = spec.device.value
         if devices and device not in devices:
+            continue
+        if lacks_chip_ids(spec, args):
+            left_out.add(device)
             continue
         if statuses and spec.status.value not in statuses:
             continue
@@ -61,7 +84,7 @@ def matrix_entries(specs: Iterable[object], args: argparse.Namespace) -> list[di
         key = (spec.model_name, device)
         if key not in chosen or spec.default_impl:
             chosen[key] = spec
-    return [
+    entries: list[dict[str, object]] = [
         {
             "model": spec.model_name,
             "device": spec.device.value,
@@ -69,9 +92,19 @@ def matrix_entries(specs: Iterable[object], args: argparse.Namespace) -> list[di
             "status": spec.status.value,
             "runs_on": ["self-hosted", spec.device.value],
             "server": SERVER_FLAG.get(spec.device.value, "--docker-server"),
+            "device_ids": ",".join(chip_ids(args.device_ids))
+            if spec.device.device_ids_required
+            else "",
         }
         for _, spec in sorted(chosen.items())
     ]
+    for device in sorted(left_out):
+        print(
+            f"note: {device} left out: it runs on chips named with --device-ids "
+            f"(e.g. --device-ids 0,1,2,3,4,5,6,7)",
+            file=sys.stderr,
+        )
+    return entries
 
 
 def main(argv: Sequence[str]) -> int:

@@ -118,6 +118,21 @@ def test_the_matrix_filters_by_device_status_and_model() -> None:
     assert [(e["model"], e["device"]) for e in only] == [("SmolLM2-135M-Instruct", "cpu")]
 
 
+def test_a_galaxy_tray_is_released_only_on_the_chips_named_for_it() -> None:
+    """galaxy_t3k needs 8 --device-id values to start a server: an entry without them would
+    stop every such job with a usage error, so the matrix leaves it out and says why."""
+    without = matrix("--device", "galaxy_t3k,n150")
+    assert without.returncode == 0, without.stderr
+    assert "galaxy_t3k left out" in without.stderr and "--device-ids" in without.stderr
+    assert {e["device"] for e in json.loads(without.stdout)["include"]} == {"n150"}
+    ids = "0,1,2,3,4,5,6,7"
+    named = json.loads(matrix("--device", "galaxy_t3k", "--device-ids", ids).stdout)["include"]
+    assert named and {e["device_ids"] for e in named} == {ids}
+    pipeline = PIPELINE.read_text()
+    assert 'args+=(--device-id "$DEVICE_IDS")' in pipeline
+    assert 'args+=(--device-ids "$DEVICE_IDS")' in pipeline
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [(("--device", "n999"), "no (model, device) matches"), (("--github-output",), "GITHUB_OUTPUT")],
