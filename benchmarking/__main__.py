@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from benchmarking import bench, report, stress, stress_plan
+from benchmarking import bench, repeats, report, stress, stress_plan
 from benchmarking.client import driver
 from benchmarking.client.requests import Target
 from benchmarking.datasets import SHAREGPT_MAX_PROMPT, ServerTokenizer, Tokenizer, pick_tokenizer
@@ -149,7 +150,11 @@ def warm_up(
 
 
 def run_points(
-    ctx: bench.Context, console: Console, points: list[Point], duration: float
+    ctx: bench.Context,
+    console: Console,
+    points: list[Point],
+    duration: float,
+    spec: dict[str, Any] | None = None,
 ) -> list[dict[str, object]]:
     def progress(label: str) -> bench.Progress:
         return runner_with_progress(console, label, ctx.settings.workers)
@@ -161,10 +166,31 @@ def run_points(
     mode = ctx.settings.prefix_cache
     variants: tuple[str | None, ...] = bench.prefix_variants(mode) if mode else (None,)
     return [
-        bench.run_point(ctx, p, progress(_label(p, variant)), prefix=variant)
+        measured(ctx, console, p, variant, progress, spec or {})
         for p in points
         for variant in variants
     ]
+
+
+def measured(
+    ctx: bench.Context,
+    console: Console,
+    point: Point,
+    variant: str | None,
+    progress: Callable[[str], bench.Progress],
+    spec: dict[str, Any],
+) -> dict[str, Any]:
+    """A point measured `repeat=` times, and again while an enforced target check's interval
+    straddles its target (up to the spec's `max_repeats`)."""
+
+    def once(repeat: int) -> dict[str, Any]:
+        label = _label(point, variant) + (f" #{repeat}" if repeat else "")
+        if repeat > 1:
+            console.print(f"{_label(point, variant)}: measuring again (repeat {repeat})")
+        return bench.run_point(ctx, point, progress(label), prefix=variant, repeat=repeat)
+
+    path = bench.point_path(ctx, point, variant)
+    return repeats.measure(once, path, ctx.settings.repeat, spec if variant is None else {})
 
 
 def _label(point: Point, prefix: str | None) -> str:
@@ -213,7 +239,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     )
     with scraping(base_url, args.output_dir, settings.telemetry_interval) as telemetry:
         documents = run_points(
-            dataclasses.replace(ctx, telemetry=telemetry), console, points, duration
+            dataclasses.replace(ctx, telemetry=telemetry), console, points, duration, spec
         )
     healthy = args.mode != "stress_tests" or stress.still_answers(base_url, headers)
     if not healthy:

@@ -71,6 +71,12 @@ def plan_for(
     return driver.Plan(ctx.target, requests, concurrency, request_timeout_s=timeout)
 
 
+def point_path(ctx: Context, point: Point, prefix: str | None = None) -> Path:
+    """Where a point's own result file goes (its repeats' files sit beside it)."""
+    tag = point_tag(ctx.settings, point) + (f"_prefix-{prefix}" if prefix else "")
+    return ctx.output_dir / f"{ctx.kind}_{tag}.json"
+
+
 def point_tag(settings: Settings, point: Point) -> str:
     shape = "sharegpt" if settings.dataset == "sharegpt" else f"isl-{point.isl}_osl-{point.osl}"
     return f"{shape}_maxcon-{point.concurrency}_n-{point.num_prompts}"
@@ -82,12 +88,19 @@ def prefix_variants(mode: str) -> tuple[str, str]:
 
 
 def run_point(
-    ctx: Context, point: Point, execute: Progress, window: int = 0, prefix: str | None = None
+    ctx: Context,
+    point: Point,
+    execute: Progress,
+    window: int = 0,
+    prefix: str | None = None,
+    repeat: int = 0,
 ) -> dict[str, object]:
     """Measure one point (`window` > 0: one window of an endurance run, with prompts of its
-    own; `prefix`: the prefix-cache variant), write its result files, return its document."""
+    own; `prefix`: the prefix-cache variant; `repeat` > 0: one of several measurements, in
+    files of its own, with fresh prompts after the first), write its result files, return
+    its document."""
     settings = ctx.settings
-    dataset = dataset_for(ctx, point, window, prefix)
+    dataset = dataset_for(ctx, point, window, prefix, repeat)
     prompts = dataset.prompts(point.num_prompts + settings.warmups, ctx.tokenizer)
     warm, measured = prompts[: settings.warmups], prompts[settings.warmups :]
     if warm:
@@ -95,6 +108,7 @@ def run_point(
     offsets = arrival_offsets_ns(len(measured), settings.rate, settings.burstiness, settings.seed)
     tag = point_tag(settings, point) + (f"_window-{window:04d}" if window else "")
     tag += f"_prefix-{prefix}" if prefix else ""
+    tag += f"_repeat-{repeat}" if repeat else ""
     plan = plan_for(ctx, measured, point.concurrency, tag, offsets)
     watch = ctx.watch(tag)
     clock = CpuClock.start()
@@ -102,6 +116,9 @@ def run_point(
     cpu = clock.used()
     document = _document(ctx, _measured_shape(point, measured), outcome, plan, watch)
     document["prefix_cache"] = _prefix_fields(settings, point, prefix)
+    document |= {"prompt_seed": point_seed(settings.seed, point, window, repeat), "repeat": None}
+    if repeat:
+        document |= {"kind": f"{ctx.kind}_repeat", "repeat": repeat}
     document |= cpu
     rows = request_rows(outcome)
     document |= intervals.interval_fields([intervals.repeat_of(document, rows)])
@@ -138,9 +155,11 @@ def _prefix_fields(
 Dataset = RandomDataset | ShareGPTDataset | SharedPrefixDataset | MultiTurnDataset
 
 
-def dataset_for(ctx: Context, point: Point, window: int = 0, prefix: str | None = None) -> Dataset:
+def dataset_for(
+    ctx: Context, point: Point, window: int = 0, prefix: str | None = None, repeat: int = 0
+) -> Dataset:
     settings = ctx.settings
-    seed = point_seed(settings.seed, point, window)
+    seed = point_seed(settings.seed, point, window, repeat)
     if prefix == "shared":
         return SharedPrefixDataset(point.isl, point.osl, prefix_tokens(settings, point), seed)
     if settings.prefix_cache == "multi_turn" and prefix is not None:

@@ -24,6 +24,12 @@ CLIENT_KEYS = (  # what only our own generator knows
     "total_client_output_tokens",
 )
 INTERVAL_KEYS = ("interval_95", "interval_method", "interval_note")  # benchmarking/intervals.py
+REPEAT_KEYS = (
+    "prompt_seed",  # the seed this point's prompts were made from
+    "repeat",  # which measurement of several this file is; None: the point's own file
+    "repeats",  # the point's own file over several measurements: each one's figures
+    "repeat_reason",  # why it was measured more than once
+)
 CACHE_KEYS = ("total_cached_tokens", "cached_share", "prompt_cache_hit")
 UNSCRAPED = unavailable(NOT_SCRAPED)
 
@@ -98,5 +104,6 @@ def point_document(
             "server_telemetry": outcome.telemetry.as_dict(),
             **{key: None for key in CPU_KEYS},  # the client's CPU time, set by its caller
             **{key: None for key in INTERVAL_KEYS},  # set from the request rows by its caller
+            **{key: None for key in REPEAT_KEYS},  # set by benchmarking/repeats.py
         },
     )

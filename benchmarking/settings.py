@@ -49,6 +49,7 @@ ACCEPTED = (
     "prefix_cache",  # shared: each point with and without a shared prompt prefix
     "prefix_share",  # the shared prefix's share of the prompt (default 0.75)
     "telemetry_interval",  # seconds between scrapes of the server's /metrics (0: none)
+    "repeat",  # run.py --repeat N: each point measured N times, fresh prompts each time
 )
 PREFIX_CACHE_MODES = ("shared", "multi_turn")
 SWEEPS = ("full", "targets")  # targets: only the spec's perf_reference points
@@ -88,6 +89,7 @@ class Settings:
     prefix_cache: str | None = None  # "shared": every point twice, without and with a prefix
     prefix_share: float = 0.75
     telemetry_interval: float = 1.0  # seconds between scrapes of the server's /metrics; 0: none
+    repeat: int = 1  # measurements per point (a straddling target point may get more)
     extra: Mapping[str, object] = field(default_factory=dict)
 
     def request_timeout_s(self, output_tokens: int) -> float:
@@ -186,6 +188,7 @@ def settings_from(args: Mapping[str, object], draw: Callable[[], int] = draw_see
         prefix_cache=_prefix_cache(args.get("prefix_cache"), dataset),
         prefix_share=_share(args.get("prefix_share", 0.75)),
         telemetry_interval=_interval(args.get("telemetry_interval", 1.0)),
+        repeat=whole(args.get("repeat", 1), "repeat", 1),
     )
 
 

@@ -26,6 +26,7 @@ SHARED_KEYS = (
     "request_timeout",
     "percentile_report",
     "telemetry_interval",
+    "repeat",
 )
 
 

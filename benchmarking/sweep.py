@@ -193,8 +193,10 @@ class SweepSettings(Protocol):
     def concurrency_sweeps(self) -> bool: ...
 
 
-def point_seed(seed: int, point: Point, window: int = 0) -> int:
-    """A seed of its own per sweep point and endurance window: the same seed everywhere would
-    send the same prompts again, and a server's prefix cache would answer them from memory."""
+def point_seed(seed: int, point: Point, window: int = 0, repeat: int = 0) -> int:
+    """A seed of its own per sweep point, endurance window and repeat (after the first): the
+    same seed everywhere would send the same prompts again, and a server's prefix cache would
+    answer them from memory."""
     key = f"{seed}:{point.isl}:{point.osl}:{point.concurrency}:{point.num_prompts}"
-    return zlib.crc32(f"{key}:{window}".encode() if window else key.encode())
+    key += f":{window}" if window else ""
+    return zlib.crc32(f"{key}:repeat-{repeat}".encode() if repeat > 1 else key.encode())

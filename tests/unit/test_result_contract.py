@@ -89,6 +89,10 @@ POINT = {
     "interval_95",  # each verdict figure's 95% interval, from the requests (and repeats)
     "interval_method",
     "interval_note",
+    "prompt_seed",  # the seed of this point's prompts (fresh ones for each repeat)
+    "repeat",
+    "repeats",
+    "repeat_reason",
 }
 TELEMETRY = {"available", "reason", "source", "interval_s", "series", "summary"}
 TELEMETRY_SUMMARY = {

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+import pytest
 from rich.console import Console
 
+from benchmarking import __main__ as benchmarks_main
 from benchmarking import bench, intervals
 from benchmarking.client import driver
 from benchmarking.sweep import Point
@@ -174,3 +176,72 @@ def test_html_charts_draw_each_points_interval_as_error_bars(tmp_path: Path) -> 
     ttft = next(plot for plot in plots(report) if plot["id"].startswith("plot-ttft_ms"))
     bars = ttft["data"][0]["error_y"]
     assert bars["array"][0] > 0 and bars["arrayminus"][0] > 0
+
+
+def spec_with_ttft_target(target_ms: float, **more: object) -> dict[str, Any]:
+    return {
+        "status": "functional",
+        "perf_tiers": {"functional": 1.0},
+        "perf_reference": [{"isl": 16, "osl": 4, "concurrency": 1, "ttft_ms": target_ms}],
+        **more,
+    }
+
+
+def measured_point(url: str, out: Path, spec: dict[str, Any], repeat: int = 1) -> dict[str, Any]:
+    """The benchmarks child's way to measure a point: repeats on request or on a straddle."""
+    ctx = context(url, out, seed=11, repeat=repeat)
+    console = Console(file=io.StringIO())
+    return benchmarks_main.measured(ctx, console, POINT, None, lambda label: in_process, spec)
+
+
+def repeat_files(out: Path) -> list[str]:
+    return sorted(p.name for p in out.glob("benchmark_*_repeat-*[0-9].json"))
+
+
+def ttft_decision(document: dict[str, Any], spec: dict[str, Any], out: Path) -> tuple[str, bool]:
+    [point] = check_targets(spec, [ResultPoint(document, out / "point.json")])
+    check = next(c for c in point.tiers[0].checks if c.metric == "ttft_ms")
+    return check.check, check.marginal
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"), [(400.0, ("PASS", False)), (100.0, ("FAIL", False))]
+)
+def test_a_point_its_interval_decides_is_measured_once(
+    emulator: Emulator, tmp_path: Path, target: float, expected: tuple[str, bool]
+) -> None:
+    spec = spec_with_ttft_target(target)
+    document = measured_point(emulator(*JITTERY), tmp_path, spec)
+    assert ttft_decision(document, spec, tmp_path) == expected
+    assert repeat_files(tmp_path) == [] and document["repeats"] is None
+
+
+def test_a_straddling_point_is_measured_again_up_to_max_repeats(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """On the line (200 ms, the emulator's mean): measured again with fresh prompts until the
+    spec's cap of 3, then decided by the mean and still marginal."""
+    spec = spec_with_ttft_target(200.0, max_repeats=3)
+    document = measured_point(emulator(*JITTERY), tmp_path, spec)
+    assert repeat_files(tmp_path) == [
+        f"benchmark_isl-16_osl-4_maxcon-1_n-12_repeat-{r}.json" for r in (1, 2, 3)
+    ]
+    assert [r["repeat"] for r in document["repeats"]] == [1, 2, 3]
+    assert len({r["prompt_seed"] for r in document["repeats"]}) == 3, "fresh prompts each time"
+    assert "straddled" in document["repeat_reason"]
+    assert document["completed"] == 36 and "over 3 repeats" in document["interval_method"]
+    assert ttft_decision(document, spec, tmp_path)[1] is True
+    kinds = sorted(json.loads(path.read_text())["kind"] for path in tmp_path.glob("*.json"))
+    assert kinds == ["benchmark"] + ["benchmark_repeat"] * 3, "a report reads one point"
+
+
+def test_repeat_asks_for_several_measurements_and_summarises_them(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    document = measured_point(emulator(*JITTERY), tmp_path, spec_with_ttft_target(400.0), repeat=2)
+    assert len(repeat_files(tmp_path)) == 2 and document["completed"] == 24
+    rows = (tmp_path / "benchmark_isl-16_osl-4_maxcon-1_n-12_requests.jsonl").read_text()
+    assert len(rows.splitlines()) == 24, "the point's rows are every repeat's"
+    means = [r["mean_ttft_ms"] for r in document["repeats"]]
+    low, high = document["interval_95"]["mean_ttft_ms"]
+    assert low < min(means) < max(means) < high
