@@ -156,6 +156,15 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
             bool,
         ),
         Option(
+            "repeat",
+            ("--repeat",),
+            "benchmarks, stress_tests, release: measure each point N times (fresh prompts each "
+            "time); each repeat's results are kept, the point's file summarises them with a 95%% "
+            "interval.",
+            int,
+            metavar="N",
+        ),
+        Option(
             "concurrency_sweeps",
             ("--concurrency-sweeps",),
             "benchmarks, release: concurrency 1, 2, 4, ... up to the device's maximum, and it.",

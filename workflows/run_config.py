@@ -83,6 +83,7 @@ class RunConfig:
     skip_system_sw_validation: bool = False  # no tt-smi check of firmware and KMD
     percentile_report: bool = False  # the load generator prints percentiles
     concurrency_sweeps: bool = False  # the sweep's levels: powers of two up to the maximum
+    repeat: int | None = None  # measurements per load point (--repeat N)
 
     @property
     def starts_server(self) -> bool:
@@ -308,6 +309,7 @@ def _load_flags(config: RunConfig) -> None:
     """Flags for the load generator need a workflow that runs it."""
     for flag, value, workflows in (
         ("--percentile-report", config.percentile_report, workflows_that(RUNS_LOAD)),
+        ("--repeat", config.repeat is not None, workflows_that(RUNS_LOAD)),
         ("--concurrency-sweeps", config.concurrency_sweeps, workflows_that(RUNS_SWEEP)),
     ):
         if value and config.workflow not in workflows:
@@ -315,6 +317,8 @@ def _load_flags(config: RunConfig) -> None:
                 f"{flag} changes what the load generator does; the {config.workflow} workflow "
                 f"runs none (use --workflow {' or '.join(workflows)})"
             )
+    if config.repeat is not None and config.repeat < 1:
+        raise UsageError(f"--repeat {config.repeat}: measure each point at least once (N >= 1)")
     chosen = "concurrency" in config.workflow_args or "benchmarks.concurrency" in (
         config.workflow_args
     )

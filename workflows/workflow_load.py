@@ -148,6 +148,8 @@ def load_args(config: RunConfig, workflow: str) -> dict[str, object]:
     args: dict[str, object] = dict(workflow_only(config.workflow_args))
     if config.percentile_report:
         args["percentile_report"] = True
+    if config.repeat is not None:
+        args["repeat"] = config.repeat
     if config.concurrency_sweeps and workflow == "benchmarks":
         args["concurrency_sweeps"] = True
     return args

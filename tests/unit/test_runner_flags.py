@@ -1,5 +1,6 @@
 """The upstream runner's flags made real: --engine (test_registry.py), --ci-mode,
---percentile-report and --concurrency-sweeps: what each changes and where each is refused."""
+--percentile-report, --concurrency-sweeps and --repeat: what each changes and where each is
+refused."""
 
 from __future__ import annotations
 
@@ -111,3 +112,24 @@ def test_the_percentile_table_shows_each_percentile(tmp_path: Path) -> None:
     assert "stress_tests: percentiles (ms)" in text
     ttft = next(line for line in text.splitlines() if "TTFT" in line and "C 2" in line)
     assert ttft.replace("│", " ").split()[-4:] == ["10.0", "9.0", "14.0", "19.5"]
+
+
+def test_repeat_reaches_every_load_child_of_a_release() -> None:
+    release = config_of("--workflow", "release", "--repeat", "3", "--workflow-args", "seed=1")
+    assert load_args(release, "benchmarks") == {"seed": 1, "repeat": 3}
+    assert load_args(release, "stress_tests") == {"seed": 1, "repeat": 3}
+    assert settings_from(load_args(release, "benchmarks")).repeat == 3
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--workflow", "evals", "--repeat", "2"], "--repeat changes what the load generator"),
+        (["--workflow", "benchmarks", "--repeat", "0"], "measure each point at least once"),
+    ],
+)
+def test_repeat_is_refused_where_it_changes_nothing(
+    run_cli: Run, argv: list[str], message: str
+) -> None:
+    result = run_cli(*CPU, *argv)
+    assert result.code == 2 and message in result.err

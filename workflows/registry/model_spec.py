@@ -137,6 +137,9 @@ class ModelSpec:
     # the share of temperature-0 prompts whose answers at max_concurrency must be those given
     # one at a time (the answers_under_load spec test); 1.0: every one
     answers_under_load_min_share: float = 1.0
+    # measurements of a target point whose 95% interval straddles an enforced target, the
+    # first included; at the cap the mean decides and the check is marked MARGINAL
+    max_repeats: int = 3
 
     @property
     def data_parallel_size(self) -> int:

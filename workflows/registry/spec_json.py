@@ -77,6 +77,7 @@ def _template(raw: dict[str, Any]) -> dict[str, Any]:
         "system_requirements": raw.get("system_requirements") or {},
         "tensor_cache_timeout": raw.get("tensor_cache_timeout"),
         "answers_under_load_min_share": raw.get("answers_under_load_min_share"),
+        "max_repeats": raw.get("max_repeats"),
     }
     if raw.get("image_pinned"):
         device["docker_image"] = raw.get("docker_image")

@@ -62,6 +62,7 @@ DEVICE_FIELDS = (
     "docker_image",
     "tensor_cache_timeout",
     "answers_under_load_min_share",
+    "max_repeats",
 )
 PERF_FIELDS = ("isl", "osl", "concurrency", "num_prompts", "ttft_ms", "tput_user", "tput")
 LIMIT_MODES = ("smoke", "ci-commit", "ci-nightly", "ci-long", "full")
@@ -158,6 +159,7 @@ def _spec(template: _Template, repo: str, device_entry: Entry) -> ModelSpec:
         else EMPTY,
         tensor_cache_timeout=_tensor_cache_timeout(template, device_entry, device),
         ours_only=entry.text("ours_only"),
+        max_repeats=device_entry.positive_int("max_repeats", required=False) or 3,
         answers_under_load_min_share=_share(device_entry, "answers_under_load_min_share"),
     )
 
