@@ -193,6 +193,8 @@ class Judge:
 
     def graded(self, grade: Grade) -> None:
         message = f"{grade.what}: {grade.detail}"
+        if grade.marginal:
+            self.marginal(grade.key, grade.where, message)
         if grade.met:
             self.passed(grade.key, message)
             return

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from evals.scoring import wilson_interval
 from reports.run_data import Point
 from reports.targets import mostly_cached, unasked_cache_share
 
@@ -51,6 +52,8 @@ class Grade:
     measured: float | None
     met: bool
     detail: str
+    interval: tuple[float, float] | None = None  # the measured share's 95% Wilson interval
+    marginal: bool = False  # the interval straddles the requirement: the share decided
 
 
 def load_requirements(path: Path) -> dict[str, Any]:
@@ -196,11 +199,19 @@ def grade_goodput(requirements: Mapping[str, Any], points: Sequence[Point]) -> l
         rows = point.request_rows()
         good = sum(meets_slo(row, slo) for row in rows)
         share = good / len(rows) if rows else None
+        interval = wilson_interval(share, len(rows)) if share is not None else None
+        met, marginal = _share_decision(share, interval, goodput["min_share"])
         cached = unasked_cache_share(point.document)
         detail = (
-            f"{good} of {len(rows)} requests met the SLOs ({share:.0%}), "
-            f"needs {goodput['min_share']:.0%}"
-            if share is not None
+            f"{good} of {len(rows)} requests met the SLOs ({share:.0%}, 95% interval "
+            f"[{interval[0]:.0%}, {interval[1]:.0%}]), needs {goodput['min_share']:.0%}"
+            + (
+                f"; MARGINAL {'PASS' if met else 'FAIL'}: the interval straddles it, the share "
+                "decided"
+                if marginal
+                else ""
+            )
+            if share is not None and interval is not None
             else "no request rows were recorded for this point"
         )
         if mostly_cached(cached):
@@ -216,15 +227,27 @@ def grade_goodput(requirements: Mapping[str, Any], points: Sequence[Point]) -> l
                 priority=goodput["priority"],
                 required=goodput["min_share"],
                 measured=share,
-                met=share is not None
-                and share >= goodput["min_share"]
-                and not mostly_cached(cached),
+                met=met and not mostly_cached(cached),
                 detail=detail,
+                interval=interval,
+                marginal=marginal and not mostly_cached(cached),
             )
         )
     if levels and not grades:
         grades.append(_unmeasured_goodput(goodput, levels, limits))
     return grades
+
+
+def _share_decision(
+    share: float | None, interval: tuple[float, float] | None, needed: float
+) -> tuple[bool, bool]:
+    """(met, marginal): met when the Wilson interval lies at or above the share needed, missed
+    when below it; across it, the measured share decides and the grade is marginal."""
+    if share is None or interval is None:
+        return False, False
+    if interval[0] >= needed or interval[1] < needed:
+        return interval[0] >= needed, False
+    return share >= needed, True
 
 
 def _unmeasured_goodput(goodput: Mapping[str, Any], levels: Sequence[int], limits: str) -> Grade:

@@ -403,7 +403,23 @@ def test_goodput_counts_the_requests_meeting_every_slo(tmp_path: Path) -> None:
     strict = requirements(goodput={"min_share": 0.9, "priority": "must"})
     missed = with_requirements(tmp_path / "b", strict, points=[point])
     assert keys(missed) == ["benchmarks:goodput:isl-128_osl-32_conc-1"]
-    assert "3 of 4 requests met the SLOs (75%), needs 90%" in missed.blockers[0].message
+    assert (
+        "3 of 4 requests met the SLOs (75%, 95% interval [30%, 95%]), needs 90%; MARGINAL FAIL"
+        in missed.blockers[0].message
+    ), "4 requests cannot tell 75% from 90%: the share decided, and says so"
+    assert [f.key for f in missed.marginal] == ["benchmarks:goodput:isl-128_osl-32_conc-1"]
+
+
+def test_a_goodput_share_whose_interval_clears_the_requirement_is_not_marginal(
+    tmp_path: Path,
+) -> None:
+    many = Measured(request_ttfts=[100] * 60 + [400] * 2, completed=62)  # 97% within 200 ms
+    below = Measured(request_ttfts=[100] * 20 + [400] * 42, completed=62)  # 32%
+    strict = requirements(goodput={"min_share": 0.8, "priority": "must"})
+    met = with_requirements(tmp_path / "a", strict, points=[many])
+    missed = with_requirements(tmp_path / "b", strict, points=[below])
+    assert met.accepted and not met.marginal
+    assert keys(missed) == ["benchmarks:goodput:isl-128_osl-32_conc-1"] and not missed.marginal
 
 
 def test_a_should_requirement_is_reported_and_does_not_block(tmp_path: Path) -> None:
