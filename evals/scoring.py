@@ -1,11 +1,11 @@
 """From lm-eval's results file to a verdict: the score (strictly from the configured keys), its
 interval, and PASS / FAIL / NOT_COMPARABLE against the reference for the limit that was run.
 
-Rules:
-- full set: score / reference >= 1 - tolerance (the published score when there is no reference);
-- limited set: the upper end of the score's 95% Wilson interval over n samples must reach
-  reference_for_that_limit x (1 - tolerance); a limit with no reference of its own, or
-  hand-picked samples, is NOT_COMPARABLE, never judged against the full-set figure.
+Rules: the floor is reference x (1 - tolerance), the reference that of the limit that ran (the
+full set's: the published score when there is no reference). The score's 95% Wilson interval
+over n samples decides: PASS when it lies at or above the floor, FAIL when below it; across it,
+the score decides and the verdict is MARGINAL. A limit with no reference of its own, or
+hand-picked samples, is NOT_COMPARABLE, never judged against the full-set figure.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class Verdict:
     ratio_to_reference: float | None
     ratio_to_published: float | None
     interval: tuple[float, float] | None
+    marginal: bool = False  # the interval straddles the floor: the score decided
 
 
 def task_results(results: Mapping[str, Any], task: str) -> Mapping[str, Any]:
@@ -101,17 +102,46 @@ def judge(task: EvalTask, score: float, n: int, limit: Limit, explicit_samples: 
         why = "no reference or published score is configured"
         return _not_comparable(why, interval, ratio_published)
     floor = reference * (1 - task.tolerance)
-    ratio = _ratio(score, reference)
-    passed = score >= floor
-    reason = (
-        f"{score:.4f} {'>=' if passed else '<'} {floor:.4f} "
-        f"(reference {reference:.4f} x (1 - {task.tolerance}))"
+    passed, marginal = decide_score(score, interval, floor)
+    reason = _reason(score, n, interval, floor, passed, marginal) + (
+        f" (reference {reference:.4f} x (1 - {task.tolerance}))"
     )
-    rule = "full set: score / reference >= 1 - tolerance"
     return Verdict(
-        Status.PASS if passed else Status.FAIL, reason, rule, reference, source, ratio,
-        ratio_published, interval,
+        Status.PASS if passed else Status.FAIL, reason, "full set: " + RULE, reference, source,
+        _ratio(score, reference), ratio_published, interval, marginal,
     )  # fmt: skip
+
+
+RULE = (
+    "the 95% Wilson interval at or above reference x (1 - tolerance) passes, below it fails; "
+    "across it the score decides (MARGINAL)"
+)
+
+
+def decide_score(score: float, interval: tuple[float, float], floor: float) -> tuple[bool, bool]:
+    """(passed, marginal): decided by where the interval lies, by the score when it straddles."""
+    low, high = interval
+    if low >= floor or high < floor:
+        return low >= floor, False
+    return score >= floor, True
+
+
+def _reason(
+    score: float,
+    n: int,
+    interval: tuple[float, float],
+    floor: float,
+    passed: bool,
+    marginal: bool,
+) -> str:
+    where = f"95% interval [{interval[0]:.4f}, {interval[1]:.4f}] over {n} samples"
+    if not marginal:
+        return f"{where} lies {'at or above' if passed else 'below'} {floor:.4f}"
+    side = ">=" if passed else "<"
+    return (
+        f"MARGINAL {'PASS' if passed else 'FAIL'}: {where} straddles {floor:.4f}; "
+        f"the score decided, {score:.4f} {side} {floor:.4f}"
+    )
 
 
 def _judge_limited(
@@ -127,16 +157,13 @@ def _judge_limited(
         return _not_comparable(why, interval, ratio_published)
     reference = task.to_fraction(limit.reference.value)
     floor = reference * (1 - task.tolerance)
-    passed = interval[1] >= floor
-    reason = (
-        f"95% interval [{interval[0]:.4f}, {interval[1]:.4f}] over {n} samples "
-        f"{'reaches' if passed else 'stays below'} {floor:.4f} "
-        f"(reference {reference:.4f} x (1 - {task.tolerance}))"
+    passed, marginal = decide_score(score, interval, floor)
+    reason = _reason(score, n, interval, floor, passed, marginal) + (
+        f" (reference {reference:.4f} x (1 - {task.tolerance}))"
     )
-    rule = "limited set: upper end of the 95% Wilson interval >= reference x (1 - tolerance)"
     return Verdict(
-        Status.PASS if passed else Status.FAIL, reason, rule, reference, limit.reference.source,
-        _ratio(score, reference), ratio_published, interval,
+        Status.PASS if passed else Status.FAIL, reason, "limited set: " + RULE, reference,
+        limit.reference.source, _ratio(score, reference), ratio_published, interval, marginal,
     )  # fmt: skip
 
 

@@ -87,6 +87,7 @@ def scored_row(
         "unit": "fraction",
         "n_samples": n,
         "interval_95": list(verdict.interval) if verdict.interval else None,
+        "marginal": verdict.marginal,  # the interval straddled the floor: the score decided
         "reference": verdict.reference,
         "reference_source": verdict.reference_source,
         "ratio_to_reference": verdict.ratio_to_reference,

@@ -499,6 +499,8 @@ def _judge_task(judge: Judge, task: Mapping[str, Any], graded_elsewhere: bool) -
         judge.failed(name, name, f"{name}: {reason}", name)
     else:
         judge.unjudged(name, name, f"{name} is {state.value}: {reason or 'no detail'}", name)
+    if task.get("marginal") and state.judged:
+        judge.marginal(name, name, f"{name}: {reason}")
 
 
 def _flag_implausible(judge: Judge, task: Mapping[str, Any]) -> None:

@@ -98,7 +98,7 @@ def test_evals_fail_against_a_server_that_answers_nonsense(tmp_path: Path, emula
     assert code == 1, output
     task = evals_json(folder)["tasks"][0]
     assert task["status"] == "FAIL" and task["score"] < 0.1
-    assert "stays below" in task["reason"]
+    assert "lies below" in task["reason"]
     assert "answers differ from the reference run's, more than the 5 allowed" in task["reason"]
 
 
@@ -149,7 +149,7 @@ def test_chat_basics_fails_on_a_server_whose_chat_template_drops_the_roles(
     assert code == 1, output
     task = evals_json(folder)["tasks"][0]
     assert (task["task"], task["status"], task["n_samples"]) == ("chat_basics", "FAIL", 30)
-    assert task["score"] < 0.3 and "stays below" in task["reason"]
+    assert task["score"] < 0.3 and "lies below" in task["reason"]
 
 
 @pytest.mark.parametrize("emulator", [("--fail-every", "1")], indirect=True)

@@ -69,12 +69,20 @@ def test_without_reference_the_published_score_is_the_bar() -> None:
 
 def test_a_limited_run_is_judged_by_its_interval_against_that_limits_reference() -> None:
     smoke = TASK.limits["smoke"]
-    # 10/30 = 0.333 is below 0.38 (= 0.40 x 0.95), but 30 samples cannot tell it apart from 0.38
-    lucky = judge(TASK, 10 / 30, 30, smoke, False)
-    assert lucky.status == "PASS" and lucky.reference == 0.4 and "Wilson" in lucky.rule
+    # 10/30 = 0.333 is below 0.38 (= 0.40 x 0.95), and 30 samples cannot tell it apart from
+    # 0.38: the interval straddles the floor, the score decides, and the verdict says so
+    close = judge(TASK, 10 / 30, 30, smoke, False)
+    assert (close.status, close.marginal, close.reference) == ("FAIL", True, 0.4)
+    assert close.reason.startswith("MARGINAL FAIL: 95% interval [") and "Wilson" in close.rule
+    assert "straddles 0.3800; the score decided, 0.3333 < 0.3800" in close.reason
+    # 12/30 = 0.4: across the floor too, the score is above it
+    assert (judge(TASK, 12 / 30, 30, smoke, False).status, close.marginal) == ("PASS", True)
     # 4/30 = 0.133: even the top of its interval (about 0.30) stays below 0.38
     poor = judge(TASK, 4 / 30, 30, smoke, False)
-    assert poor.status == "FAIL" and "stays below 0.3800" in poor.reason
+    assert (poor.status, poor.marginal) == ("FAIL", False) and "lies below 0.3800" in poor.reason
+    # 25/30 = 0.833: even the bottom of its interval (about 0.66) is above 0.38
+    good = judge(TASK, 25 / 30, 30, smoke, False)
+    assert (good.status, good.marginal) == ("PASS", False)
 
 
 def test_a_limit_without_its_own_reference_is_not_compared_to_the_full_set() -> None:

@@ -162,7 +162,7 @@ EVAL_TASK = {
     "num_concurrent", "max_gen_toks", "num_fewshot", "seed", "tolerance", "published",
     "status", "reason", "score", "unit", "n_samples", "interval_95", "reference",
     "reference_source", "ratio_to_reference", "ratio_to_published", "rule", "key_values",
-    "files", "agreement",
+    "files", "agreement", "marginal",
 }  # fmt: skip
 
 

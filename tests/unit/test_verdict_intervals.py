@@ -24,7 +24,7 @@ from reports.html_report import plots
 from reports.run_data import Point as ResultPoint
 from reports.targets import TargetPoint, check_targets
 from tests.helpers import Emulator, context
-from tests.run_folders import Measured, passing_run
+from tests.run_folders import Measured, eval_task, passing_run
 from workflows.report_console import tell
 
 JITTERY = (
@@ -245,3 +245,13 @@ def test_repeat_asks_for_several_measurements_and_summarises_them(
     means = [r["mean_ttft_ms"] for r in document["repeats"]]
     low, high = document["interval_95"]["mean_ttft_ms"]
     assert low < min(means) < max(means) < high
+
+
+def test_a_marginal_eval_score_is_a_finding_and_its_status_stands(tmp_path: Path) -> None:
+    reason = "MARGINAL FAIL: 95% interval [0.37, 0.71] over 30 samples straddles 0.5067"
+    task = eval_task("readiness_basics", "FAIL", 0.5, marginal=True, reason=reason)
+    rendered = render_run(passing_run(tmp_path / "run", tasks=[task]))
+    acceptance = rendered.report["acceptance"]
+    assert [f["key"] for f in acceptance["marginal"]] == ["evals:readiness_basics"]
+    assert [f["key"] for f in acceptance["blockers"]] == ["evals:readiness_basics"]
+    assert "1 marginal" in rendered.files["markdown"].read_text()
