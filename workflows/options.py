@@ -165,6 +165,14 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
             metavar="N",
         ),
         Option(
+            "repeat_evals",
+            ("--repeat-evals",),
+            "evals, release: run each sampled eval task (temperature above 0) N times, a seed "
+            "each; every run's score is kept and their mean judged with its 95%% interval.",
+            int,
+            metavar="N",
+        ),
+        Option(
             "concurrency_sweeps",
             ("--concurrency-sweeps",),
             "benchmarks, release: concurrency 1, 2, 4, ... up to the device's maximum, and it.",

@@ -84,6 +84,7 @@ class RunConfig:
     percentile_report: bool = False  # the load generator prints percentiles
     concurrency_sweeps: bool = False  # the sweep's levels: powers of two up to the maximum
     repeat: int | None = None  # measurements per load point (--repeat N)
+    repeat_evals: int | None = None  # runs of each sampled eval task (--repeat-evals N)
 
     @property
     def starts_server(self) -> bool:
@@ -345,6 +346,8 @@ def _report_flags(config: RunConfig) -> None:
 
 
 def _eval_flags(config: RunConfig) -> None:
+    if config.repeat_evals is not None and config.repeat_evals < 1:
+        raise UsageError(f"--repeat-evals {config.repeat_evals}: run each task at least once")
     if config.limit_samples_mode and config.eval_samples:
         raise _conflict(
             "--limit-samples-mode",
@@ -354,6 +357,7 @@ def _eval_flags(config: RunConfig) -> None:
     for flag, value in (
         ("--limit-samples-mode", config.limit_samples_mode),
         ("--eval-samples", config.eval_samples),
+        ("--repeat-evals", config.repeat_evals is not None),
     ):
         if value and not does(config.workflow, RUNS_EVALS):
             raise UsageError(

@@ -12,6 +12,7 @@ from typing import Any
 from evals.config import EvalTask, eval_config_for
 from evals.lm_eval_command import Endpoint, lm_eval_argv, lm_eval_env, results_files
 from evals.plan import TaskPlan, plan_task
+from evals.repeated import runs_for, sampled, summary_row
 from evals.table import Progress, evals_table, reason_lines
 from evals.task_result import error_row, failed, scored_row, skipped_row, write_evals
 from reports.results import Identity
@@ -116,6 +117,7 @@ class EvalsRun:
             model,
         )
         self.rows: list[dict[str, Any]] = []
+        self.repeat = ctx.config.repeat_evals or 1  # runs of each sampled task
         self.timeout = number_arg(ctx.config.workflow_args, "task_timeout", DEFAULT_TASK_TIMEOUT)
 
     @property
@@ -126,7 +128,7 @@ class EvalsRun:
         tokenizer = self._tokenizer_folder()
         for index, plan in enumerate(self.plans, 1):
             self._say(f"evals: [{index}/{len(self.plans)}] {plan.task.task} ({_describe(plan)})")
-            self.rows.append(self._run_task(plan, tokenizer))
+            self.rows.append(self._run_repeated(plan, tokenizer))
             self._save()
         self.ctx.console.print(evals_table(self.rows, f"evals: {self.ctx.the_spec.model_name}"))
         for line in reason_lines(self.rows):
@@ -157,10 +159,23 @@ class EvalsRun:
             return None
         return dest
 
-    def _run_task(self, plan: TaskPlan, tokenizer: Path | None) -> dict[str, Any]:
+    def _run_repeated(self, plan: TaskPlan, tokenizer: Path | None) -> dict[str, Any]:
+        """A sampled task `--repeat-evals` times (a seed each), judged on the runs' mean."""
+        runs = [] if plan.skip_reason else runs_for(plan, self.repeat)
+        if len(runs) <= 1:
+            if self.repeat > 1 and not plan.skip_reason and not sampled(plan.task):
+                self._say(f"  {plan.task.task}: runs once (temperature 0: the same answers)")
+            return self._run_task(plan, tokenizer)
+        rows = []
+        for number, run in enumerate(runs, 1):
+            self._say(f"  {plan.task.task}: run {number}/{len(runs)} (seed {run.task.seed})")
+            rows.append(self._run_task(run, tokenizer, f"run-{number}"))
+        return summary_row(plan, rows)
+
+    def _run_task(self, plan: TaskPlan, tokenizer: Path | None, run: str = "") -> dict[str, Any]:
         if plan.skip_reason:
             return skipped_row(plan)
-        output = self.folder / plan.task.task
+        output = self.folder / plan.task.task / run if run else self.folder / plan.task.task
         output.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         result = command.run(
