@@ -7,12 +7,14 @@ from __future__ import annotations
 import argparse
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 
 from rich.console import Console
 
 from benchmarking.server_api import CredentialsError, ServedModelError
 from benchmarking.trace_capture import TraceCaptureError
 from reports.redaction import redact
+from reports.results import WriteError
 
 
 def run_reporting_failures(
@@ -27,9 +29,20 @@ def run_reporting_failures(
     except KeyboardInterrupt:
         console.print(f"interrupted; finished points are kept in {args.output_dir}", markup=False)
         return 130
-    except Exception as error:
-        args.output_dir.mkdir(parents=True, exist_ok=True)
-        log = args.output_dir / "error.log"
-        log.write_text(redact(traceback.format_exc()))
-        console.print(f"error: {type(error).__name__}: {error} (traceback in {log})", markup=False)
+    except WriteError as error:  # a full disk, say: which file, and no error.log to write
+        console.print(f"error: {error}", markup=False)
         return 1
+    except Exception as error:
+        where = _save_traceback(args.output_dir / "error.log")
+        console.print(f"error: {type(error).__name__}: {error} ({where})", markup=False)
+        return 1
+
+
+def _save_traceback(log: Path) -> str:
+    """The traceback in `log`, if it can be written; where it is, for the console line."""
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(redact(traceback.format_exc()))
+    except OSError as error:
+        return f"its traceback could not be written to {log}: {error.strerror}"
+    return f"traceback in {log}"

@@ -4,6 +4,7 @@ environment (the load generator's, the tool drivers') import it."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -83,10 +84,38 @@ def request_row(**values: object) -> dict[str, object]:
     return {key: values.get(key) for key in REQUEST_ROW_KEYS}
 
 
+class WriteError(OSError):
+    """A file that could not be written (a full disk, a quota, a read-only folder): the message
+    names the file and the reason; the file is as it was (atomic write), no temp file is left."""
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        super().__init__(error.errno, error.strerror)
+        self.path = path
+        self.reason = error.strerror or str(error)
+
+    def __str__(self) -> str:
+        hint = FULL_DISK_HINTS.get(self.errno or 0, "")
+        return f"cannot write {self.path}: {self.reason}{hint}"
+
+
+FULL_DISK_HINTS = {
+    errno.ENOSPC: " (the disk is full: free some space and run again)",
+    errno.EDQUOT: " (over the disk quota: free some space and run again)",
+}
+
+
 def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
     """Write to a temp file of its own in the same folder, then rename: readers never see half
-    a file, two writers never share a temp file, and a failed write leaves nothing behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    a file, two writers never share a temp file, and a failed write leaves nothing behind (and
+    raises a WriteError naming the file)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_then_rename(path, text, mode)
+    except OSError as error:
+        raise WriteError(path, error) from error
+
+
+def _write_then_rename(path: Path, text: str, mode: int | None) -> None:
     fd, temp = _new_temp_file(path, mode)
     try:
         with os.fdopen(fd, "w") as handle:

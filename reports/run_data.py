@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reports import shapes
+from reports.shapes import ReportError as ReportError  # re-exported: callers catch it here
+
 RELEASE_FILE = "release.json"
 REQUIREMENTS_FILE = "requirements.json"  # a copy of --requirements, checked, as JSON
 NARROWED_OUT = "left out by --workflow-args workflows="  # a child the user chose not to run
-
-
-class ReportError(Exception):
-    """A run folder or report file that cannot be read; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -81,34 +80,51 @@ def read_json(path: Path) -> dict[str, Any]:
     return value
 
 
+Check = Callable[[Mapping[str, Any], Path], None]
+
+
+def read_checked(path: Path, check: Check) -> dict[str, Any]:
+    """A JSON object of the shape `check` asks for (a ReportError naming the field if not)."""
+    document = read_json(path)
+    check(document, path)
+    return document
+
+
 def _points(folder: Path, kind: str) -> list[Point]:
     points = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
         document = read_json(path)
         if document.get("kind") == kind:
+            shapes.check_point(document, path)
             points.append(Point(document, path))
     return sorted(points, key=lambda point: point.key)
 
 
-def _optional(path: Path) -> dict[str, Any] | None:
-    return read_json(path) if path.is_file() else None
+def _optional(path: Path, check: Check) -> dict[str, Any] | None:
+    return read_checked(path, check) if path.is_file() else None
 
 
-def load_run(folder: Path) -> RunData:
-    """The run folder's result files; a folder without `runtime_spec.json` is not a run."""
+def check_run_folder(folder: Path) -> Path:
+    """The folder's `runtime_spec.json`, of the runner's shape: what makes a folder a run."""
     runtime_path = folder / "runtime_spec.json"
     if not runtime_path.is_file():
         raise ReportError(
             f"{folder} is not a run folder (no runtime_spec.json); "
             "pass a folder under workflow_logs/runs/"
         )
+    read_checked(runtime_path, shapes.check_runtime_spec)
+    return runtime_path
+
+
+def load_run(folder: Path) -> RunData:
+    """The run folder's result files; a folder without `runtime_spec.json` is not a run."""
     return RunData(
         folder=folder,
-        runtime=read_json(runtime_path),
+        runtime=read_json(check_run_folder(folder)),
         benchmarks=_points(folder / "benchmarks", "benchmark"),
         stress=_points(folder / "stress_tests", "stress_test"),
-        evals=_optional(folder / "evals" / "evals.json"),
-        spec_tests=_optional(folder / "spec_tests" / "spec_tests.json"),
-        release=_optional(folder / RELEASE_FILE),
-        requirements=_optional(folder / REQUIREMENTS_FILE),
+        evals=_optional(folder / "evals" / "evals.json", shapes.check_evals),
+        spec_tests=_optional(folder / "spec_tests" / "spec_tests.json", shapes.check_spec_tests),
+        release=_optional(folder / RELEASE_FILE, shapes.check_release),
+        requirements=_optional(folder / REQUIREMENTS_FILE, shapes.check_requirements),
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
+from reports.results import WriteError
 from workflows import interrupts
 from workflows.context import RunContext, default_paths
 from workflows.dispatch import REPORTS, WORKFLOWS, check_workflow, workflow_names
@@ -145,16 +146,25 @@ def main(argv: list[str]) -> int:
         return _fail(error.message, error.exit_code, error.details)
     except KeyboardInterrupt:  # Ctrl-C outside a run (while parsing, say)
         return _fail(Interrupted().message, ExitCode.INTERRUPTED)
+    except WriteError as error:  # a full disk, say: the file it could not write, said plainly
+        return _fail(str(error), ExitCode.SETUP)
     except Exception as error:  # the one place that turns a bug into a readable line
         log.debug("unexpected error", exc_info=True)
         return _fail(
-            f"internal error: {type(error).__name__}: {error} (the traceback is in the run log)",
+            f"internal error: {type(error).__name__}: {error} ({_where_the_traceback_is()})",
             ExitCode.WORKFLOW_FAILED,
         )
     code = ExitCode(int(result or 0))
     if current_run_folder() is not None:
         _final_line(code)
     return int(code)
+
+
+def _where_the_traceback_is() -> str:
+    """The run log has it, if the run got that far; else --verbose shows it."""
+    if current_run_folder() is not None:
+        return "the traceback is in the run log"
+    return "run again with --verbose to see the traceback"
 
 
 def _fail(message: str, code: ExitCode, details: tuple[str, ...] = ()) -> int:

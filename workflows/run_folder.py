@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.logging import RichHandler
 
+from reports.results import WriteError
 from workflows.paths import LOGS_ROOT
 from workflows.redact import RedactingFilter
 
@@ -42,8 +44,11 @@ def new_run_id(model: str, device: str, workflow: str, now: datetime | None = No
 
 def create_run_folder(run_id: str, root: Path = LOGS_ROOT) -> RunFolder:
     path = root / "runs" / run_id
-    path.mkdir(parents=True, exist_ok=False)
-    _point_latest(root, path)
+    try:
+        path.mkdir(parents=True, exist_ok=False)
+        _point_latest(root, path)
+    except OSError as error:  # a full disk, a read-only folder: which one, and why
+        raise WriteError(path, error) from error
     return RunFolder(run_id, path)
 
 
@@ -77,8 +82,31 @@ def setup_logging(console: Console, verbose: bool, run_log: Path | None = None) 
         logging.getLogger(noisy).setLevel(logging.INFO)
 
 
+class RunLogHandler(logging.FileHandler):
+    """run.log. A record it cannot write (the disk is full) is dropped, and said once in one
+    line, not as logging's traceback on every record."""
+
+    failed = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        del record
+        self._say_once(sys.exc_info()[1])
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError as error:  # the last records, flushed on close, on a full disk
+            self._say_once(error)
+
+    def _say_once(self, error: BaseException | None) -> None:
+        if not self.failed:
+            self.failed = True
+            reason = getattr(error, "strerror", None) or error
+            sys.stderr.write(f"note: cannot write {self.baseFilename} ({reason}); run.log stops\n")
+
+
 def add_file_log(run_log: Path) -> None:
-    handler = logging.FileHandler(run_log)
+    handler = RunLogHandler(run_log)
     handler.setLevel(logging.DEBUG)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())

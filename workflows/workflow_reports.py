@@ -70,6 +70,7 @@ def _rebuild(folder: Path, options: Mapping[str, Any], console: Console) -> Exit
         )
     if options.get("compare_to") is not None and not Path(options["compare_to"]).exists():
         raise UsageError(f"--compare-to {options['compare_to']}: no such run folder or report.json")
+    _check_run_folder(folder)  # before anything is written into it
     if options.get("requirements") is not None:
         requirements = load_requirements_or_fail(Path(options["requirements"]))
         write_json(folder / REQUIREMENTS_FILE, requirements)
@@ -77,6 +78,15 @@ def _rebuild(folder: Path, options: Mapping[str, Any], console: Console) -> Exit
             f"requirements: {options['requirements']} (saved in the run folder)", markup=False
         )
     return render_and_tell(console, folder, options.get("compare_to"))
+
+
+def _check_run_folder(folder: Path) -> None:
+    from reports.run_data import ReportError, check_run_folder
+
+    try:
+        check_run_folder(folder)
+    except ReportError as error:
+        raise UsageError(str(error)) from None
 
 
 def _merge(options: Mapping[str, Any], console: Console) -> ExitCode:

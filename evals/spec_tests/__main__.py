@@ -25,7 +25,7 @@ from evals.spec_tests.setup import connect
 from evals.spec_tests.table import progress_line, show
 from evals.spec_tests.verdict import PASS, SKIPPED
 from reports.redaction import redact, redacting_stream, register_environment_secrets
-from reports.results import Identity
+from reports.results import Identity, WriteError
 
 CHECKS_FAILED, CREDENTIALS, SERVER = 1, 3, 4
 
@@ -66,6 +66,9 @@ def main(argv: list[str]) -> int:
     except CredentialsError as error:
         console.print(f"error: {error}", markup=False)
         return CREDENTIALS
+    except WriteError as error:  # a full disk, say (an OSError, but not the server's)
+        console.print(f"error: {error}", markup=False)
+        return CHECKS_FAILED
     except DeadlineExceeded as error:
         console.print(f"error: the server at {args.server_url} is too slow: {error}", markup=False)
         return SERVER

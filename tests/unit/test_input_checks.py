@@ -3,19 +3,27 @@ exit 2, before any server is contacted and before anything is written."""
 
 from __future__ import annotations
 
+import argparse
+import io
 import json
+import logging
+import os
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
+from benchmarking.failures import run_reporting_failures
+from reports import results
 from tests.helpers import CliResult, Emulator
-from tests.run_folders import passing_run
-from workflows import steps
+from tests.run_folders import Measured, passing_run
+from workflows import report_console, steps
 from workflows.registry.loader import load_registry
 from workflows.run_config import RunConfig
+from workflows.run_folder import RunLogHandler
 from workflows.runtime_spec import build_runtime_spec
 
 Run = Callable[..., CliResult]
@@ -185,3 +193,153 @@ def test_a_reruns_overrides_are_checked_as_a_fresh_runs(
 
 def latest_run(tmp_path: Path) -> Path:
     return (tmp_path / "workflow_logs" / "latest").resolve()
+
+
+def reports_of(run_cli: Run, folder: Path, *flags: str) -> CliResult:
+    return run_cli("--workflow", "reports", "--run-dir", str(folder), *flags)
+
+
+def rewrite(path: Path, change: Callable[[dict[str, Any]], object]) -> None:
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document))
+
+
+POINT = "benchmarks/benchmark_isl-128_osl-128_maxcon-1.json"
+WRONG_SHAPES = [
+    ("runtime_spec.json", lambda d: d.clear(), "field kind: expected 'runtime_spec', got nothing"),
+    ("runtime_spec.json", lambda d: d.pop("model_spec"), "field model_spec: expected an object"),
+    ("runtime_spec.json", lambda d: d.update(model_spec=[1]), "model_spec: expected an object"),
+    ("runtime_spec.json", lambda d: d.update(run_config="x"), "run_config: expected an object"),
+    (POINT, lambda d: d.update(isl="long"), "field isl: expected a number, got str"),
+    (POINT, lambda d: d.pop("concurrency"), "field concurrency: expected a number, got nothing"),
+    ("release.json", lambda d: d.update(children={}), "field children: expected a list"),
+    ("release.json", lambda d: d["children"][0].pop("status"), "children[0].status: expected"),
+    ("evals/evals.json", lambda d: d.update(tasks=["x"]), "field tasks[0]: expected an object"),
+    ("spec_tests/spec_tests.json", lambda d: d.update(checks=7), "checks: expected a list"),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "message"), WRONG_SHAPES)
+def test_a_result_file_of_the_wrong_shape_is_named_with_its_field(
+    run_cli: Run, tmp_path: Path, name: str, change: Callable[[Any], object], message: str
+) -> None:
+    folder = passing_run(tmp_path / "run", points=[Measured(isl=128, osl=128, concurrency=1)])
+    rewrite(folder / name, change)
+    line = one_line_usage_error(reports_of(run_cli, folder))
+    assert line.startswith(f"error: {folder / name}: ") and message in line, line
+    assert "internal error" not in line and "run log" not in line
+    assert not (folder / "report").exists()
+
+
+@pytest.mark.parametrize("runtime_spec", [None, "{}", "[1]", "not json"])
+def test_requirements_are_not_written_into_a_folder_that_is_not_a_run(
+    run_cli: Run, tmp_path: Path, runtime_spec: str | None
+) -> None:
+    folder = tmp_path / "not-a-run"
+    folder.mkdir()
+    if runtime_spec is not None:
+        (folder / "runtime_spec.json").write_text(runtime_spec)
+    requirements = tmp_path / "req.yaml"
+    requirements.write_text("accuracy: [{task: readiness_basics, min_score: 0.5}]\n")
+    line = one_line_usage_error(reports_of(run_cli, folder, "--requirements", str(requirements)))
+    assert str(folder) in line
+    assert sorted(path.name for path in folder.iterdir()) == (
+        [] if runtime_spec is None else ["runtime_spec.json"]
+    )
+
+
+def test_an_unexpected_error_outside_a_run_points_to_verbose_not_to_a_run_log(
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(folder: Path, compare_to: Path | None) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(report_console, "render_run", broken)
+    result = reports_of(run_cli, passing_run(tmp_path / "run"))
+    assert result.code == 1
+    assert "internal error: RuntimeError: a bug (run again with --verbose" in result.err
+    assert "run log" not in result.err
+
+
+@pytest.fixture
+def fill_disk(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """From its call on, every file written atomically gets its temp file beside it, as always,
+    but its bytes go to /dev/full: the kernel answers ENOSPC, as a full disk does."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    real = results._new_temp_file
+
+    def temp_on_full_disk(path: Path, mode: int | None) -> tuple[int, str]:
+        fd, temp = real(path, mode)
+        os.close(fd)
+        return os.open("/dev/full", os.O_WRONLY), temp
+
+    return lambda: monkeypatch.setattr(results, "_new_temp_file", temp_on_full_disk)
+
+
+def test_a_full_disk_is_one_line_naming_the_file_and_leaves_nothing_half_written(
+    run_cli: Run, tmp_path: Path, fill_disk: Callable[[], None]
+) -> None:
+    folder = passing_run(tmp_path / "run")
+    fill_disk()
+    result = reports_of(run_cli, folder)
+    assert result.code == 3, result.err
+    lines = result.err.strip().splitlines()
+    report_json = folder / "report" / "report.json"
+    assert lines == [
+        f"error: cannot write {report_json}: No space left on device (the disk is full: free "
+        "some space and run again)"
+    ]
+    assert list((folder / "report").iterdir()) == [], "a temp file or a report was left"
+
+
+def test_a_full_disk_under_a_requirements_file_leaves_no_requirements_json(
+    run_cli: Run, tmp_path: Path, fill_disk: Callable[[], None]
+) -> None:
+    folder = passing_run(tmp_path / "run")
+    requirements = tmp_path / "req.yaml"
+    requirements.write_text("accuracy: [{task: readiness_basics, min_score: 0.5}]\n")
+    fill_disk()
+    result = reports_of(run_cli, folder, "--requirements", str(requirements))
+    assert result.code == 3
+    assert f"cannot write {folder / 'requirements.json'}: No space left" in result.err
+    assert not [path for path in folder.iterdir() if "requirements" in path.name]
+
+
+def test_a_load_generator_on_a_full_disk_says_which_file_in_one_line(
+    tmp_path: Path, fill_disk: Callable[[], None]
+) -> None:
+    fill_disk()
+
+    def run(args: argparse.Namespace, console: Console) -> int:
+        results.write_json(args.output_dir / "point.json", {"isl": 1})
+        return 0
+
+    console = Console(file=io.StringIO(), width=400)
+    code = run_reporting_failures(run, argparse.Namespace(output_dir=tmp_path / "out"), console)
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert code == 1
+    assert shown.strip() == (
+        f"error: cannot write {tmp_path / 'out' / 'point.json'}: No space left on device (the "
+        "disk is full: free some space and run again)"
+    )
+    assert list((tmp_path / "out").iterdir()) == [], "no error.log, no temp file"
+
+
+def test_a_run_log_on_a_full_disk_is_one_note_not_a_traceback_per_record(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    handler = RunLogHandler(Path("/dev/full"))
+    logger = logging.getLogger("test-full-disk")
+    logger.addHandler(handler)
+    try:
+        for index in range(3):
+            logger.warning("record %d", index)
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    err = capsys.readouterr().err
+    assert err == "note: cannot write /dev/full (No space left on device); run.log stops\n"

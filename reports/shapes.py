@@ -1,0 +1,80 @@
+"""The shape a report needs of each file of a run folder, checked when the file is read: a file
+of another shape is a ReportError naming the file and the field, never a KeyError while
+rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+
+class ReportError(Exception):
+    """A run folder or report file that cannot be read; the message says which and why."""
+
+
+def _shape_error(path: Path, field: str, expected: str, value: object) -> ReportError:
+    got = "nothing" if value is None else type(value).__name__
+    return ReportError(
+        f"{path}: field {field}: expected {expected}, got {got}; this is not a file the runner "
+        "wrote (rerun the workflow, or pass another run folder)"
+    )
+
+
+def _kind(document: Mapping[str, Any], path: Path, kind: str) -> None:
+    if document.get("kind") != kind:
+        raise _shape_error(path, "kind", f"'{kind}'", document.get("kind"))
+
+
+def _object(document: Mapping[str, Any], path: Path, field: str) -> None:
+    if not isinstance(document.get(field), Mapping):
+        raise _shape_error(path, field, "an object", document.get(field))
+
+
+def _objects(document: Mapping[str, Any], path: Path, field: str, keys: Sequence[str]) -> None:
+    """A list of objects, each with text at `keys` (absent: an empty list)."""
+    items = document.get(field, [])
+    if not isinstance(items, list):
+        raise _shape_error(path, field, "a list", items)
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise _shape_error(path, f"{field}[{index}]", "an object", item)
+        for key in keys:
+            if not isinstance(item.get(key), str):
+                raise _shape_error(path, f"{field}[{index}].{key}", "text", item.get(key))
+
+
+def check_runtime_spec(document: Mapping[str, Any], path: Path) -> None:
+    _kind(document, path, "runtime_spec")
+    _object(document, path, "model_spec")
+    if "run_config" in document:
+        _object(document, path, "run_config")
+
+
+def check_point(document: Mapping[str, Any], path: Path) -> None:
+    """A benchmark or stress point: its lengths and concurrency are whole numbers."""
+    for field in ("isl", "osl", "concurrency"):
+        value = document.get(field)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _shape_error(path, field, "a number", value)
+
+
+def check_evals(document: Mapping[str, Any], path: Path) -> None:
+    _objects(document, path, "tasks", ())
+
+
+def check_spec_tests(document: Mapping[str, Any], path: Path) -> None:
+    _objects(document, path, "checks", ())
+
+
+def check_release(document: Mapping[str, Any], path: Path) -> None:
+    _kind(document, path, "release")
+    _objects(document, path, "children", ("workflow", "status"))
+
+
+def check_requirements(document: Mapping[str, Any], path: Path) -> None:
+    """The saved, already checked copy of --requirements: its parts have their types."""
+    for field in ("slo", "goodput"):
+        if document.get(field) is not None:
+            _object(document, path, field)
+    _objects(document, path, "accuracy", ("task", "priority"))
