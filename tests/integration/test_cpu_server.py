@@ -6,11 +6,13 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import requests
 
+from benchmarking.server_api import API_KEY_ENV
 from tests.helpers import (
     REPO_ROOT,
     SERVER_ARGS,
@@ -108,6 +110,32 @@ def test_completion_endpoint_and_streamed_usage(cpu_server: RunningServer) -> No
     text = "".join(e["choices"][0]["text"] for e in events if e.get("choices"))
     assert text.strip()
     assert events[-1]["usage"]["completion_tokens"] == 16
+
+
+def test_answers_at_max_concurrency_are_those_given_alone(
+    tmp_path: Path, cpu_server: RunningServer
+) -> None:
+    """The answers_under_load spec test against llama.cpp's batched decoding: every prompt's
+    tokens at concurrency 8 compared with its tokens alone, the spec's share met."""
+    out = tmp_path / "spec_tests"
+    argv = ["--runtime-spec", str(cpu_server.run_folder / "runtime_spec.json")]
+    argv += ["--server-url", cpu_server.base_url, "--output-dir", str(out)]
+    result = subprocess.run(
+        [sys.executable, "-m", "evals.spec_tests", *argv, "--only", "answers_under_load"],
+        cwd=REPO_ROOT,
+        env={**os.environ, API_KEY_ENV: cpu_server.token},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    [check] = json.loads((out / "spec_tests.json").read_text())["checks"]
+    assert (result.returncode, check["status"]) == (0, "PASS"), result.stdout
+    evidence = check["evidence"]
+    spec = load_registry().find("SmolLM2-135M-Instruct", "cpu")
+    assert (evidence["compared"], evidence["concurrency"]) == ("tokens", 8)
+    assert evidence["min_share"] == spec.answers_under_load_min_share
+    assert evidence["share"] >= spec.answers_under_load_min_share
+    assert len(evidence["match_by_prompt"]) == 8
 
 
 def test_auth_is_on_by_default(cpu_server: RunningServer) -> None:

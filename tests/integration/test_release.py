@@ -87,6 +87,7 @@ def test_release_on_the_cpu_model_end_to_end(tmp_path: Path, cpu_server: Running
     # spec tests against the server the runner started with a token
     checks = {check["name"]: check["status"] for check in report["spec_tests"]["checks"]}
     assert checks["auth_required"] == "PASS" and checks["completions_logprobs"] == "SKIPPED"
+    assert checks["answers_under_load"] == "PASS", "answers at concurrency 8 are those alone"
     assert report["acceptance_criteria"] is True and report["acceptance_blockers"] == {}
     assert report["metadata"]["run_command"].endswith(f"--service-port {port}")
     # the same report, rebuilt from the folder alone
