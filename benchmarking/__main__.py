@@ -239,7 +239,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
     )
     with scraping(base_url, args.output_dir, settings.telemetry_interval) as telemetry:
         documents = run_points(
-            dataclasses.replace(ctx, telemetry=telemetry), console, points, duration, spec
+            dataclasses.replace(ctx, telemetry=telemetry),
+            console,
+            points,
+            duration,
+            spec if args.mode == "benchmarks" else None,  # targets are benchmark points'
         )
     healthy = args.mode != "stress_tests" or stress.still_answers(base_url, headers)
     if not healthy:

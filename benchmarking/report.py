@@ -19,10 +19,12 @@ COLUMNS = (
     ("Conc", "concurrency", "{}"),
     ("N", "num_prompts", "{}"),
     ("TTFT ms", "mean_ttft_ms", "{:.1f}"),
+    ("TTFT 95%", "ttft_interval", "{}"),
     ("p99 TTFT", "p99_ttft_ms", "{:.1f}"),
     ("TPOT ms", "mean_tpot_ms", "{:.2f}"),
     ("Tput user tok/s", "tput_user", "{:.1f}"),
     ("Tput tok/s", "output_throughput", "{:.1f}"),
+    ("Tput 95%", "tput_interval", "{}"),
     ("Req/s", "request_throughput", "{:.2f}"),
     ("Failed", "failed", "{}"),
 )
@@ -31,6 +33,20 @@ COLUMNS = (
 def tput_user(document: Mapping[str, object]) -> float:
     tpot = document.get("mean_tpot_ms")
     return 1000 / tpot if isinstance(tpot, (int, float)) and tpot > 0 else 0.0
+
+
+def interval_cells(document: Mapping[str, object]) -> dict[str, str | None]:
+    """The 95% intervals of TTFT and throughput as '[a, b]' (None: the point has none)."""
+    intervals = document.get("interval_95")
+    found = intervals if isinstance(intervals, Mapping) else {}
+
+    def bounds(key: str) -> str | None:
+        pair = found.get(key)
+        return (
+            f"[{pair[0]:.1f}, {pair[1]:.1f}]" if isinstance(pair, list) and len(pair) == 2 else None
+        )
+
+    return {"ttft_interval": bounds("mean_ttft_ms"), "tput_interval": bounds("output_throughput")}
 
 
 def _cell(value: object, fmt: str) -> str:
@@ -43,7 +59,7 @@ def summary_table(documents: Sequence[Mapping[str, object]], title: str = "bench
     for header, _, _ in COLUMNS:
         table.add_column(header, justify="right")
     for document in documents:
-        row = dict(document) | {"tput_user": tput_user(document)}
+        row = dict(document) | {"tput_user": tput_user(document)} | interval_cells(document)
         table.add_row(*(_cell(row.get(key), fmt) for _, key, fmt in COLUMNS))
     return table
 

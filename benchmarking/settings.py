@@ -115,6 +115,7 @@ NATIVE_ONLY = (
     "request_timeout",
     "prefix_cache",
     "prefix_share",
+    "repeat",
 )
 
 

@@ -16,8 +16,9 @@ import pytest
 from rich.console import Console
 
 from benchmarking import __main__ as benchmarks_main
-from benchmarking import bench, intervals
+from benchmarking import bench, intervals, report
 from benchmarking.client import driver
+from benchmarking.settings import SettingsError, settings_from
 from benchmarking.sweep import Point
 from reports.build import render_run
 from reports.html_report import plots
@@ -255,3 +256,20 @@ def test_a_marginal_eval_score_is_a_finding_and_its_status_stands(tmp_path: Path
     assert [f["key"] for f in acceptance["marginal"]] == ["evals:readiness_basics"]
     assert [f["key"] for f in acceptance["blockers"]] == ["evals:readiness_basics"]
     assert "1 marginal" in rendered.files["markdown"].read_text()
+
+
+def test_repeat_is_our_generators_own() -> None:
+    with pytest.raises(SettingsError, match="tool=aiperf does not take repeat"):
+        settings_from({"tool": "aiperf", "repeat": 2})
+
+
+def test_the_benchmarks_console_table_shows_each_points_interval() -> None:
+    document = {
+        "isl": 16, "osl": 4, "concurrency": 1, "num_prompts": 12, "mean_ttft_ms": 200.0,
+        "output_throughput": 15.0, "failed": 0,
+        "interval_95": {"mean_ttft_ms": [180.0, 221.5], "output_throughput": [14.0, 16.0]},
+    }  # fmt: skip
+    console = Console(record=True, width=250)
+    console.print(report.summary_table([document]))
+    text = console.export_text()
+    assert "TTFT 95%" in text and "[180.0, 221.5]" in text and "[14.0, 16.0]" in text
