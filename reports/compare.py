@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from reports import shapes
 from reports.report_document import rows_by_key
 from reports.run_data import ReportError, read_json
 
@@ -33,6 +34,7 @@ def baseline_report(path: Path) -> dict[str, Any]:
         raise ReportError(f"--compare-to {path}: no such run folder or report.json")
     if report.get("kind") != "release_report":
         raise ReportError(f"--compare-to {path}: not a report.json (kind {report.get('kind')!r})")
+    shapes.check_report(report, path)
     return report
 
 

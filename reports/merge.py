@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from reports import tables
+from reports import shapes, tables
 from reports.acceptance import ACCEPTED, NOT_ACCEPTED, PARTIAL
 from reports.redaction import redact
 from reports.render import environment
@@ -102,6 +102,7 @@ def merge_reports(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], list[str
         report = read_json(path)
         if report.get("kind") != REPORT_KIND:
             raise ReportError(f"--merge {path}: not a release report (kind {report.get('kind')!r})")
+        shapes.check_report(report, path)
         row = catalogue_row(report, path)
         key = (str(row["model"]), str(row["device"]))
         previous = newest.get(key)

@@ -26,22 +26,34 @@ def _kind(document: Mapping[str, Any], path: Path, kind: str) -> None:
         raise _shape_error(path, "kind", f"'{kind}'", document.get("kind"))
 
 
-def _object(document: Mapping[str, Any], path: Path, field: str) -> None:
+def _object(document: Mapping[str, Any], path: Path, field: str, prefix: str = "") -> None:
     if not isinstance(document.get(field), Mapping):
-        raise _shape_error(path, field, "an object", document.get(field))
+        raise _shape_error(path, prefix + field, "an object", document.get(field))
 
 
-def _objects(document: Mapping[str, Any], path: Path, field: str, keys: Sequence[str]) -> None:
+def _optional_object(
+    document: Mapping[str, Any], path: Path, field: str, prefix: str = ""
+) -> Mapping[str, Any]:
+    """An object, or nothing (null or absent: an empty one)."""
+    if document.get(field) is None:
+        return {}
+    _object(document, path, field, prefix)
+    return document[field]  # type: ignore[no-any-return]
+
+
+def _objects(
+    document: Mapping[str, Any], path: Path, field: str, keys: Sequence[str], prefix: str = ""
+) -> None:
     """A list of objects, each with text at `keys` (absent: an empty list)."""
-    items = document.get(field, [])
+    items, name = document.get(field, []), prefix + field
     if not isinstance(items, list):
-        raise _shape_error(path, field, "a list", items)
+        raise _shape_error(path, name, "a list", items)
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
-            raise _shape_error(path, f"{field}[{index}]", "an object", item)
+            raise _shape_error(path, f"{name}[{index}]", "an object", item)
         for key in keys:
             if not isinstance(item.get(key), str):
-                raise _shape_error(path, f"{field}[{index}].{key}", "text", item.get(key))
+                raise _shape_error(path, f"{name}[{index}].{key}", "text", item.get(key))
 
 
 def check_runtime_spec(document: Mapping[str, Any], path: Path) -> None:
@@ -78,3 +90,16 @@ def check_requirements(document: Mapping[str, Any], path: Path) -> None:
         if document.get(field) is not None:
             _object(document, path, field)
     _objects(document, path, "accuracy", ("task", "priority"))
+
+
+def check_report(document: Mapping[str, Any], path: Path) -> None:
+    """A report.json, as --merge and --compare-to read it (its kind checked by the caller)."""
+    _object(document, path, "metadata")
+    _objects(document, path, "benchmarks", ())
+    _objects(document, path, "workflows", ())
+    acceptance = _optional_object(document, path, "acceptance")
+    _objects(acceptance, path, "blockers", ("message",), "acceptance.")
+    for part, rows, keys in (("evals", "tasks", ("task",)), ("spec_tests", "checks", ())):
+        section = _optional_object(document, path, part)
+        _optional_object(section, path, "summary", f"{part}.")
+        _objects(section, path, rows, keys, f"{part}.")

@@ -343,3 +343,31 @@ def test_a_run_log_on_a_full_disk_is_one_note_not_a_traceback_per_record(
         handler.close()
     err = capsys.readouterr().err
     assert err == "note: cannot write /dev/full (No space left on device); run.log stops\n"
+
+
+REPORT_SHAPES = [
+    (lambda d: d.update(metadata=3), "field metadata: expected an object, got int"),
+    (lambda d: d.update(benchmarks=5), "field benchmarks: expected a list, got int"),
+    (lambda d: d["acceptance"].update(blockers=[{}]), "acceptance.blockers[0].message: expec"),
+    (lambda d: d.update(evals=[1]), "field evals: expected an object, got list"),
+    (lambda d: d["evals"].update(tasks=[{"task": 1}]), "evals.tasks[0].task: expected text"),
+]
+
+
+@pytest.mark.parametrize("flag", ["--merge", "--compare-to"])
+@pytest.mark.parametrize(("change", "message"), REPORT_SHAPES)
+def test_a_report_json_of_the_wrong_shape_is_named_with_its_field(
+    run_cli: Run, tmp_path: Path, flag: str, change: Callable[[Any], object], message: str
+) -> None:
+    baseline = passing_run(tmp_path / "baseline")
+    assert reports_of(run_cli, baseline).code == 0
+    report = baseline / "report" / "report.json"
+    rewrite(report, change)
+    if flag == "--merge":
+        result = run_cli(
+            "--workflow", "reports", "--merge", str(report), "--output-dir", str(tmp_path)
+        )
+    else:
+        result = reports_of(run_cli, passing_run(tmp_path / "run"), "--compare-to", str(report))
+    line = one_line_usage_error(result)
+    assert line.startswith(f"error: {report}: ") and message in line, line
