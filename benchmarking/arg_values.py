@@ -88,7 +88,9 @@ def numbers(value: object, key: str, accepts: Accepts, expected: str) -> tuple[f
 
 
 def flag(value: object, key: str) -> bool:
-    """true or false, and nothing else (`smoke=yes` is a mistake, not true)."""
-    if not isinstance(value, bool):
-        raise out_of_range(key, "true or false", value)
-    return value
+    """true or false (as JSON or as text), and nothing else: `smoke=yes` is a mistake, not true."""
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "false"):
+        return str(value).lower() == "true"
+    raise out_of_range(key, "true or false", value)
