@@ -74,13 +74,13 @@ def test_one_token_chunks_chat_ttft_itl_tpot_throughput(emulator: Emulator) -> N
         for a, b in zip(r["chunk_ns"], r["chunk_ns"][1:], strict=False)
     ]
     assert statistics.fmean(gaps) == pytest.approx(statistics.fmean(wire_gaps), rel=0.01)
-    assert statistics.fmean(wire_gaps) >= 5.0 * 0.98, "the emulator never streams early"
+    for record in truth.values():  # the emulator never finishes early (it may catch up)
+        assert (record["chunk_ns"][-1] - record["started_ns"]) / 1e6 >= (40 + 31 * 5) * 0.98
     tpot_errors = []
     for result in results:
         chunk_ns = truth[str(result.index)]["chunk_ns"]
         assert result.tpot_ms is not None
         tpot_errors.append(abs(result.tpot_ms - (chunk_ns[-1] - chunk_ns[0]) / 1e6 / 31))
-        assert result.tpot_ms >= 5.0 * 0.98
     assert statistics.median(tpot_errors) < 0.05, "TPOT is what went on the wire (median)"
     assert max(tpot_errors) < 0.5
     assert all(r.output_tokens == r.client_output_tokens == 32 for r in results)
