@@ -53,17 +53,20 @@ def measure(
     up to the spec's cap; one measurement stays the point's own file, as it was."""
     cap = max(max_repeats(spec), asked)
     documents = [measure_once(1 if asked > 1 else 0)]
-    if asked == 1 and not straddling(spec, documents[0], path):
+    across = straddling(spec, documents[0], path)
+    if asked == 1 and not across:
         return documents[0]
     keep_first_as_repeat(path)
-    reason = f"asked for {asked} (repeat={asked})" if asked > 1 else ""
-    while len(documents) < asked or (
-        len(documents) < cap and straddling(spec, summary(path, documents, reason), path)
-    ):
+    reason = f"asked for {asked} (repeat={asked})"
+    straddled = dict.fromkeys(across)
+    while len(documents) < asked or (len(documents) < cap and across):
         documents.append(measure_once(len(documents) + 1))
+        across = straddling(spec, summary(path, documents, reason), path)
+        straddled |= dict.fromkeys(across)
     if len(documents) > asked:
         reason = (
-            f"an enforced target's interval straddled it: measured again up to max_repeats {cap}"
+            f"the interval straddled an enforced target ({', '.join(straddled)}): measured "
+            f"{len(documents)} times, at most max_repeats {cap}"
         )
     return write_summary(path, documents, reason)
 

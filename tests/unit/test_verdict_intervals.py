@@ -229,7 +229,10 @@ def test_a_straddling_point_is_measured_again_up_to_max_repeats(
     ]
     assert [r["repeat"] for r in document["repeats"]] == [1, 2, 3]
     assert len({r["prompt_seed"] for r in document["repeats"]}) == 3, "fresh prompts each time"
-    assert "straddled" in document["repeat_reason"]
+    assert document["repeat_reason"] == (
+        "the interval straddled an enforced target (functional ttft_ms): measured 3 times, at "
+        "most max_repeats 3"
+    )
     assert document["completed"] == 36 and "over 3 repeats" in document["interval_method"]
     assert ttft_decision(document, spec, tmp_path)[1] is True
     kinds = sorted(json.loads(path.read_text())["kind"] for path in tmp_path.glob("*.json"))
