@@ -60,13 +60,14 @@ def verdict_line(report: Mapping[str, Any]) -> str:
     blockers = len(report["acceptance"]["blockers"])
     counted = f"{blockers} blocker{'s' if blockers != 1 else ''}"
     partial = report["acceptance"].get("partial") or []
-    if partial:
-        return f"PARTIAL ⚠️: no release verdict ({'; '.join(partial)}; {counted})"
     marginal = len(report["acceptance"].get("marginal") or ())
-    also = f", {marginal} marginal (decided by the mean)" if marginal else ""
+    also = f"{marginal} marginal: decided by the mean" if marginal else ""
+    if partial:
+        counted += f"; {also}" if also else ""
+        return f"PARTIAL ⚠️: no release verdict ({'; '.join(partial)}; {counted})"
     if report["acceptance_criteria"]:
-        return "ACCEPTED ✅" + (f" ({also.lstrip(', ')})" if marginal else "")
-    return f"NOT ACCEPTED ⛔ ({counted}{also})"
+        return "ACCEPTED ✅" + (f" ({also})" if also else "")
+    return f"NOT ACCEPTED ⛔ ({counted}{', ' + also if also else ''})"
 
 
 def metadata_frame(meta: Mapping[str, Any]) -> pd.DataFrame:

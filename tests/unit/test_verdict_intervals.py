@@ -153,7 +153,7 @@ def test_a_marginal_check_shows_first_in_every_format(tmp_path: Path) -> None:
     assert "MARGINAL PASS: TTFT 990.0 ms (95% interval [940.5, 1039.5])" in finding["message"]
     markdown = rendered.files["markdown"].read_text()
     assert markdown.index("#### Marginal") < markdown.index("#### Blockers")
-    assert "Verdict: ACCEPTED ✅ (1 marginal (decided by the mean))" in markdown
+    assert "Verdict: ACCEPTED ✅ (1 marginal: decided by the mean)" in markdown
     assert "PASS ✅ MARGINAL" in markdown and "990.0 [940.5, 1039.5]" in markdown
     html = rendered.files["html"].read_text()
     assert html.index('id="marginal"') < html.index("<h3>Blockers</h3>")
