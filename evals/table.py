@@ -32,13 +32,14 @@ def evals_table(rows: Sequence[Mapping[str, Any]], title: str) -> Table:
     table.add_column("status", no_wrap=True)
     for row in rows:
         style = STATUS_STYLE.get(str(row["status"]), "")
+        status = f"{row['status']}" + (" MARGINAL" if row.get("marginal") else "")
         table.add_row(
             str(row["task"]),
             str(row.get("n_samples", "")),
             _fraction(row.get("score")),
             _interval(row),
             _fraction(row.get("reference")),
-            f"[{style}]{row['status']}[/]" if style else str(row["status"]),
+            f"[{style}]{status}[/]" if style else status,
         )
     return table
 

@@ -1,5 +1,6 @@
 """`--repeat-evals N`: a sampled eval task runs N times, a seed each, and is judged on the mean
-of its runs with the interval over all their samples; a greedy task runs once."""
+of its runs with the interval over all their samples; a greedy task runs once. A task its
+interval could not decide is marked MARGINAL on the console."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from evals.plan import plan_task
 from evals.repeated import runs_for, sampled, summary_row
+from evals.table import evals_table
 from evals.task_result import scored_row
 from tests.helpers import EVAL_TASK as TASK
 from tests.helpers import Run, lm_eval_results
@@ -65,3 +68,10 @@ def test_repeat_evals_reaches_the_run_and_is_refused_where_no_eval_runs(run_cli:
     assert refused.code == 2 and "--repeat-evals sets what evals run" in refused.err
     zero = run_cli(*CPU, "--workflow", "evals", "--repeat-evals", "0")
     assert zero.code == 2 and "run each task at least once" in zero.err
+
+
+def test_the_evals_table_marks_a_marginal_task() -> None:
+    row = {"task": "qa", "n_samples": 30, "score": 0.5, "status": "PASS", "marginal": True}
+    console = Console(record=True, width=200)
+    console.print(evals_table([row], "evals"))
+    assert "PASS MARGINAL" in console.export_text()
