@@ -10,7 +10,7 @@ import pytest
 from tests.helpers import Run
 from workflows.errors import UsageError
 from workflows.registry.loader import load_registry
-from workflows.registry.model_spec import Device, Engine, param_count_billions
+from workflows.registry.model_spec import Device, Engine, ModelSpec, param_count_billions
 from workflows.registry.schema import RegistryError
 
 CATALOGUE = {
@@ -270,3 +270,21 @@ def test_model_ids_are_spelled_as_upstream_writes_them() -> None:
         registry.find("Llama-3.3-70B-Instruct", "galaxy").model_id
         == "id_llama3-70b-galaxy_Llama-3.3-70B-Instruct_galaxy"
     )
+
+
+def test_max_repeats_caps_the_remeasuring_of_a_straddling_point(tmp_path: Path) -> None:
+    """Default 3; a device entry sets its own; zero is refused naming the field."""
+
+    def spec_with(text: str, name: str) -> ModelSpec:
+        (tmp_path / name).mkdir()
+        return load_registry(write_registry(tmp_path / name, text, "ok.yaml")).find(
+            "Tiny-1B", "n150"
+        )
+
+    assert spec_with(GOOD_TEMPLATE, "default").max_repeats == 3
+    own = GOOD_TEMPLATE.replace(
+        "    max_concurrency: 32\n", "    max_concurrency: 32\n        max_repeats: 5\n"
+    )
+    assert own != GOOD_TEMPLATE and spec_with(own, "own").max_repeats == 5
+    with pytest.raises(RegistryError, match="field 'max_repeats': expected a positive integer"):
+        spec_with(own.replace("max_repeats: 5", "max_repeats: 0"), "zero")
