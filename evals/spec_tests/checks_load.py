@@ -34,6 +34,20 @@ PROMPT_STEMS = (
 class Answer:
     text: str
     tokens: tuple[object, ...] | None  # token ids or token strings; None: the engine gave none
+    leads: tuple[float | None, ...] = ()  # per token: its logprob above the runner-up's
+
+    def first_difference(self, other: Answer) -> int | None:
+        """The index of the first token the two answers differ in (where the shorter ends, if
+        one is the other's start); None without tokens, or when they are the same."""
+        if self.tokens is None or other.tokens is None or self.tokens == other.tokens:
+            return None
+        pairs = enumerate(zip(self.tokens, other.tokens, strict=False))
+        index = next((i for i, (a, b) in pairs if a != b), None)
+        return min(len(self.tokens), len(other.tokens)) if index is None else index
+
+    def lead_at(self, index: int | None) -> float | None:
+        """How far the token at `index` led the runner-up (near 0: a near tie), if known."""
+        return self.leads[index] if index is not None and index < len(self.leads) else None
 
 
 @dataclass(frozen=True)
@@ -90,9 +104,10 @@ def answers_under_load(suite: Suite) -> Evidence:
 
 
 def ask(suite: Suite, prompt: str) -> Answer:
-    body = {"prompt": prompt, "max_tokens": MAX_TOKENS, "temperature": 0, "logprobs": 1}
+    body = {"prompt": prompt, "max_tokens": MAX_TOKENS, "temperature": 0, "logprobs": 2}
     answer = suite.client.post(COMPLETIONS, body)
-    return Answer(text_of(answer), tokens_of(first_choice(answer)))
+    choice = first_choice(answer)
+    return Answer(text_of(answer), tokens_of(choice), leads_of(choice))
 
 
 def tokens_of(choice: dict[str, Any]) -> tuple[object, ...] | None:
@@ -110,6 +125,34 @@ def tokens_of(choice: dict[str, Any]) -> tuple[object, ...] | None:
     return tuple(tokens) if isinstance(tokens, list) and tokens else None
 
 
+def leads_of(choice: dict[str, Any]) -> tuple[float | None, ...]:
+    """Per token, its logprob above the runner-up's, from the top 2 logprobs (llama.cpp's
+    `content[].top_logprobs`, or OpenAI's completions `top_logprobs` dicts)."""
+    logprobs = choice.get("logprobs")
+    if not isinstance(logprobs, dict):
+        return ()
+    content = logprobs.get("content")
+    if isinstance(content, list):
+        tops = [_top_logprobs(entry) for entry in content]
+    else:
+        tops = [_values(top) for top in logprobs.get("top_logprobs") or ()]
+    return tuple(_lead(values) for values in tops)
+
+
+def _top_logprobs(entry: Any) -> list[Any]:
+    tops = entry.get("top_logprobs") if isinstance(entry, dict) else None
+    return [top.get("logprob") for top in tops if isinstance(top, dict)] if tops else []
+
+
+def _values(top: Any) -> list[Any]:
+    return list(top.values()) if isinstance(top, dict) else []
+
+
+def _lead(values: list[Any]) -> float | None:
+    ranked = sorted((v for v in values if isinstance(v, int | float)), reverse=True)
+    return round(ranked[0] - ranked[1], 4) if len(ranked) >= 2 else None
+
+
 def evidence(comparison: Comparison, minimum: float) -> Evidence:
     matches = comparison.matches()
     return {
@@ -121,9 +164,17 @@ def evidence(comparison: Comparison, minimum: float) -> Evidence:
         "min_share": minimum,
         "match_by_prompt": dict(zip(comparison.prompts, matches, strict=True)),
         "differing": {
-            prompt: {"alone": a.text, "together": b.text} for prompt, a, b in comparison.differing()
+            prompt: {"alone": a.text, "together": b.text, **_where(a, b)}
+            for prompt, a, b in comparison.differing()
         },
     }
+
+
+def _where(alone: Answer, together: Answer) -> dict[str, object]:
+    index = alone.first_difference(together)
+    if index is None:
+        return {}
+    return {"first_differing_token": index + 1, "lead_alone": alone.lead_at(index)}
 
 
 def summary(comparison: Comparison, minimum: float) -> str:
@@ -137,12 +188,23 @@ def summary(comparison: Comparison, minimum: float) -> str:
 def failure_message(comparison: Comparison, minimum: float) -> str:
     differing = comparison.differing()
     listed = "; ".join(
-        f"{json.dumps(prompt)}: alone {shown(a, b)}, together {shown(b, a)}"
+        f"{json.dumps(prompt)}: alone {shown(a, b)}, together {shown(b, a)}{tie(a, b)}"
         for prompt, a, b in differing[:LISTED]
     )
     more = len(differing) - LISTED
     rest = f"; and {more} more in spec_tests.json" if more > 0 else ""
     return f"{summary(comparison, minimum)}; differing: {listed}{rest}"
+
+
+def tie(alone: Answer, together: Answer) -> str:
+    """Where the answers part, and whether that token was a near tie when answered alone."""
+    where = _where(alone, together)
+    if not where:
+        return ""
+    lead = where["lead_alone"]
+    known = isinstance(lead, int | float)
+    said = f"; alone it led the next by {lead:.3f} logprob" if known else ""
+    return f" (token {where['first_differing_token']} differs{said})"
 
 
 def shown(answer: Answer, other: Answer) -> str:

@@ -22,6 +22,7 @@ from evals.spec_tests.checks_load import (
     Comparison,
     answers_under_load,
     failure_message,
+    leads_of,
     load_prompts,
     tokens_of,
 )
@@ -56,7 +57,8 @@ class ShiftingClient(Client):
             second = self.asked[prompt] == 2
         ids = [7042, 30] if not (second and prompt == CHANGED_PROMPT) else [7042, 11]
         text = " Jupiter." if ids[1] == 30 else " Jupiter,"
-        content = [{"id": token, "token": "x", "logprob": -0.1} for token in ids]
+        tops = [{"id": 1, "logprob": -0.5}, {"id": 2, "logprob": -0.52}]  # a near tie
+        content = [{"id": t, "token": "x", "logprob": -0.5, "top_logprobs": tops} for t in ids]
         return {"choices": [{"text": text, "logprobs": {"content": content}}]}
 
 
@@ -71,7 +73,14 @@ def test_one_changed_answer_of_eight_passes_at_a_share_of_0_875_and_says_so() ->
         "(share 0.875, needs 0.875; compared by tokens)"
     )
     assert found["match_by_prompt"] == {p: p != CHANGED_PROMPT for p in load_prompts(8)}
-    assert found["differing"] == {CHANGED_PROMPT: {"alone": " Jupiter.", "together": " Jupiter,"}}
+    assert found["differing"] == {
+        CHANGED_PROMPT: {
+            "alone": " Jupiter.",
+            "together": " Jupiter,",
+            "first_differing_token": 2,
+            "lead_alone": 0.02,
+        }
+    }
 
 
 def test_one_changed_answer_fails_a_spec_that_wants_every_answer() -> None:
@@ -80,7 +89,7 @@ def test_one_changed_answer_fails_a_spec_that_wants_every_answer() -> None:
     assert failed.value.message == (
         "7 of 8 answers at concurrency 8 are those given alone (share 0.875, needs 1.000; "
         f'compared by tokens); differing: "{CHANGED_PROMPT}": alone " Jupiter.", '
-        'together " Jupiter,"'
+        'together " Jupiter," (token 2 differs; alone it led the next by 0.020 logprob)'
     )
     assert failed.value.evidence["share"] == 0.875
 
@@ -91,6 +100,18 @@ def test_answers_are_compared_by_tokens_and_by_text_only_without_tokens() -> Non
     assert 'alone " a" (tokens [1, 2]), together " a" (tokens [3])' in failure_message(same_text, 1)
     no_tokens = Comparison(["p"], [Answer(" a", (1, 2))], [Answer(" a", None)])
     assert (no_tokens.compared, no_tokens.matches()) == ("text", [True])
+
+
+def test_where_two_answers_part_and_by_how_much_the_token_alone_led() -> None:
+    alone = Answer(" a b c", (1, 2, 3), (5.0, 0.01, None))
+    assert alone.first_difference(Answer(" a x c", (1, 9, 3))) == 1
+    assert alone.lead_at(1) == 0.01, "a near tie"
+    assert alone.first_difference(Answer(" a b", (1, 2))) == 2, "the shorter ends"
+    assert alone.lead_at(2) is None and alone.first_difference(Answer(" a b c", None)) is None
+    assert leads_of({"logprobs": {"top_logprobs": [{" a": -0.1, " b": -0.4}, None]}}) == (
+        0.3,
+        None,
+    )
 
 
 def test_tokens_are_read_from_each_engines_answer_shape() -> None:
@@ -131,7 +152,12 @@ def test_an_emulator_whose_answers_vary_with_load_fails_naming_prompts_and_answe
     assert differing, check
     alone, together = TOKEN_TEXT * MAX_TOKENS, LOADED_TOKEN_TEXT * MAX_TOKENS
     for prompt, answers in differing.items():
-        assert answers == {"alone": alone, "together": together}
+        assert answers == {
+            "alone": alone,
+            "together": together,
+            "first_differing_token": 1,
+            "lead_alone": 2.4,  # the emulator's " tok" (-0.1) over " tik" (-2.5)
+        }
         assert f'"{prompt}": alone "{alone}", together "{together}"' in check["message"]
     assert check["evidence"]["match_by_prompt"] == {p: p not in differing for p in load_prompts(8)}
 
