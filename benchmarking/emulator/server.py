@@ -85,7 +85,7 @@ class Emulator:
         self.seen_prompts: set[int] = set()  # a prompt seen again is answered from the cache
         self.recent: collections.deque[list[str]] = collections.deque(maxlen=PREFIX_MEMORY)
         self.vocabulary = Vocabulary()
-        self.in_flight: list[RequestRecord] = []  # generation requests being answered
+        self.in_flight: dict[int, RequestRecord] = {}  # generation requests being answered
         self.answers_vary_with_load = False  # a request that shared the server says other words
         self.drip_bytes_per_s = 0.0  # > 0: every answer but /health drips forever at this rate
         self.echo_auth: int | None = None  # generation requests: this status, quoting the key
@@ -198,14 +198,15 @@ class Emulator:
         self._admit()
 
     def entered(self, record: RequestRecord) -> None:
-        """A request is being answered: it and every other in flight now share the server."""
-        self.in_flight.append(record)
-        if len(self.in_flight) > 1:
-            for other in self.in_flight:
-                other.shared = True
+        """A request is being answered: it and every other in flight now share the server (with
+        two or more in flight, all of them were marked already: marking the first is enough)."""
+        if self.in_flight:
+            record.shared = True
+            next(iter(self.in_flight.values())).shared = True
+        self.in_flight[id(record)] = record
 
     def left(self, record: RequestRecord) -> None:
-        self.in_flight.remove(record)
+        self.in_flight.pop(id(record), None)
 
     def varied(self, record: RequestRecord) -> bool:
         """Whether this request's answer is the one a load-sensitive server gives."""

@@ -8,12 +8,14 @@ from __future__ import annotations
 import html
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
 import pytest
+import requests
 
 from benchmarking.emulator.openai_fields import LOADED_TOKEN_TEXT, TOKEN_TEXT
 from evals.spec_tests.checks_load import (
@@ -160,6 +162,21 @@ def test_an_emulator_whose_answers_vary_with_load_fails_naming_prompts_and_answe
         }
         assert f'"{prompt}": alone "{alone}", together "{together}"' in check["message"]
     assert check["evidence"]["match_by_prompt"] == {p: p not in differing for p in load_prompts(8)}
+
+
+def test_the_emulators_streams_vary_with_load_too(emulator: Emulator) -> None:
+    """Alone, a stream says the usual word; two streams at once (each 300 ms long) another."""
+    url = emulator("--ttft-ms", "300", "--itl-ms", "1", "--answers-vary-with-load")
+
+    def streamed(prompt: str) -> str:
+        body = {"model": "m", "prompt": prompt, "max_tokens": 4, "stream": True}
+        reply = requests.post(f"{url}/v1/completions", json=body, stream=True, timeout=30)
+        events = [line[6:] for line in reply.iter_lines() if line.startswith(b"data: {")]
+        return "".join(json.loads(event)["choices"][0]["text"] for event in events)
+
+    assert streamed("alone") == TOKEN_TEXT * 4
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(streamed, ["one", "two"])) == [LOADED_TOKEN_TEXT * 4] * 2
 
 
 def test_every_report_format_names_the_differing_prompt_with_both_answers(
