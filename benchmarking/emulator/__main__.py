@@ -96,6 +96,19 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "[1-J, 1+J] (0 <= J < 1; mean exactly 1), seeded by --jitter-seed: a known noise",
     )
     parser.add_argument("--jitter-seed", type=int, default=0)
+    parser.add_argument(
+        "--ignore-fields",
+        type=lambda text: frozenset(name for name in text.split(",") if name),
+        default=frozenset(),
+        metavar="A,B",
+        help="generation request fields to ignore, as a server that lacks them does "
+        "(response_format, tools, seed, logit_bias, echo, max_completion_tokens, ...)",
+    )
+    parser.add_argument(
+        "--refuse-unknown-models",
+        action="store_true",
+        help="answer a generation request naming another model than --model with HTTP 404",
+    )
     parser.add_argument("--no-uvloop", action="store_true")
     args = parser.parse_args(argv)
     if not 0 <= args.jitter < 1:
@@ -131,6 +144,8 @@ async def serve(args: argparse.Namespace) -> None:
     emulator.echo_auth = args.echo_auth_in_errors
     emulator.drip_bytes_per_s = args.drip_bytes_per_s
     emulator.answers_vary_with_load = args.answers_vary_with_load
+    emulator.ignored_fields = args.ignore_fields
+    emulator.refuse_unknown_models = args.refuse_unknown_models
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: HttpProtocol(emulator.handle), args.host, args.port, backlog=4096

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from benchmarking.emulator import structured
 from benchmarking.emulator.broken import answer_broken, drip_forever, echo_auth_error
 from benchmarking.emulator.http import Request, Response
 from benchmarking.emulator.metrics import ServerMetrics
@@ -24,6 +25,8 @@ from benchmarking.emulator.openai_fields import (
     parsed_body,
     under_load,
 )
+from benchmarking.emulator.responses_api import answer_responses
+from benchmarking.emulator.sampling import spoken_words
 from benchmarking.emulator.timing import RequestRecord, TimingModel, count_tokens
 
 CACHE_BLOCK = 16  # prefix-cache granularity in tokens (words here), as vLLM's blocks
@@ -41,6 +44,7 @@ class Job:
     include_usage: bool
     created: int
     body: dict[str, object]
+    words: tuple[str, ...] = ()  # each token's text (sampling.spoken_words)
 
 
 class Vocabulary:
@@ -55,7 +59,10 @@ class Vocabulary:
         return [self._id(word) for word in text.split()]
 
     def decode(self, tokens: list[int]) -> str:
-        return " ".join(self.words[t] if 0 <= t < len(self.words) else f"w{t}" for t in tokens)
+        return " ".join(self.word(t) for t in tokens)
+
+    def word(self, token: int) -> str:
+        return self.words[token] if 0 <= token < len(self.words) else f"w{token}"
 
     def _id(self, word: str) -> int:
         if word not in self.ids:
@@ -90,6 +97,10 @@ class Emulator:
         self.drip_bytes_per_s = 0.0  # > 0: every answer but /health drips forever at this rate
         self.echo_auth: int | None = None  # generation requests: this status, quoting the key
         self.jitter = timing.jitter_factors()  # each stream's timing factor (--jitter)
+        self.ignored_fields: frozenset[str] = (
+            frozenset()
+        )  # as a server lacking them (--ignore-fields)
+        self.refuse_unknown_models = False  # another model than self.model: HTTP 404
 
     def handle(self, request: Request, response: Response) -> None:
         key_needed = self.api_key and (request.path != "/health" or self.key_on_health)
@@ -119,15 +130,23 @@ class Emulator:
             return response.json(200, {"content": self.vocabulary.decode(tokens)})
         if route in (("POST", "/v1/completions"), ("POST", "/v1/chat/completions")):
             return self._generate(request, response, chat=request.path.endswith("chat/completions"))
+        if route == ("POST", "/v1/responses"):
+            self.served += 1
+            return answer_responses(response, request.body, self.model, str(self.served))
         return response.json(404, {"error": {"message": f"no route {request.path}"}})
 
     def _generate(self, request: Request, response: Response, chat: bool) -> None:
         if self.echo_auth:
             authorization = request.headers.get("authorization", "")
             return echo_auth_error(response, self.echo_auth, authorization)
-        body, invalid = parsed_body(request.body, chat)
+        body, invalid = parsed_body(request.body, chat, self.ignored_fields)
         if body is None:
-            return response.json(400, {"error": {"message": invalid, "code": 400}})
+            error = {"message": invalid, "type": "invalid_request_error", "code": 400}
+            return response.json(400, {"error": error})
+        if self.refuse_unknown_models and body.get("model", self.model) != self.model:
+            message = f"the model {body.get('model')!r} does not exist"
+            error = {"message": message, "type": "invalid_request_error", "code": "model_not_found"}
+            return response.json(404, {"error": error})
         prompt = _prompt_text(body, chat)
         self.served += 1
         record = RequestRecord(
@@ -154,7 +173,11 @@ class Emulator:
             bool((body.get("stream_options") or {}).get("include_usage")),
             int(time.time()),
             body,
+            tuple(spoken_words(body, max_tokens, self.vocabulary.word)),
         )
+        if body.get("stream") and chat and structured.shaped(body):
+            head = {"id": record.request_id, "object": _object(True, True), "model": self.model}
+            return structured.stream(response, head, structured.message(body))
         if not body.get("stream"):
             return self._whole(job)
         if self.timing.stream_reply != "tokens":
@@ -167,7 +190,8 @@ class Emulator:
         status = self.timing.overlong_prompt_status
         record.error = f"prompt of {record.prompt_tokens} tokens past the context"
         message = f"{record.error} ({self.timing.max_context} tokens)"
-        return response.json(status, {"error": {"message": message, "code": status}})
+        error = {"message": message, "type": "invalid_request_error", "code": status}
+        return response.json(status, {"error": error})
 
     def _every(self, n: int) -> bool:
         return bool(n) and self.served % n == 0
@@ -222,7 +246,7 @@ class Emulator:
         loop.call_later(delay, self._send_whole, job)
 
     def _send_whole(self, job: Job) -> None:
-        said = answer(job.body, job.max_tokens, self.timing.ignore_stop)
+        said = answer(job.body, job.max_tokens, self.timing.ignore_stop, job.words)
         record = job.record
         self.left(record)
         said = under_load(said) if self.varied(record) else said
@@ -237,7 +261,7 @@ class Emulator:
                 "id": job.record.request_id,
                 "object": _object(job.chat),
                 "model": self.model,
-                "choices": choices(job.body, job.chat, said),
+                "choices": _shaped(job, choices(job.body, job.chat, said)),
                 "usage": _usage(job.record, said.tokens + self.timing.usage_off_by),
             },
         )
@@ -292,8 +316,10 @@ class Stream:
         if self.sent == self.fail_after:
             return self._fail_mid_stream()
         last = self.sent + count >= job.max_tokens
-        word = LOADED_TOKEN_TEXT if self.emulator.varied(job.record) else TOKEN_TEXT
-        job.response.event(self._text_chunk(word * count, "length" if last else None))
+        text = "".join(job.words[self.sent : self.sent + count]) or TOKEN_TEXT * count
+        if self.emulator.varied(job.record):
+            text = LOADED_TOKEN_TEXT * count
+        job.response.event(self._text_chunk(text, "length" if last else None))
         job.record.chunk_ns.append(time.perf_counter_ns())
         job.record.chunk_tokens.append(count)
         self.sent += count
@@ -366,6 +392,17 @@ def _prompt_text(body: dict[str, object], chat: bool) -> str:
             content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
         parts.append(str(content))
     return " ".join(parts)
+
+
+def _shaped(job: Job, made: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Chat choices with the message a request for JSON or a tool call gets (structured)."""
+    if not (job.chat and structured.shaped(job.body)):
+        return made
+    said = structured.message(job.body)
+    return [
+        {**choice, "message": said, "finish_reason": structured.finish_reason(said)}
+        for choice in made
+    ]
 
 
 def _object(chat: bool, stream: bool = False) -> str:

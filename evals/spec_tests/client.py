@@ -5,21 +5,22 @@ was expected is a CheckFailed."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
 from benchmarking import deadline_requests
 from benchmarking.deadline import deadline
-from evals.spec_tests.stream import StreamReply, read_stream
+from evals.spec_tests.stream import StreamReply, read_events, read_stream
 from evals.spec_tests.verdict import CheckFailed
 
 REQUEST_TIMEOUT_S = 180.0  # whole request; a loaded 2-core host answered 60 tokens in 83 s
 LONG_TIMEOUT_S = 600.0  # a prompt at max_context: prefill on a slow device takes minutes
 CONNECTION_ERRORS = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
 Json = dict[str, Any]
+Read = TypeVar("Read")
 
 
 class HttpStatusError(CheckFailed):
@@ -67,6 +68,15 @@ class Client:
 
     def stream(self, path: str, body: Mapping[str, object]) -> StreamReply:
         """The stream read to its end within the request's deadline."""
+        return self._streamed(path, body, read_stream)
+
+    def events(self, path: str, body: Mapping[str, object]) -> list[Json]:
+        """A stream of typed events (the Responses API's), each event's JSON."""
+        return self._streamed(path, body, read_events)
+
+    def _streamed(
+        self, path: str, body: Mapping[str, object], read: Callable[[Iterator[bytes]], Read]
+    ) -> Read:
         payload, url = self.encoded({**body, "stream": True}), f"{self.base_url}{path}"
         with (
             deadline(self.timeout_s, f"POST {path} (stream)"),
@@ -77,4 +87,4 @@ class Client:
         ):
             if not reply.ok:
                 raise HttpStatusError(path, reply.status_code, reply.text)
-            return read_stream(reply.iter_lines())
+            return read(reply.iter_lines())

@@ -21,6 +21,8 @@ class StreamReply:
     events: int = 0
     done: bool = False
     errors: list[str] = field(default_factory=list)
+    # tool calls by their index, assembled from the deltas: id, name, arguments (a JSON text)
+    tool_calls: dict[int, dict[str, str]] = field(default_factory=dict)
 
     def add(self, event: dict[str, Any]) -> None:
         self.events += 1
@@ -39,6 +41,17 @@ class StreamReply:
             self.content_chunks += 1
         self.logprob_tokens += len((choice.get("logprobs") or {}).get("content") or [])
         self.finish_reason = choice.get("finish_reason") or self.finish_reason
+        for piece in (choice.get("delta") or {}).get("tool_calls") or []:
+            self._add_tool_call(piece)
+
+    def _add_tool_call(self, piece: dict[str, Any]) -> None:
+        """A delta of a tool call: its id and name come once, its arguments in pieces."""
+        call = self.tool_calls.setdefault(int(piece.get("index") or 0), {"arguments": ""})
+        function = piece.get("function") or {}
+        for key, value in (("id", piece.get("id")), ("name", function.get("name"))):
+            if value:
+                call[key] = str(value)
+        call["arguments"] += function.get("arguments") or ""
 
 
 def read_stream(lines: Iterable[bytes]) -> StreamReply:
@@ -62,3 +75,16 @@ def checked(reply: StreamReply) -> StreamReply:
     if not reply.done:
         raise CheckFailed(f"the stream ended without [DONE] after {reply.events} events", evidence)
     return reply
+
+
+def read_events(lines: Iterable[bytes]) -> list[dict[str, Any]]:
+    """Each `data:` line's JSON, as the Responses API streams typed events (a [DONE] ends it,
+    though that API sends none)."""
+    events = []
+    for line in lines:
+        data = line[5:].strip() if line.startswith(b"data:") else b""
+        if data == b"[DONE]":
+            break
+        if data:
+            events.append(json.loads(data))
+    return events

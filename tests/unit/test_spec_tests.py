@@ -53,14 +53,14 @@ def run_suite(url: str, out: Path, *args: str, **kw: Any) -> tuple[int, str, dic
 
 
 def test_a_conformant_server_passes_every_check(emulator: Emulator, tmp_path: Path) -> None:
-    code, output, document = run_suite(emulator(*FAST), tmp_path / "out")
+    code, output, document = run_suite(emulator(*FAST, "--refuse-unknown-models"), tmp_path / "out")
     assert code == 0, output
     statuses = {name: check["status"] for name, check in document["by_name"].items()}
     assert statuses == {name: "PASS" for name in NAMES} | {"auth_required": "SKIPPED"}
     assert document["by_name"]["auth_required"]["message"] == "auth is off"
     assert document["complete"] is True and document["kind"] == "spec_tests"
-    assert document["summary"] == {"passed": 19, "failed": 0, "skipped": 1, "errors": 0}
-    assert "[ 7/20] stop_sequences" in output and "PASS" in output
+    assert document["summary"] == {"passed": 36, "failed": 0, "skipped": 1, "errors": 0}
+    assert "[ 7/37] stop_sequences" in output and "PASS" in output
 
 
 def test_models_list_fails_when_the_expected_model_is_absent(
@@ -143,15 +143,35 @@ def test_a_5xx_on_an_overlong_prompt_fails(emulator: Emulator, tmp_path: Path) -
     assert "answered HTTP 500, not a 4xx" in checks["over_max_context_rejected"]["message"]
 
 
-def test_an_engine_lack_is_skipped_with_its_reason(emulator: Emulator, tmp_path: Path) -> None:
+def test_an_engine_lack_the_server_confirms_is_skipped_with_its_reason(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """A check the engine is expected to lack still runs: its failure, said beside the reason,
+    confirms the expectation."""
+    url = emulator(*FAST, "--ignore-fields", "logprobs")  # lacks completions logprobs
+    code, output, document = run_suite(
+        url, tmp_path / "out", "--only", "completions_logprobs", engine="llama_cpp"
+    )
+    assert code == 0, output
+    skipped = document["by_name"]["completions_logprobs"]
+    assert (skipped["status"], skipped["attempts"]) == ("SKIPPED", 1)
+    assert "in the chat shape" in skipped["message"] and "in the chat shape" in output
+    assert "(confirmed: choices[0].logprobs has no tokens list)" in skipped["message"]
+    assert skipped["evidence"]["server_said"] == "choices[0].logprobs has no tokens list"
+
+
+def test_an_engine_lack_the_server_contradicts_passes_and_says_it_is_stale(
+    emulator: Emulator, tmp_path: Path
+) -> None:
     only = "chat_logprobs,completions_logprobs"
     code, output, document = run_suite(
         emulator(*FAST), tmp_path / "out", "--only", only, engine="llama_cpp"
     )
     assert code == 0, output
-    skipped = document["by_name"]["completions_logprobs"]
-    assert (skipped["status"], skipped["attempts"]) == ("SKIPPED", 0)
-    assert "in the chat shape" in skipped["message"] and "in the chat shape" in output
+    passed = document["by_name"]["completions_logprobs"]
+    assert passed["status"] == "PASS"
+    assert passed["message"].startswith("passes, though engine_limits.yaml says the engine lacks")
+    assert passed["message"].endswith("stale") and "in the chat shape" in passed["message"]
     assert document["by_name"]["chat_logprobs"]["status"] == "PASS"
 
 
