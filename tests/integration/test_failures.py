@@ -40,10 +40,6 @@ def benchmark_run(port: int) -> list[str]:
     ]
 
 
-def first_point_written(logs: Path) -> bool:
-    return any((logs / "latest" / "benchmarks").glob("benchmark_*_n-8.json"))
-
-
 def test_server_killed_mid_benchmark_ends_the_run_with_its_status(
     tmp_path: Path, cpu_server: RunningServer
 ) -> None:
@@ -52,10 +48,12 @@ def test_server_killed_mid_benchmark_ends_the_run_with_its_status(
     process = runner(*benchmark_run(port), logs=tmp_path)
     try:
         read_until(process, "server ready", timeout=300)
-        assert wait_for(lambda: first_point_written(tmp_path), 120), "no point finished"
+        results = str((tmp_path / "latest").resolve() / "benchmarks")
+        # mid benchmark: the load generator runs (how far it got depends on the machine's load)
+        assert wait_for(lambda: processes_mentioning(results) != [], 120), "no load generator"
         [server] = servers_on(port)
         os.kill(server, signal.SIGKILL)
-        output, _ = process.communicate(timeout=60)
+        output, _ = process.communicate(timeout=120)
     finally:
         process.kill()
     assert process.returncode == 4, output
