@@ -116,6 +116,10 @@ class Emulator:
         if route == ("GET", "/metrics") and self.metrics.family != "none":
             text = self.metrics.exposition(self.active, len(self.queue))
             return response.text(200, text, "text/plain; version=0.0.4")
+        if route == ("GET", "/props"):  # as llama.cpp describes its chat template
+            tools = "tools" not in self.ignored_fields
+            caps = {"supports_tools": tools, "supports_tool_calls": tools}
+            return response.json(200, {"chat_template_caps": caps})
         if route == ("GET", "/emulator/records"):
             return response.json(200, [r.as_dict() for r in self.records])
         if route == ("DELETE", "/emulator/records"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from functools import partial
 from pathlib import Path
 
 import requests
@@ -18,10 +19,10 @@ from benchmarking.deadline import DeadlineExceeded
 from benchmarking.server_api import API_KEY_ENV, CredentialsError
 from evals.spec_tests.catalog import selected
 from evals.spec_tests.cli import USAGE, Arguments, UsageError, parse
-from evals.spec_tests.engine_limits import engine_limits
+from evals.spec_tests.engine_limits import engine_limits, expected_lacks
 from evals.spec_tests.results import write_results
 from evals.spec_tests.runner import CheckResult, run_checks
-from evals.spec_tests.setup import connect
+from evals.spec_tests.setup import connect, server_says
 from evals.spec_tests.table import progress_line, show
 from evals.spec_tests.verdict import PASS, SKIPPED
 from reports.redaction import redact, redacting_stream, register_environment_secrets
@@ -33,8 +34,8 @@ CHECKS_FAILED, CREDENTIALS, SERVER = 1, 3, 4
 def run(args: Arguments, console: Console) -> int:
     spec = args.runtime["model_spec"]
     engine = str(spec.get("inference_engine", "unknown")).lower()
-    limits = engine_limits(engine)
     suite = connect(args, engine, os.environ.get(API_KEY_ENV) or None)
+    limits = expected_lacks(engine_limits(engine), partial(server_says, suite.client))
     identity = Identity.from_runtime_spec(args.runtime, suite.client.model)
     checks = selected(args.only)
     console.print(f"spec tests: {len(checks)} checks against {args.server_url} ({engine})")

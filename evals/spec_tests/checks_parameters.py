@@ -21,7 +21,8 @@ from evals.spec_tests.verdict import CheckFailed, expect
 Evidence = dict[str, object]
 STORY = "Once upon a time"
 SEEDS = (1, 2, 3)
-REPEATED = "apple apple apple apple apple apple apple apple"
+# SmolLM2 at temperature 0 repeats "dog" 16 times; with either penalty at 2, 3 words repeat
+REPEATED = "Repeat after me: dog dog dog dog dog dog dog dog"
 PENALTY = 2.0
 BANNED = -100
 NARROWEST = {"top_k": 1, "top_p": 0.01, "min_p": 1.0}  # each keeps only the likeliest token
@@ -44,7 +45,7 @@ def _story(suite: Suite, **fields: object) -> str:
 
 def penalties(suite: Suite) -> Evidence:
     """A prompt of one word repeated: at temperature 0 the answer repeats words; a presence or
-    frequency penalty of 2 makes it repeat fewer."""
+    a frequency penalty of 2 makes it repeat fewer."""
     plain = _repeats_of(suite)
     expect(plain[0] > 0, f"without a penalty the answer repeats no word: {plain[1]!r}")
     found = {"none": plain}

@@ -4,6 +4,9 @@ whether it does is the models_list check's to say), and whether the server takes
 
 from __future__ import annotations
 
+import requests
+
+from benchmarking.deadline import DeadlineExceeded
 from benchmarking.server_api import bearer_headers, credentials_error, expected_model
 from evals.spec_tests.cli import Arguments
 from evals.spec_tests.client import CONNECTION_ERRORS, Client
@@ -34,3 +37,17 @@ def probe_status(client: Client) -> int | None:
         ).status_code
     except CONNECTION_ERRORS:
         return None
+
+
+def server_says(client: Client, where: str) -> object:
+    """What the server says of itself at `where`, "PATH FIELD.SUB" (llama.cpp's GET /props
+    describes its chat template's capabilities): the field's value, None if it says nothing."""
+    path, field = where.split(" ", 1)
+    try:
+        reply = client.get(path)
+        value: object = reply.json() if reply.ok else None
+    except (requests.RequestException, DeadlineExceeded, ValueError):
+        return None
+    for key in field.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from evals.spec_tests.checks_structured import COLOR_SCHEMA, schema_errors
+from evals.spec_tests.engine_limits import Limit, LimitsError, engine_limits, expected_lacks
 from evals.spec_tests.stream import read_stream
 from tests.helpers import Emulator
 from tests.unit.test_spec_tests import FAST, run_suite
@@ -115,3 +116,58 @@ def _json(value: object) -> bytes:
 )
 def test_an_answer_is_validated_against_its_schema(value: object, problems: list[str]) -> None:
     assert schema_errors(value, COLOR_SCHEMA) == problems
+
+
+def test_a_tool_lack_is_expected_only_of_a_server_that_does_not_claim_tools(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """llama.cpp says in GET /props whether its chat template has tools (the emulator answers
+    as it would): a server that claims them is judged as any other, one that says no is
+    expected to lack them, and its failure confirms it."""
+    only = "tool_calls,tool_calls_stream"
+    code, output, document = run_suite(
+        emulator(*FAST), tmp_path / "claims", "--only", only, engine="llama_cpp"
+    )
+    assert code == 0, output
+    assert [(c["status"], c["message"]) for c in document["checks"]] == [("PASS", "")] * 2
+    url = emulator(*FAST, "--ignore-fields", "tools")
+    code, output, document = run_suite(url, tmp_path / "lacks", "--only", only, engine="llama_cpp")
+    assert code == 0, output
+    check = document["by_name"]["tool_calls"]
+    assert check["status"] == "SKIPPED"
+    assert check["message"] == (
+        "llama-server ignores tools when the model's chat template has none; GET /props "
+        "chat_template_caps.supports_tool_calls: false (confirmed: tool_choice 'required': "
+        "no tool_calls in the answer)"
+    )
+
+
+def test_what_the_server_says_decides_whether_a_lack_is_expected() -> None:
+    limits = {
+        "echo": Limit("ignores echo"),
+        "tool_calls": Limit("no tools", "/props caps.tools"),
+    }
+    assert expected_lacks(limits, {"/props caps.tools": True}.get) == {"echo": "ignores echo"}
+    assert expected_lacks(limits, {"/props caps.tools": False}.get) == {
+        "echo": "ignores echo",
+        "tool_calls": "no tools; GET /props caps.tools: false",
+    }
+    says_nothing: dict[str, object] = {}
+    assert expected_lacks(limits, says_nothing.get)["tool_calls"] == (
+        "no tools; GET /props caps.tools: null"
+    )
+
+
+def test_a_limit_is_a_reason_or_a_reason_and_what_the_server_says(tmp_path: Path) -> None:
+    limits = tmp_path / "limits.yaml"
+    limits.write_text(
+        "vllm:\n  echo: lacks it\n"
+        "  tool_calls: {reason: no tools, unless_server_says: /props caps.tools}\n"
+    )
+    assert engine_limits("vllm", limits) == {
+        "echo": Limit("lacks it"),
+        "tool_calls": Limit("no tools", "/props caps.tools"),
+    }
+    limits.write_text("vllm:\n  echo: {unless_server_says: /props caps.echo}\n")
+    with pytest.raises(LimitsError, match="vllm: echo: expected a reason"):
+        engine_limits("vllm", limits)
