@@ -87,6 +87,17 @@ def test_release_on_the_cpu_model_end_to_end(tmp_path: Path, cpu_server: Running
     # spec tests against the server the runner started with a token
     checks = {check["name"]: check["status"] for check in report["spec_tests"]["checks"]}
     assert checks["auth_required"] == "PASS" and checks["completions_logprobs"] == "SKIPPED"
+    # what llama.cpp lacks (evals/spec_tests/engine_limits.yaml), each run and confirmed; the
+    # rest, structured output, /v1/responses and the sampling parameters among them, passes
+    assert sorted(name for name, status in checks.items() if status != "PASS") == [
+        "completions_logprobs",
+        "echo",
+        "prompt_logprobs",
+        "tool_calls",
+        "tool_calls_stream",
+        "unknown_model_error",
+    ]
+    assert report["spec_tests"]["summary"]["passed"] == 31
     assert checks["answers_under_load"] == "PASS", "answers at concurrency 8 are those alone"
     assert report["acceptance_criteria"] is True and report["acceptance_blockers"] == {}
     assert report["metadata"]["run_command"].endswith(f"--service-port {port}")
