@@ -13,20 +13,23 @@ from benchmarking.client_cpu import busy_client_notes
 from benchmarking.metrics import percentile_label
 from benchmarking.telemetry.point import NOT_SCRAPED
 
-COLUMNS = (
+COLUMNS = (  # short headers, a light frame: the whole table fits 80 columns (a CI log, a laptop)
     ("ISL", "isl", "{}"),
     ("OSL", "osl", "{}"),
-    ("Conc", "concurrency", "{}"),
+    ("C", "concurrency", "{}"),
     ("N", "num_prompts", "{}"),
-    ("TTFT ms", "mean_ttft_ms", "{:.1f}"),
-    ("TTFT 95%", "ttft_interval", "{}"),
+    ("TTFT ms\n95%", "mean_ttft_ms", "{:.1f}"),  # the mean, its interval on the line below
     ("p99 TTFT", "p99_ttft_ms", "{:.1f}"),
     ("TPOT ms", "mean_tpot_ms", "{:.2f}"),
-    ("Tput user tok/s", "tput_user", "{:.1f}"),
-    ("Tput tok/s", "output_throughput", "{:.1f}"),
-    ("Tput 95%", "tput_interval", "{}"),
-    ("Req/s", "request_throughput", "{:.2f}"),
-    ("Failed", "failed", "{}"),
+    ("tok/s/u", "tput_user", "{:.1f}"),
+    ("tok/s\n95%", "output_throughput", "{:.1f}"),
+    ("req/s", "request_throughput", "{:.2f}"),
+    ("fail", "failed", "{}"),
+)
+INTERVAL_OF = {"mean_ttft_ms", "output_throughput"}  # the figures shown with their interval
+
+SUMMARY_CAPTION = (
+    "C: concurrency; TTFT, TPOT: means; tok/s/u: per user; under TTFT and tok/s: the 95% interval"
 )
 
 
@@ -35,18 +38,17 @@ def tput_user(document: Mapping[str, object]) -> float:
     return 1000 / tpot if isinstance(tpot, (int, float)) and tpot > 0 else 0.0
 
 
-def interval_cells(document: Mapping[str, object]) -> dict[str, str | None]:
-    """The 95% intervals of TTFT and throughput as '[a, b]' (None: the point has none)."""
+def _bound(value: float) -> str:
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}"
+
+
+def interval_text(document: Mapping[str, object], key: str) -> str | None:
+    """The 95% interval of a figure as 'a-b' (None: the point has none)."""
     intervals = document.get("interval_95")
-    found = intervals if isinstance(intervals, Mapping) else {}
-
-    def bounds(key: str) -> str | None:
-        pair = found.get(key)
-        return (
-            f"[{pair[0]:.1f}, {pair[1]:.1f}]" if isinstance(pair, list) and len(pair) == 2 else None
-        )
-
-    return {"ttft_interval": bounds("mean_ttft_ms"), "tput_interval": bounds("output_throughput")}
+    pair = intervals.get(key) if isinstance(intervals, Mapping) else None
+    if isinstance(pair, list) and len(pair) == 2:
+        return f"{_bound(pair[0])}-{_bound(pair[1])}"
+    return None
 
 
 def _cell(value: object, fmt: str) -> str:
@@ -54,13 +56,25 @@ def _cell(value: object, fmt: str) -> str:
     return "" if value is None else fmt.format(value)
 
 
+def _row(document: Mapping[str, object]) -> list[str]:
+    row = dict(document) | {"tput_user": tput_user(document)}
+    cells = []
+    for _, key, fmt in COLUMNS:
+        cell = _cell(row.get(key), fmt)
+        interval = interval_text(document, key) if key in INTERVAL_OF else None
+        cells.append(f"{cell}\n{interval}" if cell and interval else cell)
+    return cells
+
+
 def summary_table(documents: Sequence[Mapping[str, object]], title: str = "benchmarks") -> Table:
-    table = Table(title=title)
+    table = Table(
+        title=title, box=None, pad_edge=False, padding=(0, 0, 0, 1), header_style="bold underline",
+        caption=SUMMARY_CAPTION,
+    )  # fmt: skip
     for header, _, _ in COLUMNS:
         table.add_column(header, justify="right")
     for document in documents:
-        row = dict(document) | {"tput_user": tput_user(document)} | interval_cells(document)
-        table.add_row(*(_cell(row.get(key), fmt) for _, key, fmt in COLUMNS))
+        table.add_row(*_row(document))
     return table
 
 

@@ -266,13 +266,18 @@ def test_repeat_is_our_generators_own() -> None:
         settings_from({"tool": "aiperf", "repeat": 2})
 
 
-def test_the_benchmarks_console_table_shows_each_points_interval() -> None:
+def test_the_benchmarks_console_table_shows_each_points_interval_in_80_columns() -> None:
+    """A CI log and a laptop's terminal are 80 columns wide: no header or figure is cut."""
     document = {
-        "isl": 16, "osl": 4, "concurrency": 1, "num_prompts": 12, "mean_ttft_ms": 200.0,
-        "output_throughput": 15.0, "failed": 0,
-        "interval_95": {"mean_ttft_ms": [180.0, 221.5], "output_throughput": [14.0, 16.0]},
+        "isl": 1024, "osl": 1024, "concurrency": 128, "num_prompts": 1280,
+        "mean_ttft_ms": 12345.6, "p99_ttft_ms": 23456.7, "mean_tpot_ms": 123.45,
+        "output_throughput": 1234.5, "request_throughput": 12.34, "failed": 12,
+        "interval_95": {"mean_ttft_ms": [11800.0, 12921.5], "output_throughput": [1201.0, 1260.0]},
     }  # fmt: skip
-    console = Console(record=True, width=250)
+    console = Console(record=True, width=80)
     console.print(report.summary_table([document]))
     text = console.export_text()
-    assert "TTFT 95%" in text and "[180.0, 221.5]" in text and "[14.0, 16.0]" in text
+    assert "…" not in text, text
+    for figure in ("12345.6", "11800-12922", "23456.7", "123.45", "1234.5", "1201-1260"):
+        assert figure in text
+    assert "TTFT ms" in text and "tok/s/u" in text and "95%" in text
