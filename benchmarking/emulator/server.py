@@ -265,7 +265,9 @@ class Emulator:
                 "id": job.record.request_id,
                 "object": _object(job.chat),
                 "model": self.model,
-                "choices": _shaped(job, choices(job.body, job.chat, said)),
+                "choices": structured.shaped_choices(
+                    job.body, job.chat, choices(job.body, job.chat, said)
+                ),
                 "usage": _usage(job.record, said.tokens + self.timing.usage_off_by),
             },
         )
@@ -396,17 +398,6 @@ def _prompt_text(body: dict[str, object], chat: bool) -> str:
             content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
         parts.append(str(content))
     return " ".join(parts)
-
-
-def _shaped(job: Job, made: list[dict[str, object]]) -> list[dict[str, object]]:
-    """Chat choices with the message a request for JSON or a tool call gets (structured)."""
-    if not (job.chat and structured.shaped(job.body)):
-        return made
-    said = structured.message(job.body)
-    return [
-        {**choice, "message": said, "finish_reason": structured.finish_reason(said)}
-        for choice in made
-    ]
 
 
 def _object(chat: bool, stream: bool = False) -> str:

@@ -72,6 +72,14 @@ def message(body: Mapping[str, Any]) -> Json:
     return {"role": "assistant", "content": content}
 
 
+def shaped_choices(body: Mapping[str, Any], chat: bool, made: list[Json]) -> list[Json]:
+    """Chat choices with the message a request for JSON or a tool call gets."""
+    if not (chat and shaped(body)):
+        return made
+    said = message(body)
+    return [{**choice, "message": said, "finish_reason": finish_reason(said)} for choice in made]
+
+
 def finish_reason(said: Json) -> str:
     return "tool_calls" if said.get("tool_calls") else "stop"
 
