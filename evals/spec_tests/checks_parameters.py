@@ -87,12 +87,13 @@ def _chat_tokens(suite: Suite, **fields: object) -> list[dict[str, Any]]:
 
 
 def token_id_of(suite: Suite, token: dict[str, Any]) -> int:
-    """The token's id: as the logprobs entry gives it (llama.cpp), else from /tokenize."""
+    """The token's id: as the logprobs entry gives it (llama.cpp), else from /tokenize (vLLM's
+    `prompt`, without the BOS it adds by default; llama.cpp's `content`)."""
     if isinstance(token.get("id"), int):
         return int(token["id"])
-    reply = suite.client.send(
-        "/tokenize", suite.client.encoded({"prompt": token["token"], "content": token["token"]})
-    )
+    text = token["token"]
+    asked = {"prompt": text, "content": text, "add_special_tokens": False}
+    reply = suite.client.send("/tokenize", suite.client.encoded(asked))
     ids = reply.json().get("tokens") if reply.ok else None
     if not isinstance(ids, list) or len(ids) != 1:
         raise CheckFailed(
