@@ -22,6 +22,14 @@ from workflows.paths import REPO_ROOT
 DOCKER = REPO_ROOT / "docker"
 
 
+# Unit tests in two processes (pytest-xdist): most of their time is spent waiting on emulators and
+# subprocesses, so two cores halve it. The sandbox's tests then run alone: they check that no
+# sandboxed process is left, machine-wide, and time how fast a killed one goes.
+# Integration tests run one at a time: their real servers' figures want the cores to themselves.
+UNIT_WORKERS = ("-n", "2")
+ALONE = ("tests/unit/test_sandbox.py", "tests/unit/test_humaneval_task.py")
+
+
 def tool(python: str, name: str) -> str:
     """A linter installed in the dev environment, beside its Python."""
     return str(Path(python).parent / name)
@@ -38,7 +46,18 @@ def stages(python: str, unit_only: bool, pytest_args: list[str]) -> list[tuple[s
         ("mypy", [python, "-m", "mypy"]),
         ("hadolint", [tool(python, "hadolint"), *map(str, sorted(DOCKER.glob("*/Dockerfile")))]),
         ("shellcheck", [tool(python, "shellcheck"), *map(str, shell_scripts())]),
-        ("unit tests", [python, "-m", "pytest", "-m", "not integration", *pytest_args]),
+        (
+            "unit tests",
+            [
+                *(python, "-m", "pytest", "-m", "not integration", *UNIT_WORKERS),
+                *(f"--ignore={path}" for path in ALONE),
+                *pytest_args,
+            ],
+        ),
+        (
+            "sandbox unit tests",
+            [python, "-m", "pytest", "-m", "not integration", *ALONE, *pytest_args],
+        ),
     ]
     if not unit_only:
         planned.append(
