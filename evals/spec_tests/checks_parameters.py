@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from evals.spec_tests.checks_sampling import STORY
 from evals.spec_tests.client import Json
 from evals.spec_tests.suite import (
     CHAT,
@@ -19,7 +20,6 @@ from evals.spec_tests.suite import (
 from evals.spec_tests.verdict import CheckFailed, expect
 
 Evidence = dict[str, object]
-STORY = "Once upon a time"
 SEEDS = (1, 2, 3)
 # SmolLM2 at temperature 0 repeats "dog" 16 times; with either penalty at 2, 3 words repeat
 REPEATED = "Repeat after me: dog dog dog dog dog dog dog dog"
