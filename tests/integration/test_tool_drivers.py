@@ -56,7 +56,7 @@ def packaged_gguf(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 @pytest.mark.parametrize("tool", ["aiperf", "guidellm"])
-def test_tool_smoke_sweep_against_the_emulator(
+def test_tool_measures_a_point_against_the_emulator(
     tmp_path: Path, keyed_emulator: str, packaged_gguf: None, tool: str
 ) -> None:
     folder, output = run_ok(
@@ -69,14 +69,14 @@ def test_tool_smoke_sweep_against_the_emulator(
         "--server-url",
         keyed_emulator,
         "--workflow-args",
-        f"tool={tool} smoke=true",
+        f"tool={tool} isl=32 osl=16 concurrency=4 num_prompts=8",
         logs=tmp_path,
         timeout=1500,
         env={"API_KEY": KEY},
     )
     assert f"benchmarks ({tool})" in output and "TTFT" in output
     documents = result_files(folder)
-    assert [d["concurrency"] for d in documents] == [1, 8]
+    assert [(d["concurrency"], d["num_prompts"]) for d in documents] == [(4, 8)]
     for document in documents:
         assert all(field in document for field in VLLM_FIELDS), document
         assert (document["tool"], document["tokenizer"], document["errors"]) == (tool, "gguf", [])
