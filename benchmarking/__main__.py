@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import signal
 import sys
@@ -195,6 +196,7 @@ def measured(
 
 def _label(point: Point, prefix: str | None) -> str:
     label = f"ISL {point.isl:>6} OSL {point.osl:>5} C {point.concurrency:>3}"
+    label += "" if math.isinf(point.rate) else f" rate {point.rate:g}/s"
     return label + (f" prefix {prefix}" if prefix else "")
 
 

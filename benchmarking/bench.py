@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from benchmarking.datasets import (
     Tokenizer,
     sharegpt_path,
 )
+from benchmarking.load_shape import achieved_rate
 from benchmarking.point_document import Measurement, Outcome, point_document
 from benchmarking.schedule import arrival_offsets_ns
 from benchmarking.settings import Settings
@@ -79,7 +81,7 @@ def point_path(ctx: Context, point: Point, prefix: str | None = None) -> Path:
 
 def point_tag(settings: Settings, point: Point) -> str:
     shape = "sharegpt" if settings.dataset == "sharegpt" else f"isl-{point.isl}_osl-{point.osl}"
-    return f"{shape}_maxcon-{point.concurrency}_n-{point.num_prompts}"
+    return f"{shape}_maxcon-{point.concurrency}_n-{point.num_prompts}{point.rate_tag}"
 
 
 def prefix_variants(mode: str) -> tuple[str, str]:
@@ -105,7 +107,7 @@ def run_point(
     warm, measured = prompts[: settings.warmups], prompts[settings.warmups :]
     if warm:
         driver.run(plan_for(ctx, warm, point.concurrency, "warmup", [0] * len(warm)))
-    offsets = arrival_offsets_ns(len(measured), settings.rate, settings.burstiness, settings.seed)
+    offsets = arrival_offsets_ns(len(measured), point.rate, settings.burstiness, settings.seed)
     tag = point_tag(settings, point) + (f"_window-{window:04d}" if window else "")
     tag += f"_prefix-{prefix}" if prefix else ""
     tag += f"_repeat-{repeat}" if repeat else ""
@@ -132,7 +134,7 @@ def _measured_shape(point: Point, prompts: list[Prompt]) -> Point:
         return point
     isl = round(sum(p.prompt_tokens for p in prompts) / len(prompts))
     osl = round(sum(p.output_tokens for p in prompts) / len(prompts))
-    return Point(isl, osl, point.concurrency, point.num_prompts)
+    return dataclasses.replace(point, isl=isl, osl=osl)
 
 
 def prefix_tokens(settings: Settings, point: Point) -> int:
@@ -211,6 +213,7 @@ def _client_fields(outcome: driver.RunOutcome, plan: driver.Plan) -> dict[str, o
         "total_server_input_tokens": sum(r.server_prompt_tokens or 0 for r in results),
         "total_server_output_tokens": sum(r.server_output_tokens or 0 for r in results),
         "total_client_output_tokens": sum(r.client_output_tokens for r in results),
+        "achieved_rate": achieved_rate([r.sent_ns for r in results]),
     }
 
 

@@ -22,6 +22,7 @@ CLIENT_KEYS = (  # what only our own generator knows
     "total_server_input_tokens",
     "total_server_output_tokens",
     "total_client_output_tokens",
+    "achieved_rate",  # requests sent per second, first send to last
 )
 INTERVAL_KEYS = ("interval_95", "interval_method", "interval_note")  # benchmarking/intervals.py
 REPEAT_KEYS = (
@@ -69,7 +70,7 @@ def _shape(settings: Settings, point: Point) -> dict[str, object]:
         "concurrency": point.concurrency,
         "max_concurrency": point.concurrency,
         "num_prompts": point.num_prompts,
-        "request_rate": "inf" if settings.rate == float("inf") else settings.rate,
+        "request_rate": "inf" if point.rate == float("inf") else point.rate,
         "burstiness": settings.burstiness,
         "seed": settings.seed,
         "max_failed": settings.max_failed,

@@ -27,6 +27,7 @@ COLUMNS = (  # short headers, a light frame: the whole table fits 80 columns (a 
     ("fail", "failed", "{}"),
 )
 INTERVAL_OF = {"mean_ttft_ms", "output_throughput"}  # the figures shown with their interval
+RATE_COLUMN = ("rate\nasked", "asked_rate", "{}")  # shown when a point had a finite rate
 
 SUMMARY_CAPTION = (
     "C: concurrency; TTFT, TPOT: means; tok/s/u: per user; under TTFT and tok/s: the 95% interval"
@@ -56,10 +57,27 @@ def _cell(value: object, fmt: str) -> str:
     return "" if value is None else fmt.format(value)
 
 
-def _row(document: Mapping[str, object]) -> list[str]:
-    row = dict(document) | {"tput_user": tput_user(document)}
+def asked_rate(document: Mapping[str, object]) -> float | None:
+    """The request rate a point asked for; None: all at once."""
+    rate = document.get("request_rate")
+    return float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else None
+
+
+def _columns(documents: Sequence[Mapping[str, object]]) -> list[tuple[str, str, str]]:
+    columns = list(COLUMNS)
+    if any(asked_rate(d) is not None for d in documents):
+        columns.insert(3, RATE_COLUMN)
+    return columns
+
+
+def _row(
+    document: Mapping[str, object], columns: Sequence[tuple[str, str, str]] = COLUMNS
+) -> list[str]:
+    rate = asked_rate(document)
+    asked = "inf" if rate is None else f"{rate:g}"
+    row = dict(document) | {"tput_user": tput_user(document), "asked_rate": asked}
     cells = []
-    for _, key, fmt in COLUMNS:
+    for _, key, fmt in columns:
         cell = _cell(row.get(key), fmt)
         interval = interval_text(document, key) if key in INTERVAL_OF else None
         cells.append(f"{cell}\n{interval}" if cell and interval else cell)
@@ -71,10 +89,11 @@ def summary_table(documents: Sequence[Mapping[str, object]], title: str = "bench
         title=title, box=None, pad_edge=False, padding=(0, 0, 0, 1), header_style="bold underline",
         caption=SUMMARY_CAPTION,
     )  # fmt: skip
-    for header, _, _ in COLUMNS:
+    columns = _columns(documents)
+    for header, _, _ in columns:
         table.add_column(header, justify="right")
     for document in documents:
-        table.add_row(*_row(document))
+        table.add_row(*_row(document, columns))
     return table
 
 
@@ -99,6 +118,8 @@ def percentile_table(
 
 def point_label(document: Mapping[str, object]) -> str:
     window = f" window {document['window']}" if document.get("window") else ""
+    rate = asked_rate(document)
+    window = ("" if rate is None else f" rate {rate:g}/s") + window
     prefix = document.get("prefix_cache")
     variant = f" prefix {prefix['variant']}" if isinstance(prefix, Mapping) else ""
     return (

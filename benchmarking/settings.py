@@ -69,7 +69,7 @@ class Settings:
     num_prompts: int | None = None
     dataset: str = "random"
     dataset_path: str | None = None
-    rate: float = math.inf
+    rate: tuple[float, ...] = (math.inf,)  # requests per second, one point per rate
     burstiness: float = 1.0
     smoke: bool = False
     endpoint: str = CHAT
@@ -193,9 +193,11 @@ def settings_from(args: Mapping[str, object], draw: Callable[[], int] = draw_see
     )
 
 
-def _rate(value: object) -> float:
-    expected = "a positive number of requests per second, or inf (all at once)"
-    return number(value, "rate", lambda x: x > 0, expected)
+def _rate(value: object) -> tuple[float, ...]:
+    """'1,2,4,inf' -> (1.0, 2.0, 4.0, inf): each rate a point of its own, in the order given."""
+    expected = "a positive number of requests per second, or inf (all at once); several: 1,2,4"
+    rates = numbers(value, "rate", lambda x: x > 0, expected)
+    return tuple(dict.fromkeys(rates))
 
 
 def _burstiness(value: object) -> float:

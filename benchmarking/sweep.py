@@ -3,6 +3,8 @@ plus every point the spec has a performance target for."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +32,12 @@ class Point:
     osl: int
     concurrency: int
     num_prompts: int
+    rate: float = math.inf  # requests per second; inf: all at once (closed loop by concurrency)
+
+    @property
+    def rate_tag(self) -> str:
+        """'_rate-2.5' in a finite rate's file names and seeds; nothing for all at once."""
+        return "" if math.isinf(self.rate) else f"_rate-{self.rate:g}"
 
 
 def num_prompts(isl: int, osl: int, concurrency: int) -> int:
@@ -153,7 +161,13 @@ def _target(raw: Mapping[str, Any]) -> TargetPoint:
 
 def spec_sweep(spec: Mapping[str, Any], settings: SweepSettings) -> list[Point]:
     """The points to run for a runtime spec's `model_spec` and the workflow arguments."""
-    return plan_sweep(spec["max_context"], spec["max_concurrency"], settings, targets_of(spec))
+    points = plan_sweep(spec["max_context"], spec["max_concurrency"], settings, targets_of(spec))
+    return at_rates(points, settings.rate)
+
+
+def at_rates(points: Iterable[Point], rates: Sequence[float]) -> list[Point]:
+    """Each point once per request rate, the rates in the order given."""
+    return [dataclasses.replace(point, rate=rate) for point in points for rate in rates]
 
 
 def unmeasured_targets(spec: Mapping[str, Any], points: Iterable[Point]) -> list[str]:
@@ -191,6 +205,8 @@ class SweepSettings(Protocol):
     def sweep(self) -> str: ...
     @property
     def concurrency_sweeps(self) -> bool: ...
+    @property
+    def rate(self) -> tuple[float, ...]: ...
 
 
 def point_seed(seed: int, point: Point, window: int = 0, repeat: int = 0) -> int:
@@ -198,5 +214,6 @@ def point_seed(seed: int, point: Point, window: int = 0, repeat: int = 0) -> int
     same seed everywhere would send the same prompts again, and a server's prefix cache would
     answer them from memory."""
     key = f"{seed}:{point.isl}:{point.osl}:{point.concurrency}:{point.num_prompts}"
+    key += point.rate_tag
     key += f":{window}" if window else ""
     return zlib.crc32(f"{key}:repeat-{repeat}".encode() if repeat > 1 else key.encode())

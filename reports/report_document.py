@@ -22,6 +22,7 @@ BENCHMARK_COLUMNS = (  # report.json / CSV name, result-file field
     ("osl", "osl"),
     ("concurrency", "concurrency"),
     ("num_prompts", "num_prompts"),
+    ("request_rate", "request_rate"),  # asked for, requests per second, or "inf"
     ("completed", "completed"),
     ("failed", "failed"),
     ("mean_ttft_ms", "mean_ttft_ms"),

@@ -195,7 +195,7 @@ def grade_goodput(requirements: Mapping[str, Any], points: Sequence[Point]) -> l
         if levels and point.concurrency not in levels:
             continue
         isl, osl, concurrency = point.key
-        where = f"ISL {isl} OSL {osl} concurrency {concurrency}"
+        where = f"ISL {isl} OSL {osl} concurrency {concurrency}{point.rate_label}"
         rows = point.request_rows()
         good = sum(meets_slo(row, slo) for row in rows)
         share = good / len(rows) if rows else None
@@ -221,7 +221,8 @@ def grade_goodput(requirements: Mapping[str, Any], points: Sequence[Point]) -> l
             )
         grades.append(
             Grade(
-                key=f"goodput:isl-{isl}_osl-{osl}_conc-{concurrency}",
+                key=f"goodput:isl-{isl}_osl-{osl}_conc-{concurrency}"
+                + point.rate_label.replace(" rate ", "_rate-").removesuffix("/s"),
                 what=f"goodput ({limits})",
                 where=where,
                 priority=goodput["priority"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,17 @@ class Point:
     @property
     def concurrency(self) -> int:
         return int(self.document["concurrency"])
+
+    @property
+    def rate(self) -> float:
+        """The request rate it asked for; inf: all at once (the closed loop targets are set at)."""
+        rate = self.document.get("request_rate")
+        finite = isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate > 0
+        return float(rate) if finite else math.inf  # type: ignore[arg-type]
+
+    @property
+    def rate_label(self) -> str:
+        return "" if math.isinf(self.rate) else f" rate {self.rate:g}/s"
 
     def request_rows(self) -> list[dict[str, Any]]:
         rows_path = self.path.with_name(self.path.stem + "_requests.jsonl")
@@ -97,7 +109,9 @@ def _points(folder: Path, kind: str) -> list[Point]:
         if document.get("kind") == kind:
             shapes.check_point(document, path)
             points.append(Point(document, path))
-    return sorted(points, key=lambda point: point.key)
+    # by shape, then rate: the closed-loop point (rate inf) of a key comes last, so the one
+    # a target or a lookup by key finds
+    return sorted(points, key=lambda point: (point.key, point.rate))
 
 
 def _optional(path: Path, check: Check) -> dict[str, Any] | None:

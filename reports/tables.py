@@ -81,6 +81,8 @@ def benchmark_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     columns = list(BENCHMARK_DISPLAY)
     if any("window" in row for row in rows):
         columns.insert(3, ("window", "Window", "{}"))
+    if any(row.get("request_rate") not in (None, "inf") for row in rows):
+        columns.insert(3, ("request_rate", "Rate (RPS)", "{:g}"))
     return _frame(rows, columns)
 
 

@@ -58,6 +58,8 @@ def one_line_usage_error(result: CliResult) -> str:
 BAD_WORKFLOW_ARGS = [
     ("benchmarks", "rate=0", "rate: expected a positive number of requests per second, or inf"),
     ("benchmarks", "rate=nan", "rate: expected a positive number"),
+    ("benchmarks", "rate=1,2,0", "rate: expected a positive number of requests per second"),
+    ("benchmarks", "rate=1,fast", "several: 1,2,4, got '1,fast'"),
     ("benchmarks", "percentiles=150", "percentiles: expected percentiles from 0 to 100"),
     ("benchmarks", "percentiles=nan", "percentiles: expected percentiles from 0 to 100"),
     ("benchmarks", "percentiles=50,inf", "percentiles: expected percentiles from 0 to 100"),

@@ -77,6 +77,7 @@ POINT = {
     "total_server_input_tokens",
     "total_server_output_tokens",
     "total_client_output_tokens",
+    "achieved_rate",
     "total_cached_tokens",
     "cached_share",
     "prompt_cache_hit",
