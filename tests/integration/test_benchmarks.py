@@ -213,14 +213,14 @@ def test_stress_single_point_on_the_real_cpu_server(
         "--service-port",
         str(port),
         "--workflow-args",
-        "run_mode=single isl=1000 osl=16 concurrency=2",
+        "run_mode=single isl=200 osl=16 concurrency=2",
         logs=tmp_path,
         timeout=1800,
     )
     [document] = [
         json.loads(p.read_text()) for p in (folder / "stress_tests").glob("stress_test_*[0-9].json")
     ]
-    assert (document["kind"], document["isl"], document["completed"]) == ("stress_test", 1000, 2)
+    assert (document["kind"], document["isl"], document["completed"]) == ("stress_test", 200, 2)
     assert servers_on(port) == []
 
 

@@ -15,6 +15,9 @@ import pytest
 from tests.helpers import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
+Run = subprocess.CompletedProcess[str]
+BASE_PYTHON = Path(sys.base_prefix) / "bin" / "python3"
+LIST_MODELS = ("run.py", "--list-models", "--json")
 
 
 def tracked_files() -> list[str]:
@@ -32,16 +35,24 @@ def fresh_clone(target: Path) -> Path:
     return target
 
 
-def test_first_run_gets_uv_and_builds_its_environment_second_run_does_not(
-    tmp_path: Path,
-) -> None:
-    clone = fresh_clone(tmp_path / "clone")
-    python = Path(sys.base_prefix) / "bin" / "python3"
+@pytest.fixture(scope="module")
+def bootstrapped(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], Run]:
+    """A fresh clone after its first run.py, with only Python and pip on the PATH: once for
+    the module, since the first run builds a whole environment."""
+    clone = fresh_clone(tmp_path_factory.mktemp("bootstrap") / "clone")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "UV_"))}
     env["PATH"] = "/usr/bin:/bin"  # no uv here: the runner must fetch it with pip
-    argv = [str(python), "run.py", "--list-models", "--json"]
+    first = subprocess.run(
+        [str(BASE_PYTHON), *LIST_MODELS], cwd=clone, env=env, capture_output=True, text=True,
+        timeout=900,
+    )  # fmt: skip
+    return clone, env, first
 
-    first = subprocess.run(argv, cwd=clone, env=env, capture_output=True, text=True, timeout=900)
+
+def test_first_run_gets_uv_and_builds_its_environment_second_run_does_not(
+    bootstrapped: tuple[Path, dict[str, str], Run],
+) -> None:
+    clone, env, first = bootstrapped
     assert first.returncode == 0, first.stderr
     assert "installing uv into .workflow_venvs/bootstrap-uv" in first.stderr
     assert "creating the runner environment" in first.stderr
@@ -49,28 +60,27 @@ def test_first_run_gets_uv_and_builds_its_environment_second_run_does_not(
     assert json.loads(first.stdout)["kind"] == "model_specs"
 
     started = time.perf_counter()
-    second = subprocess.run(argv, cwd=clone, env=env, capture_output=True, text=True, timeout=60)
+    second = subprocess.run(
+        [str(BASE_PYTHON), *LIST_MODELS], cwd=clone, env=env, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
     elapsed = time.perf_counter() - started
     assert second.returncode == 0 and second.stderr == ""
     assert json.loads(second.stdout) == json.loads(first.stdout)
     print(f"second run: {elapsed:.2f}s")
 
 
-def test_changed_lock_rebuilds_the_runner_environment(tmp_path: Path) -> None:
-    clone = fresh_clone(tmp_path / "clone")
+def test_changed_lock_rebuilds_the_runner_environment(
+    bootstrapped: tuple[Path, dict[str, str], Run],
+) -> None:
+    clone, _env, first = bootstrapped
+    assert first.returncode == 0, first.stderr
     argv = [
         sys.executable,
         "-c",
         "import sys; sys.path.insert(0, '.'); from workflows.envs import bootstrap; "
         "print(bootstrap.is_current('runner'))",
     ]
-    subprocess.run(
-        [str(Path(sys.base_prefix) / "bin" / "python3"), "run.py", "--list-models"],
-        cwd=clone,
-        capture_output=True,
-        check=True,
-        timeout=900,
-    )
     assert subprocess.run(argv, cwd=clone, capture_output=True, text=True).stdout.strip() == "True"
     with (clone / "pyproject.toml").open("a") as handle:
         handle.write("\n# edited\n")
