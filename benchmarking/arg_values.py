@@ -5,8 +5,9 @@ the runner checks every argument with these before anything starts, the children
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 
 Accepts = Callable[[float], bool]
 
@@ -17,6 +18,21 @@ class SettingsError(ValueError):  # a ValueError: callers that check several par
 
 def out_of_range(key: str, expected: str, value: object) -> SettingsError:
     return SettingsError(f"{key}: expected {expected}, got {value!r}")
+
+
+def unknown_keys(workflow: str, given: Iterable[str], accepted: Sequence[str]) -> None:
+    """A SettingsError for keys the workflow does not take, each with the nearest it does."""
+    unknown = sorted(set(given) - set(accepted))
+    if unknown:
+        named = ", ".join(key + _nearest(key, accepted) for key in unknown)
+        raise SettingsError(
+            f"the {workflow} workflow does not take {named}; it accepts: {', '.join(accepted)}"
+        )
+
+
+def _nearest(key: str, accepted: Sequence[str]) -> str:
+    close = difflib.get_close_matches(key, accepted, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _float(value: object) -> float:

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from benchmarking.arg_values import SettingsError, number, wholes
+from benchmarking.arg_values import SettingsError, number, unknown_keys, wholes
 from benchmarking.settings import Settings, settings_from
 from benchmarking.sweep import Point
 
@@ -77,12 +77,7 @@ def _run_mode(value: object, duration: float) -> str:
 
 
 def stress_plan(args: Mapping[str, object], max_context: int, max_concurrency: int) -> StressPlan:
-    unknown = sorted(set(args) - set(STRESS_KEYS) - set(SHARED_KEYS))
-    if unknown:
-        raise SettingsError(
-            f"the stress_tests workflow does not take {', '.join(unknown)}; "
-            f"it accepts: {', '.join(STRESS_KEYS + SHARED_KEYS)}"
-        )
+    unknown_keys("stress_tests", args, STRESS_KEYS + SHARED_KEYS)
     settings = settings_from({k: v for k, v in args.items() if k in SHARED_KEYS})
     duration = _duration(args.get("duration", 0))
     lengths = {key: _first_int(args, key, 0) for key in ("isl", "osl", "num_prompts")}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from workflows.errors import UsageError
+from workflows.workflow_args import did_you_mean
 
 if TYPE_CHECKING:
     from workflows.context import RunContext
@@ -104,6 +105,7 @@ def check_workflow(name: str) -> str:
     workflow = name.lower()
     if workflow not in ENTRIES:
         raise UsageError(
-            f"unknown workflow '{name}'; valid workflows: {', '.join(workflow_names())}"
+            f"unknown workflow '{name}'{did_you_mean(workflow, workflow_names())}; "
+            f"valid workflows: {', '.join(workflow_names())}"
         )
     return workflow

@@ -44,13 +44,15 @@ def _typed(value: str) -> WorkflowArgValue:
 
 
 def reject_unknown_keys(workflow: str, args: WorkflowArgs, known: Iterable[str]) -> None:
-    accepted = sorted(known)
+    """Keys the workflow does not take, each with the nearest it does; the whole list of
+    what it accepts, the runner's own keys among them."""
+    accepted = sorted({*known, *RUNNER_KEYS})
     unknown = sorted(set(args) - set(accepted))
     if unknown:
-        listed = ", ".join(accepted) if accepted else "none"
+        named = ", ".join(key + did_you_mean(key, accepted) for key in unknown)
         raise UsageError(
-            f"--workflow-args: the {workflow} workflow does not take {', '.join(unknown)}"
-            f"{did_you_mean(unknown[0], [*accepted, *RUNNER_KEYS])}; it accepts: {listed}"
+            f"--workflow-args: the {workflow} workflow does not take {named}; "
+            f"it accepts: {', '.join(accepted)}"
         )
 
 

@@ -21,7 +21,7 @@ from workflows.paths import REPO_ROOT
 from workflows.registry.model_spec import ModelSpec
 from workflows.run_config import RunConfig
 from workflows.servers import llama_cpp
-from workflows.workflow_args import RUNNER_KEYS, WorkflowArgs, did_you_mean, workflow_only
+from workflows.workflow_args import WorkflowArgs, reject_unknown_keys, workflow_only
 
 VENV = VenvSpec(
     name="benchmarks",
@@ -76,12 +76,11 @@ class LoadWorkflow:
 
     def check_args(self, config: RunConfig) -> None:
         args = workflow_only(config.workflow_args)
+        reject_unknown_keys(self.name, args, self.accepted)
         try:
             self.parse_args(args)
         except ValueError as error:
-            unknown = [key for key in args if key not in self.accepted]
-            hint = "".join(did_you_mean(key, RUNNER_KEYS) for key in unknown)
-            raise UsageError(f"--workflow-args: {error}{hint}") from None
+            raise UsageError(f"--workflow-args: {error}") from None
 
     def check_spec(self, spec: ModelSpec, config: RunConfig) -> None:
         del spec, config

@@ -11,6 +11,7 @@ configuration) is recorded as such: the report counts it as not run."""
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,9 +29,11 @@ from workflows.errors import ExitCode, Interrupted, ReadinessError, ServerError,
 from workflows.registry.model_spec import ModelSpec
 from workflows.report_console import load_requirements_or_fail, render_and_tell
 from workflows.run_config import LIMIT_MODES, RunConfig
-from workflows.workflow_args import RUNNER_KEYS, WorkflowArgValue, workflow_only
+from workflows.workflow_args import RUNNER_KEYS, WorkflowArgValue, did_you_mean, workflow_only
+from workflows.workflow_evals import ARG_KEYS as EVALS_KEYS
 from workflows.workflow_evals import EVALS, selected_tasks
 from workflows.workflow_load import BENCHMARKS, STRESS_TESTS
+from workflows.workflow_spec_tests import ARG_KEYS as SPEC_TESTS_KEYS
 from workflows.workflow_spec_tests import SPEC_TESTS
 
 CHILDREN = {child.name: child for child in (EVALS, BENCHMARKS, SPEC_TESTS, STRESS_TESTS)}
@@ -94,13 +97,14 @@ def _split_args(config: RunConfig) -> dict[str, dict[str, WorkflowArgValue]]:
         child, dot, name = key.partition(".")
         if not dot:
             raise UsageError(
-                f"--workflow-args: release takes stress=true and arguments for its workflows "
-                f"named by workflow, e.g. benchmarks.{key}={value}; got {key}={value}"
+                f"--workflow-args: release does not take {key}{_bare_key_hint(key)}; it takes "
+                f"{', '.join(sorted((*OWN_KEYS, *RUNNER_KEYS)))} and its workflows' own "
+                f"arguments named by workflow, e.g. benchmarks.concurrency=1,8"
             )
         if child not in split:
             raise UsageError(
                 f"--workflow-args: {key}: release runs {', '.join(ORDER)}; "
-                f"'{child}' is none of them"
+                f"'{child}' is none of them{did_you_mean(child, ORDER)}"
             )
         split[child][name.replace("-", "_")] = value
     for child, given in split.items():
@@ -110,6 +114,29 @@ def _split_args(config: RunConfig) -> dict[str, dict[str, WorkflowArgValue]]:
                 + (" (add stress=true)" if child == "stress_tests" else "")
             )
     return split
+
+
+def _child_keys() -> dict[str, tuple[str, ...]]:
+    return {
+        "evals": EVALS_KEYS,
+        "benchmarks": BENCHMARKS.accepted,
+        "spec_tests": SPEC_TESTS_KEYS,
+        "stress_tests": STRESS_TESTS.accepted,
+    }
+
+
+def _bare_key_hint(key: str) -> str:
+    """A key given without its workflow: the nearest of the release's own keys, else the
+    nearest workflow key, named with the first workflow that takes it."""
+    own = did_you_mean(key, (*OWN_KEYS, *RUNNER_KEYS))
+    if own:
+        return own
+    for child, keys in _child_keys().items():
+        if key in keys:
+            return f" (did you mean {child}.{key}?)"
+    everything = {name: child for child, keys in reversed(_child_keys().items()) for name in keys}
+    close = difflib.get_close_matches(key, sorted(everything), n=1)
+    return f" (did you mean {everything[close[0]]}.{close[0]}?)" if close else ""
 
 
 def _release_seed(config: RunConfig, child: str) -> dict[str, WorkflowArgValue]:
