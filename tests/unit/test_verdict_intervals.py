@@ -21,7 +21,7 @@ from benchmarking.client import driver
 from benchmarking.settings import SettingsError, settings_from
 from benchmarking.sweep import Point
 from reports.build import render_run
-from reports.html_report import plots
+from reports.charts import benchmark_charts
 from reports.run_data import Point as ResultPoint
 from reports.targets import TargetPoint, check_targets
 from tests.helpers import Emulator, context
@@ -174,7 +174,7 @@ def test_the_console_names_a_marginal_check_before_anything_else(tmp_path: Path)
 
 def test_html_charts_draw_each_points_interval_as_error_bars(tmp_path: Path) -> None:
     report = render_run(marginal_run(tmp_path / "run")).report
-    ttft = next(plot for plot in plots(report) if plot["id"].startswith("plot-ttft_ms"))
+    ttft = next(plot for plot in benchmark_charts(report) if plot["id"].startswith("plot-ttft_ms"))
     bars = ttft["data"][0]["error_y"]
     assert bars["array"][0] > 0 and bars["arrayminus"][0] > 0
 
