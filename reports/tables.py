@@ -5,6 +5,7 @@ HTML or CSV."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -218,21 +219,40 @@ def markdown_table(frame: pd.DataFrame) -> Markup:
     return Markup("\n".join([header, rule, *body]))
 
 
-HTML_MARKS = {  # emoji need a font a headless or locked-down browser may lack: colour instead
-    "✅": ("pass", "✅"),
-    "⛔": ("fail", "⛔"),
+STATUS_CSS = {  # a status word at the start of an HTML cell, in its colour
+    "NOT ACCEPTED": "fail",
+    "NOT JUDGED": "fail",
+    "REGRESSION": "fail",
+    "MISSING": "fail",
+    "FAIL": "fail",
+    "ERROR": "fail",
+    "PARTIAL": "warn",
+    "MARGINAL": "warn",
+    "SKIPPED": "warn",
+    "ACCEPTED": "pass",
+    "PASS": "pass",
 }
+_CELL = re.compile(r"<td>(.*?)</td>", re.DOTALL)
+_EMOJI = re.compile("\\s*(?:\u2705|\u26d4|\u26a0\ufe0f?)")  # emoji a browser may lack a font for
+_LEADING_STATUS = re.compile(rf"({'|'.join(STATUS_CSS)})(?!\w)(\s*)")  # longest first
+
+
+def _coloured_cell(match: re.Match[str]) -> str:
+    """A cell whose text starts with status words: each word in its colour, emoji dropped."""
+    rest, words = _EMOJI.sub("", match.group(1)), []
+    while found := _LEADING_STATUS.match(rest):
+        word, space = found.groups()
+        words.append(f'<span class="{STATUS_CSS[word]}">{word}</span>{space}')
+        rest = rest[found.end() :]
+    return f"<td>{''.join(words)}{rest}</td>"
 
 
 def html_table(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "<p><em>none</em></p>"
     table: str = frame.to_html(index=False, escape=True, border=0, classes="table")
-    words = ("PASS", "FAIL", "MISSING", "NOT JUDGED", "ACCEPTED", "NOT ACCEPTED", "REGRESSION")
-    for word in words:
-        for mark, (css, _) in HTML_MARKS.items():
-            table = table.replace(f"{word} {mark}", f'<span class="{css}">{word}</span>')
-    return table
+    table = _CELL.sub(_coloured_cell, table)
+    return f'<div class="table-box">{table}</div>'  # a wide table scrolls inside its box
 
 
 FRAMES: Mapping[str, Callable[[Any], pd.DataFrame]] = {

@@ -7,10 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from reports.build import render_run
 from reports.charts import TIER_COLOURS, benchmark_charts, log_ticks
+from reports.tables import html_table
 from tests.run_folders import TARGET, Measured, RunSpec, make_run
 
 AT_4 = {"isl": 128, "osl": 32, "concurrency": 4, "ttft_ms": 400.0, "tput_user": 40.0, "tput": 160.0}
@@ -94,3 +96,23 @@ def test_no_benchmark_point_no_chart(tmp_path: Path) -> None:
 )
 def test_log_ticks_run_one_two_five(values: list[float], ticks: list[float]) -> None:
     assert log_ticks(values) == pytest.approx(ticks)
+
+
+def test_every_html_table_colours_its_status_words(tmp_path: Path) -> None:
+    """The target checks, evals and spec tests alike: PASS green, FAIL red, MARGINAL amber,
+    each word its own colour; a phrase is coloured whole ('NOT ACCEPTED', never 'ACCEPTED')."""
+    frame = pd.DataFrame(
+        [{"Check": "FAIL ⛔ MARGINAL (0.91)", "Status": "PASS", "Verdict": "NOT ACCEPTED ⛔"}]
+    )
+    table = html_table(frame)
+    assert '<td><span class="fail">FAIL</span> <span class="warn">MARGINAL</span> (0.91)</td>' in (
+        table
+    )
+    assert '<td><span class="pass">PASS</span></td>' in table
+    assert '<td><span class="fail">NOT ACCEPTED</span></td>' in table
+    assert "⛔" not in table and table.startswith('<div class="table-box">')  # scrolls in a box
+
+
+def test_words_that_only_start_like_a_status_stay_plain() -> None:
+    table = html_table(pd.DataFrame([{"Message": "PASSED through", "Other": "the FAIL case"}]))
+    assert "<span" not in table
