@@ -70,9 +70,7 @@ def setup_logging(console: Console, verbose: bool, run_log: Path | None = None) 
         root.removeHandler(handler)
         handler.close()
     root.setLevel(logging.DEBUG)
-    shown = RichHandler(
-        console=console, show_time=False, show_path=False, markup=False, rich_tracebacks=False
-    )
+    shown = console_log_handler(console)
     shown.setLevel(logging.DEBUG if verbose else logging.INFO)
     shown.addFilter(RedactingFilter())
     root.addHandler(shown)
@@ -80,6 +78,32 @@ def setup_logging(console: Console, verbose: bool, run_log: Path | None = None) 
         add_file_log(run_log)
     for noisy in ("urllib3", "filelock", "huggingface_hub", "docker"):
         logging.getLogger(noisy).setLevel(logging.INFO)
+
+
+class PlainLineHandler(logging.Handler):
+    """A record as one line, `LEVEL    message`, never wrapped: a CI log keeps each line
+    whole (a path in it stays one word to copy) whatever width it is shown at."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = f"{record.levelname:<8} {record.getMessage()}"
+            self.console.print(line, markup=False, highlight=False, soft_wrap=True, crop=False)
+        except Exception:
+            self.handleError(record)
+
+
+def console_log_handler(console: Console) -> logging.Handler:
+    """On a terminal rich's handler (levels in colour, wrapped to the window); elsewhere plain
+    lines that are never wrapped."""
+    if console.is_terminal:
+        return RichHandler(
+            console=console, show_time=False, show_path=False, markup=False, rich_tracebacks=False
+        )
+    return PlainLineHandler(console)
 
 
 class RunLogHandler(logging.FileHandler):
