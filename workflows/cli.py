@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 
 from reports.results import WriteError
+from reports.store.url import register_url_secret
 from workflows import interrupts
 from workflows.context import RunContext, default_paths
 from workflows.dispatch import REPORTS, WORKFLOWS, check_workflow, workflow_names
@@ -24,6 +25,7 @@ from workflows.registry import listing
 from workflows.run_config import RunConfig, config_from_options, validate
 from workflows.run_folder import setup_logging
 from workflows.secrets import load_secrets
+from workflows.server_choice import refuse_silent_default
 
 log = logging.getLogger("workflows")
 
@@ -45,16 +47,21 @@ def run_command(options: dict[str, Any]) -> int:
     setup_logging(console, options["verbose"])
     if options["list_models"]:
         return listing.show(paths.model_specs, console, as_json=options["json_output"])
-    if options["json_output"]:
-        raise UsageError("--json only changes --list-models; add --list-models or drop --json")
+    reports = str(options.get("workflow") or "").lower() == REPORTS
+    if options["json_output"] and not reports:
+        raise UsageError(
+            "--json only changes --list-models, reports --history and reports --baseline; "
+            "add one or drop --json"
+        )
     secrets = load_secrets(os.environ, paths.dotenv)
-    if str(options.get("workflow") or "").lower() == REPORTS:
+    if reports:
         from workflows.auth import register_derived_tokens
         from workflows.workflow_reports import run_reports
 
         register_derived_tokens(secrets)  # a report masks the tokens its run's server got
-        return run_reports({**options, "workflow": None}, console)
+        return run_reports({**options, "workflow": None}, console, os.environ)
     from workflows import steps  # the run's machinery: not needed for --help or --list-models
+    from workflows.store_commands import configured_store, record_run, store_env
     from workflows.workflow_reports import check_not_reports_flags
 
     check_not_reports_flags(options)
@@ -62,11 +69,18 @@ def run_command(options: dict[str, Any]) -> int:
     if options["reset_venvs"] and not any(options[k] for k in ("model", "device", "workflow")):
         return steps.reset_only()
     config = _rerun_config(options, console) if options.get("rerun") else _config(options, console)
-    context = RunContext(config, console, paths, dict(os.environ), secrets)
+    refuse_silent_default(config)
+    environ = store_env(os.environ, options.get("db"))
+    store = configured_store(options.get("db"), environ, paths.logs_root)
+    context = RunContext(config, console, paths, environ, secrets)
     try:
-        return steps.execute(context)
+        code = steps.execute(context)
     except KeyboardInterrupt:  # teardown already ran on the way out of execute()
         raise Interrupted() from None
+    folder = current_run_folder()
+    if store.configured and folder is not None and config.workflow != "server":
+        record_run(folder, store, console)
+    return code
 
 
 def _rerun_config(options: dict[str, Any], console: Console) -> RunConfig:
@@ -140,6 +154,7 @@ def main(argv: list[str]) -> int:
     try:
         options = parse(argv, workflow_names())
         if options is not None:
+            register_url_secret(options.get("db"))  # before the command line is recorded
             options["command"] = redact(shlex.join(["python3", "run.py", *argv]))
         result = ExitCode.OK if options is None else run_command(options)
     except ReadinessError as error:

@@ -13,7 +13,7 @@ from types import TracebackType
 
 from benchmarking.server_api import ServedModelError, require_served_model
 from reports.results import write_atomic
-from workflows import interrupts
+from workflows import interrupts, server_choice
 from workflows.auth import resolve_auth
 from workflows.context import RunContext
 from workflows.dispatch import WORKFLOWS
@@ -70,7 +70,12 @@ def open_run_folder(ctx: RunContext) -> RunContext:
     folder = create_run_folder(run_id, ctx.paths.logs_root)
     add_file_log(folder.run_log)
     log.info(
-        "run %s: %s on %s, workflow %s", run_id, spec.model_name, spec.device.value, config.workflow
+        "run %s: %s on %s, workflow %s, server %s",
+        run_id,
+        spec.model_name,
+        spec.device.value,
+        config.workflow,
+        server_choice.target(config),
     )
     log.debug("run folder %s", folder.path)
     return ctx.with_(folder=folder)
