@@ -4,6 +4,7 @@ why, which were served from the prompt cache; and whether the failures fail the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -13,24 +14,38 @@ from benchmarking.client_cpu import busy_client_notes
 from benchmarking.metrics import percentile_label
 from benchmarking.telemetry.point import NOT_SCRAPED
 
+INTERVAL = "interval"  # a column's second figure: its first's 95% interval
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the benchmarks table: a figure, and another under it (a key, or INTERVAL)."""
+
+    header: str
+    key: str
+    fmt: str = "{}"
+    under: str | None = None
+
+
+TIME = "time"  # a latency in ms, in as few characters as its size needs
 COLUMNS = (  # short headers, a light frame: the whole table fits 80 columns (a CI log, a laptop)
-    ("ISL", "isl", "{}"),
-    ("OSL", "osl", "{}"),
-    ("C", "concurrency", "{}"),
-    ("N", "num_prompts", "{}"),
-    ("TTFT ms\n95%", "mean_ttft_ms", "{:.1f}"),  # the mean, its interval on the line below
-    ("p99 TTFT", "p99_ttft_ms", "{:.1f}"),
-    ("TPOT ms", "mean_tpot_ms", "{:.2f}"),
-    ("tok/s/u", "tput_user", "{:.1f}"),
-    ("tok/s\n95%", "output_throughput", "{:.1f}"),
-    ("req/s", "request_throughput", "{:.2f}"),
-    ("fail", "failed", "{}"),
+    Column("ISL", "isl"),
+    Column("OSL", "osl"),
+    Column("C", "concurrency"),
+    Column("N", "num_prompts"),
+    Column("TTFT\nmean\n95%", "mean_ttft_ms", "{:.1f}", INTERVAL),
+    Column("TTFT\np50\np99", "median_ttft_ms", TIME, "p99_ttft_ms"),
+    Column("TPOT\np50\np99", "median_tpot_ms", TIME, "p99_tpot_ms"),
+    Column("ITL\np50\np99", "median_itl_ms", TIME, "p99_itl_ms"),
+    Column("tok/s\n/user", "tput_user", "{:.1f}"),
+    Column("tok/s\nmean\n95%", "output_throughput", "{:.1f}", INTERVAL),
+    Column("req/s", "request_throughput", "{:.2f}"),
+    Column("fail", "failed"),
 )
-INTERVAL_OF = {"mean_ttft_ms", "output_throughput"}  # the figures shown with their interval
-RATE_COLUMN = ("rate\nasked", "asked_rate", "{}")  # shown when a point had a finite rate
 
 SUMMARY_CAPTION = (
-    "C: concurrency; TTFT, TPOT: means; tok/s/u: per user; under TTFT and tok/s: the 95% interval"
+    "C: concurrency; times in ms; each cell's lower figure: the 95% interval of the mean, or "
+    "the p99 under the median (p50); tok/s/user from the mean TPOT"
 )
 
 
@@ -52,9 +67,39 @@ def interval_text(document: Mapping[str, object], key: str) -> str | None:
     return None
 
 
+def time_text(ms: float) -> str:
+    """A latency in at most five characters below 100 s: 9.87, 98.7, 987, 98765."""
+    if abs(ms) >= 100:
+        return f"{ms:.0f}"
+    return f"{ms:.1f}" if abs(ms) >= 10 else f"{ms:.2f}"
+
+
 def _cell(value: object, fmt: str) -> str:
     """A number in its format; a field a failed point lacks stays empty."""
-    return "" if value is None else fmt.format(value)
+    if value is None:
+        return ""
+    if fmt == TIME and isinstance(value, (int, float)):
+        return time_text(value)
+    return fmt.format(value)
+
+
+def _value(row: Mapping[str, object], key: str) -> object:
+    """A figure; for a median missing from a tool's document, its p50."""
+    if key in row or not key.startswith("median_"):
+        return row.get(key)
+    return row.get(key.replace("median_", "p50_", 1))
+
+
+def _figures(row: Mapping[str, object], column: Column) -> str:
+    top = _cell(_value(row, column.key), column.fmt)
+    if column.under == INTERVAL:
+        under = interval_text(row, column.key)
+    else:
+        under = _cell(row.get(column.under), column.fmt) if column.under else None
+    return f"{top}\n{under}" if top and under else top
+
+
+RATE_COLUMN = Column("rate\nasked", "asked_rate")  # shown when a point had a finite rate
 
 
 def asked_rate(document: Mapping[str, object]) -> float | None:
@@ -63,25 +108,18 @@ def asked_rate(document: Mapping[str, object]) -> float | None:
     return float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else None
 
 
-def _columns(documents: Sequence[Mapping[str, object]]) -> list[tuple[str, str, str]]:
+def _columns(documents: Sequence[Mapping[str, object]]) -> list[Column]:
     columns = list(COLUMNS)
     if any(asked_rate(d) is not None for d in documents):
         columns.insert(3, RATE_COLUMN)
     return columns
 
 
-def _row(
-    document: Mapping[str, object], columns: Sequence[tuple[str, str, str]] = COLUMNS
-) -> list[str]:
+def _row(document: Mapping[str, object], columns: Sequence[Column] = COLUMNS) -> list[str]:
     rate = asked_rate(document)
     asked = "inf" if rate is None else f"{rate:g}"
     row = dict(document) | {"tput_user": tput_user(document), "asked_rate": asked}
-    cells = []
-    for _, key, fmt in columns:
-        cell = _cell(row.get(key), fmt)
-        interval = interval_text(document, key) if key in INTERVAL_OF else None
-        cells.append(f"{cell}\n{interval}" if cell and interval else cell)
-    return cells
+    return [_figures(row, column) for column in columns]
 
 
 def summary_table(documents: Sequence[Mapping[str, object]], title: str = "benchmarks") -> Table:
@@ -90,8 +128,8 @@ def summary_table(documents: Sequence[Mapping[str, object]], title: str = "bench
         caption=SUMMARY_CAPTION,
     )  # fmt: skip
     columns = _columns(documents)
-    for header, _, _ in columns:
-        table.add_column(header, justify="right")
+    for column in columns:
+        table.add_column(column.header, justify="right")
     for document in documents:
         table.add_row(*_row(document, columns))
     return table
