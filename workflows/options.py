@@ -130,6 +130,44 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
             many=True,
         ),
         Option(
+            "ingest",
+            ("--ingest",),
+            "reports: store these complete run folders in the results store (--db).",
+            Path,
+            metavar="RUN_DIR",
+            many=True,
+        ),
+        Option(
+            "history",
+            ("--history",),
+            "reports, with --model and --device: each stored run's figures, pins and verdict.",
+            bool,
+        ),
+        Option(
+            "baseline",
+            ("--baseline",),
+            "reports, with --model and --device: the last accepted release in the store.",
+            bool,
+        ),
+        Option(
+            "point",
+            ("--point",),
+            "reports --history: only this benchmark point, ISL,OSL,CONCURRENCY.",
+            metavar="I,O,C",
+        ),
+        Option(
+            "metric",
+            ("--metric",),
+            "reports --history: ttft (default), tpot, tput_user or tput.",
+        ),
+        Option(
+            "db",
+            ("--db",),
+            "The results store's URL (sqlite:///FILE or postgresql://...; default "
+            "$READINESS_DB_URL, else workflow_logs/results.db); given, every run stores itself.",
+            metavar="URL",
+        ),
+        Option(
             "output_dir",
             ("--output-dir",),
             "reports --merge: where the summary goes (default workflow_logs/catalogue).",
@@ -198,7 +236,12 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
             Path,
         ),
         Option("list_models", ("--list-models",), "Print the registry and exit.", bool),
-        Option("json_output", ("--json",), "With --list-models: print JSON.", bool),
+        Option(
+            "json_output",
+            ("--json",),
+            "With --list-models, reports --history or --baseline: print JSON.",
+            bool,
+        ),
     )
 
 

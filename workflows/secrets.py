@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from reports.store.url import ENV_VAR as STORE_URL_VAR
+from reports.store.url import register_url_secret
 from workflows.redact import SECRET_ENV_VARS, register_secret
 
 
@@ -39,6 +41,7 @@ def load_secrets(environ: Mapping[str, str], dotenv_path: Path) -> Secrets:
             values[name], origins[name] = environ[name], "environment"
     for value in values.values():
         register_secret(value)
+    register_url_secret(environ.get(STORE_URL_VAR))  # the results store's password
     return Secrets(MappingProxyType(values), MappingProxyType(origins))
 
 

@@ -1,6 +1,7 @@
-"""`--workflow reports`: rebuild a run's report from its folder (`--run-dir`), or merge many
-runs' report.json files into one catalogue summary (`--merge`). No model, device or server: all
-it reads is on disk."""
+"""`--workflow reports`: rebuild a run's report from its folder (`--run-dir`), merge many runs'
+report.json files into one catalogue summary (`--merge`), or use the results store (`--ingest`,
+`--history`, `--baseline`: workflows/store_commands.py). No server: all it reads is on disk or
+in the store."""
 
 from __future__ import annotations
 
@@ -18,46 +19,89 @@ from workflows.paths import LOGS_ROOT
 # The renderers (pandas, plotly, jinja2) are imported by the functions that render: every run
 # asks check_not_reports_flags() first, and must not pay for them at start-up.
 
-REPORTS_FLAGS = ("run_dir", "merge", "output_dir")  # read only by the reports workflow
-ALLOWED = (
-    *REPORTS_FLAGS,
-    "workflow",
-    "requirements",
-    "compare_to",
-    "verbose",
-    "model_specs_dir",
-    "command",
+REPORTS_FLAGS = (  # read only by the reports workflow
+    "run_dir",
+    "merge",
+    "output_dir",
+    "ingest",
+    "history",
+    "baseline",
+    "point",
+    "metric",
 )
+MODES = ("run_dir", "merge", "ingest", "history", "baseline")
+COMMON = ("workflow", "verbose", "model_specs_dir", "command", "db")
+MODE_FLAGS = {
+    "run_dir": ("requirements", "compare_to"),
+    "merge": ("output_dir", "requirements", "compare_to"),  # the last two refused by _merge
+    "ingest": (),
+    "history": ("model", "device", "point", "metric", "json_output"),
+    "baseline": ("model", "device", "json_output"),
+}
 DEFAULT_CATALOGUE_DIR = LOGS_ROOT / "catalogue"
 
 
 def check_not_reports_flags(options: Mapping[str, Any]) -> None:
-    """--run-dir, --merge and --output-dir mean nothing to the other workflows."""
+    """--run-dir, --merge, --ingest, ... mean nothing to the other workflows."""
     for name in REPORTS_FLAGS:
         if options.get(name):
             raise UsageError(f"{flag_of(name)} is read by --workflow reports only")
 
 
-def run_reports(options: Mapping[str, Any], console: Console) -> ExitCode:
+def _mode(options: Mapping[str, Any]) -> str:
+    chosen = [name for name in MODES if options.get(name)]
+    if len(chosen) != 1:
+        raise UsageError(
+            "--workflow reports needs --run-dir workflow_logs/runs/<id> (one run's report), "
+            "--merge <report.json ...> (a catalogue), --ingest <run folder ...> (the results "
+            "store), or --history / --baseline with --model and --device: one of them"
+        )
+    return chosen[0]
+
+
+def _refuse_other_flags(options: Mapping[str, Any], mode: str) -> None:
+    allowed = {*COMMON, mode, *MODE_FLAGS[mode]}
     given = sorted(
         name
         for name, value in options.items()
-        if value not in (None, False, []) and name not in ALLOWED
+        if value not in (None, False, []) and name not in allowed
     )
-    if given:
+    if not given:
+        return
+    flags = ", ".join(map(flag_of, given))
+    if mode in ("run_dir", "merge"):
         raise UsageError(
-            f"--workflow reports reads a run folder; {', '.join(map(flag_of, given))} "
-            "would change nothing (the model, device and settings come from the folder)"
+            f"--workflow reports reads a run folder; {flags} would change nothing (the model, "
+            "device and settings come from the folder)"
         )
-    run_dir, merge = options.get("run_dir"), options.get("merge")
-    if bool(run_dir) == bool(merge):
-        raise UsageError(
-            "--workflow reports needs --run-dir workflow_logs/runs/<id> (one run's report) or "
-            "--merge <report.json ...> (a catalogue), one of the two"
-        )
-    if merge:
+    raise UsageError(f"--workflow reports {flag_of(mode)}: {flags} would change nothing")
+
+
+def run_reports(
+    options: Mapping[str, Any], console: Console, environ: Mapping[str, str] | None = None
+) -> ExitCode:
+    mode = _mode(options)
+    _refuse_other_flags(options, mode)
+    if mode == "merge":
         return _merge(options, console)
-    return _rebuild(Path(str(run_dir)), options, console)
+    if mode == "run_dir":
+        return _rebuild(Path(str(options["run_dir"])), options, console)
+    return _store_command(mode, options, console, environ or {})
+
+
+def _store_command(
+    mode: str, options: Mapping[str, Any], console: Console, environ: Mapping[str, str]
+) -> ExitCode:
+    from workflows.context import default_paths
+    from workflows.store_commands import run_ingest, the_store
+    from workflows.store_views import run_baseline, run_history
+
+    url = the_store(options.get("db"), environ, default_paths(environ).logs_root)
+    if mode == "ingest":
+        return run_ingest([Path(folder) for folder in options["ingest"]], url, console)
+    if mode == "history":
+        return run_history(options, url, console)
+    return run_baseline(options, url, console)
 
 
 def _rebuild(folder: Path, options: Mapping[str, Any], console: Console) -> ExitCode:

@@ -67,7 +67,17 @@ def test_the_results_module_needs_only_the_standard_library() -> None:
     assert result.stdout.strip() == "ok", result.stderr
 
 
-HEAVY_FOR_STARTUP = ("pandas", "numpy", "plotly", "requests", "jinja2", "docker", "huggingface_hub")
+HEAVY_FOR_STARTUP = (
+    "pandas",
+    "numpy",
+    "plotly",
+    "requests",
+    "jinja2",
+    "docker",
+    "huggingface_hub",
+    "sqlalchemy",
+    "alembic",
+)
 LOADED_AFTER = """
 import io, sys
 from contextlib import redirect_stdout
@@ -105,13 +115,18 @@ def test_benchmarking_never_imports_the_runner() -> None:
     assert result.stdout.strip() == "ok", result.stderr
 
 
-HEAVY_FOR_A_RUN = ("pandas", "numpy", "plotly", "jinja2")
+HEAVY_FOR_A_RUN = ("pandas", "numpy", "plotly", "jinja2", "sqlalchemy", "alembic")
 
 
 def test_a_run_that_renders_no_report_loads_no_renderer() -> None:
     """What every run imports before its first line (the steps, the reports-flag check, the
     server workflow) leaves the report renderers to the runs that render."""
-    modules = ("workflows.steps", "workflows.workflow_reports", "workflows.workflow_server")
+    modules = (
+        "workflows.steps",
+        "workflows.workflow_reports",
+        "workflows.workflow_server",
+        "workflows.store_commands",  # every run asks it whether a store is configured
+    )
     code = (
         f"import sys; [__import__(m) for m in {modules!r}]; "
         f"print(sorted({set(HEAVY_FOR_A_RUN)!r} & {{n.split('.')[0] for n in sys.modules}}))"

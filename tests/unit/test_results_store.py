@@ -1,0 +1,313 @@
+"""The results store: complete run folders in, the same figures, pins and verdicts out, through
+the CLI a person uses (`reports --ingest`, `--history`, `--baseline`), on SQLite always and on a
+throwaway PostgreSQL cluster where Debian's binaries are installed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from reports.build import report_of_folder
+from reports.store import schema
+from tests.helpers import REPO_ROOT, CliResult
+from tests.postgres import cluster, postgres_bin
+from tests.run_folders import Measured, RunSpec, eval_task, make_run, passing_run, spec_check
+
+Run = Callable[..., CliResult]
+
+
+def stored_run(folder: Path, stamp: str, suffix: str, **changes: Any) -> Path:
+    """A passing release (unless `changes` say otherwise) with a run id of its own."""
+    engine = changes.pop("engine_version", None)
+    passing_run(folder, **changes)
+    runtime_path = folder / "runtime_spec.json"
+    runtime = json.loads(runtime_path.read_text())
+    runtime["run_id"] = f"{stamp}_TinyModel_cpu_{runtime['run_config']['workflow']}_{suffix}"
+    if engine is not None:
+        runtime["engine_version"] = engine
+    runtime_path.write_text(json.dumps(runtime))
+    return folder
+
+
+def at(ttft: float) -> list[Measured]:
+    return [Measured(ttft_ms=ttft), Measured(concurrency=4, ttft_ms=ttft * 2, tpot_ms=20.0)]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store' / 'results.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture(scope="module")
+def postgres_cluster() -> Iterator[str]:
+    bindir = postgres_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (Debian package postgresql); SQLite ran")
+    with cluster(bindir) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: str) -> Iterator[str]:
+    """The cluster, emptied after each test."""
+    yield postgres_cluster
+    engine = sa.create_engine(postgres_cluster.replace("postgresql:", "postgresql+psycopg:", 1))
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    engine.dispose()
+
+
+def rows(url: str, table: sa.Table) -> list[dict[str, Any]]:
+    engine = sa.create_engine(url.replace("postgresql:", "postgresql+psycopg:", 1))
+    with engine.connect() as connection:
+        found = [dict(row._mapping) for row in connection.execute(sa.select(table))]
+    engine.dispose()
+    return found
+
+
+def ingest(run_cli: Run, url: str, *folders: Path) -> CliResult:
+    return run_cli("--workflow", "reports", "--db", url, "--ingest", *map(str, folders))
+
+
+def test_every_figure_comes_back_as_the_report_has_it(
+    tmp_path: Path, run_cli: Run, db_url: str
+) -> None:
+    folder = stored_run(
+        tmp_path / "run", "2026-12-01_10-00-00", "aaaa0001", points=at(80.0),
+        stress=[Measured(concurrency=2, ttft_ms=300.0)],
+    )  # fmt: skip
+    result = ingest(run_cli, db_url, folder)
+    assert result.code == 0, result.err
+    assert "1 of 1 run(s) stored" in result.out
+    report = report_of_folder(folder)
+    (run,) = rows(db_url, schema.runs)
+    assert (run["model"], run["device"], run["verdict"]) == ("TinyModel", "cpu", "ACCEPTED")
+    assert run["runner_git_sha"] == "0123456789abcdef0123456789abcdef01234567"
+    assert run["docker_image"] == "local/readiness-llama-cpp-cpu:0.1.0"
+    assert run["engine_version"] == "b11434" and run["spec_version"] == "0.1.0"
+    points = rows(db_url, schema.benchmark_points)
+    stored = {(p["isl"], p["osl"], p["concurrency"]): p for p in points if p["kind"] == "benchmark"}
+    for row in report["benchmarks"]:
+        point = stored[(row["isl"], row["osl"], row["concurrency"])]
+        for name in (
+            "mean_ttft_ms",
+            "mean_ttft_ms_ci95_low",
+            "tput_user_ci95_high",
+            "output_throughput",
+            "output_throughput_ci95_low",
+            "mean_tpot_ms",
+        ):
+            assert point[name] == pytest.approx(row[name], rel=1e-12), name  # fmt: skip
+    assert stored[(128, 32, 4)]["mean_tpot_ms_ci95_high"] == pytest.approx(20.0 * 1.02)
+    assert [p["mean_ttft_ms"] for p in points if p["kind"] == "stress_test"] == [300.0]
+    (score,) = rows(db_url, schema.eval_scores)
+    assert (score["task"], score["score"], score["score_ci95_low"]) == (
+        "readiness_basics",
+        0.55,
+        0.37,
+    )
+    assert {c["name"] for c in rows(db_url, schema.spec_checks)} == {"chat", "completions"}
+    checks = rows(db_url, schema.verdict_checks)
+    assert len(checks) == len(report["acceptance"]["checks"]) and checks
+
+
+def test_ingesting_a_run_twice_changes_nothing(tmp_path: Path, run_cli: Run) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    folder = stored_run(tmp_path / "run", "2026-12-01_10-00-00", "aaaa0001")
+    assert ingest(run_cli, url, folder).code == 0
+    again = ingest(run_cli, url, folder)
+    assert again.code == 0
+    assert "already in the store, unchanged" in again.out and "0 of 1 run(s)" in again.out
+    assert len(rows(url, schema.runs)) == 1
+    assert len(rows(url, schema.benchmark_points)) == 1
+
+
+def _running_release(folder: Path) -> Path:
+    return make_run(folder, children={"evals": "passed", "benchmarks": "running"})
+
+
+def _empty_benchmarks(folder: Path) -> Path:
+    return make_run(folder, RunSpec(workflow="benchmarks"), points=(), release=False)
+
+
+def _no_runtime(folder: Path) -> Path:
+    folder.mkdir()
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (_running_release, "is not a complete run: release.json: benchmarks is running"),
+        (_empty_benchmarks, "is not a complete run: the benchmarks workflow left no result"),
+        (_no_runtime, "is not a run folder (no runtime_spec.json)"),
+    ],
+)
+def test_a_folder_that_is_not_a_complete_run_is_refused_and_nothing_is_stored(
+    tmp_path: Path, run_cli: Run, make: Callable[[Path], Path], reason: str
+) -> None:
+    good = stored_run(tmp_path / "good", "2026-12-01_10-00-00", "aaaa0001")
+    store = tmp_path / "r.db"
+    result = ingest(run_cli, f"sqlite:///{store}", good, make(tmp_path / "bad"))
+    assert result.code == 2
+    assert reason in result.err and len(result.err.strip().splitlines()) == 1
+    assert "Traceback" not in result.err + result.out
+    assert not store.exists()  # checked before the store is even opened
+
+
+def test_the_default_store_is_a_sqlite_file_under_the_logs_folder(
+    tmp_path: Path, run_cli: Run
+) -> None:
+    folder = stored_run(tmp_path / "run", "2026-12-01_10-00-00", "aaaa0001")
+    result = run_cli("--workflow", "reports", "--ingest", str(folder))
+    assert result.code == 0, result.err
+    assert (tmp_path / "workflow_logs" / "results.db").is_file()
+
+
+def _three_releases(tmp_path: Path, run_cli: Run, url: str) -> None:
+    folders = [
+        stored_run(tmp_path / "a", "2026-12-01_10-00-00", "aaaa0001", points=at(80.0)),
+        stored_run(
+            tmp_path / "b",
+            "2026-12-02_10-00-00",
+            "bbbb0002",
+            points=at(90.0),
+            engine_version="b11549",
+        ),
+        stored_run(  # slower than its target: not accepted
+            tmp_path / "c",
+            "2026-12-03_10-00-00",
+            "cccc0003",
+            points=at(2000.0),
+            engine_version="b11549",
+        ),
+    ]
+    assert ingest(run_cli, url, *reversed(folders)).code == 0
+
+
+def test_history_is_the_series_over_runs_with_pins_and_verdicts(
+    tmp_path: Path, run_cli: Run, db_url: str
+) -> None:
+    _three_releases(tmp_path, run_cli, db_url)
+    args = ("--workflow", "reports", "--db", db_url, "--history", "--model", "tinymodel")
+    result = run_cli(*args, "--device", "cpu", "--point", "128,32,1", "--json")
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    (point,) = document["points"]
+    series = point["series"]
+    assert [run["value"] for run in series] == [80.0, 90.0, 2000.0]  # oldest first
+    assert [run["verdict"] for run in series] == ["ACCEPTED", "ACCEPTED", "NOT ACCEPTED"]
+    assert [run["pins_changed"] for run in series] == [[], ["engine_version"], []]
+    assert series[0]["ci95_low"] == pytest.approx(80.0 * 0.98)
+    table = run_cli(*args, "--device", "cpu", "--metric", "tpot")
+    assert "ISL 128 OSL 32 concurrency 4" in table.out and "TPOT (ms)" in table.out
+    assert "bbbb0002" in table.out and "engine" in table.out
+
+
+def test_baseline_is_the_last_accepted_release(tmp_path: Path, run_cli: Run, db_url: str) -> None:
+    args = ("--workflow", "reports", "--db", db_url, "--baseline", "--model", "TinyModel")
+    none_yet = run_cli(*args, "--device", "cpu")
+    assert none_yet.code == 0 and "no accepted release of TinyModel on cpu" in none_yet.out
+    _three_releases(tmp_path, run_cli, db_url)
+    found = json.loads(run_cli(*args, "--device", "cpu", "--json").out)["baseline"]
+    assert found["run_id"].endswith("bbbb0002")  # the newest, cccc0003, was not accepted
+    assert found["engine_version"] == "b11549"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--history", "--model", "M"], "--device is needed"),
+        (["--history", "--model", "M", "--device", "cpu", "--point", "1,2"], "--point 1,2"),
+        (["--history", "--model", "M", "--device", "cpu", "--metric", "x"], "--metric x: one of"),
+        (["--baseline", "--model", "M", "--device", "cpu", "--point", "1,1,1"], "--point would"),
+        (["--ingest", "x", "--history"], "one of them"),
+        (["--ingest", "x", "--db", "mysql://u@h/db"], "is not one the store takes"),
+    ],
+)
+def test_store_input_errors_are_one_line(argv: list[str], message: str, run_cli: Run) -> None:
+    result = run_cli("--workflow", "reports", *argv)
+    assert result.code == 2
+    assert message in result.err and "Traceback" not in result.err + result.out
+
+
+def test_the_password_in_a_store_url_is_never_shown(tmp_path: Path, run_cli: Run) -> None:
+    folder = stored_run(tmp_path / "run", "2026-12-01_10-00-00", "aaaa0001")
+    url = "postgresql://team:v3ry-s3cret-pw@127.0.0.1:1/results"  # nothing listens on port 1
+    result = ingest(run_cli, url, folder)
+    assert result.code == 3
+    assert "postgresql://team:***@127.0.0.1:1/results" in result.err
+    assert "v3ry-s3cret" not in result.err + result.out
+
+
+def test_an_ingest_that_fails_midway_leaves_nothing(
+    tmp_path: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reports.store import ingest as ingest_module
+
+    def fail(*_: object) -> None:
+        raise sa.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    monkeypatch.setattr(ingest_module, "_insert_rows", fail)
+    result = ingest(run_cli, url, stored_run(tmp_path / "run", "2026-12-01_10-00-00", "a0"))
+    assert result.code == 3 and "disk I/O error" in result.err
+    assert rows(url, schema.runs) == []  # the run's row went with the rest
+
+
+def test_two_ingests_at_once_both_land(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"  # neither finds a schema: both migrate at once
+    folders = [
+        stored_run(tmp_path / name, f"2026-12-0{day}_10-00-00", name, points=at(80.0))
+        for day, name in ((1, "aaaa0001"), (2, "bbbb0002"))
+    ]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "run.py", "--workflow", "reports", "--db", url, "--ingest", str(f)],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for f in folders
+    ]
+    outputs = [process.communicate(timeout=120)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    assert sorted(run["run_id"][-8:] for run in rows(url, schema.runs)) == ["aaaa0001", "bbbb0002"]
+
+
+def test_the_migrations_make_the_schema_the_code_queries(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from reports.store.database import open_store
+    from reports.store.url import store_url
+
+    engine = open_store(store_url(db_url, {}, Path(".")))
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), schema.metadata) == []
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").all() == [
+            ("0001",)
+        ]
+    engine.dispose()
+
+
+def test_eval_rows_keep_a_skipped_task_without_a_score(tmp_path: Path, run_cli: Run) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    tasks = [eval_task("gsm8k", "SKIPPED", None, reason="needs prompt logprobs")]
+    folder = stored_run(tmp_path / "run", "2026-12-01_10-00-00", "a1", tasks=tasks,
+                        checks=[spec_check("chat", "FAIL", "no")])  # fmt: skip
+    assert ingest(run_cli, url, folder).code == 0
+    (score,) = rows(url, schema.eval_scores)
+    assert score["score"] is None and score["status"] == "SKIPPED"
+    assert rows(url, schema.runs)[0]["verdict"] == "NOT ACCEPTED"
