@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,10 +22,10 @@ from benchmarking.datasets import (
     Tokenizer,
     sharegpt_path,
 )
-from benchmarking.load_shape import achieved_rate
+from benchmarking.load_shape import achieved_rate, schedule, shape_fields, trimmed_as
 from benchmarking.point_document import Measurement, Outcome, point_document
-from benchmarking.schedule import arrival_offsets_ns
 from benchmarking.settings import Settings
+from benchmarking.shape_args import LoadShape
 from benchmarking.sweep import Point, point_seed
 from benchmarking.telemetry.point import NOT_SCRAPED, duration_of
 from benchmarking.telemetry.session import PointWatch, Session, not_scraped
@@ -81,7 +82,12 @@ def point_path(ctx: Context, point: Point, prefix: str | None = None) -> Path:
 
 def point_tag(settings: Settings, point: Point) -> str:
     shape = "sharegpt" if settings.dataset == "sharegpt" else f"isl-{point.isl}_osl-{point.osl}"
-    return f"{shape}_maxcon-{point.concurrency}_n-{point.num_prompts}{point.rate_tag}"
+    count = (
+        f"duration-{settings.shape.duration_s:g}"
+        if settings.shape.duration_s
+        else f"n-{point.num_prompts}"
+    )
+    return f"{shape}_maxcon-{point.concurrency}_{count}{point.rate_tag}"
 
 
 def prefix_variants(mode: str) -> tuple[str, str]:
@@ -102,34 +108,81 @@ def run_point(
     files of its own, with fresh prompts after the first), write its result files, return
     its document."""
     settings = ctx.settings
-    dataset = dataset_for(ctx, point, window, prefix, repeat)
-    prompts = dataset.prompts(point.num_prompts + settings.warmups, ctx.tokenizer)
-    warm, measured = prompts[: settings.warmups], prompts[settings.warmups :]
-    if warm:
-        driver.run(plan_for(ctx, warm, point.concurrency, "warmup", [0] * len(warm)))
-    offsets = arrival_offsets_ns(len(measured), point.rate, settings.burstiness, settings.seed)
+    measured, offsets = prompts_and_offsets(
+        ctx, point, dataset_for(ctx, point, window, prefix, repeat)
+    )
     tag = point_tag(settings, point) + (f"_window-{window:04d}" if window else "")
     tag += f"_prefix-{prefix}" if prefix else ""
     tag += f"_repeat-{repeat}" if repeat else ""
     plan = plan_for(ctx, measured, point.concurrency, tag, offsets)
     watch = ctx.watch(tag)
     clock = CpuClock.start()
-    outcome = execute(plan, len(measured))
+    plan = dataclasses.replace(plan, send_until_s=settings.shape.duration_s)
+    outcome = sent_only(execute(plan, len(measured)))
     cpu = clock.used()
-    document = _document(ctx, _measured_shape(point, measured), outcome, plan, watch)
+    trimmed = [trimmed_as(settings.shape, r.sent_ns - outcome.start_ns) for r in outcome.results]
+    shown = _measured_shape(point, measured, len(outcome.results) if settings.shape.timed else None)
+    document = _document(ctx, shown, kept_only(outcome, trimmed, settings.shape), plan, watch)
+    document["load_shape"] = shape_fields(settings.shape, trimmed)
     document["prefix_cache"] = _prefix_fields(settings, point, prefix)
     document |= {"prompt_seed": point_seed(settings.seed, point, window, repeat), "repeat": None}
     if repeat:
         document |= {"kind": f"{ctx.kind}_repeat", "repeat": repeat}
     document |= cpu
-    rows = request_rows(outcome)
+    rows = request_rows(outcome, trimmed)
     document |= intervals.interval_fields([intervals.repeat_of(document, rows)])
     write_results(ctx.output_dir, f"{ctx.kind}_{tag}", document, rows)
     return document
 
 
-def _measured_shape(point: Point, prompts: list[Prompt]) -> Point:
-    """ShareGPT points have no fixed lengths: report the mean ones."""
+def prompts_and_offsets(
+    ctx: Context, point: Point, dataset: Dataset
+) -> tuple[list[Prompt], list[int]]:
+    """The measured prompts and their arrival offsets, after the warm-up requests have run. A
+    timed closed-loop point learns from the warm-up's latency how many prompts to make."""
+    settings = ctx.settings
+    capped, warmups = settings.num_prompts is not None, settings.warmups
+    if settings.shape.timed and math.isinf(point.rate):
+        latency = warm_up(ctx, point, dataset.prompts(warmups, ctx.tokenizer))
+        offsets = schedule(
+            settings.shape, point, settings.burstiness, settings.seed, latency, capped
+        )
+        return dataset.prompts(warmups + len(offsets), ctx.tokenizer)[warmups:], offsets
+    offsets = schedule(settings.shape, point, settings.burstiness, settings.seed, capped=capped)
+    prompts = dataset.prompts(len(offsets) + warmups, ctx.tokenizer)
+    warm_up(ctx, point, prompts[:warmups])
+    return prompts[warmups:], offsets[: len(prompts) - warmups]
+
+
+def warm_up(ctx: Context, point: Point, warm: list[Prompt]) -> float | None:
+    """Run the warm-up requests, all at once up to the point's concurrency; the longest
+    successful one's latency in seconds (None: none succeeded, or none was asked for)."""
+    if not warm:
+        return None
+    outcome = driver.run(plan_for(ctx, warm, point.concurrency, "warmup", [0] * len(warm)))
+    latencies = [r.e2el_ms for r in outcome.results if r.success and r.e2el_ms is not None]
+    return max(latencies) / 1e3 if latencies else None
+
+
+def sent_only(outcome: driver.RunOutcome) -> driver.RunOutcome:
+    """A timed point's outcome without the requests its time limit left unsent."""
+    sent = [r for r in outcome.results if r.error != driver.NOT_SENT_TIME_UP]
+    return dataclasses.replace(outcome, results=sent)
+
+
+def kept_only(
+    outcome: driver.RunOutcome, trimmed: list[str | None], shape: LoadShape
+) -> driver.RunOutcome:
+    """The requests the statistics count, timed from the end of the warm-up trim."""
+    kept = [r for r, why in zip(outcome.results, trimmed, strict=True) if why is None]
+    start_ns = outcome.start_ns + int(shape.warmup_s * 1e9)
+    return dataclasses.replace(outcome, results=kept, start_ns=start_ns)
+
+
+def _measured_shape(point: Point, prompts: list[Prompt], sent: int | None = None) -> Point:
+    """ShareGPT points have no fixed lengths: report the mean ones; a timed point's request
+    count is what it sent."""
+    point = point if sent is None else dataclasses.replace(point, num_prompts=sent)
     if point.isl or not prompts:
         return point
     isl = round(sum(p.prompt_tokens for p in prompts) / len(prompts))
@@ -217,8 +270,15 @@ def _client_fields(outcome: driver.RunOutcome, plan: driver.Plan) -> dict[str, o
     }
 
 
-def request_rows(outcome: driver.RunOutcome) -> list[dict[str, object]]:
-    return [_request_row(r, outcome.start_ns) for r in outcome.results]
+def request_rows(
+    outcome: driver.RunOutcome, trimmed: list[str | None] | None = None
+) -> list[dict[str, object]]:
+    """Every request sent, those the statistics trim marked `trimmed` (warmup, cooldown)."""
+    marks = trimmed or [None] * len(outcome.results)
+    return [
+        _request_row(r, outcome.start_ns) | {"trimmed": why}
+        for r, why in zip(outcome.results, marks, strict=True)
+    ]
 
 
 def write_results(

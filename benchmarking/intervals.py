@@ -37,7 +37,7 @@ def _number(value: object) -> float | None:
 
 
 def _successful(rows: Sequence[Row]) -> list[Row]:
-    return [row for row in rows if row.get("success")]
+    return [row for row in rows if row.get("success") and not row.get("trimmed")]
 
 
 def _mean_of(key: str) -> Callable[[Sequence[Row], Repeat], float | None]:

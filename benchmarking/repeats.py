@@ -139,7 +139,9 @@ def _distributions(
         for key in last
         if key.startswith("p") and key.endswith("_ttft_ms")
     ]
-    pooled = [row for repeat in rows for row in repeat if row.get("success")]
+    pooled = [
+        row for repeat in rows for row in repeat if row.get("success") and not row.get("trimmed")
+    ]
     fields: dict[str, Any] = {}
     for name, key in ROW_SERIES.items():
         values = [float(v) for row in pooled if isinstance(v := row.get(key), (int, float))]

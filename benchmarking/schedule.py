@@ -18,7 +18,7 @@ def arrival_offsets_ns(
     rng = random.Random(seed)
     offsets, clock = [], 0.0
     for index in range(count):
-        offsets.append(int(clock * 1e9))
+        offsets.append(round(clock * 1e9))
         if index < count - 1:
             clock += (
                 1 / rate

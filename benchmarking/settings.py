@@ -21,6 +21,7 @@ from benchmarking.arg_values import (
 )
 from benchmarking.endpoints import CHAT, COMPLETIONS
 from benchmarking.metrics import parse_goodput
+from benchmarking.shape_args import SHAPE_KEYS, LoadShape, shape_from
 
 ACCEPTED = (
     "isl",
@@ -50,6 +51,7 @@ ACCEPTED = (
     "prefix_share",  # the shared prefix's share of the prompt (default 0.75)
     "telemetry_interval",  # seconds between scrapes of the server's /metrics (0: none)
     "repeat",  # run.py --repeat N: each point measured N times, fresh prompts each time
+    *SHAPE_KEYS,  # benchmarking/shape_args.py: a time limit, warm-up and cool-down trimming
 )
 PREFIX_CACHE_MODES = ("shared", "multi_turn")
 SWEEPS = ("full", "targets")  # targets: only the spec's perf_reference points
@@ -90,6 +92,7 @@ class Settings:
     prefix_share: float = 0.75
     telemetry_interval: float = 1.0  # seconds between scrapes of the server's /metrics; 0: none
     repeat: int = 1  # measurements per point (a straddling target point may get more)
+    shape: LoadShape = field(default_factory=LoadShape)  # a time limit, trimming: shape_args.py
     extra: Mapping[str, object] = field(default_factory=dict)
 
     def request_timeout_s(self, output_tokens: int) -> float:
@@ -116,6 +119,7 @@ NATIVE_ONLY = (
     "prefix_cache",
     "prefix_share",
     "repeat",
+    *SHAPE_KEYS,
 )
 
 
@@ -162,6 +166,8 @@ def settings_from(args: Mapping[str, object], draw: Callable[[], int] = draw_see
     endpoint = {"chat": CHAT, "completions": COMPLETIONS}.get(str(args.get("endpoint", "chat")))
     if endpoint is None:
         raise SettingsError("endpoint: use chat or completions")
+    rates, warmups = _rate(args.get("rate", math.inf)), whole(args.get("warmups", 1), "warmups", 0)
+    prompts = (wholes(args.get("num_prompts"), "num_prompts") or (None,))[0]
     return Settings(
         tool=tool,
         dataset=dataset,
@@ -169,8 +175,8 @@ def settings_from(args: Mapping[str, object], draw: Callable[[], int] = draw_see
         isl=wholes(args.get("isl"), "isl"),
         osl=wholes(args.get("osl"), "osl"),
         concurrency=wholes(args.get("concurrency"), "concurrency"),
-        num_prompts=(wholes(args.get("num_prompts"), "num_prompts") or (None,))[0],
-        rate=_rate(args.get("rate", math.inf)),
+        num_prompts=prompts,
+        rate=rates,
         burstiness=_burstiness(args.get("burstiness", 1.0)),
         smoke=flag(args.get("smoke", False), "smoke"),
         endpoint=endpoint,
@@ -180,7 +186,7 @@ def settings_from(args: Mapping[str, object], draw: Callable[[], int] = draw_see
         workers=whole(args.get("workers", 1), "workers", 1),
         range_ratio=_range_ratio(args.get("range_ratio", 0.0)),
         ignore_eos=flag(args.get("ignore_eos", True), "ignore_eos"),
-        warmups=whole(args.get("warmups", 1), "warmups", 0),
+        warmups=warmups,
         max_failed=fraction(args.get("max_failed", 0.0), "max_failed"),
         request_timeout=_seconds(args.get("request_timeout"), "request_timeout"),
         sweep=_sweep(args.get("sweep", "full")),
@@ -190,6 +196,7 @@ def settings_from(args: Mapping[str, object], draw: Callable[[], int] = draw_see
         prefix_share=_share(args.get("prefix_share", 0.75)),
         telemetry_interval=_interval(args.get("telemetry_interval", 1.0)),
         repeat=whole(args.get("repeat", 1), "repeat", 1),
+        shape=shape_from(args, rates, warmups, prompts),
     )
 
 

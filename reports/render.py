@@ -70,11 +70,17 @@ def verdict_line(report: Mapping[str, Any]) -> str:
     return f"NOT ACCEPTED ⛔ ({counted}{', ' + also if also else ''})"
 
 
-def metadata_frame(meta: Mapping[str, Any]) -> pd.DataFrame:
+def metadata_frame(meta: Mapping[str, Any], markdown: bool = True) -> pd.DataFrame:
+    """The run's metadata, a row per field it has; the Docker image only when the server ran
+    in it (a local process or an external server did not)."""
     rows = [
-        {"Field": label, "Value": "`" + str(meta[key]) + "`" if key == "run_command" else meta[key]}
+        {
+            "Field": label,
+            "Value": f"`{meta[key]}`" if key == "run_command" and markdown else meta[key],
+        }
         for label, key in METADATA_ROWS
         if meta.get(key) not in (None, "")
+        and (key != "docker_image" or meta.get("server_mode") == "docker")
     ]
     return pd.DataFrame(rows)
 
@@ -105,7 +111,9 @@ def section_tables(report: Mapping[str, Any], table: Any) -> dict[str, str]:
     acceptance = report["acceptance"]
     comparison = report.get("comparison")
     return {
-        "metadata_table": table(metadata_frame(report["metadata"])),
+        "metadata_table": table(
+            metadata_frame(report["metadata"], markdown=table is tables.markdown_table)
+        ),
         "categories_table": table(
             tables.category_frame(report["acceptance_criteria_metadata"]["categories"])
         ),

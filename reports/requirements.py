@@ -196,7 +196,7 @@ def grade_goodput(requirements: Mapping[str, Any], points: Sequence[Point]) -> l
             continue
         isl, osl, concurrency = point.key
         where = f"ISL {isl} OSL {osl} concurrency {concurrency}{point.rate_label}"
-        rows = point.request_rows()
+        rows = [row for row in point.request_rows() if not row.get("trimmed")]
         good = sum(meets_slo(row, slo) for row in rows)
         share = good / len(rows) if rows else None
         interval = wilson_interval(share, len(rows)) if share is not None else None

@@ -35,6 +35,7 @@ REQUEST_ROW_KEYS = (
     "tpot_ms",
     "e2el_ms",
     "itl_ms",
+    "trimmed",  # a timed point's warmup or cooldown request, left out of its statistics
 )
 
 

@@ -30,6 +30,7 @@ START_MARGIN_NS = 5_000_000  # after every worker is ready
 DEFAULT_REQUEST_TIMEOUT_S = 600.0
 WAVE_SLACK_S = 1.0  # per wave of requests in a derived deadline: sending, connecting
 REPORT_GRACE_S = 60.0  # after the point's deadline, for workers to parse and report
+NOT_SENT_TIME_UP = "not sent: the point's duration had passed"  # dropped, not a failure
 MAX_WORKERS = 256
 
 
@@ -48,12 +49,15 @@ class Plan:
     max_concurrency: int  # 0: unbounded
     request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S  # each request, from its send
     deadline_s: float | None = None  # the whole plan, from the start; None: derived
+    send_until_s: float | None = None  # a timed point: no request is sent after this
 
     def resolved_deadline_s(self) -> float:
         """Given, or the last arrival plus, per wave of concurrent requests, one request timeout
         and a second: past it, no request can still be running within its own timeout."""
         if self.deadline_s is not None:
             return self.deadline_s
+        if self.send_until_s is not None:
+            return self.send_until_s + self.request_timeout_s + WAVE_SLACK_S
         waves = math.ceil(len(self.requests) / self.max_concurrency) if self.max_concurrency else 1
         last = max((p.offset_ns for p in self.requests), default=0) / 1e9
         return last + max(waves, 1) * (self.request_timeout_s + WAVE_SLACK_S)
@@ -73,11 +77,17 @@ class Limits:
     start_ns: int
     request_timeout_ns: int
     deadline_ns: int
+    send_until_ns: int | None = None
 
     @classmethod
     def of(cls, plan: Plan, start_ns: int) -> Limits:
         deadline = start_ns + int(plan.resolved_deadline_s() * 1e9)
-        return cls(start_ns, int(plan.request_timeout_s * 1e9), deadline)
+        until = None if plan.send_until_s is None else start_ns + int(plan.send_until_s * 1e9)
+        return cls(start_ns, int(plan.request_timeout_s * 1e9), deadline, until)
+
+    def time_up(self) -> bool:
+        """A timed point's sending time has passed."""
+        return self.send_until_ns is not None and time.perf_counter_ns() >= self.send_until_ns
 
     def for_request(self, sent_ns: int) -> tuple[int, str]:
         """The request's deadline, and what to record if it passes."""
@@ -154,6 +164,12 @@ async def _send(
     if slots is not None:
         await slots.acquire()
     try:
+        if limits.time_up():
+            return (
+                planned,
+                RawResponse(sent_ns=time.perf_counter_ns(), error=NOT_SENT_TIME_UP),
+                scheduled,
+            )
         raw = await _attempt(pool, planned.payload, limits)
         if tick is not None:
             tick()

@@ -1,5 +1,6 @@
 """Load shapes beyond a concurrency level, against the emulator with known timings: several
-request rates in one run. The achieved rate is requests sent per second, first send to last."""
+request rates in one run, time-limited points with warm-up and cool-down trimming. The achieved
+rate is requests sent per second, first send to last."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from benchmarking.settings import settings_from
+from benchmarking import bench
+from benchmarking.client import driver
+from benchmarking.settings import SettingsError, settings_from
 from benchmarking.sweep import Point, at_rates, point_seed
-from tests.helpers import Emulator, benchmarking_process, point_files
+from tests.helpers import Emulator, benchmarking_process, context, point_files
 
 RATE_TOLERANCE = 0.05  # achieved vs asked, constant arrivals, over a second or more of sends
 
@@ -58,3 +61,72 @@ def test_rates_multiply_the_sweep_points_and_give_each_its_own_prompts() -> None
     seeds = {point_seed(7, p) for p in points}
     assert len(seeds) == 4, "the same prompts at two rates would be served from a prompt cache"
     assert point_seed(7, Point(16, 4, 1, 8)) == point_seed(7, Point(16, 4, 1, 8, math.inf))
+
+
+def in_process(label: str) -> bench.Progress:
+    del label
+    return lambda plan, total: driver.run(plan)
+
+
+def test_a_timed_point_sends_for_its_duration_and_trims_warmup_and_cooldown(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    url = emulator("--ttft-ms", "5", "--itl-ms", "2")
+    args = {"duration": 2, "warmup_s": 0.5, "cooldown_s": 0.5, "warmups": 1, "seed": 3}
+    document = bench.run_point(
+        context(url, tmp_path, "benchmark", **args), Point(16, 4, 2, 8), in_process("point")
+    )
+    [(saved, rows)] = point_files(tmp_path)
+    assert saved == document
+    assert (tmp_path / "benchmark_isl-16_osl-4_maxcon-2_duration-2.json").is_file()
+    sent_s = [row["start_ms"] / 1e3 for row in rows]
+    assert max(sent_s) < 2.0, "nothing is sent after the duration"
+    assert max(sent_s) > 1.8 and len(rows) > 40, "a closed loop keeps sending until then"
+    assert len(rows) == document["num_prompts"] and all(row["success"] for row in rows)
+    for row, at in zip(rows, sent_s, strict=True):
+        assert row["trimmed"] == ("warmup" if at < 0.5 else "cooldown" if at >= 1.5 else None)
+    kept = [row for row in rows if row["trimmed"] is None]
+    assert document["completed"] == len(kept) < len(rows)
+    shape = saved["load_shape"]
+    assert shape["sent"] == len(rows) and shape["duration_s"] == 2
+    assert shape["trimmed_warmup"] + shape["trimmed_cooldown"] == len(rows) - len(kept)
+    assert shape["trimmed_warmup"] > 0 and shape["trimmed_cooldown"] > 0
+    kept_ttft = sum(row["ttft_ms"] for row in kept) / len(kept)
+    assert document["mean_ttft_ms"] == pytest.approx(kept_ttft), "statistics of the kept ones"
+
+
+def test_a_timed_point_at_a_rate_sends_what_arrives_within_its_duration(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    url = emulator("--ttft-ms", "5", "--itl-ms", "2")
+    args = {"duration": 2, "rate": 40, "burstiness": "inf", "cooldown_s": 0.25}
+    bench.run_point(
+        context(url, tmp_path, "benchmark", **args),
+        Point(16, 4, 8, 8, rate=40.0),
+        in_process("point"),
+    )
+    [(document, rows)] = point_files(tmp_path)
+    assert len(rows) == 80, "40/s for 2 s, constant arrivals"
+    assert document["achieved_rate"] == pytest.approx(40, rel=RATE_TOLERANCE)
+    cooled = sum(row["trimmed"] == "cooldown" for row in rows)
+    assert 9 <= cooled <= 11, "those sent in the last 0.25 s (by when each was really sent)"
+    assert document["completed"] == 80 - cooled
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"warmup_s": 1}, "warmup_s and cooldown_s trim a timed point: give duration=SECONDS"),
+        ({"duration": 10, "warmup_s": 6, "cooldown_s": 4}, "leave nothing of duration=10"),
+        ({"duration": 0}, "duration: expected a positive number of seconds"),
+        ({"duration": 5, "cooldown_s": -1}, "cooldown_s: expected a number of seconds, 0 or"),
+        ({"duration": 5, "warmups": 0}, "duration with rate=inf (all at once) needs warmups"),
+    ],
+)
+def test_timed_point_arguments_that_do_not_fit_are_refused(
+    args: dict[str, object], message: str
+) -> None:
+    with pytest.raises(SettingsError) as error:
+        settings_from(args)
+    assert message in str(error.value)
+    assert settings_from({"duration": 5, "warmups": 0, "num_prompts": 9}).shape.duration_s == 5

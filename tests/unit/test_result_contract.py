@@ -84,6 +84,7 @@ POINT = {
     "errors",
     "error_counts",
     "prefix_cache",
+    "load_shape",
     "client_cpu_s",
     "client_cpu_share",
     "server_telemetry",
@@ -126,6 +127,7 @@ REQUEST_ROW = {
     "tpot_ms",
     "e2el_ms",
     "itl_ms",
+    "trimmed",
 }
 ENDURANCE = {
     *ENVELOPE,

@@ -150,11 +150,11 @@ def test_a_marginal_check_shows_first_in_every_format(tmp_path: Path) -> None:
     rendered = render_run(marginal_run(tmp_path / "run"))
     report: dict[str, Any] = rendered.report
     [finding] = report["acceptance"]["marginal"]
-    assert "MARGINAL PASS: TTFT 990.0 ms (95% interval [940.5, 1039.5])" in finding["message"]
+    assert "MARGINAL PASS: TTFT 990 ms (95% interval [940, 1040])" in finding["message"]
     markdown = rendered.files["markdown"].read_text()
     assert markdown.index("#### Marginal") < markdown.index("#### Blockers")
     assert "Verdict: ACCEPTED ✅ (1 marginal: decided by the mean)" in markdown
-    assert "PASS ✅ MARGINAL" in markdown and "990.0 [940.5, 1039.5]" in markdown
+    assert "PASS ✅ MARGINAL" in markdown and "990 [940, 1040]" in markdown
     html = rendered.files["html"].read_text()
     assert html.index('id="marginal"') < html.index("<h3>Blockers</h3>")
     cases = ElementTree.parse(rendered.files["junit"]).getroot().iter("testcase")
@@ -169,7 +169,7 @@ def test_the_console_names_a_marginal_check_before_anything_else(tmp_path: Path)
     lines = out.getvalue().splitlines()
     assert lines[0].endswith(": ACCEPTED")
     assert lines[1].startswith("  marginal: ISL 128 OSL 32 concurrency 1, functional tier")
-    assert "straddles the target 1000.0 ms; decided by the mean, within it" in lines[1]
+    assert "straddles the target 1000 ms; decided by the mean, within it" in lines[1]
 
 
 def test_html_charts_draw_each_points_interval_as_error_bars(tmp_path: Path) -> None:
