@@ -39,7 +39,13 @@ def baseline_report(path: Path) -> dict[str, Any]:
 
 
 def _row(
-    what: str, metric: str, before: Any, now: Any, lower_better: bool, threshold: float
+    what: str,
+    metric: str,
+    before: Any,
+    now: Any,
+    lower_better: bool,
+    threshold: float,
+    field: str = "",
 ) -> dict[str, Any]:
     change = None
     regression = False
@@ -50,11 +56,36 @@ def _row(
     return {
         "what": what,
         "metric": metric,
+        "field": field,  # how the figures are written: reports.figures.METRIC_FORMATS
         "before": before,
         "now": now,
         "change": change,
         "regression": regression,
     }
+
+
+def _tasks(report: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {str(task["task"]): task for task in (report.get("evals") or {}).get("tasks", [])}
+
+
+def eval_rows(
+    report: Mapping[str, Any], baseline: Mapping[str, Any], threshold: float
+) -> list[dict[str, Any]]:
+    """Each eval in either run: its status where it changed (a task that ran before and not
+    now is there, 'not run'; one that passed and no longer does is a regression), and its
+    score where both runs have one."""
+    rows = []
+    before, now = _tasks(baseline), _tasks(report)
+    for name in [*now, *(task for task in before if task not in now)]:
+        old, new = before.get(name) or {}, now.get(name) or {}
+        was, status = old.get("status") or "not run", new.get("status") or "not run"
+        if was != status:
+            row = _row(name, "status", was, status, False, threshold, "status")
+            row["regression"] = was == "PASS"
+            rows.append(row)
+        if old.get("score") is not None and new.get("score") is not None:
+            rows.append(_row(name, "score", old["score"], new["score"], False, threshold, "score"))
+    return rows
 
 
 def compare(
@@ -63,7 +94,7 @@ def compare(
     rows = [
         _row(
             "verdict", "accepted", baseline.get("acceptance_criteria"),
-            report.get("acceptance_criteria"), False, threshold,
+            report.get("acceptance_criteria"), False, threshold, "accepted",
         )
     ]  # fmt: skip
     rows[0]["change"] = None  # a verdict turned from accepted to not is the regression
@@ -77,14 +108,10 @@ def compare(
             continue
         what = f"ISL {key[0]} OSL {key[1]} concurrency {key[2]}"
         for field, label, lower in BENCHMARK_METRICS:
-            rows.append(_row(what, label, old.get(field), now_row.get(field), lower, threshold))
-    old_tasks = {t["task"]: t for t in (baseline.get("evals") or {}).get("tasks", [])}
-    for task in (report.get("evals") or {}).get("tasks", []):
-        old = old_tasks.get(task["task"])
-        if old is not None:
             rows.append(
-                _row(task["task"], "score", old.get("score"), task.get("score"), False, threshold)
+                _row(what, label, old.get(field), now_row.get(field), lower, threshold, field)
             )
+    rows += eval_rows(report, baseline, threshold)
     meta = baseline.get("metadata") or {}
     return {
         "baseline": meta.get("report_id") or "previous run",

@@ -4,16 +4,20 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
+from markupsafe import Markup
 
 from reports import shapes, tables
 from reports.acceptance import ACCEPTED, NOT_ACCEPTED, PARTIAL
+from reports.escaping import markdown_text
 from reports.redaction import redact
 from reports.render import environment
 from reports.report_document import REPORT_KIND
@@ -21,6 +25,7 @@ from reports.results import write_atomic
 from reports.run_data import ReportError, read_json
 
 CATALOGUE_SCHEMA_VERSION = "1"
+NOT_RUN = "not run"
 VERDICT_MARKS = {ACCEPTED: "ACCEPTED ✅", NOT_ACCEPTED: "NOT ACCEPTED ⛔", PARTIAL: "PARTIAL ⚠️"}
 
 
@@ -84,8 +89,10 @@ def catalogue_row(report: Mapping[str, Any], source: Path) -> dict[str, Any]:
         "verdict": verdict,
         "blockers": len(blockers),
         "first_blocker": blockers[0]["message"] if blockers else "",
-        "evals": f"{evals.get('pass', 0)} pass, {evals.get('fail', 0)} fail" if evals else "",
-        "spec_tests": f"{spec.get('passed', 0)} pass, {spec.get('failed', 0)} fail" if spec else "",
+        "evals": f"{evals.get('pass', 0)} pass, {evals.get('fail', 0)} fail" if evals else NOT_RUN,
+        "spec_tests": f"{spec.get('passed', 0)} pass, {spec.get('failed', 0)} fail"
+        if spec
+        else NOT_RUN,
         "report_id": meta.get("report_id"),
         "generated_at": meta.get("generated_at"),
         "runner_git_sha": meta.get("runner_git_sha"),
@@ -131,7 +138,26 @@ def _why_set_aside(kept: Mapping[str, Any], set_aside: Mapping[str, Any]) -> str
     return f"{set_aside['source']} is superseded by {kept['source']}"
 
 
-def catalogue_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+def report_link(row: Mapping[str, Any], output_dir: Path) -> str:
+    """Where the row's report is, from the catalogue's folder: its report.html, else the
+    report.json it was read from."""
+    source = Path(row["source"])
+    page = source.with_name("report.html")
+    target = page if page.is_file() else source
+    return quote(os.path.relpath(target.resolve(), output_dir.resolve()))
+
+
+def _linked(row: Mapping[str, Any], output_dir: Path, markdown: bool) -> Markup:
+    """The report id as a link to the report (Markup: escaped here, for one format)."""
+    href, text = report_link(row, output_dir), str(row["report_id"] or "report")
+    if markdown:
+        return Markup(f"[{markdown_text(text)}]({href})")
+    return Markup('<a href="{}">{}</a>').format(href, text)
+
+
+def catalogue_frame(
+    rows: Sequence[Mapping[str, Any]], output_dir: Path, markdown: bool = True
+) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
@@ -143,7 +169,7 @@ def catalogue_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
                 "First blocker": row["first_blocker"],
                 "Evals": row["evals"],
                 "Spec tests": row["spec_tests"],
-                "Report": row["report_id"],
+                "Report": _linked(row, output_dir, markdown),
             }
             for row in rows
         ]
@@ -167,7 +193,6 @@ def render_catalogue(paths: Sequence[Path], output_dir: Path) -> Catalogue:
         "rows": rows,
         "notes": notes,
     }
-    frame = catalogue_frame(rows)
     env = environment()
     values = {
         "summary": document["summary"],
@@ -179,12 +204,15 @@ def render_catalogue(paths: Sequence[Path], output_dir: Path) -> Catalogue:
         "markdown": (
             "catalogue.md",
             env.get_template("catalogue.md.j2").render(
-                table=tables.markdown_table(frame), **values
+                table=tables.markdown_table(catalogue_frame(rows, output_dir)), **values
             ),
         ),
         "html": (
             "catalogue.html",
-            env.get_template("catalogue.html.j2").render(table=tables.html_table(frame), **values),
+            env.get_template("catalogue.html.j2").render(
+                table=tables.html_table(catalogue_frame(rows, output_dir, markdown=False)),
+                **values,
+            ),
         ),
     }
     files = {}

@@ -13,25 +13,34 @@ import pandas as pd
 from markupsafe import Markup
 
 from reports.escaping import markdown_text
+from reports.figures import (
+    Format,
+    interval_text,
+    metric_text,
+    ratio_text,
+    score,
+    share,
+    significant,
+)
 
-BENCHMARK_DISPLAY = (  # report.json key, header, format
+BENCHMARK_DISPLAY: tuple[tuple[str, str, str | Format], ...] = (  # key, header, format
     ("isl", "ISL", "{}"),
     ("osl", "OSL", "{}"),
     ("concurrency", "Concurrency", "{}"),
     ("num_prompts", "N Req", "{}"),
     ("failed", "Failed", "{}"),
-    ("mean_ttft_ms", "TTFT (ms)", "{:.1f}"),
-    ("p99_ttft_ms", "P99 TTFT (ms)", "{:.1f}"),
-    ("mean_tpot_ms", "TPOT (ms)", "{:.2f}"),
-    ("tput_user", "Tput User (TPS)", "{:.1f}"),
-    ("output_throughput", "Tput Output (TPS)", "{:.1f}"),
+    ("mean_ttft_ms", "TTFT (ms)", significant),
+    ("p99_ttft_ms", "P99 TTFT (ms)", significant),
+    ("mean_tpot_ms", "TPOT (ms)", significant),
+    ("tput_user", "Tput User (TPS)", significant),
+    ("output_throughput", "Tput Output (TPS)", significant),
     ("ttft_ci95", "TTFT 95% interval (ms)", "{}"),
     ("tput_user_ci95", "Tput User 95% interval", "{}"),
     ("tput_ci95", "Tput Output 95% interval", "{}"),
-    ("mean_e2el_ms", "E2EL (ms)", "{:.0f}"),
-    ("request_throughput", "Req Tput (RPS)", "{:.2f}"),
-    ("total_token_throughput", "Total Token Throughput (TPS)", "{:.1f}"),
-    ("cached_share", "Prompt Cached", "{:.0%}"),  # blank: the server did not say
+    ("mean_e2el_ms", "E2EL (ms)", significant),
+    ("request_throughput", "Req Tput (RPS)", significant),
+    ("total_token_throughput", "Total Token Throughput (TPS)", significant),
+    ("cached_share", "Prompt Cached", share),  # blank: the server did not say
 )
 METRIC_HEADERS = {"ttft_ms": "TTFT (ms)", "tput_user": "Tput User (TPS)", "tput": "Tput (TPS)"}
 CHECK_MARKS = {
@@ -43,36 +52,33 @@ CHECK_MARKS = {
 }
 
 
-def cell(value: object, fmt: str = "{}") -> str:
+def cell(value: object, fmt: str | Format = "{}") -> str:
     if value is None or (isinstance(value, float) and value != value):
         return ""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return fmt.format(value)
+        return fmt.format(value) if isinstance(fmt, str) else fmt(float(value))
     return str(value)
-
-
-def bounds(low: object, high: object) -> str:
-    """'[a, b]' for an interval, blank without one."""
-    if not isinstance(low, (int, float)) or not isinstance(high, (int, float)):
-        return ""
-    return (
-        f"[{low:.1f}, {high:.1f}]" if max(abs(low), abs(high)) >= 10 else f"[{low:.2f}, {high:.2f}]"
-    )
 
 
 def _with_intervals(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         **row,
-        "ttft_ci95": bounds(row.get("mean_ttft_ms_ci95_low"), row.get("mean_ttft_ms_ci95_high")),
-        "tput_user_ci95": bounds(row.get("tput_user_ci95_low"), row.get("tput_user_ci95_high")),
-        "tput_ci95": bounds(
-            row.get("output_throughput_ci95_low"), row.get("output_throughput_ci95_high")
+        "ttft_ci95": interval_text(
+            "mean_ttft_ms", row.get("mean_ttft_ms_ci95_low"), row.get("mean_ttft_ms_ci95_high")
+        ),
+        "tput_user_ci95": interval_text(
+            "tput_user", row.get("tput_user_ci95_low"), row.get("tput_user_ci95_high")
+        ),
+        "tput_ci95": interval_text(
+            "output_throughput",
+            row.get("output_throughput_ci95_low"),
+            row.get("output_throughput_ci95_high"),
         ),
     }
 
 
 def _frame(
-    rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str, str]]
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str, str | Format]]
 ) -> pd.DataFrame:
     data = [[cell(_with_intervals(row).get(key), fmt) for key, _, fmt in columns] for row in rows]
     return pd.DataFrame(data, columns=[header for _, header, _ in columns])
@@ -107,18 +113,21 @@ def target_frame(points: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             }
             for metric, header in METRIC_HEADERS.items():
                 check = result["checks"][metric]
-                row[f"{header} target"] = cell(check["target"], "{:.1f}")
+                row[f"{header} target"] = metric_text(metric, check["target"])
                 interval = check.get("interval") or (None, None)
                 row[f"{header} measured"] = " ".join(
                     part
-                    for part in (cell(measured.get(metric), "{:.1f}"), bounds(*interval))
+                    for part in (
+                        metric_text(metric, measured.get(metric)),
+                        interval_text(metric, *interval),
+                    )
                     if part
                 )
                 ratio = check["ratio"]
                 row[f"{header} check"] = (
                     CHECK_MARKS[check["check"]]
                     + (" MARGINAL" if check.get("marginal") else "")
-                    + (f" ({ratio:.2f})" if ratio is not None else "")
+                    + (f" ({ratio_text(ratio)})" if ratio is not None else "")
                 )
             data.append(row)
     return pd.DataFrame(data)
@@ -126,20 +135,19 @@ def target_frame(points: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 def eval_frame(tasks: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     def interval(task: Mapping[str, Any]) -> str:
-        bounds = task.get("interval_95")
-        return f"[{bounds[0]:.3f}, {bounds[1]:.3f}]" if bounds else ""
+        return interval_text("score", *(task.get("interval_95") or (None, None)))
 
     return pd.DataFrame(
         [
             {
                 "Task": task.get("task"),
                 "Status": task.get("status"),
-                "Score": cell(task.get("score"), "{:.4f}"),
+                "Score": cell(task.get("score"), score),
                 "N": cell(task.get("n_samples")),
                 "95% interval": interval(task),
-                "Reference": cell(task.get("reference"), "{:.4f}"),
-                "Ratio to reference": cell(task.get("ratio_to_reference"), "{:.3f}"),
-                "Published": cell(task.get("published"), "{:.4f}"),
+                "Reference": cell(task.get("reference"), score),
+                "Ratio to reference": cell(task.get("ratio_to_reference"), ratio_text),
+                "Published": cell(task.get("published"), score),
                 "Limit": cell(task.get("limit_mode")),
                 "Reason": task.get("reason") or "",
             }
@@ -163,30 +171,74 @@ def spec_test_frame(checks: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     )
 
 
+def _unrepeated(text: str, said: str) -> str:
+    """`text` without a leading `said` (and the ': ', ', ' or ' is ' after it) that a column
+    beside it already shows."""
+    if not said or not text.startswith(said):
+        return text
+    rest = text[len(said) :]
+    for joint in (": ", ", ", " is ", " "):
+        if rest.startswith(joint):
+            return rest[len(joint) :]
+    return text
+
+
 def findings_frame(findings: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
+    """Check, where and what, each saying something the others do not: a where that the check's
+    name already is stays blank, and the message does not open by repeating either."""
+    rows = []
+    for finding in findings:
+        name = str(finding["key"]).split(":", 1)[-1]
+        where = str(finding["where"])
+        rows.append(
             {
                 "Check": finding["key"],
-                "Where": finding["where"],
-                "What": finding["message"],
+                "Where": "" if where == name else where,
+                "What": _unrepeated(str(finding["message"]), where if where != name else name),
                 **({"Why it does not block": finding["reason"]} if "reason" in finding else {}),
             }
-            for finding in findings
-        ]
-    )
+        )
+    frame = pd.DataFrame(rows)
+    if not frame.empty and not frame["Where"].any():
+        frame = frame.drop(columns="Where")
+    return frame
+
+
+CATEGORY_COUNTS = (  # report.json key, header
+    ("status", "Status"),
+    ("total", "Total"),
+    ("passed", "Passed"),
+    ("failed", "Failed"),
+    ("na", "N/A"),
+    ("skipped", "Skipped"),
+    ("blockers", "Blockers"),
+    ("waived", "Waived"),
+)
 
 
 def category_frame(categories: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """Per category: whether the status requires it, what ran, and how it was judged."""
-    keys = ("name", "status", "total", "passed", "failed", "na", "skipped", "blockers", "waived")
     return pd.DataFrame(
         [
             {"Name": category["name"], "Required": "yes" if category["enforced"] else "no"}
-            | {key.capitalize(): category[key] for key in keys[1:]}
+            | {header: category[key] for key, header in CATEGORY_COUNTS}
             for category in categories
         ]
     )
+
+
+VERDICT_WORDS = {True: "ACCEPTED", False: "NOT ACCEPTED"}
+
+
+def comparison_value(row: Mapping[str, Any], value: object) -> str:
+    """A compared value as the report writes that metric elsewhere: a verdict in words, a
+    figure with the metric's significant figures, a status as it is."""
+    field = str(row.get("field") or "")
+    if field == "accepted":
+        return VERDICT_WORDS.get(bool(value), "") if value is not None else ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return metric_text(field, value)
+    return "" if value is None else str(value)
 
 
 def comparison_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -195,14 +247,18 @@ def comparison_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             {
                 "What": row["what"],
                 "Metric": row["metric"],
-                "Before": cell(row["before"], "{:.4g}"),
-                "Now": cell(row["now"], "{:.4g}"),
+                "Before": comparison_value(row, row["before"]),
+                "Now": comparison_value(row, row["now"]),
                 "Change": cell(row["change"], "{:+.1%}"),
                 "Regression": "REGRESSION ⛔" if row["regression"] else "",
             }
             for row in rows
         ]
     )
+
+
+def _markdown_cell(value: object) -> str:
+    return value if isinstance(value, Markup) else markdown_text(value)  # Markup: a link made safe
 
 
 def markdown_table(frame: pd.DataFrame) -> Markup:
@@ -213,7 +269,7 @@ def markdown_table(frame: pd.DataFrame) -> Markup:
     header = "| " + " | ".join(markdown_text(column) for column in frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     body = [
-        "| " + " | ".join(markdown_text(value) for value in row) + " |"
+        "| " + " | ".join(_markdown_cell(value) for value in row) + " |"
         for row in frame.itertuples(index=False)
     ]
     return Markup("\n".join([header, rule, *body]))
@@ -250,7 +306,11 @@ def _coloured_cell(match: re.Match[str]) -> str:
 def html_table(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "<p><em>none</em></p>"
-    table: str = frame.to_html(index=False, escape=True, border=0, classes="table")
+    if any(isinstance(value, Markup) for value in frame.to_numpy().ravel()):  # a link made safe
+        frame = frame.map(lambda value: value if isinstance(value, Markup) else escape(value))
+        table: str = frame.to_html(index=False, escape=False, border=0, classes="table")
+    else:
+        table = frame.to_html(index=False, escape=True, border=0, classes="table")
     table = _CELL.sub(_coloured_cell, table)
     return f'<div class="table-box">{table}</div>'  # a wide table scrolls inside its box
 

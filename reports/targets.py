@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from reports.figures import ratio_text, significant
 from reports.run_data import Point
 
 TIER_NAMES = ("functional", "complete", "target")
@@ -48,7 +49,7 @@ class MetricCheck:
         bound = "at most" if lower else "at least"
         return (
             f"{label} {_fmt(self.measured)} {unit}{self.interval_text()}, needs {bound} "
-            f"{_fmt(self.target)} {unit} ({self.ratio:.0%} of it)"
+            f"{_fmt(self.target)} {unit} ({ratio_text(self.ratio, percent=True)} of it)"
             if self.ratio is not None
             else f"{label}: no figure"
         )
@@ -122,9 +123,8 @@ def _metric_info(metric: str) -> tuple[str, str, bool]:
 
 
 def _fmt(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+    """A latency or throughput as every table writes it (reports.figures)."""
+    return "-" if value is None else significant(value)
 
 
 def measured_figures(document: Mapping[str, Any]) -> dict[str, float | None]:

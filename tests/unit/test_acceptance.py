@@ -83,7 +83,7 @@ def test_ttft_is_lower_is_better(tmp_path: Path) -> None:
     acceptance = judged(passing_run(tmp_path, points=[slow]))
     assert keys(acceptance) == ["benchmarks:isl-128_osl-32_conc-1.functional.ttft_ms_check"]
     assert (
-        "TTFT 1500.0 ms (95% interval [1470.0, 1530.0]), needs at most 1000.0 ms (150% of it)"
+        "TTFT 1500 ms (95% interval [1470, 1530]), needs at most 1000 ms (150% of it)"
         in acceptance.blockers[0].message
     )
 
@@ -108,8 +108,8 @@ def test_a_check_is_decided_by_its_interval_not_by_one_draw() -> None:
     assert (across_good.check, across_good.marginal) == ("PASS", True)
     assert (across_bad.check, across_bad.marginal) == ("FAIL", True)
     assert across_bad.marginal_text() == (
-        "MARGINAL FAIL: TTFT 205.0 ms (95% interval [190.0, 220.0]) straddles the target "
-        "200.0 ms; decided by the mean, beyond it"
+        "MARGINAL FAIL: TTFT 205 ms (95% interval [190, 220]) straddles the target "
+        "200 ms; decided by the mean, beyond it"
     )
 
 
@@ -132,7 +132,7 @@ def test_a_marginal_check_is_a_finding_of_its_own(tmp_path: Path) -> None:
     assert acceptance.accepted, "decided by the mean: 990 ms is within 1000 ms"
     [finding] = acceptance.marginal
     assert finding.key == "benchmarks:isl-128_osl-32_conc-1.functional.ttft_ms_check"
-    assert "MARGINAL PASS: TTFT 990.0 ms (95% interval [940.5, 1039.5])" in finding.message
+    assert "MARGINAL PASS: TTFT 990 ms (95% interval [940, 1040])" in finding.message
 
 
 def test_a_custom_tier_map_changes_the_targets(tmp_path: Path) -> None:
