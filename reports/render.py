@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from reports import server_view, tables
 from reports.escaping import csv_cell, markdown_text, xml_text
+from reports.junit_cases import CaseFacts, case_facts
 
 TEMPLATES = Path(__file__).parent / "templates"
 METADATA_ROWS = (
@@ -161,8 +162,10 @@ JUNIT_SKIPPED = ("WAIVED", "NOT ENFORCED", "SHOULD MISSED", "SKIPPED", "N/A")
 
 
 def render_junit(report: Mapping[str, Any]) -> str:
-    """One test suite per category, one test case per check: a blocking failure fails; a
-    waived, advisory, skipped or not-applicable check is skipped with its reason."""
+NO_FACTS = CaseFacts(None)
+    """One test suite per category, one test case per check with the time it took and what
+    was measured: a blocking failure fails; a waived, advisory, skipped or not-applicable check
+    is skipped with its reason."""
     meta = report["metadata"]
     suites = ElementTree.Element(
         "testsuites", name=f"release {meta['model_name']} on {meta['device']}"
@@ -172,31 +175,43 @@ def render_junit(report: Mapping[str, Any]) -> str:
         name = category["name"]
         mine = [check for check in checks if check["category"] == name]
         suite = ElementTree.SubElement(
+    facts = case_facts(report)
+    total = 0.0
             suites,
             "testsuite",
             name=name,
+        seconds = sum(facts.get(check["key"], NO_FACTS).time_s or 0.0 for check in mine)
+        total += seconds
             tests=str(len(mine)),
             failures=str(sum(check["outcome"] == "FAIL" for check in mine)),
             skipped=str(sum(check["outcome"] in JUNIT_SKIPPED for check in mine)),
         )
         for check in mine:
-            _test_case(suite, name, check)
+            _test_case(suite, name, check, facts.get(check["key"], NO_FACTS))
+    suites.set("time", f"{total:.3f}")
     _telemetry_out(suites, report["server_telemetry"])
+            time=f"{seconds:.3f}",
     ElementTree.indent(suites)
     return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _test_case(suite: ElementTree.Element, category: str, check: Mapping[str, Any]) -> None:
-    """One check as a test case; its message (a server's words, often) as text XML can hold."""
+def _test_case(
+    suite: ElementTree.Element, category: str, check: Mapping[str, Any], facts: CaseFacts
+) -> None:
+    """One check as a test case; its message (a server's words, often) as text XML can hold,
+    and beside a passing one what was measured."""
     case = ElementTree.SubElement(
-        suite, "testcase", classname=f"release.{category}", name=xml_text(check["key"])
+        suite,
+        "testcase",
+        classname=f"release.{category}",
+        name=xml_text(check["key"]),
+        time=f"{facts.time_s or 0.0:.3f}",
     )
     message = xml_text(check["message"])
     if check.get("marginal"):  # decided by the mean: the CI log says so beside the result
         ElementTree.SubElement(case, "properties").append(
             ElementTree.Element("property", name="marginal", value="true")
         )
-        ElementTree.SubElement(case, "system-out").text = message
     if check["outcome"] == "FAIL":
         ElementTree.SubElement(case, "failure", message=message).text = message
     elif check["outcome"] in JUNIT_SKIPPED:
@@ -205,6 +220,11 @@ def _test_case(suite: ElementTree.Element, category: str, check: Mapping[str, An
 
 def _telemetry_out(suites: ElementTree.Element, rows: list[dict[str, Any]]) -> None:
     """The server's view of each point, as system-out of its workflow's suite."""
+    said = [part for part in (message, xml_text(facts.measured)) if part]
+    if check["outcome"] == "PASS" and said:
+        ElementTree.SubElement(case, "system-out").text = "\n".join(dict.fromkeys(said))
+    elif check.get("marginal"):
+        ElementTree.SubElement(case, "system-out").text = message
     for suite in suites.iter("testsuite"):
         lines = [
             server_view.junit_line(row) for row in rows if row["workflow"] == suite.get("name")
