@@ -158,11 +158,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     return template.render(**template_values(report, tables.markdown_table))
 
 
+NO_FACTS = CaseFacts(None)
 JUNIT_SKIPPED = ("WAIVED", "NOT ENFORCED", "SHOULD MISSED", "SKIPPED", "N/A")
 
 
 def render_junit(report: Mapping[str, Any]) -> str:
-NO_FACTS = CaseFacts(None)
     """One test suite per category, one test case per check with the time it took and what
     was measured: a blocking failure fails; a waived, advisory, skipped or not-applicable check
     is skipped with its reason."""
@@ -171,26 +171,26 @@ NO_FACTS = CaseFacts(None)
         "testsuites", name=f"release {meta['model_name']} on {meta['device']}"
     )
     checks = report["acceptance"]["checks"]
+    facts = case_facts(report)
+    total = 0.0
     for category in report["acceptance_criteria_metadata"]["categories"]:
         name = category["name"]
         mine = [check for check in checks if check["category"] == name]
+        seconds = sum(facts.get(check["key"], NO_FACTS).time_s or 0.0 for check in mine)
+        total += seconds
         suite = ElementTree.SubElement(
-    facts = case_facts(report)
-    total = 0.0
             suites,
             "testsuite",
             name=name,
-        seconds = sum(facts.get(check["key"], NO_FACTS).time_s or 0.0 for check in mine)
-        total += seconds
             tests=str(len(mine)),
             failures=str(sum(check["outcome"] == "FAIL" for check in mine)),
             skipped=str(sum(check["outcome"] in JUNIT_SKIPPED for check in mine)),
+            time=f"{seconds:.3f}",
         )
         for check in mine:
             _test_case(suite, name, check, facts.get(check["key"], NO_FACTS))
     suites.set("time", f"{total:.3f}")
     _telemetry_out(suites, report["server_telemetry"])
-            time=f"{seconds:.3f}",
     ElementTree.indent(suites)
     return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -216,15 +216,15 @@ def _test_case(
         ElementTree.SubElement(case, "failure", message=message).text = message
     elif check["outcome"] in JUNIT_SKIPPED:
         ElementTree.SubElement(case, "skipped", message=f"{check['outcome']}: {message}".strip())
-
-
-def _telemetry_out(suites: ElementTree.Element, rows: list[dict[str, Any]]) -> None:
-    """The server's view of each point, as system-out of its workflow's suite."""
     said = [part for part in (message, xml_text(facts.measured)) if part]
     if check["outcome"] == "PASS" and said:
         ElementTree.SubElement(case, "system-out").text = "\n".join(dict.fromkeys(said))
     elif check.get("marginal"):
         ElementTree.SubElement(case, "system-out").text = message
+
+
+def _telemetry_out(suites: ElementTree.Element, rows: list[dict[str, Any]]) -> None:
+    """The server's view of each point, as system-out of its workflow's suite."""
     for suite in suites.iter("testsuite"):
         lines = [
             server_view.junit_line(row) for row in rows if row["workflow"] == suite.get("name")
