@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -54,6 +55,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workflow-args-json", default="{}")
     parser.add_argument("--disable-trace-capture", action="store_true")
     parser.add_argument("--mode", choices=("benchmarks", "stress_tests"), default="benchmarks")
+    parser.add_argument(
+        "--control-dir",
+        type=Path,
+        help="another program's say: the first request waits for DIR/start to exist, and an "
+        "endurance run ends after the window in flight once DIR/stop exists",
+    )
     parser.add_argument(
         "--tokenizer",
         type=Path,
@@ -156,12 +163,14 @@ def run_points(
     points: list[Point],
     duration: float,
     spec: dict[str, Any] | None = None,
+    control: Path | None = None,
 ) -> list[dict[str, object]]:
     def progress(label: str) -> bench.Progress:
         return runner_with_progress(console, label, ctx.settings.workers)
 
     if duration > 0:
-        stress.endurance(ctx, points[0], duration, progress)
+        stop = (lambda: (control / "stop").exists()) if control else (lambda: False)
+        stress.endurance(ctx, points[0], duration, progress, stop=stop)
         windows = sorted(ctx.output_dir.glob("stress_test_*_window-*[0-9].json"))
         return [json.loads(p.read_text()) | {"window": n} for n, p in enumerate(windows, 1)]
     mode = ctx.settings.prefix_cache
@@ -198,6 +207,12 @@ def _label(point: Point, prefix: str | None) -> str:
     label = f"ISL {point.isl:>6} OSL {point.osl:>5} C {point.concurrency:>3}"
     label += "" if math.isinf(point.rate) else f" rate {point.rate:g}/s"
     return label + (f" prefix {prefix}" if prefix else "")
+
+
+def wait_for_start(path: Path, poll_s: float = 0.02) -> None:
+    """Ready to send (tokenizer loaded, model checked): hold the first request until told."""
+    while not path.exists():
+        time.sleep(poll_s)
 
 
 def main(argv: list[str]) -> int:
@@ -239,6 +254,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
         Identity.from_runtime_spec(runtime, model),
         "benchmark" if args.mode == "benchmarks" else "stress_test",
     )
+    if args.control_dir is not None:
+        wait_for_start(args.control_dir / "start")
     with scraping(base_url, args.output_dir, settings.telemetry_interval) as telemetry:
         documents = run_points(
             dataclasses.replace(ctx, telemetry=telemetry),
@@ -246,6 +263,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             points,
             duration,
             spec if args.mode == "benchmarks" else None,  # targets are benchmark points'
+            args.control_dir,
         )
     healthy = args.mode != "stress_tests" or stress.still_answers(base_url, headers)
     if not healthy:

@@ -42,14 +42,15 @@ def endurance(
     duration_s: float,
     execute: Callable[[str], Progress],
     clock: Callable[[], float] = time.monotonic,
+    stop: Callable[[], bool] = lambda: False,
 ) -> dict[str, object]:
-    """Repeat one point under continuous load until `duration_s` has passed; each repetition
-    is a window with fresh prompts (a seed of its own), and the file is rewritten after each
-    one so a stopped run keeps its data. The loop stops on the time it records, so the last
-    window's `elapsed_s` is at least `duration_s`."""
+    """Repeat one point under continuous load until `duration_s` has passed, or `stop` says so
+    after a window; each repetition is a window with fresh prompts (a seed of its own), and the
+    file is rewritten after each one so a stopped run keeps its data. The loop stops on the time
+    it records, so the last window's `elapsed_s` is at least `duration_s` unless stopped."""
     started, elapsed = clock(), 0.0
     windows: list[dict[str, object]] = []
-    while elapsed < duration_s or not windows:
+    while not windows or (elapsed < duration_s and not stop()):
         number = len(windows) + 1
         label = f"window {number} ({elapsed:.0f}s)"
         point_document = run_point(ctx, point, execute(label), window=number)

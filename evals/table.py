@@ -25,28 +25,53 @@ def _interval(row: Mapping[str, Any]) -> str:
 def evals_table(rows: Sequence[Mapping[str, Any]], title: str) -> Table:
     """Task, samples scored, score with its 95% interval, the reference it was held to, status
     (the limit and the ratios are in evals.json; the reasons go under the table)."""
+    loaded = any(isinstance(row.get("under_load"), Mapping) for row in rows)
     table = Table(title=title, title_justify="left")
     table.add_column("task", overflow="fold", min_width=18)
-    for header in ("n", "score", "95% CI", "ref"):
+    for header in ("n", "score", "95% CI", "ref") + (("loaded",) if loaded else ()):
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     for row in rows:
         style = STATUS_STYLE.get(str(row["status"]), "")
         status = f"{row['status']}" + (" MARGINAL" if row.get("marginal") else "")
-        table.add_row(
+        cells = [
             str(row["task"]),
             str(row.get("n_samples", "")),
             _fraction(row.get("score")),
             _interval(row),
             _fraction(row.get("reference")),
-            f"[{style}]{status}[/]" if style else status,
-        )
+        ]
+        if loaded:
+            cells.append(_under_load(row.get("under_load")))
+            status += " DROP" if _dropped(row) else ""
+        table.add_row(*cells, f"[{style}]{status}[/]" if style else status)
     return table
 
 
+def _under_load(block: object) -> str:
+    """The score under benchmark traffic, or why there is none."""
+    if not isinstance(block, Mapping):
+        return ""
+    return _fraction(block.get("score")) or str(block.get("status"))
+
+
+def _dropped(row: Mapping[str, Any]) -> bool:
+    block = row.get("under_load")
+    return isinstance(block, Mapping) and block.get("status") == "FAIL"
+
+
 def reason_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Why each task got its status, under the table (too long for a column)."""
-    return [f"  {row['task']}: {row['reason']}" for row in rows if row.get("reason")]
+    """Why each task got its status, under the table (too long for a column); and how it
+    fared under benchmark traffic."""
+    lines = []
+    for row in rows:
+        if row.get("reason"):
+            lines.append(f"  {row['task']}: {row['reason']}")
+        block = row.get("under_load")
+        if isinstance(block, Mapping):
+            status = "" if block.get("status") in ("PASS", "FAIL") else f"{block.get('status')}: "
+            lines.append(f"  {row['task']} under load: {status}{block.get('reason')}")
+    return lines
 
 
 class Progress:

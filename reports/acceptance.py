@@ -464,6 +464,7 @@ def _evals(evidence: Evidence) -> Category:
         )
     for task in tasks:
         _judge_task(judge, task, bool(requirements))
+        _judge_under_load(judge, task)
     if requirements:
         accuracy = grade_accuracy(requirements, tasks)
         grades += accuracy
@@ -501,6 +502,23 @@ def _judge_task(judge: Judge, task: Mapping[str, Any], graded_elsewhere: bool) -
         judge.unjudged(name, name, f"{name} is {state.value}: {reason or 'no detail'}", name)
     if task.get("marginal") and state.judged:
         judge.marginal(name, name, f"{name}: {reason}")
+
+
+def _judge_under_load(judge: Judge, task: Mapping[str, Any]) -> None:
+    """The task measured again under benchmark traffic: a significant drop from its score alone
+    fails (the server answers worse when busy), one that could not be measured is unjudged."""
+    loaded = task.get("under_load")
+    if not isinstance(loaded, Mapping):
+        return
+    name = str(task.get("task"))
+    key, reason = f"{name}.under_load", str(loaded.get("reason") or "no detail")
+    state = _readable_status(judge, loaded.get("status"), key, "evals under load")
+    if state is Status.PASS:
+        judge.passed(key, reason)
+    elif state is Status.FAIL:
+        judge.failed(key, name, f"{name} under benchmark traffic: {reason}", name)
+    elif state is not None:
+        judge.unjudged(key, name, f"{name} under benchmark traffic: {reason}", name)
 
 
 def _flag_implausible(judge: Judge, task: Mapping[str, Any]) -> None:

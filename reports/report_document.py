@@ -60,18 +60,10 @@ def metadata(run: RunData) -> dict[str, Any]:
         "runner_git_sha": runtime.get("git_sha"),
         "run_command": runtime.get("command") or config.get("command"),
         "workflow": config.get("workflow"),
-        "limit_samples_mode": config.get("limit_samples_mode") or eval_limit_mode(run),
+        "limit_samples_mode": config.get("limit_samples_mode"),
         "runtime_model_spec_json": str(run.folder / "runtime_spec.json"),
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-
-
-def eval_limit_mode(run: RunData) -> str | None:
-    """The limit the evals ran on, as evals.json's tasks record it, when the command line gave
-    none (the workflow's default): 'smoke', or the modes joined if the tasks differ."""
-    tasks = (run.evals or {}).get("tasks") or ()
-    modes = sorted({str(task["limit_mode"]) for task in tasks if task.get("limit_mode")})
-    return ", ".join(modes) or None
 
 
 def benchmark_row(point: Point) -> dict[str, Any]:
@@ -129,7 +121,7 @@ def _eval_rows(run: RunData) -> list[dict[str, Any]]:
     keep = (
         "task", "status", "score", "unit", "n_samples", "interval_95", "reference",
         "reference_source", "ratio_to_reference", "published", "ratio_to_published",
-        "tolerance", "limit_mode", "limit", "rule", "reason", "duration_s",
+        "tolerance", "limit_mode", "limit", "rule", "reason", "duration_s", "under_load",
     )  # fmt: skip
     return [{key: task.get(key) for key in keep} for task in (run.evals or {}).get("tasks", ())]
 

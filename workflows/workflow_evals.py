@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from evals.table import Progress, evals_table, reason_lines
 from evals.task_result import error_row, failed, scored_row, skipped_row, write_evals
 from reports.results import Identity
 from workflows import command
+from workflows import evals_under_load as under_load
 from workflows.context import RunContext
 from workflows.envs.venvs import VenvSpec
 from workflows.errors import ExitCode, ServerError, UsageError
@@ -24,6 +26,7 @@ from workflows.paths import REPO_ROOT
 from workflows.registry.model_spec import ModelSpec
 from workflows.run_config import RunConfig
 from workflows.workflow_args import number_arg, reject_unknown_keys, workflow_only
+from workflows.workflow_load import VENV as LOAD_VENV
 from workflows.workflow_load import offline_tokenizer
 
 log = logging.getLogger(__name__)
@@ -37,7 +40,7 @@ VENV = VenvSpec(
         "fire==0.7.1",
     ),
 )
-ARG_KEYS = ("tasks", "task_timeout")
+ARG_KEYS = ("tasks", "task_timeout", "under_load", "under_load_samples")
 DEFAULT_TASK_TIMEOUT = 4 * 3600.0  # one task's whole lm-eval run
 
 
@@ -70,14 +73,18 @@ class EvalsWorkflow:
         args = workflow_only(config.workflow_args)
         reject_unknown_keys(self.name, args, ARG_KEYS)
         number_arg(args, "task_timeout", DEFAULT_TASK_TIMEOUT)
+        under_load.choice(args)
+        under_load.sample_count(args)
 
     def check_spec(self, spec: ModelSpec, config: RunConfig) -> None:
         tasks = selected_tasks(spec, config)
         _check_names("--eval-samples", list(config.eval_samples), tasks)
 
     def environments(self, config: RunConfig) -> tuple[VenvSpec, ...]:
-        del config
-        return (VENV,)
+        """lm-eval's, and the load generator's for the traffic of `under_load=`."""
+        if under_load.choice(workflow_only(config.workflow_args)) == "none":
+            return (VENV,)
+        return (VENV, LOAD_VENV)
 
     def keeps_server(self, config: RunConfig) -> bool:
         del config
@@ -130,6 +137,7 @@ class EvalsRun:
             self._say(f"evals: [{index}/{len(self.plans)}] {plan.task.task} ({_describe(plan)})")
             self.rows.append(self._run_repeated(plan, tokenizer))
             self._save()
+        self._measure_under_load(tokenizer)
         self.ctx.console.print(evals_table(self.rows, f"evals: {self.ctx.the_spec.model_name}"))
         for line in reason_lines(self.rows):
             self._say(line)
@@ -138,6 +146,25 @@ class EvalsRun:
 
     def _say(self, line: str) -> None:
         self.ctx.console.print(line, markup=False, highlight=False)
+
+    def _measure_under_load(self, tokenizer: Path | None) -> None:
+        """`under_load=`: the first task that scored (or each), again under benchmark traffic."""
+        args = workflow_only(self.ctx.config.workflow_args)
+        which, count = under_load.choice(args), under_load.sample_count(args)
+        scored = [i for i, row in enumerate(self.rows) if row.get("score") is not None]
+        for index in scored[:1] if which == "first" else scored if which == "all" else []:
+            plan, row = self.plans[index], self.rows[index]
+            concurrency = self.ctx.the_spec.max_concurrency
+            self._say(
+                f"evals: {plan.task.task} again, {min(count, row['n_samples'])} samples, under "
+                f"benchmark traffic at concurrency {concurrency}"
+            )
+
+            def run_task(loaded: TaskPlan, run: str, hook: Callable[[str], None]) -> dict[str, Any]:
+                return self._run_task(loaded, tokenizer, run, hook)
+
+            row["under_load"] = under_load.measure(self.ctx, plan, row, run_task, count, tokenizer)
+            self._save()
 
     def _save(self) -> None:
         engine = self.ctx.the_spec.inference_engine.value
@@ -172,19 +199,26 @@ class EvalsRun:
             rows.append(self._run_task(run, tokenizer, f"run-{number}"))
         return summary_row(plan, rows)
 
-    def _run_task(self, plan: TaskPlan, tokenizer: Path | None, run: str = "") -> dict[str, Any]:
+    def _run_task(
+        self,
+        plan: TaskPlan,
+        tokenizer: Path | None,
+        run: str = "",
+        hook: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
         if plan.skip_reason:
             return skipped_row(plan)
         output = self.folder / plan.task.task / run if run else self.folder / plan.task.task
         output.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
+        progress = Progress(plan.task.task, self._say)
         result = command.run(
             lm_eval_argv(self.python, plan, self.endpoint, output / "lm_eval", tokenizer),
             env=lm_eval_env(plan, self.endpoint, tokenizer, self.ctx.secrets.get("HF_TOKEN"))
             | {"PYTHONPATH": str(REPO_ROOT)},
             cwd=REPO_ROOT,
             log_path=output / "lm_eval.log",
-            on_line=Progress(plan.task.task, self._say),
+            on_line=progress if hook is None else _both(progress, hook),
             watch=self.ctx.the_server.death_notice,
             timeout=self.timeout,
         )
@@ -211,6 +245,14 @@ class EvalsRun:
 
     def _relative(self, path: Path) -> str:
         return str(path.relative_to(self.ctx.the_folder.path))
+
+
+def _both(first: Callable[[str], None], second: Callable[[str], None]) -> Callable[[str], None]:
+    def each(line: str) -> None:
+        first(line)
+        second(line)
+
+    return each
 
 
 def _describe(plan: TaskPlan) -> str:

@@ -5,8 +5,10 @@ the release report and its verdict.
 Workflow arguments for a child are namespaced by its name (`benchmarks.concurrency=1,8`,
 `evals.tasks=readiness_basics`); `stress=true` adds the stress tests; `workflows=a,b` runs only
 those children; `seed=` (drawn by the runner unless given) seeds the prompts of benchmarks and
-stress tests alike. A child left out (by `workflows=`, or evals for a model without an eval
-configuration) is recorded as such: the report counts it as not run."""
+stress tests alike. The evals' first task that scored is measured again under benchmark traffic
+(`evals.under_load=all` for every task; `none` narrows the release). A child left out (by
+`workflows=`, or evals for a model without an eval configuration) is recorded as such: the
+report counts it as not run."""
 
 from __future__ import annotations
 
@@ -154,6 +156,8 @@ def child_config(config: RunConfig, child: str, spec: ModelSpec | None = None) -
     if child == "benchmarks" and measure_targets and not args:
         args["sweep"] = "targets"  # a release measures the points it is judged on
     args = {**_release_seed(config, child), **args}  # `benchmarks.seed=` wins over `seed=`
+    if child == "evals":
+        args.setdefault("under_load", "first")  # a release measures its first task under load
     changes: dict[str, object] = {"workflow": child, "workflow_args": MappingProxyType(args)}
     if child == "evals" and spec is not None and not config.eval_samples:
         changes["limit_samples_mode"] = config.limit_samples_mode or spec.release_limit_samples_mode
@@ -174,6 +178,8 @@ def narrowing(config: RunConfig, spec: ModelSpec) -> list[str]:
     split = _split_args(config)
     for child, keys in NARROWING_ARGS.items():
         found += [f"{child}.{key}={split[child][key]}" for key in keys if key in split[child]]
+    if split["evals"].get("under_load") == "none":
+        found.append("evals.under_load=none")
     if config.eval_samples:
         found.append("--eval-samples")
     mode, release_mode = config.limit_samples_mode, spec.release_limit_samples_mode or "full"
@@ -290,7 +296,7 @@ class ReleaseRun:
         finally:
             self._save()
         return render_and_tell(
-            self.ctx.console, self.ctx.the_folder.path, self.ctx.config.compare_to
+            self.ctx.console, self.ctx.the_folder.path, self.ctx.config.compare_to, self.ctx.environ
         )
 
     def _run_child(self, name: str) -> None:
@@ -338,7 +344,12 @@ class ReleaseRun:
     def _render_partial(self) -> None:
         """A release cut short still leaves a report of what it measured."""
         try:
-            render_and_tell(self.ctx.console, self.ctx.the_folder.path, self.ctx.config.compare_to)
+            render_and_tell(
+                self.ctx.console,
+                self.ctx.the_folder.path,
+                self.ctx.config.compare_to,
+                self.ctx.environ,
+            )
         except Exception as error:  # the original failure matters more than this one
             self._say(f"release: the partial report could not be rendered ({error})")
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import orjson
 
 from benchmarking.emulator import structured
+from benchmarking.emulator.answer_key import AnswerKey
 from benchmarking.emulator.broken import answer_broken, drip_forever, echo_auth_error
 from benchmarking.emulator.http import Request, Response
 from benchmarking.emulator.metrics import ServerMetrics
@@ -101,6 +102,7 @@ class Emulator:
             frozenset()
         )  # as a server lacking them (--ignore-fields)
         self.refuse_unknown_models = False  # another model than self.model: HTTP 404
+        self.answer_key = AnswerKey()  # the answers it knows (--answer-key)
 
     def handle(self, request: Request, response: Response) -> None:
         key_needed = self.api_key and (request.path != "/health" or self.key_on_health)
@@ -177,7 +179,8 @@ class Emulator:
             bool((body.get("stream_options") or {}).get("include_usage")),
             int(time.time()),
             body,
-            tuple(spoken_words(body, max_tokens, self.vocabulary.word)),
+            self.answer_key.words(prompt)
+            or tuple(spoken_words(body, max_tokens, self.vocabulary.word)),
         )
         if body.get("stream") and chat and structured.shaped(body):
             head = {"id": record.request_id, "object": _object(True, True), "model": self.model}

@@ -63,6 +63,7 @@ def test_each_child_gets_its_own_arguments_and_the_runners() -> None:
     assert dict(child_config(release, "evals", SPEC).workflow_args) == {
         "ready_timeout": 60,
         "tasks": "readiness_basics",
+        "under_load": "first",  # the release's own: its first task again, under traffic
     }
 
 
