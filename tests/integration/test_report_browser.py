@@ -6,11 +6,15 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from reports.build import render_run
 from tests.run_folders import Measured, RunSpec, eval_task, make_run, spec_check
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.integration
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
@@ -40,13 +44,53 @@ def release_folder(folder: Path) -> Path:
     return make_run(folder, spec, points, tasks, [spec_check("chat")])
 
 
-def test_report_html_draws_its_charts_offline(tmp_path: Path) -> None:
+VIEWPORTS = {"desktop": (1400, 900), "phone": (390, 844)}
+CHARTS = {  # id: the y axis's type; every chart's concurrency axis is a log2 one but the last
+    "plot-ttft_ms": "log",
+    "plot-tput_user": "linear",
+    "plot-tput": "linear",
+    "plot-throughput": "linear",
+}
+OVERFLOWING = """() => Array.from(document.querySelectorAll('body *'))
+  .filter(e => !e.closest('.table-box') && e.getBoundingClientRect().right > innerWidth + 1)
+  .map(e => e.tagName + '.' + e.className)"""
+CHART_FACTS = """ids => ids.map(id => {
+  const plot = document.getElementById(id);
+  return {id, traces: plot.data.map(t => t.name), x: plot._fullLayout.xaxis.type,
+          y: plot._fullLayout.yaxis.type, ticks: plot._fullLayout.xaxis.tickvals || null,
+          width: plot.getBoundingClientRect().width};
+})"""
+
+
+def look_at(page: Page, width: int, height: int, shots: Path) -> dict[str, Any]:
+    """What a person sees at this width: where the verdict is, what overflows, the charts."""
+    page.set_viewport_size({"width": width, "height": height})
+    page.wait_for_function(
+        f"document.querySelectorAll('.plot .main-svg').length >= {len(CHARTS)}", timeout=30_000
+    )
+    page.wait_for_timeout(300)  # the responsive charts redraw at the new width
+    page.screenshot(path=str(shots / f"report-{width}.png"))
+    verdict = page.locator("#verdict").bounding_box()
+    return {
+        "verdict": verdict,
+        "verdict_text": page.inner_text("#verdict"),
+        "page_width": page.evaluate("document.documentElement.scrollWidth"),
+        "overflowing": page.evaluate(OVERFLOWING),
+        "charts": page.evaluate(CHART_FACTS, list(CHARTS)),
+    }
+
+
+def test_report_html_reads_at_desktop_and_phone_widths_offline(tmp_path: Path) -> None:
+    """Drawn from the inlined script alone (no request leaves the page), at 1400 and 390 px:
+    the verdict is in the first screen, nothing is wider than the page (a wide table scrolls
+    in its box), and the charts are the four expected, with their traces and axis types.
+    Screenshots land in the test's tmp_path."""
     from playwright.sync_api import Route, sync_playwright
 
     rendered = render_run(release_folder(tmp_path / "run"))
-    charts = 3  # TTFT and per-user throughput against concurrency, total against per-user
     requested: list[str] = []
     errors: list[str] = []
+    seen: dict[str, dict[str, Any]] = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"]
@@ -65,19 +109,22 @@ def test_report_html_draws_its_charts_offline(tmp_path: Path) -> None:
             page = context.new_page()
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(rendered.files["html"].as_uri())
-            page.wait_for_function(
-                f"document.querySelectorAll('.plot .main-svg').length >= {charts}",
-                timeout=30_000,
-            )
-            traces = page.evaluate("document.querySelectorAll('.plot .scatterlayer .trace').length")
-            titles = page.evaluate(
-                "Array.from(document.querySelectorAll('.plot .gtitle')).map(t => t.textContent)"
-            )
-            verdict = page.inner_text("#verdict")
+            for name, (width, height) in VIEWPORTS.items():
+                seen[name] = look_at(page, width, height, tmp_path)
         finally:
             browser.close()
     assert not requested, f"the report asked the network for {requested}"
     assert not errors, errors
-    assert traces >= 6  # measured lines plus the tiers' target lines
-    assert "TTFT, ISL 128 / OSL 32" in titles
-    assert "NOT ACCEPTED" in verdict
+    for name, (width, height) in VIEWPORTS.items():
+        facts = seen[name]
+        box = facts["verdict"]
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height, name
+        assert "NOT ACCEPTED" in facts["verdict_text"]
+        assert facts["page_width"] <= width and not facts["overflowing"], (name, facts)
+        charts = {chart["id"]: chart for chart in facts["charts"]}
+        for chart_id, y_type in CHARTS.items():
+            chart = charts[chart_id]
+            assert chart["y"] == y_type and chart["width"] <= width, (name, chart)
+            assert chart["traces"][:1] == ["ISL 128 / OSL 32"], (name, chart)
+            assert {"functional (10%)", "complete (50%)"} <= set(chart["traces"]), (name, chart)
+        assert charts["plot-ttft_ms"]["x"] == "log" and charts["plot-ttft_ms"]["ticks"] == [1, 4]
