@@ -1,5 +1,5 @@
-"""Rendering a run's report from the runner, and what the console says about it: the verdict,
-each blocker, and where the files are."""
+"""Rendering a run's report from the runner, and what the console says about it: the verdict
+in its panel (workflows/verdict_panel.py), each blocker in full, and where the files are."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from reports.build import Rendered, render_run
 from reports.requirements import RequirementsError, load_requirements
 from reports.run_data import ReportError
 from workflows.errors import ExitCode, UsageError
+from workflows.verdict_panel import verdict_panel
 
 MAX_LISTED = 20  # blockers listed on the console; the report has them all
 
@@ -55,9 +56,8 @@ def say(console: Console, line: str) -> None:
 
 def tell(console: Console, rendered: Rendered) -> None:
     report = rendered.report
-    meta, acceptance = report["metadata"], report["acceptance"]
-    verdict = acceptance["verdict"]
-    say(console, f"release report: {meta['model_name']} on {meta['device']}: {verdict}")
+    acceptance = report["acceptance"]
+    console.print(verdict_panel(report))
     for reason in acceptance.get("partial") or ():
         say(console, f"  partial: {reason}; a partial run gets no release verdict")
     for finding in acceptance.get("marginal") or ():

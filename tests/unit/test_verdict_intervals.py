@@ -167,9 +167,11 @@ def test_the_console_names_a_marginal_check_before_anything_else(tmp_path: Path)
     out = io.StringIO()
     tell(Console(file=out, width=300), render_run(marginal_run(tmp_path / "run")))
     lines = out.getvalue().splitlines()
-    assert lines[0].endswith(": ACCEPTED")
-    assert lines[1].startswith("  marginal: ISL 128 OSL 32 concurrency 1, functional tier")
-    assert "straddles the target 1000 ms; decided by the mean, within it" in lines[1]
+    bottom = next(i for i, line in enumerate(lines) if line.startswith("╰"))
+    assert lines[1].strip("│ ").endswith(": ACCEPTED"), "the panel's first line: the verdict"
+    after = lines[bottom + 1]  # the first line under the verdict's panel
+    assert after.startswith("  marginal: ISL 128 OSL 32 concurrency 1, functional tier")
+    assert "straddles the target 1000" in after and "decided by the mean, within it" in after
 
 
 def test_html_charts_draw_each_points_interval_as_error_bars(tmp_path: Path) -> None:
