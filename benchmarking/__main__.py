@@ -27,7 +27,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from benchmarking import bench, repeats, report, stress, stress_plan
+from benchmarking import bench, conversations, repeats, report, stress, stress_plan
 from benchmarking.client import driver
 from benchmarking.client.requests import Target
 from benchmarking.datasets import SHAREGPT_MAX_PROMPT, ServerTokenizer, Tokenizer, pick_tokenizer
@@ -197,7 +197,9 @@ def measured(
         label = _label(point, variant) + (f" #{repeat}" if repeat else "")
         if repeat > 1:
             console.print(f"{_label(point, variant)}: measuring again (repeat {repeat})")
-        return bench.run_point(ctx, point, progress(label), prefix=variant, repeat=repeat)
+        user_turns = ctx.settings.dataset == "conversations"
+        run = conversations.run_point if user_turns else bench.run_point
+        return run(ctx, point, progress(label), prefix=variant, repeat=repeat)
 
     path = bench.point_path(ctx, point, variant)
     return repeats.measure(once, path, ctx.settings.repeat, spec if variant is None else {})

@@ -14,7 +14,9 @@ from benchmarking.client import driver
 from benchmarking.client.requests import Prompt, Target, http_request, request_body
 from benchmarking.client.result import RequestResult
 from benchmarking.client_cpu import CpuClock
+from benchmarking.dataset_report import dataset_lengths
 from benchmarking.datasets import (
+    JsonlDataset,
     MultiTurnDataset,
     RandomDataset,
     SharedPrefixDataset,
@@ -81,7 +83,7 @@ def point_path(ctx: Context, point: Point, prefix: str | None = None) -> Path:
 
 
 def point_tag(settings: Settings, point: Point) -> str:
-    shape = "sharegpt" if settings.dataset == "sharegpt" else f"isl-{point.isl}_osl-{point.osl}"
+    shape = settings.dataset if settings.dataset != "random" else f"isl-{point.isl}_osl-{point.osl}"
     count = (
         f"duration-{settings.shape.duration_s:g}"
         if settings.shape.duration_s
@@ -125,6 +127,7 @@ def run_point(
     document = _document(ctx, shown, kept_only(outcome, trimmed, settings.shape), plan, watch)
     document["load_shape"] = shape_fields(settings.shape, trimmed)
     document["prefix_cache"] = _prefix_fields(settings, point, prefix)
+    document["dataset_lengths"] = lengths_of(measured, ctx.tokenizer)
     document |= {"prompt_seed": point_seed(settings.seed, point, window, repeat), "repeat": None}
     if repeat:
         document |= {"kind": f"{ctx.kind}_repeat", "repeat": repeat}
@@ -190,6 +193,13 @@ def _measured_shape(point: Point, prompts: list[Prompt], sent: int | None = None
     return dataclasses.replace(point, isl=isl, osl=osl)
 
 
+def lengths_of(prompts: list[Prompt], tokenizer: Tokenizer) -> dict[str, object]:
+    """The prompts' lengths as the tokenizer counts them, and the output lengths asked for."""
+    return dataset_lengths(
+        [p.prompt_tokens for p in prompts], [p.output_tokens for p in prompts], tokenizer.name
+    )
+
+
 def prefix_tokens(settings: Settings, point: Point) -> int:
     return int(point.isl * settings.prefix_share)
 
@@ -207,7 +217,7 @@ def _prefix_fields(
     return fields | {"shared_prefix_tokens": shared}
 
 
-Dataset = RandomDataset | ShareGPTDataset | SharedPrefixDataset | MultiTurnDataset
+Dataset = RandomDataset | ShareGPTDataset | SharedPrefixDataset | MultiTurnDataset | JsonlDataset
 
 
 def dataset_for(
@@ -221,6 +231,8 @@ def dataset_for(
         return MultiTurnDataset(point.isl, point.osl, point.concurrency, seed, prefix != "none")
     if settings.dataset == "sharegpt":
         return ShareGPTDataset(sharegpt_path(settings.dataset_path), seed, settings.osl_fixed)
+    if settings.dataset == "jsonl" and settings.dataset_path:
+        return JsonlDataset(Path(settings.dataset_path), seed, settings.osl_fixed)
     return RandomDataset(point.isl, point.osl, settings.range_ratio, seed)
 
 

@@ -17,6 +17,7 @@ import requests
 from benchmarking import deadline_requests
 from benchmarking.client.requests import Prompt
 from benchmarking.deadline import DeadlineExceeded, deadline
+from benchmarking.user_datasets import UserPrompt, load_prompts
 
 _WORD_TEXT = (
     "time person year way day thing man world life hand part child eye woman place work week "
@@ -304,3 +305,31 @@ class ShareGPTDataset:
         if too_short or prompt_tokens > SHAREGPT_MAX_PROMPT or prompt_tokens + output > 2048:
             return None
         return Prompt(prompt, prompt_tokens, output)
+
+
+DEFAULT_OUTPUT_TOKENS = 128  # a user's prompt without output_tokens, when osl= gives none
+
+
+@dataclass(frozen=True)
+class JsonlDataset:
+    """A user's own prompts (a file benchmarking.user_datasets checked), shuffled with the seed:
+    each once when `count` is the file's length, cycled when more are asked for. A prompt's
+    length is the tokenizer's count of its text, or of each message's content (no template)."""
+
+    path: Path
+    seed: int = 0
+    output_len: int | None = None  # for lines without their own output_tokens
+
+    def prompts(self, count: int, tokenizer: Tokenizer) -> list[Prompt]:
+        entries = list(load_prompts(self.path))
+        random.Random(self.seed).shuffle(entries)
+        made = [self._prompt(entry, tokenizer) for entry in entries[:count]]
+        return [made[i % len(made)] for i in range(count)]
+
+    def _prompt(self, entry: UserPrompt, tokenizer: Tokenizer) -> Prompt:
+        output = entry.output_tokens or self.output_len or DEFAULT_OUTPUT_TOKENS
+        if entry.prompt is not None:
+            return Prompt(entry.prompt, len(tokenizer.encode(entry.prompt)), output)
+        messages = entry.messages or ()
+        tokens = sum(len(tokenizer.encode(content)) for _, content in messages)
+        return Prompt("\n".join(c for _, c in messages), tokens, output, messages)

@@ -102,6 +102,8 @@ def point_document(
             "errors": [*outcome.error_counts, *outcome.notes][:10],
             "error_counts": dict(outcome.error_counts),
             "prefix_cache": None,  # a prefix-cache run: its mode, variant and shared tokens
+            "dataset_lengths": None,  # ISL and OSL (mean, min, max) as the tokenizer counts them
+            "conversations": None,  # dataset=conversations: how many, and TTFT by turn
             "load_shape": None,  # a timed point: its duration, trimming (benchmarking/load_shape)
             "server_telemetry": outcome.telemetry.as_dict(),
             **{key: None for key in CPU_KEYS},  # the client's CPU time, set by its caller

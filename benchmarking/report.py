@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarking.client_cpu import busy_client_notes
+from benchmarking.dataset_report import dataset_notes
 from benchmarking.metrics import percentile_label
 from benchmarking.telemetry.point import NOT_SCRAPED
 
@@ -284,7 +285,7 @@ def verdict(
         console.print(percentile_table(documents, percentiles, title))
     notes = failure_notes(documents, max_failed) + cache_notes(documents)
     notes += prefix_cache_notes(documents) + busy_client_notes(documents, point_label)
-    notes += telemetry_notes(documents)
+    notes += telemetry_notes(documents) + dataset_notes(documents, point_label)
     for line in notes:
         console.print(line, markup=False)
     console.print(f"results: {output_dir}", markup=False)

@@ -19,9 +19,10 @@ from benchmarking.arg_values import (
     whole,
     wholes,
 )
-from benchmarking.endpoints import CHAT, COMPLETIONS
+from benchmarking.endpoints import CHAT
 from benchmarking.metrics import parse_goodput
 from benchmarking.shape_args import SHAPE_KEYS, LoadShape, shape_from
+from benchmarking.user_datasets import USER_DATASETS, check_user_dataset, endpoint_of
 
 ACCEPTED = (
     "isl",
@@ -53,6 +54,7 @@ ACCEPTED = (
     "repeat",  # run.py --repeat N: each point measured N times, fresh prompts each time
     *SHAPE_KEYS,  # benchmarking/shape_args.py: a time limit, warm-up and cool-down trimming
 )
+DATASETS = ("random", "sharegpt", *USER_DATASETS)
 PREFIX_CACHE_MODES = ("shared", "multi_turn")
 SWEEPS = ("full", "targets")  # targets: only the spec's perf_reference points
 REQUEST_TIMEOUT_BASE_S = 300.0  # the default per-request timeout: this, plus
@@ -71,6 +73,7 @@ class Settings:
     num_prompts: int | None = None
     dataset: str = "random"
     dataset_path: str | None = None
+    dataset_size: int | None = None  # a user's file (jsonl, conversations): its entries
     rate: tuple[float, ...] = (math.inf,)  # requests per second, one point per rate
     burstiness: float = 1.0
     smoke: bool = False
@@ -161,17 +164,17 @@ def settings_from(args: Mapping[str, object], draw: Callable[[], int] = draw_see
         )
     tool = _tool(args)
     dataset = str(args.get("dataset", "random"))
-    if dataset not in ("random", "sharegpt"):
-        raise SettingsError(f"dataset={dataset}: use random or sharegpt")
-    endpoint = {"chat": CHAT, "completions": COMPLETIONS}.get(str(args.get("endpoint", "chat")))
-    if endpoint is None:
-        raise SettingsError("endpoint: use chat or completions")
+    if dataset not in DATASETS:
+        raise SettingsError(f"dataset={dataset}: use {', '.join(DATASETS)}")
+    user_file = check_user_dataset(dataset, args) if dataset in USER_DATASETS else None
+    endpoint = endpoint_of(args.get("endpoint"), user_file)
     rates, warmups = _rate(args.get("rate", math.inf)), whole(args.get("warmups", 1), "warmups", 0)
     prompts = (wholes(args.get("num_prompts"), "num_prompts") or (None,))[0]
     return Settings(
         tool=tool,
         dataset=dataset,
         dataset_path=str(args["dataset_path"]) if args.get("dataset_path") else None,
+        dataset_size=user_file.size if user_file else None,
         isl=wholes(args.get("isl"), "isl"),
         osl=wholes(args.get("osl"), "osl"),
         concurrency=wholes(args.get("concurrency"), "concurrency"),

@@ -27,6 +27,8 @@ SHARED_KEYS = (
     "percentile_report",
     "telemetry_interval",
     "repeat",
+    "dataset",  # run_mode=single only: a user's prompts or conversations, or ShareGPT
+    "dataset_path",
 )
 
 
@@ -76,13 +78,26 @@ def _run_mode(value: object, duration: float) -> str:
     return mode
 
 
+def _dataset_point(settings: Settings, mode: str, concurrency: int, prompts: int) -> StressPlan:
+    """One point of the dataset's own lengths: the whole file unless num_prompts says."""
+    if mode != "single":
+        raise SettingsError(
+            f"dataset={settings.dataset} runs as one stress point: add run_mode=single"
+        )
+    count = prompts or settings.dataset_size or concurrency
+    return StressPlan((Point(0, 0, concurrency, count),), 0.0, settings)
+
+
 def stress_plan(args: Mapping[str, object], max_context: int, max_concurrency: int) -> StressPlan:
     unknown_keys("stress_tests", args, STRESS_KEYS + SHARED_KEYS)
     settings = settings_from({k: v for k, v in args.items() if k in SHARED_KEYS})
     duration = _duration(args.get("duration", 0))
     lengths = {key: _first_int(args, key, 0) for key in ("isl", "osl", "num_prompts")}
     concurrency = _first_int(args, "concurrency", max_concurrency)
-    if _run_mode(args.get("run_mode"), duration) == "multiple":
+    mode = _run_mode(args.get("run_mode"), duration)
+    if settings.dataset != "random":
+        return _dataset_point(settings, mode, concurrency, lengths["num_prompts"])
+    if mode == "multiple":
         return StressPlan(tuple(parameter_space(max_context, max_concurrency)), 0.0, settings)
     isl, osl = clamp(lengths["isl"] or max_context // 2, lengths["osl"] or 128, max_context)
     prompts = lengths["num_prompts"] or concurrency

@@ -119,9 +119,10 @@ def plan_sweep(
     targets: Sequence[TargetPoint] = (),
 ) -> list[Point]:
     """The spec's sweep with its target points, or the points the workflow arguments ask for."""
-    if settings.dataset == "sharegpt":
+    if settings.dataset != "random":  # lengths from the data: one point per concurrency
         levels = settings.concurrency or (1, max_concurrency)
-        return [Point(0, 0, c, settings.num_prompts or 8 * c) for c in sorted(set(levels))]
+        count = settings.num_prompts or settings.dataset_size
+        return [Point(0, 0, c, count or 8 * c) for c in sorted(set(levels))]
     powers = settings.concurrency_sweeps
     if settings.smoke and not chosen_by_arguments(settings):
         return sweep(max_context, max_concurrency, smoke=True, powers=powers)
@@ -201,6 +202,8 @@ class SweepSettings(Protocol):
     def smoke(self) -> bool: ...
     @property
     def dataset(self) -> str: ...
+    @property
+    def dataset_size(self) -> int | None: ...
     @property
     def sweep(self) -> str: ...
     @property

@@ -35,6 +35,8 @@ REQUEST_ROW_KEYS = (
     "tpot_ms",
     "e2el_ms",
     "itl_ms",
+    "conversation",  # dataset=conversations: the conversation's line in the file
+    "turn",  # ... and the turn's number in it (1: the first)
     "trimmed",  # a timed point's warmup or cooldown request, left out of its statistics
 )
 

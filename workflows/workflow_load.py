@@ -151,6 +151,8 @@ def load_args(config: RunConfig, workflow: str) -> dict[str, object]:
         args["repeat"] = config.repeat
     if config.concurrency_sweeps and workflow == "benchmarks":
         args["concurrency_sweeps"] = True
+    if args.get("dataset_path"):  # the child runs in the checkout: the user's path made whole
+        args["dataset_path"] = str(Path(str(args["dataset_path"])).absolute())
     return args
 
 

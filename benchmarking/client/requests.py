@@ -34,6 +34,7 @@ class Prompt:
     text: str
     prompt_tokens: int
     output_tokens: int
+    messages: tuple[tuple[str, str], ...] = ()  # a chat's (role, content); none: `text` as user
 
 
 def request_body(
@@ -50,7 +51,8 @@ def request_body(
         "temperature": 0,
     }
     if endpoint == CHAT:
-        body["messages"] = [{"role": "user", "content": prompt.text}]
+        messages = prompt.messages or (("user", prompt.text),)
+        body["messages"] = [{"role": role, "content": content} for role, content in messages]
         body["max_completion_tokens"] = prompt.output_tokens
         body["max_tokens"] = prompt.output_tokens
     else:

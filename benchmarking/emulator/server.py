@@ -102,6 +102,7 @@ class Emulator:
             frozenset()
         )  # as a server lacking them (--ignore-fields)
         self.refuse_unknown_models = False  # another model than self.model: HTTP 404
+        self.record_prompts = False  # keep each request's messages or prompt in its record
         self.answer_key = AnswerKey()  # the answers it knows (--answer-key)
 
     def handle(self, request: Request, response: Response) -> None:
@@ -159,7 +160,10 @@ class Emulator:
             request_id=request.headers.get("x-request-id", str(self.served)),
             received_ns=time.perf_counter_ns(),
             prompt_tokens=count_tokens(prompt),
+            route=request.path,
         )
+        if self.record_prompts:
+            record.received = body.get("messages" if chat else "prompt")
         record.cached_tokens = self._cached(prompt, record.prompt_tokens)
         self.records.append(record)
         if self.timing.max_context and record.prompt_tokens > self.timing.max_context:

@@ -63,6 +63,8 @@ class RequestRecord:
     chunk_tokens: list[int] = field(default_factory=list)
     error: str | None = None
     shared: bool = False  # another request was in flight while this one was
+    route: str = ""  # the path it came on (/v1/completions, /v1/chat/completions)
+    received: object = None  # with --record-prompts: its messages (chat) or prompt
 
     @property
     def output_tokens(self) -> int:
@@ -83,6 +85,8 @@ class RequestRecord:
             "chunk_ns": self.chunk_ns,
             "chunk_tokens": self.chunk_tokens,
             "error": self.error,
+            "route": self.route,
+            "received": self.received,
         }
 
 

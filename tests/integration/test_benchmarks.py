@@ -249,7 +249,7 @@ def test_the_real_server_reports_its_prompt_cache(
 ) -> None:
     """llama.cpp reports the prompt tokens it took from its cache: the same point sent twice (the
     same seed: each run would draw its own) is answered from it the second time, and that run
-    says so."""
+    says so. A two-turn conversation's second turn finds the first one's prompt there too."""
     args = {"isl": 96, "osl": 4, "concurrency": 2, "num_prompts": 4, "endpoint": "completions"}
     args |= {"seed": 1807}  # a seed no other test sends, so the first run finds nothing cached
     args |= CPU_SERVED
@@ -268,6 +268,19 @@ def test_the_real_server_reports_its_prompt_cache(
     assert again["cached_share"] > 0.9
     assert "came from the server's prompt cache" in outputs[1]
     assert "prompt cache" not in outputs[0]
+    talk = tmp_path / "talk.jsonl"
+    talk.write_text(json.dumps(["Name three colours of the sea.", "Now three of the sky."]) + "\n")
+    args = CPU_SERVED | {"dataset": "conversations", "dataset_path": str(talk), "osl": 4}
+    process = benchmarking_process(
+        cpu_server.base_url, tmp_path / "talk", args | {"concurrency": 1}, api_key=cpu_server.token
+    )
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, output
+    [(talked, turns)] = point_files(tmp_path / "talk")
+    assert [(t["turn"], t["success"]) for t in turns] == [(1, True), (2, True)]
+    assert turns[1]["prompt_tokens"] > turns[0]["prompt_tokens"] + 4, "turn 2 carries turn 1"
+    assert turns[1]["cached_tokens"] >= turns[0]["server_prompt_tokens"], "turn 1 was cached"
+    assert talked["conversations"]["by_turn"][1]["cached_share"] > 0.5
 
 
 def test_endurance_windows_on_the_real_server_measure_prefill(

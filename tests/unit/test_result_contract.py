@@ -84,6 +84,8 @@ POINT = {
     "errors",
     "error_counts",
     "prefix_cache",
+    "dataset_lengths",
+    "conversations",
     "load_shape",
     "client_cpu_s",
     "client_cpu_share",
@@ -127,6 +129,8 @@ REQUEST_ROW = {
     "tpot_ms",
     "e2el_ms",
     "itl_ms",
+    "conversation",
+    "turn",
     "trimmed",
 }
 ENDURANCE = {
