@@ -5,12 +5,14 @@ alone."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reports.acceptance import judge_run
 from reports.compare import baseline_report, compare
+from reports.gate import gate
 from reports.html_report import render_html
 from reports.redaction import redact, redact_data
 from reports.render import render_csv, render_junit, render_markdown
@@ -35,16 +37,24 @@ class Rendered:
         return str(self.report["acceptance"]["verdict"])
 
 
-def report_of_folder(folder: Path, compare_to: Path | None = None) -> dict[str, Any]:
+def report_of_folder(
+    folder: Path, compare_to: Path | None = None, baseline: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The run's report; compared with a previous run (`compare_to`), or with the store's
+    baseline (report-shaped), which the regression gate judges too."""
     run = load_run(folder)
     report = report_document(run, judge_run(run))
     if compare_to is not None:
         report["comparison"] = compare(report, baseline_report(compare_to))
+    elif baseline is not None:
+        report["comparison"] = compare(report, baseline) | {"gate": gate(report, baseline)}
     return report
 
 
-def render_run(folder: Path, compare_to: Path | None = None) -> Rendered:
-    report = redact_data(report_of_folder(folder, compare_to))  # before any format escapes it
+def render_run(
+    folder: Path, compare_to: Path | None = None, baseline: Mapping[str, Any] | None = None
+) -> Rendered:
+    report = redact_data(report_of_folder(folder, compare_to, baseline))  # before escaping
     out = folder / REPORT_FOLDER
     texts = {
         "json": ("report.json", json.dumps(report, indent=2) + "\n"),

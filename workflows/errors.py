@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     SERVER = 4
     NOT_ACCEPTED = 5  # release and reports: the run completed, a target was missed
     PARTIAL = 6  # release and reports: not a whole release (narrowed, or no release): no verdict
+    REGRESSED = 7  # --compare-to baseline: a figure worse than the baseline beyond its interval
     INTERRUPTED = 130
 
 

@@ -19,7 +19,8 @@ EXIT_CODES = (
     "(environment, weights, host, credentials), 4 server (not up, or exited during the "
     "workflow), 5 not accepted (release, reports: it ran, and a check blocks), 6 partial "
     "(release, reports: nothing blocks, but a narrowed release or a run that is not a release "
-    "gets no release verdict), 130 interrupted"
+    "gets no release verdict), 7 regressed (--compare-to baseline: a figure worse than the "
+    "baseline beyond its 95% interval), 130 interrupted"
 )
 
 
@@ -110,7 +111,8 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
         Option(
             "compare_to",
             ("--compare-to",),
-            "release, reports: a previous run folder or report.json to compare with.",
+            "release, reports: a previous run folder or report.json to compare with; "
+            "'baseline': the store's last accepted release, with a regression gate (exit 7).",
             Path,
             metavar="RUN",
         ),

@@ -3,6 +3,8 @@ in its panel (workflows/verdict_panel.py), each blocker in full, and where the f
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from reports.acceptance import ACCEPTED, NOT_ACCEPTED
 from reports.build import Rendered, render_run
 from reports.requirements import RequirementsError, load_requirements
 from reports.run_data import ReportError
+from reports.store.url import is_baseline
 from workflows.errors import ExitCode, UsageError
 from workflows.verdict_panel import verdict_panel
 
@@ -25,13 +28,37 @@ def load_requirements_or_fail(path: Path) -> dict[str, Any]:
         raise UsageError(str(error)) from None
 
 
-def render_and_tell(console: Console, folder: Path, compare_to: Path | None) -> ExitCode:
+def render_and_tell(
+    console: Console,
+    folder: Path,
+    compare_to: Path | None,
+    environ: Mapping[str, str] | None = None,
+) -> ExitCode:
+    """Render the run's report and say its verdict; `--compare-to baseline` compares it with
+    the store's last accepted release (the store of `environ`), and its regression gate can
+    turn the exit code."""
+    baseline = None
+    if is_baseline(compare_to):
+        from workflows.store_baseline import baseline_of_run
+
+        baseline = baseline_of_run(folder, environ if environ is not None else os.environ, console)
+        compare_to = None
     try:
-        rendered = render_run(folder, compare_to)
+        rendered = render_run(folder, compare_to, baseline)
     except ReportError as error:
         raise UsageError(str(error)) from None
     tell(console, rendered)
-    return verdict_exit_code(rendered.verdict, bool(rendered.report["acceptance"]["blockers"]))
+    code = verdict_exit_code(rendered.verdict, bool(rendered.report["acceptance"]["blockers"]))
+    return gated_exit_code(code, rendered.report.get("comparison"))
+
+
+def gated_exit_code(code: ExitCode, comparison: Mapping[str, Any] | None) -> ExitCode:
+    """A regression beyond the baseline's interval fails an accepted or partial run with an
+    exit code of its own; a run not accepted keeps its 5 (the worse news)."""
+    gate = (comparison or {}).get("gate") or {}
+    if gate.get("regressions") and code in (ExitCode.OK, ExitCode.PARTIAL):
+        return ExitCode.REGRESSED
+    return code
 
 
 def verdict_exit_code(verdict: str, blocked: bool) -> ExitCode:
@@ -71,6 +98,8 @@ def tell(console: Console, rendered: Rendered) -> None:
     for finding in acceptance["advisories"]:
         say(console, f"  not blocking: {finding['message']} ({finding['reason']})")
     comparison = report.get("comparison")
+    if comparison and comparison.get("gate"):
+        tell_gate(console, comparison["gate"])
     if comparison:
         say(
             console,
@@ -85,3 +114,15 @@ def tell(console: Console, rendered: Rendered) -> None:
                 )
     for what, path in rendered.files.items():
         say(console, f"  {what}: {path}")
+
+
+def tell_gate(console: Console, gate: Mapping[str, Any]) -> None:
+    regressions = gate["regressions"]
+    say(
+        console,
+        f"  regression gate against {gate['baseline']}: {len(regressions)} figure(s) worse "
+        f"beyond their 95% intervals"
+        + (f" ({gate['unjudged']} without an interval, not judged)" if gate["unjudged"] else ""),
+    )
+    for item in regressions:
+        say(console, f"  regressed: {item['message']}")

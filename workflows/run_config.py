@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from reports.store.url import BASELINE, is_baseline
 from workflows.dispatch import (
     RENDERS_REPORT,
     RUNS_EVALS,
@@ -341,7 +342,7 @@ def _report_flags(config: RunConfig) -> None:
                 f"{flag} changes the release report; the {config.workflow} workflow renders "
                 "none (use --workflow release, or --workflow reports --run-dir on a run folder)"
             )
-    if config.compare_to and not config.compare_to.exists():
+    if config.compare_to and not is_baseline(config.compare_to) and not config.compare_to.exists():
         raise UsageError(f"--compare-to {config.compare_to}: no such run folder or report.json")
 
 
@@ -400,6 +401,8 @@ def config_from_options(options: Mapping[str, Any], default_port: Callable[[], i
         "runtime_model_spec_json",
     ):
         values[folder] = options[folder].resolve() if options.get(folder) else None
+    if is_baseline(options.get("compare_to")):
+        values["compare_to"] = Path(BASELINE)  # the store's, not a folder named so
     return RunConfig(**values)
 
 

@@ -85,7 +85,7 @@ def run_reports(
     if mode == "merge":
         return _merge(options, console)
     if mode == "run_dir":
-        return _rebuild(Path(str(options["run_dir"])), options, console)
+        return _rebuild(Path(str(options["run_dir"])), options, console, environ or {})
     return _store_command(mode, options, console, environ or {})
 
 
@@ -104,15 +104,20 @@ def _store_command(
     return run_baseline(options, url, console)
 
 
-def _rebuild(folder: Path, options: Mapping[str, Any], console: Console) -> ExitCode:
+def _rebuild(
+    folder: Path, options: Mapping[str, Any], console: Console, environ: Mapping[str, str]
+) -> ExitCode:
     from reports.run_data import REQUIREMENTS_FILE
+    from reports.store.url import is_baseline
     from workflows.report_console import load_requirements_or_fail, render_and_tell
+    from workflows.store_commands import store_env
 
     if not folder.is_dir():
         raise UsageError(
             f"--run-dir {folder}: no such folder; pass a folder under workflow_logs/runs/"
         )
-    if options.get("compare_to") is not None and not Path(options["compare_to"]).exists():
+    compare_to = options.get("compare_to")
+    if compare_to is not None and not is_baseline(compare_to) and not Path(compare_to).exists():
         raise UsageError(f"--compare-to {options['compare_to']}: no such run folder or report.json")
     _check_run_folder(folder)  # before anything is written into it
     if options.get("requirements") is not None:
@@ -121,7 +126,7 @@ def _rebuild(folder: Path, options: Mapping[str, Any], console: Console) -> Exit
         console.print(
             f"requirements: {options['requirements']} (saved in the run folder)", markup=False
         )
-    return render_and_tell(console, folder, options.get("compare_to"))
+    return render_and_tell(console, folder, compare_to, store_env(environ, options.get("db")))
 
 
 def _check_run_folder(folder: Path) -> None:

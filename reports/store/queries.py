@@ -127,6 +127,7 @@ def _eval_task(row: Mapping[str, Any]) -> dict[str, Any]:
     low, high = row["score_ci95_low"], row["score_ci95_high"]
     return {
         "task": row["task"],
+        "status": row["status"],
         "score": row["score"],
         "interval_95": [low, high] if low is not None and high is not None else None,
     }

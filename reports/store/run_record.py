@@ -96,13 +96,20 @@ def _report(run: RunData) -> Mapping[str, Any]:
     return report_document(run, judge_run(run))
 
 
-def started_at(run: RunData) -> str:
-    """When the run started, from its id (the host's clock, as the folder is named)."""
-    match = RUN_ID_STAMP.match(str(run.runtime.get("run_id") or ""))
+def started_at(run_id: str) -> str | None:
+    """When a run started, from its id (the host's clock, as the folder is named)."""
+    match = RUN_ID_STAMP.match(run_id)
     if match is None:
-        raise IncompleteRun(f"{run.folder}: runtime_spec.json has no run id of the runner's form")
+        return None
     day, hours, minutes, seconds = match.groups()
     return f"{day}T{hours}:{minutes}:{seconds}"
+
+
+def _started(run: RunData) -> str:
+    stamp = started_at(str(run.runtime.get("run_id") or ""))
+    if stamp is None:
+        raise IncompleteRun(f"{run.folder}: runtime_spec.json has no run id of the runner's form")
+    return stamp
 
 
 def run_row(run: RunData, report: Mapping[str, Any], ingested_at: str) -> dict[str, Any]:
@@ -113,7 +120,7 @@ def run_row(run: RunData, report: Mapping[str, Any], ingested_at: str) -> dict[s
         "model": spec.get("model_name"),
         "device": spec.get("device"),
         "workflow": (runtime.get("run_config") or {}).get("workflow"),
-        "started_at": started_at(run),
+        "started_at": _started(run),
         "ingested_at": ingested_at,
         "verdict": acceptance["verdict"],
         "accepted": bool(report.get("acceptance_criteria")),

@@ -13,6 +13,7 @@ from reports.redaction import MASK, register_secret
 ENV_VAR = "READINESS_DB_URL"
 DEFAULT_FILE = "results.db"  # under the logs root (workflow_logs/ or WORKFLOW_LOGS_DIR)
 SCHEMES = ("sqlite", "postgresql")
+BASELINE = "baseline"  # --compare-to baseline: the store's last accepted release
 
 
 class StoreUrlError(ValueError):
@@ -32,6 +33,11 @@ class StoreUrl:
     @property
     def is_sqlite(self) -> bool:
         return self.url.startswith("sqlite")
+
+
+def is_baseline(compare_to: Path | str | None) -> bool:
+    """`--compare-to baseline` (a folder of that name is passed by its absolute path)."""
+    return compare_to is not None and str(compare_to) == BASELINE
 
 
 def masked(url: str) -> str:

@@ -148,3 +148,15 @@ def test_the_matrix_writes_github_output(tmp_path: Path, monkeypatch: pytest.Mon
     assert matrix("--device", "cpu", "--github-output").returncode == 0
     key, _, value = output.read_text().strip().partition("=")
     assert key == "matrix" and json.loads(value)["include"][0]["device"] == "cpu"
+
+
+def test_the_pipeline_gates_on_the_store_baseline_and_works_without_a_store() -> None:
+    """The store's URL comes from a repository secret (empty when there is none: no baseline,
+    nothing stored, said in the job's summary); the run's own exit code (7 on a regression)
+    still decides the job."""
+    release = yaml.safe_load(PIPELINE.read_text())["jobs"]["release"]
+    run_step = next(step for step in release["steps"] if "run.py" in step.get("run", ""))
+    assert run_step["env"]["READINESS_DB_URL"] == "${{ secrets.READINESS_DB_URL }}"
+    assert "--compare-to baseline" in run_step["run"]
+    assert 'if [ -z "$READINESS_DB_URL" ]' in run_step["run"]
+    assert "GITHUB_STEP_SUMMARY" in run_step["run"] and 'exit "$code"' in run_step["run"]

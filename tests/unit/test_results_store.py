@@ -311,3 +311,58 @@ def test_eval_rows_keep_a_skipped_task_without_a_score(tmp_path: Path, run_cli: 
     (score,) = rows(url, schema.eval_scores)
     assert score["score"] is None and score["status"] == "SKIPPED"
     assert rows(url, schema.runs)[0]["verdict"] == "NOT ACCEPTED"
+
+
+def _rebuild_against_baseline(run_cli: Run, folder: Path, url: str) -> CliResult:
+    return run_cli(
+        "--workflow", "reports", "--run-dir", str(folder), "--compare-to", "baseline", "--db", url
+    )
+
+
+@pytest.mark.parametrize(
+    ("ttft", "code", "says"),
+    [
+        (200.0, 7, "regressed: ISL 128 OSL 32 concurrency 1, TTFT: 80 ms [78.4, 81.6] -> 200 ms"),
+        (81.0, 0, "regression gate against 2026-12-01_10-00-00_TinyModel_cpu_release_aaaa0001: 0"),
+        (2000.0, 5, "regressed: ISL 128 OSL 32 concurrency 1, TTFT"),  # not accepted: stays 5
+    ],
+)
+def test_compare_to_baseline_gates_on_intervals(
+    tmp_path: Path, run_cli: Run, ttft: float, code: int, says: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    accepted = stored_run(tmp_path / "a", "2026-12-01_10-00-00", "aaaa0001", points=at(80.0))
+    assert ingest(run_cli, url, accepted).code == 0
+    now = stored_run(tmp_path / "b", "2026-12-02_10-00-00", "bbbb0002", points=at(ttft))
+    assert ingest(run_cli, url, now).code == 0  # a run is never its own baseline
+    result = _rebuild_against_baseline(run_cli, now, url)
+    assert result.code == code, result.out + result.err
+    assert says in result.out
+    gate = json.loads((now / "report" / "report.json").read_text())["comparison"]["gate"]
+    assert gate["baseline"].endswith("aaaa0001")
+    if code != 0:
+        assert {item["what"] for item in gate["regressions"]} >= {"ISL 128 OSL 32 concurrency 1"}
+
+
+def test_no_baseline_is_said_and_fails_nothing(tmp_path: Path, run_cli: Run) -> None:
+    folder = stored_run(tmp_path / "b", "2026-12-02_10-00-00", "bbbb0002")
+    store = tmp_path / "none.db"
+    result = _rebuild_against_baseline(run_cli, folder, f"sqlite:///{store}")
+    assert result.code == 0, result.err
+    assert "baseline: none, the results store" in result.out and not store.exists()
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    assert ingest(run_cli, url, folder).code == 0  # only itself, later than nothing
+    alone = _rebuild_against_baseline(run_cli, folder, url)
+    assert alone.code == 0
+    assert "baseline: none, no accepted release of TinyModel on cpu" in alone.out
+
+
+def test_a_later_release_is_not_the_baseline_of_an_earlier_one(
+    tmp_path: Path, run_cli: Run
+) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    early = stored_run(tmp_path / "a", "2026-12-01_10-00-00", "aaaa0001", points=at(200.0))
+    later = stored_run(tmp_path / "b", "2026-12-02_10-00-00", "bbbb0002", points=at(80.0))
+    assert ingest(run_cli, url, early, later).code == 0
+    result = _rebuild_against_baseline(run_cli, early, url)
+    assert result.code == 0 and "baseline: none" in result.out
