@@ -5,11 +5,13 @@ flight."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
+from reports.charts import LEGEND, MARGIN
 from reports.run_data import Point, RunData
 from reports.tables import cell
 
@@ -114,9 +116,25 @@ def junit_line(row: Mapping[str, Any]) -> str:
 
 
 def telemetry_plots(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Per point with telemetry: requests running and waiting at the server, over time, and the
-    requests the client had in flight."""
-    return [_plot(index, row) for index, row in enumerate(rows) if row["available"]]
+    """Per point with telemetry over time (two scrapes or more; one is a dot, not a timeline):
+    requests running and waiting at the server, and the requests the client had in flight."""
+    return [
+        _plot(index, row)
+        for index, row in enumerate(rows)
+        if row["available"] and len(row["timeline"]["t_s"]) >= 2
+    ]
+
+
+def _request_axis(timeline: Mapping[str, Any]) -> dict[str, Any]:
+    """Requests are whole: ticks 1 apart, or a whole step for more than a few."""
+    counts = [*timeline["running"], *timeline["waiting"], *timeline["client_in_flight"]["count"]]
+    peak = max((c for c in counts if isinstance(c, (int, float))), default=1)
+    return {
+        "title": {"text": "requests"},
+        "rangemode": "tozero",
+        "dtick": max(1, math.ceil(peak / 6)),
+        "tickformat": "d",
+    }
 
 
 def _plot(index: int, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -140,6 +158,8 @@ def _plot(index: int, row: Mapping[str, Any]) -> dict[str, Any]:
         "layout": {
             "title": {"text": f"Requests over time, {point_label(row)} ({row['source']})"},
             "xaxis": {"title": {"text": "seconds from the point's start"}},
-            "yaxis": {"title": {"text": "requests"}, "rangemode": "tozero"},
+            "yaxis": _request_axis(timeline),
+            "legend": LEGEND,
+            "margin": MARGIN,
         },
     }

@@ -12,8 +12,9 @@ import pytest
 
 from reports.build import render_run
 from reports.charts import TIER_COLOURS, benchmark_charts, log_ticks
+from reports.server_view import telemetry_plots
 from reports.tables import html_table
-from tests.run_folders import TARGET, Measured, RunSpec, make_run
+from tests.run_folders import TARGET, Measured, RunSpec, make_run, server_telemetry
 
 AT_4 = {"isl": 128, "osl": 32, "concurrency": 4, "ttft_ms": 400.0, "tput_user": 40.0, "tput": 160.0}
 LONG = {"isl": 512, "osl": 64, "concurrency": 2, "ttft_ms": 300.0, "tput_user": 40.0, "tput": 80.0}
@@ -116,3 +117,14 @@ def test_every_html_table_colours_its_status_words(tmp_path: Path) -> None:
 def test_words_that_only_start_like_a_status_stay_plain() -> None:
     table = html_table(pd.DataFrame([{"Message": "PASSED through", "Other": "the FAIL case"}]))
     assert "<span" not in table
+
+
+def test_server_charts_count_whole_requests_and_skip_a_single_scrape(tmp_path: Path) -> None:
+    points = [
+        Measured(server_telemetry=server_telemetry([0, 1, 1, 0], [0, 0, 0, 0])),
+        Measured(concurrency=4, server_telemetry=server_telemetry([4], [0])),  # one dot
+    ]
+    report = render_run(make_run(tmp_path / "run", points=points, tasks=[], checks=[])).report
+    [chart] = telemetry_plots(report["server_telemetry"])
+    assert chart["id"] == "plot-server-0"
+    assert (chart["layout"]["yaxis"]["dtick"], chart["layout"]["yaxis"]["tickformat"]) == (1, "d")
