@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,13 @@ from benchmarking.datasets import (
     Tokenizer,
     sharegpt_path,
 )
-from benchmarking.load_shape import achieved_rate, schedule, shape_fields, trimmed_as
+from benchmarking.load_shape import (
+    achieved_rate,
+    closed_loop,
+    schedule,
+    shape_fields,
+    trimmed_as,
+)
 from benchmarking.point_document import Measurement, Outcome, point_document
 from benchmarking.settings import Settings
 from benchmarking.shape_args import LoadShape
@@ -89,7 +94,7 @@ def point_tag(settings: Settings, point: Point) -> str:
         if settings.shape.duration_s
         else f"n-{point.num_prompts}"
     )
-    return f"{shape}_maxcon-{point.concurrency}_{count}{point.rate_tag}"
+    return f"{shape}_maxcon-{point.concurrency}_{count}{point.rate_tag}{settings.shape.tag}"
 
 
 def prefix_variants(mode: str) -> tuple[str, str]:
@@ -117,15 +122,16 @@ def run_point(
     tag += f"_prefix-{prefix}" if prefix else ""
     tag += f"_repeat-{repeat}" if repeat else ""
     plan = plan_for(ctx, measured, point.concurrency, tag, offsets)
+    plan = dataclasses.replace(plan, send_until_s=settings.shape.duration_s)
     watch = ctx.watch(tag)
     clock = CpuClock.start()
-    plan = dataclasses.replace(plan, send_until_s=settings.shape.duration_s)
     outcome = sent_only(execute(plan, len(measured)))
     cpu = clock.used()
     trimmed = [trimmed_as(settings.shape, r.sent_ns - outcome.start_ns) for r in outcome.results]
     shown = _measured_shape(point, measured, len(outcome.results) if settings.shape.timed else None)
     document = _document(ctx, shown, kept_only(outcome, trimmed, settings.shape), plan, watch)
-    document["load_shape"] = shape_fields(settings.shape, trimmed)
+    sent = [r.sent_ns - outcome.start_ns for r in outcome.results]
+    document["load_shape"] = shape_fields(settings.shape, trimmed, offsets, sent)
     document["prefix_cache"] = _prefix_fields(settings, point, prefix)
     document["dataset_lengths"] = lengths_of(measured, ctx.tokenizer)
     document |= {"prompt_seed": point_seed(settings.seed, point, window, repeat), "repeat": None}
@@ -145,7 +151,7 @@ def prompts_and_offsets(
     timed closed-loop point learns from the warm-up's latency how many prompts to make."""
     settings = ctx.settings
     capped, warmups = settings.num_prompts is not None, settings.warmups
-    if settings.shape.timed and math.isinf(point.rate):
+    if settings.shape.timed and closed_loop(settings.shape, point):
         latency = warm_up(ctx, point, dataset.prompts(warmups, ctx.tokenizer))
         offsets = schedule(
             settings.shape, point, settings.burstiness, settings.seed, latency, capped

@@ -59,6 +59,13 @@ class Outcome:
     telemetry: ServerTelemetry = UNSCRAPED
 
 
+def _asked_rate(settings: Settings, point: Point) -> float | str:
+    """Requests per second, "inf" (all at once) or "ramp" (load_shape says from what to what)."""
+    if settings.shape.ramp:
+        return "ramp"
+    return "inf" if point.rate == float("inf") else point.rate
+
+
 def _shape(settings: Settings, point: Point) -> dict[str, object]:
     chat = settings.endpoint.endswith("chat/completions")
     return {
@@ -70,7 +77,7 @@ def _shape(settings: Settings, point: Point) -> dict[str, object]:
         "concurrency": point.concurrency,
         "max_concurrency": point.concurrency,
         "num_prompts": point.num_prompts,
-        "request_rate": "inf" if point.rate == float("inf") else point.rate,
+        "request_rate": _asked_rate(settings, point),
         "burstiness": settings.burstiness,
         "seed": settings.seed,
         "max_failed": settings.max_failed,
@@ -102,9 +109,9 @@ def point_document(
             "errors": [*outcome.error_counts, *outcome.notes][:10],
             "error_counts": dict(outcome.error_counts),
             "prefix_cache": None,  # a prefix-cache run: its mode, variant and shared tokens
+            "load_shape": None,  # a timed point: its duration, trimming (benchmarking/load_shape)
             "dataset_lengths": None,  # ISL and OSL (mean, min, max) as the tokenizer counts them
             "conversations": None,  # dataset=conversations: how many, and TTFT by turn
-            "load_shape": None,  # a timed point: its duration, trimming (benchmarking/load_shape)
             "server_telemetry": outcome.telemetry.as_dict(),
             **{key: None for key in CPU_KEYS},  # the client's CPU time, set by its caller
             **{key: None for key in INTERVAL_KEYS},  # set from the request rows by its caller

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from benchmarking.client_cpu import busy_client_notes
 from benchmarking.dataset_report import dataset_notes
+from benchmarking.load_shape import shape_notes
 from benchmarking.metrics import percentile_label
 from benchmarking.telemetry.point import NOT_SCRAPED
 
@@ -109,16 +110,24 @@ def asked_rate(document: Mapping[str, object]) -> float | None:
     return float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else None
 
 
+def asked_text(document: Mapping[str, object]) -> str:
+    """The rate a point asked for as the table shows it: '20', 'inf', or a ramp's '1-8'."""
+    shape = document.get("load_shape")
+    if isinstance(shape, Mapping) and shape.get("ramp"):
+        return f"{shape['ramp_start_rps']:g}-{shape['ramp_end_rps']:g}"
+    rate = asked_rate(document)
+    return "inf" if rate is None else f"{rate:g}"
+
+
 def _columns(documents: Sequence[Mapping[str, object]]) -> list[Column]:
     columns = list(COLUMNS)
-    if any(asked_rate(d) is not None for d in documents):
+    if any(asked_text(d) != "inf" for d in documents):
         columns.insert(3, RATE_COLUMN)
     return columns
 
 
 def _row(document: Mapping[str, object], columns: Sequence[Column] = COLUMNS) -> list[str]:
-    rate = asked_rate(document)
-    asked = "inf" if rate is None else f"{rate:g}"
+    asked = asked_text(document)
     row = dict(document) | {"tput_user": tput_user(document), "asked_rate": asked}
     return [_figures(row, column) for column in columns]
 
@@ -286,6 +295,7 @@ def verdict(
     notes = failure_notes(documents, max_failed) + cache_notes(documents)
     notes += prefix_cache_notes(documents) + busy_client_notes(documents, point_label)
     notes += telemetry_notes(documents) + dataset_notes(documents, point_label)
+    notes += shape_notes(documents, point_label)
     for line in notes:
         console.print(line, markup=False)
     console.print(f"results: {output_dir}", markup=False)

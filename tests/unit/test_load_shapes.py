@@ -1,15 +1,16 @@
 """Load shapes beyond a concurrency level, against the emulator with known timings: several
-request rates in one run, time-limited points with warm-up and cool-down trimming. The achieved
-rate is requests sent per second, first send to last."""
+request rates in one run, time-limited points with warm-up and cool-down trimming, rate ramps.
+The achieved rate is requests sent per second, first send to last."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
 import pytest
 
-from benchmarking import bench
+from benchmarking import bench, report
 from benchmarking.client import driver
 from benchmarking.settings import SettingsError, settings_from
 from benchmarking.sweep import Point, at_rates, point_seed
@@ -91,6 +92,7 @@ def test_a_timed_point_sends_for_its_duration_and_trims_warmup_and_cooldown(
     assert shape["sent"] == len(rows) and shape["duration_s"] == 2
     assert shape["trimmed_warmup"] + shape["trimmed_cooldown"] == len(rows) - len(kept)
     assert shape["trimmed_warmup"] > 0 and shape["trimmed_cooldown"] > 0
+    assert shape["ran_out"] is False, "it made prompts enough for its duration"
     kept_ttft = sum(row["ttft_ms"] for row in kept) / len(kept)
     assert document["mean_ttft_ms"] == pytest.approx(kept_ttft), "statistics of the kept ones"
 
@@ -130,3 +132,61 @@ def test_timed_point_arguments_that_do_not_fit_are_refused(
         settings_from(args)
     assert message in str(error.value)
     assert settings_from({"duration": 5, "warmups": 0, "num_prompts": 9}).shape.duration_s == 5
+
+
+def test_a_timed_linear_ramp_records_the_rate_it_asked_and_achieved_each_second(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    url = emulator("--ttft-ms", "5", "--itl-ms", "2")
+    args = {"duration": 3, "ramp": "linear", "ramp_start": 10, "ramp_end": 50}
+    ctx = context(url, tmp_path, "benchmark", **args, burstiness="inf")
+    bench.run_point(ctx, Point(16, 4, 64, 8), in_process("point"))
+    [(document, rows)] = point_files(tmp_path)
+    assert (
+        tmp_path / "benchmark_isl-16_osl-4_maxcon-64_duration-3_ramp-linear-10-50.json"
+    ).exists()
+    # r(t) = 10 + 40 t / 3: 16.7, 30 and 43.3 requests in the three seconds, 90 in all
+    assert len(rows) == pytest.approx(90, abs=2) and document["request_rate"] == "ramp"
+    shape = document["load_shape"]
+    assert (shape["ramp"], shape["ramp_start_rps"], shape["ramp_end_rps"]) == ("linear", 10, 50)
+    seconds = shape["rate_over_time"]
+    assert [s["t_s"] for s in seconds] == [0, 1, 2]
+    for second, expected in zip(seconds, (16.7, 30.0, 43.3), strict=True):
+        assert second["asked_rps"] == pytest.approx(expected, abs=1.5)
+        assert second["achieved_rps"] == pytest.approx(second["asked_rps"], abs=2)
+    assert report.asked_text(document) == "10-50"
+
+
+def test_a_counted_exponential_ramp_moves_its_rate_by_request(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    url = emulator("--ttft-ms", "5", "--itl-ms", "2")
+    args = {"ramp": "exponential", "ramp_start": 5, "ramp_end": 40, "burstiness": "inf"}
+    bench.run_point(
+        context(url, tmp_path, "benchmark", **args), Point(16, 4, 64, 25), in_process("p")
+    )
+    [(document, rows)] = point_files(tmp_path)
+    sent_ms = sorted(row["start_ms"] for row in rows)
+    gaps = [b - a for a, b in itertools.pairwise(sent_ms)]
+    # request i's gap is 1 / (5 * 8 ** (i / 24)) s: 200 ms first, 27 ms last
+    assert gaps[0] == pytest.approx(200, rel=0.1) and gaps[-1] == pytest.approx(27, abs=8)
+    assert sum(gaps) / 1e3 == pytest.approx(
+        sum(1 / (5 * 8 ** (i / 24)) for i in range(24)), rel=0.05
+    )
+    assert document["load_shape"]["rate_over_time"][0]["asked_rps"] >= 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"ramp": "linear", "ramp_start": 1}, "ramp=linear needs ramp_start=RPS and ramp_end=RPS"),
+        ({"ramp": "sine", "ramp_start": 1, "ramp_end": 2}, "ramp=sine: use linear or exponential"),
+        ({"ramp": "linear", "ramp_start": 1, "ramp_end": 2, "rate": 4}, "leave rate out"),
+        ({"ramp_end": 2}, "ramp_start and ramp_end belong to a ramp"),
+        ({"ramp": "exponential", "ramp_start": 0, "ramp_end": 2}, "ramp_start: expected a pos"),
+    ],
+)
+def test_ramp_arguments_that_do_not_fit_are_refused(args: dict[str, object], message: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        settings_from(args)
+    assert message in str(error.value)
