@@ -128,4 +128,8 @@ def write_evals(
 
 
 def failed(rows: Sequence[Mapping[str, Any]]) -> bool:
-    return any(row["status"] in FAILING for row in rows)
+    """A task that failed or errored, alone or under benchmark traffic (`under_load`)."""
+    loaded = [row.get("under_load") for row in rows]
+    return any(row["status"] in FAILING for row in rows) or any(
+        isinstance(block, Mapping) and block.get("status") in FAILING for block in loaded
+    )

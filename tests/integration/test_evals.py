@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.helpers import (
     REPO_ROOT,
@@ -100,6 +101,63 @@ def test_evals_fail_against_a_server_that_answers_nonsense(tmp_path: Path, emula
     assert task["status"] == "FAIL" and task["score"] < 0.1
     assert "lies below" in task["reason"]
     assert "answers differ from the reference run's, more than the 5 allowed" in task["reason"]
+
+
+ANSWER_KEY = REPO_ROOT / "evals" / "tasks" / "readiness_basics" / "readiness_basics.jsonl"
+
+
+def one_at_a_time_registry(folder: Path) -> Path:
+    """The CPU model served one request at a time (so the eval alone never shares the server),
+    its benchmark traffic long requests (so the eval under load nearly always does)."""
+    spec = yaml.safe_load((REPO_ROOT / "model_specs" / "smollm2.yaml").read_text())
+    device = spec["templates"][0]["devices"][0]
+    device["max_concurrency"] = 1
+    device["perf_reference"] = [{"isl": 64, "osl": 1024, "concurrency": 1, "ttft_ms": 50}]
+    folder.mkdir()
+    (folder / "smollm2.yaml").write_text(yaml.safe_dump(spec))
+    return folder
+
+
+@pytest.mark.parametrize(
+    "emulator",
+    [
+        ("--answer-key", str(ANSWER_KEY)),
+        ("--answer-key", str(ANSWER_KEY), "--answers-vary-with-load"),
+    ],
+    ids=["healthy", "answers-vary-with-load"],
+    indirect=True,
+)
+def test_an_eval_under_benchmark_traffic_drops_only_on_a_server_that_breaks_under_load(
+    tmp_path: Path, emulator: str, request: pytest.FixtureRequest
+) -> None:
+    """The emulator knows the answers; alone it gives them, under benchmark traffic the broken
+    one says other words: its drop is flagged, the healthy one's same score is not."""
+    broken = "vary" in request.node.callspec.id
+    code, output, folder = run_failing(
+        *CPU, "--workflow", "evals", "--server-url", emulator,
+        "--model-specs-dir", str(one_at_a_time_registry(tmp_path / "specs")),
+        "--limit-samples-mode", "ci-nightly",
+        "--workflow-args", "tasks=readiness_basics under_load=first under_load_samples=20",
+        logs=tmp_path / "logs",
+    )  # fmt: skip
+    task = evals_json(folder)["tasks"][0]
+    assert (task["status"], task["score"], task["n_samples"]) == ("PASS", 1.0, 278), output
+    loaded = task["under_load"]
+    assert (loaded["n_samples"], loaded["alone_score"]) == (20, 1.0)
+    assert loaded["traffic"]["completed"] >= 1 and loaded["traffic"]["ended_early"] is None
+    assert (
+        "evals: readiness_basics again, 20 samples, under benchmark traffic at concurrency 1"
+        in (output)
+    )
+    if broken:
+        assert code == 1, output
+        assert loaded["status"] == "FAIL" and loaded["score"] < 0.5 and loaded["p_value"] < 0.05
+        assert "PASS DROP" in output and "readiness_basics under load: under load" in output
+        assert "a significant drop" in output
+    else:
+        assert code == 0, output
+        assert (loaded["status"], loaded["score"], loaded["worse"]) == ("PASS", 1.0, 0)
+        assert "DROP" not in output and "no significant drop" in output
 
 
 NO_ROLES_TEMPLATE = "{% for message in messages %}{{ message['content'] + '\\n' }}{% endfor %}"

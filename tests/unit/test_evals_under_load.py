@@ -359,3 +359,11 @@ def test_the_load_generator_holds_its_first_request_until_told(tmp_path: Path) -
     (tmp_path / "start").touch()
     waiter.join(5)
     assert not waiter.is_alive()
+
+
+@pytest.mark.parametrize(("status", "fails"), [("PASS", False), ("FAIL", True), ("ERROR", True)])
+def test_the_evals_workflow_fails_on_a_drop_or_an_unmeasured_load(status: str, fails: bool) -> None:
+    from evals.task_result import failed
+
+    row = eval_task("readiness_basics", "PASS", under_load=loaded_block(status, "why"))
+    assert failed([row]) is fails
