@@ -26,7 +26,9 @@ JSON_KINDS: dict[type, str] = {
     list: "list", str: "string", int: "number", float: "number", bool: "true/false",
     type(None): "null",
 }  # fmt: skip
-CLOSED_LOOP_ONLY = ("rate", "burstiness", "workers")  # conversations pace themselves
+CLOSED_LOOP_ONLY = (  # conversations pace themselves: each turn when the last is answered
+    "rate", "burstiness", "workers", "duration", "warmup_s", "cooldown_s", "ramp", "search",
+)  # fmt: skip
 
 
 class DatasetFileError(SettingsError):
@@ -78,7 +80,7 @@ def check_user_dataset(dataset: str, args: Mapping[str, object]) -> CheckedFile:
         if given:
             raise SettingsError(
                 f"dataset=conversations does not take {', '.join(given)}: conversations run "
-                "`concurrency` at a time, each turn sent when the previous one is answered"
+                "`concurrency` at a time, all their turns, each sent when the last is answered"
             )
         return CheckedFile(len(load_conversations(Path(str(path)))), chat=True)
     prompts = load_prompts(Path(str(path)))
