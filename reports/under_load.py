@@ -28,10 +28,11 @@ def _interval(bounds: object) -> str:
 def _traffic(traffic: object) -> str:
     if not isinstance(traffic, Mapping):
         return ""
+    cut = ", the last cut when the eval ended" if traffic.get("cut_at_the_end") else ""
     return (
         f"concurrency {traffic.get('concurrency')}, ISL {traffic.get('isl')} OSL "
         f"{traffic.get('osl')}: {traffic.get('completed')} requests in {traffic.get('waves')} "
-        f"waves, {traffic.get('failed')} failed"
+        f"whole waves{cut}, {traffic.get('failed')} failed"
     )
 
 
