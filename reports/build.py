@@ -5,7 +5,7 @@ alone."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from reports.render import render_csv, render_junit, render_markdown
 from reports.report_document import report_document
 from reports.results import write_atomic
 from reports.run_data import load_run
+from reports.trends import trends
 
 REPORT_FOLDER = "report"
 
@@ -38,23 +39,32 @@ class Rendered:
 
 
 def report_of_folder(
-    folder: Path, compare_to: Path | None = None, baseline: Mapping[str, Any] | None = None
+    folder: Path,
+    compare_to: Path | None = None,
+    baseline: Mapping[str, Any] | None = None,
+    previous: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The run's report; compared with a previous run (`compare_to`), or with the store's
-    baseline (report-shaped), which the regression gate judges too."""
+    baseline (report-shaped), which the regression gate judges too; with the store's previous
+    releases (`previous`, their benchmark rows), each target point's trend."""
     run = load_run(folder)
     report = report_document(run, judge_run(run))
     if compare_to is not None:
         report["comparison"] = compare(report, baseline_report(compare_to))
     elif baseline is not None:
         report["comparison"] = compare(report, baseline) | {"gate": gate(report, baseline)}
+    if previous is not None:
+        report["trends"] = trends(report, previous, len({row["run_id"] for row in previous}))
     return report
 
 
 def render_run(
-    folder: Path, compare_to: Path | None = None, baseline: Mapping[str, Any] | None = None
+    folder: Path,
+    compare_to: Path | None = None,
+    baseline: Mapping[str, Any] | None = None,
+    previous: Sequence[Mapping[str, Any]] | None = None,
 ) -> Rendered:
-    report = redact_data(report_of_folder(folder, compare_to, baseline))  # before escaping
+    report = redact_data(report_of_folder(folder, compare_to, baseline, previous))
     out = folder / REPORT_FOLDER
     texts = {
         "json": ("report.json", json.dumps(report, indent=2) + "\n"),

@@ -12,6 +12,7 @@ from typing import Any
 from reports import server_view, tables
 from reports.charts import benchmark_charts
 from reports.render import environment, template_values
+from reports.trend_charts import trend_charts
 
 
 def plotly_script() -> str:
@@ -21,6 +22,7 @@ def plotly_script() -> str:
 
 def render_html(report: Mapping[str, Any]) -> str:
     charts = benchmark_charts(report)
+    trends = trend_charts(report)
     server_charts = server_view.telemetry_plots(report["server_telemetry"])
     template = environment().get_template("report.html.j2")
     return template.render(
@@ -28,7 +30,8 @@ def render_html(report: Mapping[str, Any]) -> str:
         accepted=report["acceptance_criteria"],
         partial=bool(report["acceptance"].get("partial")),
         plots=charts,
+        trend_plots=trends,
         server_plots=server_charts,
-        plots_json=json.dumps([*charts, *server_charts]).replace("</", "<\\/"),
+        plots_json=json.dumps([*charts, *trends, *server_charts]).replace("</", "<\\/"),
         plotly_js=plotly_script(),
     )

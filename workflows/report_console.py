@@ -34,17 +34,19 @@ def render_and_tell(
     compare_to: Path | None,
     environ: Mapping[str, str] | None = None,
 ) -> ExitCode:
-    """Render the run's report and say its verdict; `--compare-to baseline` compares it with
-    the store's last accepted release (the store of `environ`), and its regression gate can
-    turn the exit code."""
-    baseline = None
-    if is_baseline(compare_to):
-        from workflows.store_baseline import baseline_of_run
+    """Render the run's report and say its verdict; with a results store (that of `environ`)
+    the report charts the previous releases' trends, and `--compare-to baseline` compares it
+    with the store's last accepted release, whose regression gate can turn the exit code."""
+    from workflows.store_view import store_view
 
-        baseline = baseline_of_run(folder, environ if environ is not None else os.environ, console)
-        compare_to = None
+    wants_baseline = is_baseline(compare_to)
+    view = store_view(
+        folder, environ if environ is not None else os.environ, console, wants_baseline
+    )
     try:
-        rendered = render_run(folder, compare_to, baseline)
+        rendered = render_run(
+            folder, None if wants_baseline else compare_to, view.baseline, view.previous
+        )
     except ReportError as error:
         raise UsageError(str(error)) from None
     tell(console, rendered)

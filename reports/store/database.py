@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from reports.store.url import StoreUrl
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+CONNECT_TIMEOUT_S = 10  # a PostgreSQL server that does not answer is said, not waited for
 SQLITE_BUSY_TIMEOUT_S = 60.0  # a writer waits this long for another one to commit
 ADVISORY_LOCK = 0x5245_4144  # "READ": PostgreSQL's lock key while migrations run
 
@@ -38,7 +39,7 @@ def open_store(url: StoreUrl) -> Engine:
 
 def _engine(url: StoreUrl) -> Engine:
     if not url.is_sqlite:
-        return sa.create_engine(url.url, pool_pre_ping=True)
+        return sa.create_engine(url.url, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
     path = url.url.split(":///", 1)[1] if ":///" in url.url else ""
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -131,3 +131,38 @@ def _eval_task(row: Mapping[str, Any]) -> dict[str, Any]:
         "score": row["score"],
         "interval_95": [low, high] if low is not None and high is not None else None,
     }
+
+
+TREND_FIELDS = (
+    *(f"mean_ttft_ms{end}" for end in ("", "_ci95_low", "_ci95_high")),
+    *(f"tput_user{end}" for end in ("", "_ci95_low", "_ci95_high")),
+    *(f"output_throughput{end}" for end in ("", "_ci95_low", "_ci95_high")),
+)
+
+
+def previous_releases(
+    connection: Connection, model: str, device: str, before: str | None, other_than: str, n: int
+) -> list[dict[str, Any]]:
+    """The benchmark points of (model, device)'s last `n` releases before `before` (whatever
+    their verdict), oldest first: the trend a report draws beside the run's own figures."""
+    runs, points = schema.runs.c, schema.benchmark_points.c
+    chosen = (
+        sa.select(runs.id)
+        .where(_same_target(model, device), runs.workflow == "release", runs.run_id != other_than)
+        .order_by(runs.started_at.desc(), runs.run_id.desc())
+        .limit(n)
+    )
+    if before is not None:
+        chosen = chosen.where(runs.started_at <= before)
+    query = (
+        sa.select(
+            runs.run_id,
+            runs.started_at,
+            runs.verdict,
+            *(points[name] for name in ("isl", "osl", "concurrency", *TREND_FIELDS)),
+        )
+        .join(schema.benchmark_points, points.run == runs.id)
+        .where(runs.id.in_(chosen.scalar_subquery()), points.kind == "benchmark")
+        .order_by(runs.started_at, runs.run_id)
+    )
+    return [dict(row._mapping) for row in connection.execute(query)]

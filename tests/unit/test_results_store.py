@@ -366,3 +366,33 @@ def test_a_later_release_is_not_the_baseline_of_an_earlier_one(
     assert ingest(run_cli, url, early, later).code == 0
     result = _rebuild_against_baseline(run_cli, early, url)
     assert result.code == 0 and "baseline: none" in result.out
+
+
+def test_a_report_charts_each_target_point_over_the_previous_releases(
+    tmp_path: Path, run_cli: Run, db_url: str
+) -> None:
+    earlier = [
+        stored_run(tmp_path / name, f"2026-12-0{day}_10-00-00", name, points=at(ttft))
+        for day, name, ttft in ((1, "aaaa0001", 80.0), (2, "bbbb0002", 90.0))
+    ]
+    later = stored_run(tmp_path / "dddd0004", "2026-12-09_10-00-00", "dddd0004", points=at(50.0))
+    now = stored_run(tmp_path / "cccc0003", "2026-12-03_10-00-00", "cccc0003", points=at(120.0))
+    assert ingest(run_cli, db_url, *earlier, later, now).code == 0
+    result = run_cli("--workflow", "reports", "--run-dir", str(now), "--db", db_url)
+    assert result.code == 0, result.out + result.err
+    report = json.loads((now / "report" / "report.json").read_text())
+    (point,) = report["trends"]["points"]  # the one target point, ISL 128 OSL 32 concurrency 1
+    series = point["series"]["mean_ttft_ms"]
+    assert [entry["value"] for entry in series] == [80.0, 90.0, 120.0]  # not the later release
+    assert [entry["current"] for entry in series] == [False, False, True]
+    assert series[-1]["run_id"].endswith("cccc0003") and report["trends"]["releases"] == 2
+    html = (now / "report" / "report.html").read_text()
+    assert "<h2>Trends</h2>" in html and 'id="trend-0"' in html
+    assert '"size": [7, 7, 14]' in html  # this run's marker stands out
+
+
+def test_without_a_store_a_report_has_no_trends(tmp_path: Path, run_cli: Run) -> None:
+    folder = stored_run(tmp_path / "run", "2026-12-01_10-00-00", "aaaa0001")
+    assert run_cli("--workflow", "reports", "--run-dir", str(folder)).code == 0
+    assert "trends" not in json.loads((folder / "report" / "report.json").read_text())
+    assert "<h2>Trends</h2>" not in (folder / "report" / "report.html").read_text()

@@ -1,0 +1,97 @@
+"""What the results store adds to a run's report: the baseline of `--compare-to baseline` (the
+last accepted release of its (model, device) before it, never itself) and the previous releases'
+figures its trends chart. No store file, no accepted release, a store that cannot be reached: said
+in one line, and the report is rendered without them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from reports.run_data import ReportError, read_json
+from reports.store.url import ENV_VAR, StoreUrl
+from workflows.context import default_paths
+from workflows.errors import SetupError
+from workflows.store_commands import store_transaction, the_store
+
+TREND_RELEASES = 10  # the previous releases a report's trends show
+
+
+@dataclass(frozen=True)
+class StoreView:
+    baseline: Mapping[str, Any] | None = None  # report-shaped
+    previous: Sequence[Mapping[str, Any]] | None = None  # the previous releases' points
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    model: str
+    device: str
+    run_id: str
+    started: str | None
+
+
+def store_view(
+    folder: Path, environ: Mapping[str, str], console: Console, want_baseline: bool
+) -> StoreView:
+    """The baseline (when asked for) and the trends' rows, from the store, if there is one."""
+    url = the_store(environ.get(ENV_VAR), environ, default_paths(environ).logs_root)
+    if not _exists(url):
+        if want_baseline:
+            _say(console, f"  baseline: none, the results store {url.shown} does not exist yet")
+        return StoreView()
+    identity = _identity(folder)
+    if identity is None:
+        _say(console, f"  baseline and trends: none, {folder} does not say which run it is")
+        return StoreView()
+    try:
+        return _query(url, identity, console, want_baseline)
+    except SetupError as error:
+        _say(console, f"  baseline and trends: none, {error.message}")
+        return StoreView()
+
+
+def _identity(folder: Path) -> RunIdentity | None:
+    from reports.store.run_record import started_at
+
+    try:
+        runtime = read_json(folder / "runtime_spec.json")
+        spec = runtime["model_spec"]
+        run_id = str(runtime["run_id"])
+        return RunIdentity(str(spec["model_name"]), str(spec["device"]), run_id, started_at(run_id))
+    except (ReportError, KeyError, TypeError):
+        return None
+
+
+def _exists(url: StoreUrl) -> bool:
+    """A SQLite store that was never written is not made just to find it empty."""
+    if not url.is_sqlite:
+        return True
+    return Path(url.url.split(":///", 1)[-1]).is_file()
+
+
+def _query(url: StoreUrl, run: RunIdentity, console: Console, want_baseline: bool) -> StoreView:
+    from reports.store.queries import baseline, previous_releases, run_as_report
+
+    report = None
+    with store_transaction(url) as connection:
+        if want_baseline:
+            found = baseline(connection, run.model, run.device, run.started, run.run_id)
+            report = None if found is None else run_as_report(connection, found)
+        previous = previous_releases(
+            connection, run.model, run.device, run.started, run.run_id, TREND_RELEASES
+        )
+    if want_baseline and report is None:
+        _say(console, f"  baseline: none, no accepted release of {run.model} on {run.device} "
+                      f"in {url.shown}")  # fmt: skip
+    elif report is not None:
+        _say(console, f"  baseline: {report['metadata']['run_id']} (the last accepted release)")
+    return StoreView(report, previous)
+
+
+def _say(console: Console, line: str) -> None:
+    console.print(line, markup=False, highlight=False)
