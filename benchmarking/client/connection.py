@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 HEAD_END = b"\r\n\r\n"
@@ -33,7 +34,8 @@ class RawResponse:
 
 
 class StreamingConnection(asyncio.Protocol):
-    def __init__(self) -> None:
+    def __init__(self, on_read: Callable[[bytes], None] | None = None) -> None:
+        self.on_read = on_read  # told of each read (a progress display counts its events)
         self.transport: asyncio.Transport | None = None
         self.current: RawResponse | None = None
         self.done: asyncio.Future[RawResponse] | None = None
@@ -72,6 +74,8 @@ class StreamingConnection(asyncio.Protocol):
         if current is None:
             return
         current.reads.append((time.perf_counter_ns(), data))
+        if self.on_read is not None:
+            self.on_read(data)
         if not self.head_seen:
             try:
                 self._read_head(current)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import gc
 import math
 import multiprocessing
@@ -98,27 +97,54 @@ class Limits:
 
 
 class DoneCounter:
-    """Requests finished, for a progress bar: one slot per worker process, each written by its
-    own worker only, so no lock is shared (a worker killed while holding one would hang all)."""
+    """Requests finished and stream events read, for a progress display: one slot per worker
+    process, each written by its own worker only, so no lock is shared (a worker killed while
+    holding one would hang all)."""
 
     def __init__(self) -> None:
-        self.counts = multiprocessing.get_context("fork").RawArray("q", MAX_WORKERS)
+        context = multiprocessing.get_context("fork")
+        self.counts = context.RawArray("q", MAX_WORKERS)
+        self.events = context.RawArray("q", MAX_WORKERS)  # `data:` lines: a token each, about
 
     @property
     def value(self) -> int:
         return int(sum(self.counts))
 
+    @property
+    def streamed(self) -> int:
+        """Stream events read so far, finished requests or not (about one per token)."""
+        return int(sum(self.events))
+
     def tick(self, worker: int) -> None:
         self.counts[worker] += 1
 
+    def read(self, worker: int, data: bytes) -> None:
+        self.events[worker] += data.count(b"data:")
 
-Tick = Callable[[], None]
+
+@dataclass(frozen=True)
+class Tally:
+    """One worker's slot in a DoneCounter: what its requests report as they go."""
+
+    counter: DoneCounter
+    worker: int
+
+    def done(self) -> None:
+        self.counter.tick(self.worker)
+
+    def read(self, data: bytes) -> None:
+        self.counter.read(self.worker, data)
+
+
+def tally(done: DoneCounter | None, worker: int) -> Tally | None:
+    return None if done is None else Tally(done, worker)
 
 
 class ConnectionPool:
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, tally: Tally | None = None) -> None:
         self.target = target
         self.idle: list[StreamingConnection] = []
+        self.on_read = tally.read if tally is not None else None
 
     async def acquire(self, deadline_ns: int, reuse: bool = True) -> StreamingConnection:
         while self.idle and reuse:
@@ -130,7 +156,9 @@ class ConnectionPool:
             ):
                 return connection
         loop = asyncio.get_running_loop()
-        connect = loop.create_connection(StreamingConnection, self.target.host, self.target.port)
+        connect = loop.create_connection(
+            lambda: StreamingConnection(self.on_read), self.target.host, self.target.port
+        )
         _, protocol = await asyncio.wait_for(connect, _seconds_left(deadline_ns))
         return protocol
 
@@ -155,7 +183,7 @@ async def _send(
     limits: Limits,
     pool: ConnectionPool,
     slots: asyncio.Semaphore | None,
-    tick: Tick | None,
+    tally: Tally | None,
 ) -> tuple[Planned, RawResponse, int]:
     scheduled = limits.start_ns + planned.offset_ns
     delay = (scheduled - time.perf_counter_ns()) / 1e9
@@ -171,8 +199,8 @@ async def _send(
                 scheduled,
             )
         raw = await _attempt(pool, planned.payload, limits)
-        if tick is not None:
-            tick()
+        if tally is not None:
+            tally.done()
         return planned, raw, scheduled
     finally:
         if slots is not None:
@@ -217,13 +245,13 @@ async def _response(
 
 
 async def run_plan(
-    plan: Plan, start_ns: int, tick: Tick | None = None
+    plan: Plan, start_ns: int, tally: Tally | None = None
 ) -> list[tuple[Planned, RawResponse, int]]:
-    pool = ConnectionPool(plan.target)
+    pool = ConnectionPool(plan.target, tally)
     slots = asyncio.Semaphore(plan.max_concurrency) if plan.max_concurrency else None
     limits = Limits.of(plan, start_ns)
     try:
-        sends = (_send(p, limits, pool, slots, tick) for p in plan.requests)
+        sends = (_send(p, limits, pool, slots, tally) for p in plan.requests)
         return list(await asyncio.gather(*sends))
     finally:
         pool.close()
@@ -232,7 +260,7 @@ async def run_plan(
 StartClock = Callable[[], int]  # called once a process is ready; returns the common start
 
 
-def execute(plan: Plan, start_clock: StartClock, tick: Tick | None = None) -> RunOutcome:
+def execute(plan: Plan, start_clock: StartClock, tally: Tally | None = None) -> RunOutcome:
     """Run a plan in this process, then parse everything it read.
 
     The garbage collector is paused while streams are open: a full collection over a large
@@ -245,7 +273,7 @@ def execute(plan: Plan, start_clock: StartClock, tick: Tick | None = None) -> Ru
     try:
         with low_wake_latency() as wake:
             start_ns = start_clock()
-            sent = _run_loop(plan, start_ns, tick)
+            sent = _run_loop(plan, start_ns, tally)
     finally:
         gc.enable()
         gc.unfreeze()
@@ -261,13 +289,13 @@ def count_words(text: str) -> int:
 
 
 def _run_loop(
-    plan: Plan, start_ns: int, tick: Tick | None
+    plan: Plan, start_ns: int, tally: Tally | None
 ) -> list[tuple[Planned, RawResponse, int]]:
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(run_plan(plan, start_ns, tick))
-    return uvloop.run(run_plan(plan, start_ns, tick))
+        return asyncio.run(run_plan(plan, start_ns, tally))
+    return uvloop.run(run_plan(plan, start_ns, tally))
 
 
 def split_plan(plan: Plan, workers: int) -> list[Plan]:
@@ -303,8 +331,7 @@ def run(
     or misses the deadline costs its own requests (failed, with the reason), not the run.
     """
     if workers <= 1 and in_process:
-        tick = functools.partial(done.tick, 0) if done is not None else None
-        return execute(plan, _now_plus_margin, tick)
+        return execute(plan, _now_plus_margin, tally(done, 0))
     return _run_processes(split_plan(plan, min(max(workers, 1), MAX_WORKERS)), done)
 
 
@@ -336,14 +363,14 @@ class WorkerFailure:
     reason: str
 
 
-def _worker(plan: Plan, clock: _SharedStart, report: Connection, tick: Tick | None) -> None:
+def _worker(plan: Plan, clock: _SharedStart, report: Connection, counts: Tally | None) -> None:
     # Stopping is the parent's business: Ctrl-C reaches the whole process group and is the
     # parent's to handle; SIGTERM (the parent stopping, or the runner stopping the parent) ends
     # a worker at once, without the parent's handler and its traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
-        outcome: RunOutcome | WorkerFailure = execute(plan, clock, tick)
+        outcome: RunOutcome | WorkerFailure = execute(plan, clock, counts)
     except Exception as error:
         outcome = WorkerFailure(f"worker process failed: {type(error).__name__}: {error}")
     report.send(outcome)
@@ -388,8 +415,8 @@ def _start_workers(
     running = []
     for i, plan in enumerate(plans):
         reader, writer = context.Pipe(duplex=False)
-        tick = functools.partial(done.tick, i) if done is not None else None
-        process = context.Process(target=_worker, args=(plan, clock, writer, tick), daemon=True)
+        counts = tally(done, i)
+        process = context.Process(target=_worker, args=(plan, clock, writer, counts), daemon=True)
         process.start()
         writer.close()  # the child holds the only write end: its death is an EOF here
         running.append(_Running(process, reader, plan))
