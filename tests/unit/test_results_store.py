@@ -396,3 +396,39 @@ def test_without_a_store_a_report_has_no_trends(tmp_path: Path, run_cli: Run) ->
     assert run_cli("--workflow", "reports", "--run-dir", str(folder)).code == 0
     assert "trends" not in json.loads((folder / "report" / "report.json").read_text())
     assert "<h2>Trends</h2>" not in (folder / "report" / "report.html").read_text()
+
+
+KILLED_MIDWAY = """
+import sys, time
+from pathlib import Path
+from reports.store import ingest as module
+from reports.store.database import open_store, transaction
+from reports.store.run_record import read_record
+from reports.store.url import store_url
+
+written = module._insert_rows
+def write_then_hang(*args):
+    written(*args)
+    print("rows written", flush=True)
+    time.sleep(120)
+module._insert_rows = write_then_hang
+url = store_url(sys.argv[1], {}, Path("."))
+with transaction(open_store(url), url) as connection:
+    module.ingest(connection, read_record(Path(sys.argv[2]), "now"))
+"""
+
+
+def test_an_ingest_killed_midway_leaves_nothing_and_the_store_usable(
+    tmp_path: Path, run_cli: Run, db_url: str
+) -> None:
+    folder = stored_run(tmp_path / "run", "2026-12-01_10-00-00", "aaaa0001", points=at(80.0))
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_MIDWAY, db_url, str(folder)],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdout is not None and child.stdout.readline().strip() == "rows written"
+    child.kill()  # SIGKILL: no handler, no rollback of its own
+    child.wait(timeout=30)
+    assert rows(db_url, schema.runs) == [] and rows(db_url, schema.benchmark_points) == []
+    again = ingest(run_cli, db_url, folder)  # its lock died with it
+    assert again.code == 0 and "1 of 1 run(s) stored" in again.out
