@@ -138,3 +138,17 @@ def most_in_flight(sent: list[dict[str, Any]]) -> int:
         running += step
         most = max(most, running)
     return most
+
+
+def test_a_failed_turn_ends_its_conversation(tmp_path: Path, emulator: Emulator) -> None:
+    """Its later turns have no history to send: they are failed rows, not sent."""
+    path = write_lines(tmp_path / "talk.jsonl", [["one", "two", "three"]])
+    url = emulator(*FAST, "--fail-every", "2")  # the second request gets HTTP 500
+    args = {"dataset": "conversations", "dataset_path": str(path), "concurrency": 1}
+    run(url, tmp_path / "out", args | {"osl": 2, "max_failed": 1})
+    [(document, rows)] = point_files(tmp_path / "out")
+    assert (document["completed"], document["failed"]) == (1, 2)
+    assert [(r["turn"], r["success"]) for r in rows] == [(1, True), (2, False), (3, False)]
+    assert rows[1]["error"].startswith("HTTP 500")
+    assert rows[2]["error"] == "not sent: turn 2 of its conversation failed"
+    assert len(records(url)) == 2, "the third turn never reached the server"
