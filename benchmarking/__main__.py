@@ -17,6 +17,7 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,8 +25,10 @@ from types import FrameType
 from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from benchmarking import bench, conversations, progress_view, repeats, report, stress, stress_plan
+from benchmarking import bench, capacity, conversations, repeats, report, stress, stress_plan
+from benchmarking.client import driver
 from benchmarking.client.requests import Target
 from benchmarking.datasets import SHAREGPT_MAX_PROMPT, ServerTokenizer, Tokenizer, pick_tokenizer
 from benchmarking.failures import run_reporting_failures
@@ -70,11 +73,35 @@ def padded(isl: int) -> int:
     return next((n for n in PADDED_LENGTHS if n >= isl), isl)
 
 
-def runner_with_progress(
-    console: Console, label: str, workers: int, tokens: int | None = None
-) -> bench.Progress:
-    """Run the plan in worker processes; this process only shows its progress."""
-    return progress_view.runner(console, label, workers, tokens)
+def runner_with_progress(console: Console, label: str, workers: int) -> bench.Progress:
+    """Run the plan in worker processes; this process only draws the progress bar."""
+
+    def execute(plan: driver.Plan, total: int) -> driver.RunOutcome:
+        done = driver.DoneCounter()
+        outcome: list[driver.RunOutcome] = []
+        worker = threading.Thread(
+            target=lambda: outcome.append(driver.run(plan, workers, in_process=False, done=done)),
+            daemon=True,
+        )
+        with Progress(
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            refresh_per_second=4,
+        ) as progress:
+            task = progress.add_task(label, total=total)
+            worker.start()
+            while worker.is_alive():
+                progress.update(task, completed=done.value)
+                worker.join(0.25)
+            progress.update(task, completed=total)
+        if not outcome:
+            raise RuntimeError("the load generator's workers ended without results")
+        return outcome[0]
+
+    return execute
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -146,20 +173,35 @@ def run_points(
         stress.endurance(ctx, points[0], duration, progress, stop=stop)
         windows = sorted(ctx.output_dir.glob("stress_test_*_window-*[0-9].json"))
         return [json.loads(p.read_text()) | {"window": n} for n, p in enumerate(windows, 1)]
+    if ctx.settings.search is not None:
+        return search_points(ctx, console, points, progress, (spec or {})["max_concurrency"])
     mode = ctx.settings.prefix_cache
     variants: tuple[str | None, ...] = bench.prefix_variants(mode) if mode else (None,)
-    runs = [(p, variant) for p in points for variant in variants]
-    sweep = progress_view.SweepClock([progress_view.point_work(p) for p, _ in runs])
-    documents = []
-    for index, (point, variant) in enumerate(runs):
-        where = sweep.begin(index)
+    return [
+        measured(ctx, console, p, variant, progress, spec or {})
+        for p in points
+        for variant in variants
+    ]
 
-        def shown(label: str, point: Point = point, where: str = where) -> bench.Progress:
-            tokens = progress_view.expected_tokens(point)
-            return runner_with_progress(console, f"{where} {label}", ctx.settings.workers, tokens)
 
-        documents.append(measured(ctx, console, point, variant, shown, spec or {}))
-        sweep.finish(index)
+def search_points(
+    ctx: bench.Context,
+    console: Console,
+    points: list[Point],
+    progress: Callable[[str], bench.Progress],
+    max_concurrency: int,
+) -> list[dict[str, Any]]:
+    """search=goodput: the points each search measured, in order; a line per search found."""
+    documents: list[dict[str, Any]] = []
+
+    def measure(point: Point) -> Path:
+        documents.append(measured(ctx, console, point, None, progress, {}))
+        return bench.point_path(ctx, point)
+
+    for found in capacity.run_searches(
+        ctx.settings, ctx.identity, ctx.output_dir, points, max_concurrency, measure
+    ):
+        console.print(capacity.summary_line(found), markup=False)
     return documents
 
 
@@ -252,8 +294,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if not healthy:
         console.print("error: the server stopped answering /health after the stress test")
     percentiles = settings.percentiles if settings.percentile_report else ()
+    max_failed = 1.0 if settings.search else settings.max_failed  # a search overloads on purpose
     return report.verdict(
-        console, documents, settings.max_failed, args.output_dir, args.mode, healthy, percentiles
+        console, documents, max_failed, args.output_dir, args.mode, healthy, percentiles
     )
 
 

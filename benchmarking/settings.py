@@ -21,6 +21,7 @@ from benchmarking.arg_values import (
 )
 from benchmarking.endpoints import CHAT
 from benchmarking.metrics import parse_goodput
+from benchmarking.search_args import SEARCH_KEYS, Search, search_from
 from benchmarking.shape_args import SHAPE_KEYS, LoadShape, shape_from
 from benchmarking.user_datasets import USER_DATASETS, check_user_dataset, endpoint_of
 
@@ -53,6 +54,7 @@ ACCEPTED = (
     "telemetry_interval",  # seconds between scrapes of the server's /metrics (0: none)
     "repeat",  # run.py --repeat N: each point measured N times, fresh prompts each time
     *SHAPE_KEYS,  # benchmarking/shape_args.py: a time limit, warm-up and cool-down trimming
+    *SEARCH_KEYS,  # benchmarking/search_args.py: the highest load that meets the SLOs
 )
 DATASETS = ("random", "sharegpt", *USER_DATASETS)
 PREFIX_CACHE_MODES = ("shared", "multi_turn")
@@ -96,6 +98,7 @@ class Settings:
     telemetry_interval: float = 1.0  # seconds between scrapes of the server's /metrics; 0: none
     repeat: int = 1  # measurements per point (a straddling target point may get more)
     shape: LoadShape = field(default_factory=LoadShape)  # a time limit, trimming: shape_args.py
+    search: Search | None = None  # search=goodput: the highest load meeting the SLOs
     extra: Mapping[str, object] = field(default_factory=dict)
 
     def request_timeout_s(self, output_tokens: int) -> float:
@@ -123,6 +126,7 @@ NATIVE_ONLY = (
     "prefix_share",
     "repeat",
     *SHAPE_KEYS,
+    *SEARCH_KEYS,
 )
 
 
@@ -200,6 +204,7 @@ def settings_from(args: Mapping[str, object], draw: Callable[[], int] = draw_see
         telemetry_interval=_interval(args.get("telemetry_interval", 1.0)),
         repeat=whole(args.get("repeat", 1), "repeat", 1),
         shape=shape_from(args, rates, warmups, prompts),
+        search=search_from(args),
     )
 
 

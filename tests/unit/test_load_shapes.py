@@ -1,17 +1,21 @@
 """Load shapes beyond a concurrency level, against the emulator with known timings: several
-request rates in one run, time-limited points with warm-up and cool-down trimming, rate ramps.
-The achieved rate is requests sent per second, first send to last."""
+request rates in one run, time-limited points with warm-up and cool-down trimming, rate ramps,
+and the search for the highest load that meets the goodput SLOs. The achieved rate is requests
+sent per second, first send to last."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from pathlib import Path
 
 import pytest
 
 from benchmarking import bench, report
+from benchmarking.capacity import Bisection, bisect
 from benchmarking.client import driver
+from benchmarking.search_args import Search
 from benchmarking.settings import SettingsError, settings_from
 from benchmarking.sweep import Point, at_rates, point_seed
 from tests.helpers import Emulator, benchmarking_process, context, point_files
@@ -187,6 +191,74 @@ def test_a_counted_exponential_ramp_moves_its_rate_by_request(
     ],
 )
 def test_ramp_arguments_that_do_not_fit_are_refused(args: dict[str, object], message: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        settings_from(args)
+    assert message in str(error.value)
+
+
+CAPACITY_KEYS = {
+    "schema_version", "kind", "run_id", "model_id", "model", "device", "served_model", "date",
+    "isl", "osl", "search_over", "concurrency", "goodput", "min_share", "low", "high", "found",
+    "bracket", "limited_by", "share_interval_95", "tried",
+}  # fmt: skip
+
+
+def test_a_goodput_search_finds_the_emulators_slot_count(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """4 slots, TTFT 20 ms, a request 55 ms: up to 4 streams every TTFT is about 20 ms; a fifth
+    waits for a slot (TTFT about 75 ms), so past 4 fewer than 90% meet TTFT <= 40 ms."""
+    url = emulator("--ttft-ms", "20", "--itl-ms", "5", "--slots", "4")
+    out = tmp_path / "out"
+    args = {"search": "goodput", "goodput": "ttft:40", "isl": 16, "osl": 8, "seed": 2}
+    process = benchmarking_process(url, out, args)
+    console, _ = process.communicate(timeout=180)
+    assert process.returncode == 0, console
+    capacity = json.loads((out / "capacity_isl-16_osl-8.json").read_text())
+    assert set(capacity) == CAPACITY_KEYS and capacity["kind"] == "capacity_search"
+    assert capacity["found"] == 4 and capacity["bracket"] == [4, 5]
+    tried = [t["load"] for t in capacity["tried"]]
+    assert tried == [1, 8, 4, 6, 5], "the bounds (1, the spec's max 8), then halving"
+    assert [t["met"] for t in capacity["tried"]] == [True, False, True, False, False]
+    low, high = capacity["share_interval_95"]
+    assert low < 1 <= high, "the goodput share's 95% interval at the answer"
+    files = {t["file"] for t in capacity["tried"]}
+    assert files == {p.name for p in out.glob("benchmark_*[0-9].json")}, "each load a point"
+    assert "concurrency 4 (met at 4, missed at 5)" in console
+
+
+def test_bisection_over_a_rate_narrows_to_its_tolerance() -> None:
+    search = Search(over="rate", low=1, high=100, tolerance=0.05, points=12)
+    found = bisect(search, 100, lambda load: load <= 37.5)
+    assert found.met is not None and found.missed is not None
+    assert 37.5 / 1.05 <= found.met <= 37.5 < found.missed <= found.met * 1.05
+    assert found.tried[:2] == (1, 100) and len(found.tried) <= 12
+    assert bisect(search, 100, lambda load: True) == Bisection(100, None, (1, 100))
+    assert bisect(search, 100, lambda load: False) == Bisection(None, 1, (1,))
+    capped = bisect(
+        Search(over="rate", low=1, high=100, tolerance=0.001, points=4), 100, lambda x: x < 5
+    )
+    assert len(capped.tried) == 4, "search_points bounds the points measured"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"search": "goodput"}, "search=goodput needs the SLOs it meets: give goodput="),
+        ({"search": "latency", "goodput": "ttft:9"}, "search=latency: use goodput"),
+        ({"search": "goodput", "goodput": "ttft:9", "concurrency": 4}, "leave concurrency out"),
+        ({"search": "goodput", "goodput": "ttft:9", "search_over": "rate"}, "needs search_high"),
+        (
+            {"search": "goodput", "goodput": "ttft:9", "search_low": 8, "search_high": 4},
+            "search_high (4) must be above search_low (8)",
+        ),
+        ({"search_low": 2}, "search_low belong to a search: give search=goodput"),
+        ({"search": "goodput", "goodput": "ttft:9", "goodput_min": 2}, "goodput_min: expected"),
+    ],
+)
+def test_search_arguments_that_do_not_fit_are_refused(
+    args: dict[str, object], message: str
+) -> None:
     with pytest.raises(SettingsError) as error:
         settings_from(args)
     assert message in str(error.value)
