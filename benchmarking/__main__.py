@@ -17,7 +17,6 @@ import math
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,10 +24,17 @@ from types import FrameType
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from benchmarking import bench, capacity, conversations, repeats, report, stress, stress_plan
-from benchmarking.client import driver
+from benchmarking import (
+    bench,
+    capacity,
+    conversations,
+    progress_view,
+    repeats,
+    report,
+    stress,
+    stress_plan,
+)
 from benchmarking.client.requests import Target
 from benchmarking.datasets import SHAREGPT_MAX_PROMPT, ServerTokenizer, Tokenizer, pick_tokenizer
 from benchmarking.failures import run_reporting_failures
@@ -73,35 +79,11 @@ def padded(isl: int) -> int:
     return next((n for n in PADDED_LENGTHS if n >= isl), isl)
 
 
-def runner_with_progress(console: Console, label: str, workers: int) -> bench.Progress:
-    """Run the plan in worker processes; this process only draws the progress bar."""
-
-    def execute(plan: driver.Plan, total: int) -> driver.RunOutcome:
-        done = driver.DoneCounter()
-        outcome: list[driver.RunOutcome] = []
-        worker = threading.Thread(
-            target=lambda: outcome.append(driver.run(plan, workers, in_process=False, done=done)),
-            daemon=True,
-        )
-        with Progress(
-            TextColumn(label),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            refresh_per_second=4,
-        ) as progress:
-            task = progress.add_task(label, total=total)
-            worker.start()
-            while worker.is_alive():
-                progress.update(task, completed=done.value)
-                worker.join(0.25)
-            progress.update(task, completed=total)
-        if not outcome:
-            raise RuntimeError("the load generator's workers ended without results")
-        return outcome[0]
-
-    return execute
+def runner_with_progress(
+    console: Console, label: str, workers: int, tokens: int | None = None
+) -> bench.Progress:
+    """Run the plan in worker processes; this process only shows its progress."""
+    return progress_view.runner(console, label, workers, tokens)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -177,11 +159,19 @@ def run_points(
         return search_points(ctx, console, points, progress, (spec or {})["max_concurrency"])
     mode = ctx.settings.prefix_cache
     variants: tuple[str | None, ...] = bench.prefix_variants(mode) if mode else (None,)
-    return [
-        measured(ctx, console, p, variant, progress, spec or {})
-        for p in points
-        for variant in variants
-    ]
+    runs = [(p, variant) for p in points for variant in variants]
+    sweep = progress_view.SweepClock([progress_view.point_work(p) for p, _ in runs])
+    documents = []
+    for index, (point, variant) in enumerate(runs):
+        where = sweep.begin(index)
+
+        def shown(label: str, point: Point = point, where: str = where) -> bench.Progress:
+            tokens = progress_view.expected_tokens(point)
+            return runner_with_progress(console, f"{where} {label}", ctx.settings.workers, tokens)
+
+        documents.append(measured(ctx, console, point, variant, shown, spec or {}))
+        sweep.finish(index)
+    return documents
 
 
 def search_points(
