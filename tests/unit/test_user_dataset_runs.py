@@ -152,3 +152,20 @@ def test_a_failed_turn_ends_its_conversation(tmp_path: Path, emulator: Emulator)
     assert rows[1]["error"].startswith("HTTP 500")
     assert rows[2]["error"] == "not sent: turn 2 of its conversation failed"
     assert len(records(url)) == 2, "the third turn never reached the server"
+
+
+def test_a_stress_single_point_sends_the_file(tmp_path: Path, emulator: Emulator) -> None:
+    path = write_lines(tmp_path / "prompts.jsonl", [{"prompt": f"p{i} x y"} for i in range(6)])
+    url = emulator(*FAST)
+    args = {"run_mode": "single", "dataset": "jsonl", "dataset_path": str(path), "concurrency": 3}
+    process = benchmarking_process(url, tmp_path / "out", args | {"warmups": 0}, "stress_tests")
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, output
+    [(document, _rows)] = point_files(tmp_path / "out")
+    assert (document["kind"], document["dataset"], document["completed"]) == (
+        "stress_test",
+        "jsonl",
+        6,
+    )
+    assert document["dataset_lengths"]["isl"] == {"mean": 3.0, "min": 3, "max": 3}
+    assert {r["route"] for r in records(url).values()} == {"/v1/completions"}
