@@ -31,9 +31,7 @@ def _number(value: object) -> float | None:
 
 def _workflows(children: Sequence[Mapping[str, Any]]) -> dict[str, CaseFacts]:
     return {
-        f"workflows:{child['workflow']}": CaseFacts(
-            _number(child.get("duration_s")), f"{child['workflow']} {child.get('status')}"
-        )
+        f"workflows:{child['workflow']}": CaseFacts(_number(child.get("duration_s")))
         for child in children
     }
 
@@ -118,3 +116,24 @@ def case_facts(report: Mapping[str, Any]) -> dict[str, CaseFacts]:
         **_spec_tests(report["spec_tests"]["checks"]),
         **_benchmarks(report),
     }
+
+
+def _workflow_seconds(report: Mapping[str, Any]) -> dict[str, float]:
+    children = report.get("workflows") or ()
+    found = {str(child["workflow"]): _number(child.get("duration_s")) for child in children}
+    return {name: seconds for name, seconds in found.items() if seconds is not None}
+
+
+def suite_seconds(report: Mapping[str, Any], category: str, case_seconds: Sequence[float]) -> float:
+    """A suite's time: its workflow's (the release's children for `workflows`), else its cases'
+    (several checks judge one benchmark point, so their sum would count it again and again)."""
+    workflows = _workflow_seconds(report)
+    if category == "workflows" and workflows:
+        return sum(workflows.values())
+    return workflows.get(category, sum(case_seconds))
+
+
+def run_seconds(report: Mapping[str, Any], suites: Mapping[str, float]) -> float:
+    """The whole run's time: its workflows', else the suites'."""
+    workflows = _workflow_seconds(report)
+    return sum(workflows.values()) if workflows else sum(suites.values())

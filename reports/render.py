@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from reports import server_view, tables, under_load
 from reports.escaping import csv_cell, markdown_text, xml_text
+from reports.junit_cases import CaseFacts, case_facts, run_seconds, suite_seconds
 
 TEMPLATES = Path(__file__).parent / "templates"
 METADATA_ROWS = (
@@ -70,11 +71,17 @@ def verdict_line(report: Mapping[str, Any]) -> str:
     return f"NOT ACCEPTED ⛔ ({counted}{', ' + also if also else ''})"
 
 
-def metadata_frame(meta: Mapping[str, Any]) -> pd.DataFrame:
+def metadata_frame(meta: Mapping[str, Any], markdown: bool = True) -> pd.DataFrame:
+    """The run's metadata, a row per field it has; the Docker image only when the server ran
+    in it (a local process or an external server did not)."""
     rows = [
-        {"Field": label, "Value": "`" + str(meta[key]) + "`" if key == "run_command" else meta[key]}
+        {
+            "Field": label,
+            "Value": f"`{meta[key]}`" if key == "run_command" and markdown else meta[key],
+        }
         for label, key in METADATA_ROWS
         if meta.get(key) not in (None, "")
+        and (key != "docker_image" or meta.get("server_mode") == "docker")
     ]
     return pd.DataFrame(rows)
 
@@ -105,7 +112,9 @@ def section_tables(report: Mapping[str, Any], table: Any) -> dict[str, str]:
     acceptance = report["acceptance"]
     comparison = report.get("comparison")
     return {
-        "metadata_table": table(metadata_frame(report["metadata"])),
+        "metadata_table": table(
+            metadata_frame(report["metadata"], markdown=table is tables.markdown_table)
+        ),
         "categories_table": table(
             tables.category_frame(report["acceptance_criteria_metadata"]["categories"])
         ),
@@ -153,20 +162,26 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     return template.render(**template_values(report, tables.markdown_table))
 
 
+NO_FACTS = CaseFacts(None)
 JUNIT_SKIPPED = ("WAIVED", "NOT ENFORCED", "SHOULD MISSED", "SKIPPED", "N/A")
 
 
 def render_junit(report: Mapping[str, Any]) -> str:
-    """One test suite per category, one test case per check: a blocking failure fails; a
-    waived, advisory, skipped or not-applicable check is skipped with its reason."""
+    """One test suite per category, one test case per check with the time it took and what
+    was measured: a blocking failure fails; a waived, advisory, skipped or not-applicable check
+    is skipped with its reason."""
     meta = report["metadata"]
     suites = ElementTree.Element(
         "testsuites", name=f"release {meta['model_name']} on {meta['device']}"
     )
     checks = report["acceptance"]["checks"]
+    facts = case_facts(report)
+    suite_times: dict[str, float] = {}
     for category in report["acceptance_criteria_metadata"]["categories"]:
         name = category["name"]
         mine = [check for check in checks if check["category"] == name]
+        times = [facts.get(check["key"], NO_FACTS).time_s or 0.0 for check in mine]
+        seconds = suite_times[name] = suite_seconds(report, name, times)
         suite = ElementTree.SubElement(
             suites,
             "testsuite",
@@ -174,29 +189,42 @@ def render_junit(report: Mapping[str, Any]) -> str:
             tests=str(len(mine)),
             failures=str(sum(check["outcome"] == "FAIL" for check in mine)),
             skipped=str(sum(check["outcome"] in JUNIT_SKIPPED for check in mine)),
+            time=f"{seconds:.3f}",
         )
         for check in mine:
-            _test_case(suite, name, check)
+            _test_case(suite, name, check, facts.get(check["key"], NO_FACTS))
+    suites.set("time", f"{run_seconds(report, suite_times):.3f}")
     _telemetry_out(suites, report["server_telemetry"])
     ElementTree.indent(suites)
     return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _test_case(suite: ElementTree.Element, category: str, check: Mapping[str, Any]) -> None:
-    """One check as a test case; its message (a server's words, often) as text XML can hold."""
+def _test_case(
+    suite: ElementTree.Element, category: str, check: Mapping[str, Any], facts: CaseFacts
+) -> None:
+    """One check as a test case; its message (a server's words, often) as text XML can hold,
+    and beside a passing one what was measured."""
     case = ElementTree.SubElement(
-        suite, "testcase", classname=f"release.{category}", name=xml_text(check["key"])
+        suite,
+        "testcase",
+        classname=f"release.{category}",
+        name=xml_text(check["key"]),
+        time=f"{facts.time_s or 0.0:.3f}",
     )
     message = xml_text(check["message"])
     if check.get("marginal"):  # decided by the mean: the CI log says so beside the result
         ElementTree.SubElement(case, "properties").append(
             ElementTree.Element("property", name="marginal", value="true")
         )
-        ElementTree.SubElement(case, "system-out").text = message
     if check["outcome"] == "FAIL":
         ElementTree.SubElement(case, "failure", message=message).text = message
     elif check["outcome"] in JUNIT_SKIPPED:
         ElementTree.SubElement(case, "skipped", message=f"{check['outcome']}: {message}".strip())
+    said = [part for part in (message, xml_text(facts.measured)) if part]
+    if check["outcome"] == "PASS" and said:
+        ElementTree.SubElement(case, "system-out").text = "\n".join(dict.fromkeys(said))
+    elif check.get("marginal"):
+        ElementTree.SubElement(case, "system-out").text = message
 
 
 def _telemetry_out(suites: ElementTree.Element, rows: list[dict[str, Any]]) -> None:

@@ -60,10 +60,18 @@ def metadata(run: RunData) -> dict[str, Any]:
         "runner_git_sha": runtime.get("git_sha"),
         "run_command": runtime.get("command") or config.get("command"),
         "workflow": config.get("workflow"),
-        "limit_samples_mode": config.get("limit_samples_mode"),
+        "limit_samples_mode": config.get("limit_samples_mode") or eval_limit_mode(run),
         "runtime_model_spec_json": str(run.folder / "runtime_spec.json"),
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+
+
+def eval_limit_mode(run: RunData) -> str | None:
+    """The limit the evals ran on, as evals.json's tasks record it, when the command line gave
+    none (the workflow's default): 'smoke', or the modes joined if the tasks differ."""
+    tasks = (run.evals or {}).get("tasks") or ()
+    modes = sorted({str(task["limit_mode"]) for task in tasks if task.get("limit_mode")})
+    return ", ".join(modes) or None
 
 
 def benchmark_row(point: Point) -> dict[str, Any]:

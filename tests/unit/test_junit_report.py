@@ -33,11 +33,12 @@ def test_every_case_and_suite_has_its_time(junit: ElementTree.Element) -> None:
     assert found["spec_tests:chat"].get("time") == "1.000"
     assert found["benchmarks:isl-128_osl-32_conc-1.functional.ttft_ms_check"].get("time") == "8.000"
     assert all(case.get("time") is not None for case in found.values())
-    suites = {suite.get("name"): suite for suite in junit.iter("testsuite")}
-    assert suites["spec_tests"].get("time") == "2.000"  # its two checks, a second each
-    assert float(str(junit.get("time"))) == pytest.approx(
-        sum(float(str(suite.get("time"))) for suite in suites.values())
-    )
+    suites = {suite.get("name"): suite.get("time") for suite in junit.iter("testsuite")}
+    # a suite takes its workflow's time (a second each in release.json), never its cases' sum:
+    # four checks judge the one 8 s benchmark point
+    assert suites == {"workflows": "3.000", "evals": "1.000", "benchmarks": "1.000",
+                      "spec_tests": "1.000"}  # fmt: skip
+    assert junit.get("time") == "3.000"  # the release's three children
 
 
 def test_a_passing_check_says_what_was_measured(junit: ElementTree.Element) -> None:
