@@ -15,6 +15,7 @@ from benchmarking.server_api import ServedModelError, require_served_model
 from reports.results import write_atomic
 from workflows import interrupts, server_choice
 from workflows.auth import resolve_auth
+from workflows.bringup_line import BringUpLine
 from workflows.context import RunContext
 from workflows.dispatch import WORKFLOWS
 from workflows.envs.venvs import VenvSpec, ensure_venv, reset_venvs
@@ -151,7 +152,8 @@ def start_server(ctx: RunContext) -> RunContext:
     server.start()
     if server.serves_on_start:
         log.info("waiting up to %s for the server to be ready", wait.describe())
-        waited = server.wait_ready(wait.seconds, why=wait.reason)
+        with BringUpLine(ctx.console, server.log_path, wait.seconds) as line:
+            waited = server.wait_ready(wait.seconds, why=wait.reason, on_wait=line)
         log.info("server ready at %s after %.1fs", server.base_url, waited)
         check_credentials(server)
     interrupts.check()

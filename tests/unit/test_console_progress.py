@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,10 @@ from benchmarking import bench, progress_view
 from benchmarking.client import driver
 from benchmarking.progress_view import PlainLines, SweepClock, duration_text, point_work
 from benchmarking.sweep import Point
-from tests.helpers import Emulator, benchmarking_process, context
+from tests.helpers import CliResult, Emulator, FakeVllm, benchmarking_process, context
+from workflows import bringup_line
+
+Run = Callable[..., CliResult]
 
 
 class FakeClock:
@@ -111,3 +115,45 @@ def test_a_sweep_in_a_ci_log_names_each_point_and_the_time_left(
     assert re.match(r"point 2/2 \(sweep: ~\d+s left\) ISL", starts[-1]), starts
     ends = [line for line in output.splitlines() if ": done in " in line]
     assert len(ends) == 2 and all("4/4 requests, ~" in line for line in ends), ends
+
+
+def test_a_slow_start_says_the_seconds_waited_and_the_logs_last_line(
+    run_cli: Run,
+    tiny_registry: Path,
+    fake_vllm: FakeVllm,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FAKE_VLLM_START_DELAY", "2")
+    monkeypatch.setattr(bringup_line, "PLAIN_EVERY_S", 0.5)
+    result = run_cli(
+        *fake_vllm.args("--workflow", "server", "--model-specs-dir", str(tiny_registry))
+    )
+    assert result.code == 0, result.err
+    waits = [line for line in result.out.splitlines() if line.startswith("waiting for the server:")]
+    assert waits, result.out
+    assert all(re.match(r"waiting for the server: \d+s of \d+s", line) for line in waits), waits
+    assert any(line.endswith("; log: fake vllm: loading weights for 2s") for line in waits), waits
+    assert result.out.index(waits[-1]) < result.out.index("server ready at")
+
+
+def test_the_log_line_is_read_from_the_end_and_cut(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    assert bringup_line.last_line(log) == "" and bringup_line.last_line(None) == ""
+    log.write_text("x" * 10_000 + "\nloading shard 3 of 4\n\n")
+    assert bringup_line.last_line(log) == "loading shard 3 of 4"
+    log.write_text("y" * 300 + "\n")
+    assert bringup_line.last_line(log) == "y" * 99 + "…"
+
+
+def test_off_a_terminal_the_bringup_line_is_plain_and_spaced(tmp_path: Path) -> None:
+    out, clock = io.StringIO(), FakeClock()
+    log = tmp_path / "server.log"
+    log.write_text("compiling kernels\n")
+    with bringup_line.BringUpLine(Console(file=out, width=40), log, 600, clock) as line:
+        line(0.5)  # too soon for a line
+        clock.now += bringup_line.PLAIN_EVERY_S
+        line(15.2)
+        line(15.7)  # the next one waits its turn
+    assert out.getvalue().splitlines() == [
+        "waiting for the server: 15s of 600s; log: compiling kernels"
+    ]

@@ -216,7 +216,9 @@ class DyingServer(Server):
     def started_by_runner(self) -> bool:
         return True
 
-    def wait_ready(self, timeout: float, why: str = "") -> float:
+    def wait_ready(
+        self, timeout: float, why: str = "", on_wait: Callable[[float], None] | None = None
+    ) -> float:
         return 0.0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,9 @@ class FakeServer(Server):
     def started_by_runner(self) -> bool:
         return True
 
-    def wait_ready(self, timeout: float, why: str = "") -> float:
+    def wait_ready(
+        self, timeout: float, why: str = "", on_wait: Callable[[float], None] | None = None
+    ) -> float:
         self.calls.append("wait_ready")
         self.waited_for = timeout
         return 0.0

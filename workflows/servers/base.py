@@ -63,9 +63,12 @@ class Server(ABC):
         del console
         raise SetupError("-it needs a server the runner starts (--local-server or --docker-server)")
 
-    def wait_ready(self, timeout: float, why: str = "") -> float:
-        """Poll /health until 200; returns seconds waited. Errors show the server log's tail and
-        say `why` the wait was that long."""
+    def wait_ready(
+        self, timeout: float, why: str = "", on_wait: Callable[[float], None] | None = None
+    ) -> float:
+        """Poll /health until 200; returns seconds waited; `on_wait` is told the seconds waited
+        at each poll that found it not ready. Errors show the server log's tail and say `why`
+        the wait was that long."""
         started = time.monotonic()
         deadline = started + timeout
         last_problem = "no answer yet"
@@ -79,6 +82,8 @@ class Server(ABC):
             if ready:
                 self._refuse_a_stranger()
                 return time.monotonic() - started
+            if on_wait is not None:
+                on_wait(time.monotonic() - started)
             time.sleep(POLL_SECONDS)
         chosen_by = f"; the wait was {why}" if why else ""
         raise self._failure(

@@ -78,7 +78,10 @@ def main() -> None:
     if os.environ.get("FAKE_VLLM_EXIT_AT_START"):
         print("fake vllm: failing at start as asked", flush=True)
         sys.exit(3)
-    time.sleep(float(os.environ.get("FAKE_VLLM_START_DELAY", "0")))
+    delay = float(os.environ.get("FAKE_VLLM_START_DELAY", "0"))
+    if delay:
+        print(f"fake vllm: loading weights for {delay:g}s", flush=True)
+    time.sleep(delay)
     print(f"fake vllm serving on {known.host}:{known.port}", flush=True)
     ThreadingHTTPServer((known.host, known.port), Handler).serve_forever()
 
