@@ -1,6 +1,8 @@
 """A point measured several times: `repeat=N` asks for N measurements, and a target point whose
 95% interval straddles an enforced target is measured again (fresh prompts each time, so no
 repeat is a cache hit) until the interval decides it or the spec's `max_repeats` is reached.
+A `must` goodput share of the run's requirements file (`--requirements`, saved in the run folder
+as requirements.json) whose Wilson interval straddles its minimum is measured again the same way.
 Each repeat keeps its own files (`..._repeat-R.json`, kind `<kind>_repeat`); the point's own
 file becomes their summary, with the interval over repeats and requests."""
 
@@ -10,11 +12,14 @@ import collections
 import json
 import statistics
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from benchmarking import intervals, metrics
+from reports.requirements import grade_goodput
 from reports.results import write_json, write_jsonl
+from reports.run_data import REQUIREMENTS_FILE
 from reports.run_data import Point as ResultPoint
 from reports.targets import check_targets
 
@@ -36,8 +41,37 @@ def max_repeats(spec: Mapping[str, Any]) -> int:
     return int(value) if isinstance(value, int) and value >= 1 else DEFAULT_MAX_REPEATS
 
 
-def straddling(spec: Mapping[str, Any], document: Mapping[str, Any], path: Path) -> list[str]:
-    """The enforced target checks at this point whose interval straddles the target."""
+@dataclass(frozen=True)
+class MeasuredPoint(ResultPoint):
+    """A point as the reports read it, its request rows given (a summary's are its repeats')."""
+
+    rows: tuple[Mapping[str, Any], ...] = ()
+
+    def request_rows(self) -> list[dict[str, Any]]:
+        return [dict(row) for row in self.rows]
+
+
+def run_requirements(path: Path) -> Mapping[str, Any] | None:
+    """The run folder's requirements (a point's file sits in <run>/benchmarks/), if any."""
+    found = path.parent.parent / REQUIREMENTS_FILE
+    return json.loads(found.read_text()) if found.is_file() else None
+
+
+def straddling(
+    spec: Mapping[str, Any],
+    document: Mapping[str, Any],
+    path: Path,
+    rows: Sequence[Mapping[str, Any]] = (),
+) -> list[str]:
+    """The enforced target checks at this point whose interval straddles the target; with a
+    requirements file, which replaces the registry's targets, a `must` goodput share whose
+    interval straddles its minimum."""
+    requirements = run_requirements(path) if spec else None
+    if requirements is not None:
+        if not requirements.get("goodput"):
+            return []
+        grades = grade_goodput(requirements, [MeasuredPoint(document, path, tuple(rows))])
+        return ["goodput" for g in grades if g.marginal and g.priority == "must"]
     found = []
     for target in check_targets(spec, [ResultPoint(document, path)]):
         for tier in target.tiers:
@@ -53,7 +87,7 @@ def measure(
     up to the spec's cap; one measurement stays the point's own file, as it was."""
     cap = max(max_repeats(spec), asked)
     documents = [measure_once(1 if asked > 1 else 0)]
-    across = straddling(spec, documents[0], path)
+    across = straddling(spec, documents[0], path, read_jsonl(rows_path(path)))
     if asked == 1 and not across:
         return documents[0]
     keep_first_as_repeat(path)
@@ -61,7 +95,8 @@ def measure(
     straddled = dict.fromkeys(across)
     while len(documents) < asked or (len(documents) < cap and across):
         documents.append(measure_once(len(documents) + 1))
-        across = straddling(spec, summary(path, documents, reason), path)
+        rows = [row for repeat in _repeat_rows(path, len(documents)) for row in repeat]
+        across = straddling(spec, summary(path, documents, reason), path, rows)
         straddled |= dict.fromkeys(across)
     if len(documents) > asked:
         reason = (
