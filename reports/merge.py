@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pandas as pd
 from markupsafe import Markup
 
-from reports import shapes, tables
+from reports import shapes, sparkline, tables
 from reports.acceptance import ACCEPTED, NOT_ACCEPTED, PARTIAL
 from reports.escaping import markdown_text
 from reports.redaction import redact
@@ -155,6 +155,16 @@ def _linked(row: Mapping[str, Any], output_dir: Path, markdown: bool) -> Markup:
     return Markup('<a href="{}">{}</a>').format(href, text)
 
 
+def _trend_cell(row: Mapping[str, Any], markdown: bool) -> dict[str, Any]:
+    """The row's sparkline (a results store's releases), when the catalogue has trends."""
+    if "trend" not in row:
+        return {}
+    trend = row["trend"]
+    if trend is None:
+        return {"Trend": ""}
+    return {"Trend": sparkline.blocks(trend) if markdown else sparkline.svg(trend)}
+
+
 def catalogue_frame(
     rows: Sequence[Mapping[str, Any]], output_dir: Path, markdown: bool = True
 ) -> pd.DataFrame:
@@ -169,6 +179,7 @@ def catalogue_frame(
                 "First blocker": row["first_blocker"],
                 "Evals": row["evals"],
                 "Spec tests": row["spec_tests"],
+                **_trend_cell(row, markdown),
                 "Report": _linked(row, output_dir, markdown),
             }
             for row in rows
@@ -176,8 +187,18 @@ def catalogue_frame(
     )
 
 
-def render_catalogue(paths: Sequence[Path], output_dir: Path) -> Catalogue:
+TrendsOf = Callable[[Sequence[tuple[str, str]]], Mapping[tuple[str, str], Any]]
+
+
+def render_catalogue(
+    paths: Sequence[Path], output_dir: Path, trends_of: TrendsOf | None = None
+) -> Catalogue:
+    """`trends_of`: each (model, device)'s releases in a results store, as a sparkline."""
     rows, notes = merge_reports(paths)
+    if trends_of is not None:
+        found = trends_of([(str(row["model"]), str(row["device"])) for row in rows])
+        for row in rows if found else ():  # no store: no trend column
+            row["trend"] = found.get((str(row["model"]), str(row["device"])))
     accepted = sum(row["verdict"] == ACCEPTED for row in rows)
     partial = sum(row["verdict"] == PARTIAL for row in rows)
     document = {

@@ -52,3 +52,25 @@ def trends(
         }
         points.append({"isl": key[0], "osl": key[1], "concurrency": key[2], "series": series})
     return {"releases": releases, "points": points}
+
+
+CATALOGUE_FIELD = ("tput_user", "Tput user", "tok/s/user")  # the figure a catalogue row tracks
+
+
+def catalogue_trend(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """A (model, device)'s releases (the store's point rows, oldest first) as one series: per-user
+    throughput at the point most of them measured (the smallest such point on a tie)."""
+    if not rows:
+        return None
+    keys = [(row["isl"], row["osl"], row["concurrency"]) for row in rows]
+    point = min(set(keys), key=lambda key: (-keys.count(key), key))
+    field, label, unit = CATALOGUE_FIELD
+    chosen = [row for row, key in zip(rows, keys, strict=True) if key == point]
+    return {
+        "label": f"{label} at ISL {point[0]} OSL {point[1]} concurrency {point[2]} ({unit})",
+        "point": list(point),
+        "field": field,
+        "values": [row[field] for row in chosen],
+        "verdicts": [row["verdict"] for row in chosen],
+        "run_ids": [row["run_id"] for row in chosen],
+    }

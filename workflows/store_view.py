@@ -95,3 +95,27 @@ def _query(url: StoreUrl, run: RunIdentity, console: Console, want_baseline: boo
 
 def _say(console: Console, line: str) -> None:
     console.print(line, markup=False, highlight=False)
+
+
+def catalogue_trends(
+    pairs: Sequence[tuple[str, str]], environ: Mapping[str, str], console: Console
+) -> dict[tuple[str, str], Any]:
+    """Each (model, device)'s last releases in the store as one series (reports.trends); none
+    without a store."""
+    from reports.store.queries import previous_releases
+    from reports.trends import catalogue_trend
+
+    url = the_store(environ.get(ENV_VAR), environ, default_paths(environ).logs_root)
+    if not _exists(url):
+        return {}
+    try:
+        with store_transaction(url) as connection:
+            return {
+                pair: catalogue_trend(
+                    previous_releases(connection, *pair, None, "", TREND_RELEASES)
+                )
+                for pair in pairs
+            }
+    except SetupError as error:
+        _say(console, f"  trends: none, {error.message}")
+        return {}

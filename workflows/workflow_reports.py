@@ -83,7 +83,7 @@ def run_reports(
     mode = _mode(options)
     _refuse_other_flags(options, mode)
     if mode == "merge":
-        return _merge(options, console)
+        return _merge(options, console, environ or {})
     if mode == "run_dir":
         return _rebuild(Path(str(options["run_dir"])), options, console, environ or {})
     return _store_command(mode, options, console, environ or {})
@@ -138,17 +138,24 @@ def _check_run_folder(folder: Path) -> None:
         raise UsageError(str(error)) from None
 
 
-def _merge(options: Mapping[str, Any], console: Console) -> ExitCode:
+def _merge(options: Mapping[str, Any], console: Console, environ: Mapping[str, str]) -> ExitCode:
     from reports.merge import render_catalogue
     from reports.run_data import ReportError
     from workflows.report_console import say, verdict_exit_code
+    from workflows.store_commands import store_env
+    from workflows.store_view import catalogue_trends
 
     for name in ("requirements", "compare_to"):
         if options.get(name) is not None:
             raise UsageError(f"{flag_of(name)} applies to one run's report, not to --merge")
     output = Path(options.get("output_dir") or DEFAULT_CATALOGUE_DIR)
+    environ = store_env(environ, options.get("db"))
     try:
-        catalogue = render_catalogue(list(options["merge"]), output)
+        catalogue = render_catalogue(
+            list(options["merge"]),
+            output,
+            lambda pairs: catalogue_trends(pairs, environ, console),
+        )
     except ReportError as error:
         raise UsageError(str(error)) from None
     summary = catalogue.document["summary"]

@@ -432,3 +432,32 @@ def test_an_ingest_killed_midway_leaves_nothing_and_the_store_usable(
     assert rows(db_url, schema.runs) == [] and rows(db_url, schema.benchmark_points) == []
     again = ingest(run_cli, db_url, folder)  # its lock died with it
     assert again.code == 0 and "1 of 1 run(s) stored" in again.out
+
+
+def test_the_catalogue_has_a_sparkline_per_model_and_device(tmp_path: Path, run_cli: Run) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    releases = [
+        stored_run(
+            tmp_path / name, f"2026-12-0{day}_10-00-00", name, points=[Measured(tpot_ms=tpot)]
+        )
+        for day, name, tpot in (
+            (1, "aaaa0001", 16.0),
+            (2, "bbbb0002", 32.0),  # half the per-user rate
+            (3, "cccc0003", 2000.0),  # far below its target: not accepted
+        )
+    ]
+    assert ingest(run_cli, url, *releases).code == 0
+    for folder in releases:  # the reports a catalogue merges
+        assert run_cli("--workflow", "reports", "--run-dir", str(folder)).code in (0, 5)
+    out = tmp_path / "catalogue"
+    args = ("--workflow", "reports", "--merge", str(releases[-1]), "--output-dir", str(out))
+    assert run_cli(*args, "--db", url).code == 5
+    (row,) = json.loads((out / "catalogue.json").read_text())["rows"]
+    assert row["trend"]["values"] == pytest.approx([62.5, 31.25, 0.5])
+    assert row["trend"]["verdicts"] == ["ACCEPTED", "ACCEPTED", "NOT ACCEPTED"]
+    assert "| █▄▁ |" in (out / "catalogue.md").read_text()
+    html = (out / "catalogue.html").read_text()
+    assert '<svg class="sparkline"' in html and 'fill="#cf222e"' in html
+    without = tmp_path / "plain"
+    assert run_cli(*args[:-1], str(without)).code == 5  # no store given: the default, absent
+    assert "Trend" not in (without / "catalogue.md").read_text()
