@@ -102,13 +102,15 @@ def test_client_side_mode_against_a_running_server(
         "--server-url",
         cpu_server.base_url,
         "--workflow-args",
-        "isl=64 osl=8 concurrency=2 num_prompts=4 endpoint=completions",
+        "isl=64 osl=8 concurrency=4 num_prompts=4 endpoint=completions rate=2 burstiness=inf",
         logs=tmp_path,
         env={"API_KEY": cpu_server.token},
         timeout=900,
     )
     [document] = result_files(folder)
-    assert (document["isl"], document["osl"], document["concurrency"]) == (64, 8, 2)
+    assert (document["isl"], document["osl"], document["concurrency"]) == (64, 8, 4)
+    assert document["request_rate"] == 2, "a load shape on the real server: 2 requests a second"
+    assert document["achieved_rate"] == pytest.approx(2, rel=0.15)
     assert document["total_input_tokens"] == 4 * 64, "prompts are exact in the model's tokens"
     assert document["tokenizer"] == "gguf", "the tokenizer is read from the GGUF, not the server"
     assert document["completed"] == 4
