@@ -138,7 +138,7 @@ def run_point(
     if repeat:
         document |= {"kind": f"{ctx.kind}_repeat", "repeat": repeat}
     document |= cpu
-    rows = request_rows(outcome, trimmed)
+    rows = [row | {"repeat": repeat or None} for row in request_rows(outcome, trimmed)]
     document |= intervals.interval_fields([intervals.repeat_of(document, rows)])
     write_results(ctx.output_dir, f"{ctx.kind}_{tag}", document, rows)
     return document

@@ -121,7 +121,8 @@ def keep_first_as_repeat(path: Path) -> None:
     document = json.loads(path.read_text())
     document |= {"kind": repeat_kind(str(document["kind"])), "repeat": 1}
     write_json(repeat_path(path, 1), document)
-    write_jsonl(rows_path(repeat_path(path, 1)), read_jsonl(rows_path(path)))
+    rows = [row | {"repeat": 1} for row in read_jsonl(rows_path(path))]
+    write_jsonl(rows_path(repeat_path(path, 1)), rows)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -32,6 +32,13 @@ SHARED_KEYS = (
 )
 
 
+ENDURANCE_REPEAT = (
+    "repeat: an endurance run (duration=) measures its point again in every window, with fresh "
+    "prompts, for the whole duration: give a longer duration instead (repeat works with "
+    "run_mode=single and multiple)"
+)
+
+
 @dataclass(frozen=True)
 class StressPlan:
     points: tuple[Point, ...]
@@ -95,6 +102,8 @@ def stress_plan(args: Mapping[str, object], max_context: int, max_concurrency: i
     lengths = {key: _first_int(args, key, 0) for key in ("isl", "osl", "num_prompts")}
     concurrency = _first_int(args, "concurrency", max_concurrency)
     mode = _run_mode(args.get("run_mode"), duration)
+    if duration and mode != "multiple" and settings.repeat > 1:
+        raise SettingsError(ENDURANCE_REPEAT)
     if settings.dataset != "random":
         return _dataset_point(settings, mode, concurrency, lengths["num_prompts"])
     if mode == "multiple":

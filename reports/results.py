@@ -38,6 +38,7 @@ REQUEST_ROW_KEYS = (
     "conversation",  # dataset=conversations: the conversation's line in the file
     "turn",  # ... and the turn's number in it (1: the first)
     "trimmed",  # a timed point's warmup or cooldown request, left out of its statistics
+    "repeat",  # which measurement of a point measured several times it belongs to; null: once
 )
 
 

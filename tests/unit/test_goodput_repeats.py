@@ -66,6 +66,8 @@ def test_a_straddling_goodput_share_is_measured_again_up_to_max_repeats(
     requirements = json.loads((tmp_path / REQUIREMENTS_FILE).read_text())
     [grade] = grade_goodput(requirements, [ResultPoint(document, path)])  # as the report reads it
     assert grade.marginal and "of 36 requests met the SLOs" in grade.detail
+    repeats = [row["repeat"] for row in ResultPoint(document, path).request_rows()]
+    assert repeats == [1] * 12 + [2] * 12 + [3] * 12, "the first, measured once, became repeat 1"
 
 
 @pytest.mark.parametrize(

@@ -84,9 +84,9 @@ POINT = {
     "errors",
     "error_counts",
     "prefix_cache",
+    "load_shape",
     "dataset_lengths",
     "conversations",
-    "load_shape",
     "client_cpu_s",
     "client_cpu_share",
     "server_telemetry",
@@ -132,6 +132,7 @@ REQUEST_ROW = {
     "conversation",
     "turn",
     "trimmed",
+    "repeat",
 }
 ENDURANCE = {
     *ENVELOPE,
