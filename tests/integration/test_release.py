@@ -74,6 +74,17 @@ def test_release_on_the_cpu_model_end_to_end(tmp_path: Path, cpu_server: Running
     exact = [sample["exact_match"] for sample in samples]
     assert task["score"] == pytest.approx(sum(exact) / len(exact))
     assert "requests answered" in output  # progress while lm-eval runs
+    # the first task again, on its first 16 documents, under benchmark traffic at concurrency 8:
+    # llama.cpp answers them as it did alone (no significant drop)
+    assert (
+        "evals: readiness_basics again, 16 samples, under benchmark traffic at concurrency 8"
+        in (output)
+    )
+    loaded = task["under_load"]
+    assert (loaded["status"], loaded["n_samples"]) == ("PASS", 16), loaded["reason"]
+    assert loaded["traffic"]["concurrency"] == 8 and loaded["traffic"]["ended_early"] is None
+    assert "no significant drop" in loaded["reason"] and "readiness_basics under load:" in output
+    assert [t.get("under_load") is not None for t in tasks] == [True, False, False]
     # benchmarks: exactly the spec's target points
     report = read(folder / "report" / "report.json")
     measured = [(r["isl"], r["osl"], r["concurrency"]) for r in report["benchmarks"]]
@@ -100,6 +111,9 @@ def test_release_on_the_cpu_model_end_to_end(tmp_path: Path, cpu_server: Running
     assert report["spec_tests"]["summary"]["passed"] == 31
     assert checks["answers_under_load"] == "PASS", "answers at concurrency 8 are those alone"
     assert report["acceptance_criteria"] is True and report["acceptance_blockers"] == {}
+    outcomes = {check["key"]: check["outcome"] for check in report["acceptance"]["checks"]}
+    assert outcomes["evals:readiness_basics.under_load"] == "PASS"
+    assert "#### Evals under benchmark traffic" in (folder / "report" / "report.md").read_text()
     assert report["metadata"]["run_command"].endswith(f"--service-port {port}")
     # the same report, rebuilt from the folder alone
     before = (folder / "report" / "report.md").read_text()
