@@ -18,7 +18,10 @@ from benchmarking.client import driver
 from benchmarking.search_args import Search
 from benchmarking.settings import SettingsError, settings_from
 from benchmarking.sweep import Point, at_rates, point_seed
+from reports.build import render_run
+from reports.results import write_json
 from tests.helpers import Emulator, benchmarking_process, context, point_files
+from tests.run_folders import Measured, benchmark_document, passing_run
 
 RATE_TOLERANCE = 0.05  # achieved vs asked, constant arrivals, over a second or more of sends
 
@@ -262,3 +265,19 @@ def test_search_arguments_that_do_not_fit_are_refused(
     with pytest.raises(SettingsError) as error:
         settings_from(args)
     assert message in str(error.value)
+
+
+def test_reports_show_each_rate_and_judge_targets_on_the_closed_loop_point(
+    tmp_path: Path,
+) -> None:
+    folder = passing_run(tmp_path / "run")
+    slow = benchmark_document(Measured(ttft_ms=90_000.0)) | {"request_rate": 2.0}
+    write_json(folder / "benchmarks" / "benchmark_isl-128_osl-32_maxcon-1_rate-2.json", slow)
+    rendered = render_run(folder)
+    rows = rendered.report["benchmarks"]
+    assert [(row["concurrency"], row["request_rate"]) for row in rows][:2] == [(1, 2.0), (1, None)]
+    assert "Rate (RPS)" in rendered.files["markdown"].read_text()
+    assert (
+        rendered.report["acceptance"]["verdict"]
+        == render_run(passing_run(tmp_path / "alone")).report["acceptance"]["verdict"]
+    ), "a target is judged on the closed-loop point, not at 2/s"
