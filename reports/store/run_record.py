@@ -88,12 +88,25 @@ def _report(run: RunData) -> Mapping[str, Any]:
     path = run.folder / "report" / "report.json"
     if path.is_file():
         report = read_json(path)
-        if (report.get("metadata") or {}).get("run_id") == run.runtime.get("run_id"):
+        if _is_this_runs_report(report, run):
             return report
     from reports.acceptance import judge_run
     from reports.report_document import report_document
 
     return report_document(run, judge_run(run))
+
+
+def _is_this_runs_report(report: Mapping[str, Any], run: RunData) -> bool:
+    """A report.json of this run with every part the store reads (one rendered by an older
+    runner may lack some: the run's report is then rendered again)."""
+    try:
+        acceptance = report["acceptance"]
+        parts = [acceptance["checks"], acceptance["verdict"], report["evals"]["tasks"]]
+        parts.append(report["spec_tests"]["checks"])
+        same_run = report["metadata"]["run_id"] == run.runtime.get("run_id")
+        return same_run and all(part is not None for part in parts)
+    except (KeyError, TypeError):
+        return False
 
 
 def started_at(run_id: str) -> str | None:

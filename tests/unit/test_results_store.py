@@ -461,3 +461,22 @@ def test_the_catalogue_has_a_sparkline_per_model_and_device(tmp_path: Path, run_
     without = tmp_path / "plain"
     assert run_cli(*args[:-1], str(without)).code == 5  # no store given: the default, absent
     assert "Trend" not in (without / "catalogue.md").read_text()
+
+
+def test_the_verdict_stored_is_the_one_the_run_rendered(tmp_path: Path, run_cli: Run) -> None:
+    """report.json's verdict is the run's (rendered with its requirements, say); a report.json
+    an older runner wrote without the parts the store reads is rendered again instead."""
+    folder = stored_run(tmp_path / "run", "2026-12-01_10-00-00", "aaaa0001")
+    assert run_cli("--workflow", "reports", "--run-dir", str(folder)).code == 0
+    path = folder / "report" / "report.json"
+    report = json.loads(path.read_text())
+    report["acceptance"]["verdict"] = "NOT ACCEPTED"  # as if judged by other requirements
+    path.write_text(json.dumps(report))
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    assert ingest(run_cli, url, folder).code == 0
+    assert rows(url, schema.runs)[0]["verdict"] == "NOT ACCEPTED"
+    del report["acceptance"]["checks"]
+    path.write_text(json.dumps(report))
+    other = f"sqlite:///{tmp_path / 'b.db'}"
+    assert ingest(run_cli, other, folder).code == 0
+    assert rows(other, schema.runs)[0]["verdict"] == "ACCEPTED"
