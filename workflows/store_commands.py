@@ -45,6 +45,13 @@ def store_transaction(url: StoreUrl) -> Iterator[Connection]:
         raise SetupError(str(error)) from None
 
 
+def store_exists(url: StoreUrl) -> bool:
+    """A SQLite store that was never written is not made just to find it empty."""
+    if not url.is_sqlite:
+        return True
+    return Path(url.url.split(":///", 1)[-1]).is_file()
+
+
 def now_utc() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 

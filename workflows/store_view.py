@@ -16,7 +16,7 @@ from reports.run_data import ReportError, read_json
 from reports.store.url import ENV_VAR, StoreUrl
 from workflows.context import default_paths
 from workflows.errors import SetupError
-from workflows.store_commands import store_transaction, the_store
+from workflows.store_commands import store_exists, store_transaction, the_store
 
 TREND_RELEASES = 10  # the previous releases a report's trends show
 
@@ -40,7 +40,7 @@ def store_view(
 ) -> StoreView:
     """The baseline (when asked for) and the trends' rows, from the store, if there is one."""
     url = the_store(environ.get(ENV_VAR), environ, default_paths(environ).logs_root)
-    if not _exists(url):
+    if not store_exists(url):
         if want_baseline:
             _say(console, f"  baseline: none, the results store {url.shown} does not exist yet")
         return StoreView()
@@ -65,13 +65,6 @@ def _identity(folder: Path) -> RunIdentity | None:
         return RunIdentity(str(spec["model_name"]), str(spec["device"]), run_id, started_at(run_id))
     except (ReportError, KeyError, TypeError):
         return None
-
-
-def _exists(url: StoreUrl) -> bool:
-    """A SQLite store that was never written is not made just to find it empty."""
-    if not url.is_sqlite:
-        return True
-    return Path(url.url.split(":///", 1)[-1]).is_file()
 
 
 def _query(url: StoreUrl, run: RunIdentity, console: Console, want_baseline: bool) -> StoreView:
@@ -106,7 +99,7 @@ def catalogue_trends(
     from reports.trends import catalogue_trend
 
     url = the_store(environ.get(ENV_VAR), environ, default_paths(environ).logs_root)
-    if not _exists(url):
+    if not store_exists(url):
         return {}
     try:
         with store_transaction(url) as connection:

@@ -16,6 +16,7 @@ from workflows.store_commands import (
     model_and_device,
     parse_metric,
     parse_point,
+    store_exists,
     store_transaction,
 )
 
@@ -25,8 +26,10 @@ def run_history(options: Mapping[str, Any], url: StoreUrl, console: Console) -> 
 
     model, device = model_and_device(options)
     metric, point = parse_metric(options.get("metric")), parse_point(options.get("point"))
-    with store_transaction(url) as connection:
-        rows = history(connection, model, device, metric, point)
+    rows = []
+    if store_exists(url):
+        with store_transaction(url) as connection:
+            rows = history(connection, model, device, metric, point)
     document = history_document(model, device, metric, rows)
     if options.get("json_output"):
         as_json(console, document)
@@ -130,8 +133,10 @@ def run_baseline(options: Mapping[str, Any], url: StoreUrl, console: Console) ->
     from reports.store.queries import PINS, baseline
 
     model, device = model_and_device(options)
-    with store_transaction(url) as connection:
-        found = baseline(connection, model, device)
+    found = None
+    if store_exists(url):
+        with store_transaction(url) as connection:
+            found = baseline(connection, model, device)
     if found is None:
         line = f"no accepted release of {model} on {device} in the results store {url.shown}"
         if options.get("json_output"):

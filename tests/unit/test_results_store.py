@@ -218,6 +218,8 @@ def test_baseline_is_the_last_accepted_release(tmp_path: Path, run_cli: Run, db_
     args = ("--workflow", "reports", "--db", db_url, "--baseline", "--model", "TinyModel")
     none_yet = run_cli(*args, "--device", "cpu")
     assert none_yet.code == 0 and "no accepted release of TinyModel on cpu" in none_yet.out
+    if db_url.startswith("sqlite"):  # a query makes no store file
+        assert not Path(db_url.removeprefix("sqlite:///")).exists()
     _three_releases(tmp_path, run_cli, db_url)
     found = json.loads(run_cli(*args, "--device", "cpu", "--json").out)["baseline"]
     assert found["run_id"].endswith("bbbb0002")  # the newest, cccc0003, was not accepted
