@@ -482,3 +482,21 @@ def test_the_verdict_stored_is_the_one_the_run_rendered(tmp_path: Path, run_cli:
     other = f"sqlite:///{tmp_path / 'b.db'}"
     assert ingest(run_cli, other, folder).code == 0
     assert rows(other, schema.runs)[0]["verdict"] == "ACCEPTED"
+
+
+def test_a_run_that_cannot_be_stored_says_so_and_fails_nothing(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from reports.store.url import store_url
+    from workflows.store_commands import record_run
+
+    out = io.StringIO()
+    console = Console(file=out, width=200)
+    unreachable = store_url("postgresql://u:run-s3cret-pw@127.0.0.1:1/db", {}, tmp_path)
+    record_run(stored_run(tmp_path / "run", "2026-12-01_10-00-00", "a1"), unreachable, console)
+    record_run(_running_release(tmp_path / "cut"), unreachable, console)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("results store: not stored: results store postgresql://u:***@")
+    assert "release.json: benchmarks is running" in lines[1] and len(lines) == 2
