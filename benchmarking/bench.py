@@ -129,7 +129,9 @@ def run_point(
     cpu = clock.used()
     trimmed = [trimmed_as(settings.shape, r.sent_ns - outcome.start_ns) for r in outcome.results]
     shown = _measured_shape(point, measured, len(outcome.results) if settings.shape.timed else None)
-    document = _document(ctx, shown, kept_only(outcome, trimmed, settings.shape), plan, watch)
+    document = measured_document(
+        ctx, shown, kept_only(outcome, trimmed, settings.shape), plan, watch
+    )
     sent = [r.sent_ns - outcome.start_ns for r in outcome.results]
     document["load_shape"] = shape_fields(settings.shape, trimmed, offsets, sent)
     document["prefix_cache"] = _prefix_fields(settings, point, prefix)
@@ -249,9 +251,11 @@ def generator_version() -> str | None:
         return None
 
 
-def _document(
+def measured_document(
     ctx: Context, point: Point, outcome: driver.RunOutcome, plan: driver.Plan, watch: PointWatch
 ) -> dict[str, object]:
+    """A point's result document from its requests' results (the summary, errors, prompt cache,
+    client and server figures); the caller adds what only it knows."""
     results, settings = outcome.results, ctx.settings
     end_ns = max((r.token_ns[-1] for r in results if r.token_ns), default=time.perf_counter_ns())
     summary = metrics.summarize(

@@ -83,7 +83,7 @@ async def _send(replay: Replay, prompt: Prompt, index: int) -> tuple[RequestResu
     settings = replay.ctx.settings
     body = request_body(replay.ctx.model, prompt, CHAT, settings.ignore_eos)
     payload = http_request(replay.ctx.target, CHAT, body, f"{replay.tag}-{index}")
-    raw = await driver._attempt(replay.pool, payload, replay.limits)  # due now: no queue
+    raw = await driver.send_one(replay.pool, payload, replay.limits)  # due now: no queue
     result = build_result(index, raw, raw.sent_ns, 0, driver.count_words)
     return result, answer_text(raw) if result.success else None
 
@@ -217,7 +217,7 @@ def run_point(
     count_prompts(sent, ctx.tokenizer)
     outcome = driver.RunOutcome([t.result for t in sent], start_ns, wake)
     plan = driver.Plan(ctx.target, (), point.concurrency, request_timeout_s=timeout_s)
-    document = bench._document(ctx, _shape(point, sent), outcome, plan, watch)
+    document = bench.measured_document(ctx, _shape(point, sent), outcome, plan, watch)
     rows = _rows(outcome, sent)
     document |= _fields(ctx, sent, rows, len(conversations)) | {"prompt_seed": seed}
     if repeat:

@@ -198,7 +198,7 @@ async def _send(
                 RawResponse(sent_ns=time.perf_counter_ns(), error=NOT_SENT_TIME_UP),
                 scheduled,
             )
-        raw = await _attempt(pool, planned.payload, limits)
+        raw = await send_one(pool, planned.payload, limits)
         if tally is not None:
             tally.done()
         return planned, raw, scheduled
@@ -207,7 +207,7 @@ async def _send(
             slots.release()
 
 
-async def _attempt(pool: ConnectionPool, payload: bytes, limits: Limits) -> RawResponse:
+async def send_one(pool: ConnectionPool, payload: bytes, limits: Limits) -> RawResponse:
     """One request to its end, its time limit or a failure; never raises for the server's sake."""
     now = time.perf_counter_ns()
     if now >= limits.deadline_ns:
