@@ -16,6 +16,7 @@ from benchmarking.arg_values import (
     number,
     numbers,
     positive,
+    unknown_keys,
     whole,
     wholes,
 )
@@ -160,12 +161,7 @@ def _seed(value: object, draw: Callable[[], int]) -> int:
 def settings_from(args: Mapping[str, object], draw: Callable[[], int] = draw_seed) -> Settings:
     """The settings `args` ask for; with no `seed`, one drawn by `draw` (and recorded in each
     point's result file, so `seed=` repeats its prompts)."""
-    unknown = sorted(set(args) - set(ACCEPTED))
-    if unknown:
-        raise SettingsError(
-            f"the benchmarks workflow does not take {', '.join(unknown)}; "
-            f"it accepts: {', '.join(ACCEPTED)}"
-        )
+    unknown_keys("benchmarks", args, ACCEPTED)
     tool = _tool(args)
     dataset = str(args.get("dataset", "random"))
     if dataset not in DATASETS:

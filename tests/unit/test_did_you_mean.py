@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from benchmarking.arg_values import SettingsError
+from benchmarking.settings import settings_from
 from benchmarking.stress_plan import stress_plan
 from tests.helpers import CliResult
 
@@ -82,6 +83,8 @@ def test_the_release_lists_its_own_keys_the_runners_among_them(run_cli: Run) -> 
     assert "it takes ready_timeout, seed, served_model, stress, workflows and" in line
 
 
-def test_the_stress_tests_on_their_own_suggest_too() -> None:
+def test_the_load_generator_on_its_own_suggests_too() -> None:
+    with pytest.raises(SettingsError, match=r"concurency \(did you mean concurrency\?\)"):
+        settings_from({"concurency": 2})
     with pytest.raises(SettingsError, match=r"run_mod \(did you mean run_mode\?\)"):
         stress_plan({"run_mod": "single"}, max_context=4096, max_concurrency=8)
