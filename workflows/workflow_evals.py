@@ -25,7 +25,12 @@ from workflows.errors import ExitCode, ServerError, UsageError
 from workflows.paths import REPO_ROOT
 from workflows.registry.model_spec import ModelSpec
 from workflows.run_config import RunConfig
-from workflows.workflow_args import number_arg, reject_unknown_keys, workflow_only
+from workflows.workflow_args import (
+    did_you_mean,
+    number_arg,
+    reject_unknown_keys,
+    workflow_only,
+)
 from workflows.workflow_load import VENV as LOAD_VENV
 from workflows.workflow_load import offline_tokenizer
 
@@ -59,9 +64,9 @@ def _check_names(what: str, names: list[str], tasks: tuple[EvalTask, ...]) -> No
     known = [task.task for task in tasks]
     unknown = [name for name in names if name not in known]
     if unknown:
+        named = ", ".join(name + did_you_mean(name, known) for name in unknown)
         raise UsageError(
-            f"{what}: {', '.join(unknown)} is not an eval task of this model; "
-            f"its tasks: {', '.join(known)}"
+            f"{what}: {named} is not an eval task of this model; its tasks: {', '.join(known)}"
         )
 
 

@@ -54,6 +54,13 @@ def test_a_mistyped_key_names_the_nearest_and_every_accepted_key(
     assert {"ready_timeout", "served_model"} <= set(accepted), "the runner's own keys are taken"
 
 
+def test_a_mistyped_eval_task_names_the_nearest(run_cli: Run) -> None:
+    line = usage_line(
+        run_cli(*CPU, "--workflow", "evals", *NOWHERE, "--workflow-args", "tasks=readines_basics")
+    )
+    assert "readines_basics (did you mean readiness_basics?) is not an eval task" in line
+
+
 def test_each_mistyped_key_gets_its_own_suggestion(run_cli: Run) -> None:
     line = usage_line(
         run_cli(*CPU, "--workflow", "benchmarks", *NOWHERE, "--workflow-args", "isll=1 oss=2")
