@@ -28,7 +28,7 @@ from benchmarking.client_cpu import CpuClock
 from benchmarking.dataset_report import by_turn, dataset_lengths
 from benchmarking.datasets import DEFAULT_OUTPUT_TOKENS, Tokenizer
 from benchmarking.sweep import Point, point_seed
-from benchmarking.user_datasets import Conversation, load_conversations
+from benchmarking.user_datasets import Conversation, load_conversations, marked
 
 Messages = tuple[tuple[str, str], ...]
 
@@ -56,10 +56,18 @@ class Replay:
 
 
 def chosen(path: Path, count: int, seed: int) -> list[Conversation]:
-    """`count` conversations of the file, shuffled with the seed (cycled if more are asked)."""
+    """`count` conversations of the file, shuffled with the seed; past the file's own, copies
+    whose first turn is marked as one (user_datasets.marked: none is sent twice as it is)."""
     conversations = list(load_conversations(path))
     random.Random(seed).shuffle(conversations)
-    return [conversations[i % len(conversations)] for i in range(count)]
+    size = len(conversations)
+    return [_copy(conversations[i % size], i // size) for i in range(count)]
+
+
+def _copy(conversation: Conversation, copy: int) -> Conversation:
+    first, *rest = conversation.turns
+    turns = (dataclasses.replace(first, prompt=marked(first.prompt, copy)), *rest)
+    return dataclasses.replace(conversation, turns=turns)
 
 
 def answer_text(raw: RawResponse) -> str:

@@ -17,7 +17,7 @@ import requests
 from benchmarking import deadline_requests
 from benchmarking.client.requests import Prompt
 from benchmarking.deadline import DeadlineExceeded, deadline
-from benchmarking.user_datasets import UserPrompt, load_prompts
+from benchmarking.user_datasets import UserPrompt, load_prompts, marked
 
 _WORD_TEXT = (
     "time person year way day thing man world life hand part child eye woman place work week "
@@ -313,8 +313,9 @@ DEFAULT_OUTPUT_TOKENS = 128  # a user's prompt without output_tokens, when osl= 
 @dataclass(frozen=True)
 class JsonlDataset:
     """A user's own prompts (a file benchmarking.user_datasets checked), shuffled with the seed:
-    each once when `count` is the file's length, cycled when more are asked for. A prompt's
-    length is the tokenizer's count of its text, or of each message's content (no template)."""
+    each once, then copies marked as such (user_datasets.marked) when more are asked for, so
+    that no prompt is sent twice as it is (a prompt cache would answer it). A prompt's length
+    is the tokenizer's count of its text, or of each message's content (no template)."""
 
     path: Path
     seed: int = 0
@@ -323,13 +324,15 @@ class JsonlDataset:
     def prompts(self, count: int, tokenizer: Tokenizer) -> list[Prompt]:
         entries = list(load_prompts(self.path))
         random.Random(self.seed).shuffle(entries)
-        made = [self._prompt(entry, tokenizer) for entry in entries[:count]]
-        return [made[i % len(made)] for i in range(count)]
+        size = len(entries)
+        return [self._prompt(entries[i % size], i // size, tokenizer) for i in range(count)]
 
-    def _prompt(self, entry: UserPrompt, tokenizer: Tokenizer) -> Prompt:
+    def _prompt(self, entry: UserPrompt, copy: int, tokenizer: Tokenizer) -> Prompt:
         output = entry.output_tokens or self.output_len or DEFAULT_OUTPUT_TOKENS
         if entry.prompt is not None:
-            return Prompt(entry.prompt, len(tokenizer.encode(entry.prompt)), output)
-        messages = entry.messages or ()
+            text = marked(entry.prompt, copy)
+            return Prompt(text, len(tokenizer.encode(text)), output)
+        (role, first), *rest = entry.messages or ()
+        messages = ((role, marked(first, copy)), *rest)
         tokens = sum(len(tokenizer.encode(content)) for _, content in messages)
         return Prompt("\n".join(c for _, c in messages), tokens, output, messages)

@@ -102,6 +102,12 @@ def endpoint_of(value: object, checked: CheckedFile | None) -> str:
     return endpoint
 
 
+def marked(text: str, copy: int) -> str:
+    """The text itself (copy 0), or its copy-th copy, marked at the start ('[2] ...'): sent
+    again as it is, a server's prompt cache would answer it."""
+    return f"[{copy + 1}] {text}" if copy else text
+
+
 def load_prompts(path: Path) -> tuple[UserPrompt, ...]:
     """Every prompt of a prompts file, all of one kind (`prompt` or `messages`)."""
     return _load(path, "prompts")  # type: ignore[return-value]

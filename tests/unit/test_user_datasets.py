@@ -154,17 +154,21 @@ def test_each_concurrency_sends_the_whole_file_unless_num_prompts_says(tmp_path:
     assert {p.num_prompts for p in plan_sweep(4096, 8, counted)} == {5}
 
 
-def test_prompts_are_counted_by_the_tokenizer_and_cycled(tmp_path: Path) -> None:
+def test_prompts_are_counted_by_the_tokenizer_and_copies_are_marked(tmp_path: Path) -> None:
     path = write(tmp_path, PROMPT, {"prompt": "just two"})
     prompts = JsonlDataset(path, seed=3, output_len=5).prompts(4, WordTokenizer())
-    assert sorted({(p.text, p.prompt_tokens, p.output_tokens) for p in prompts}) == [
+    assert sorted({(p.text, p.prompt_tokens, p.output_tokens) for p in prompts[:2]}) == [
         ("just two", 2, 5),  # osl= for a line without its own output_tokens
         ("one two three", 3, 8),
     ]
-    assert len(prompts) == 4 and prompts[:2] == prompts[2:]
+    first, copies = prompts[:2], prompts[2:]
+    assert [p.text for p in copies] == [f"[2] {p.text}" for p in first], "no prompt sent twice"
+    assert [p.prompt_tokens for p in copies] == [p.prompt_tokens + 1 for p in first]
     [chat] = JsonlDataset(write(tmp_path, MESSAGES, name="m.jsonl")).prompts(1, WordTokenizer())
     assert chat.messages == (("system", "be brief"), ("user", "a b"))
     assert (chat.prompt_tokens, chat.output_tokens) == (4, 128)
+    chats = JsonlDataset(write(tmp_path, MESSAGES, name="m.jsonl")).prompts(2, WordTokenizer())
+    assert chats[1].messages == (("system", "[2] be brief"), ("user", "a b"))
 
 
 def test_a_stress_single_point_runs_a_user_dataset(tmp_path: Path) -> None:
