@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from benchmarking.arg_values import SettingsError, fraction, positive, whole
+from benchmarking.arg_values import SettingsError, flag, fraction, positive, whole
 
 SEARCH_KEYS = (
     "search",
@@ -17,6 +17,7 @@ SEARCH_KEYS = (
     "search_tolerance",
     "search_points",
     "goodput_min",
+    "search_with_sweep",  # the sweep's points too, the search's in a folder of their own
 )
 OVER = ("concurrency", "rate")
 
@@ -32,6 +33,7 @@ class Search:
     tolerance: float = 0.1  # over rate: stop when high / low is within 1 + this
     points: int = 10  # at most this many points measured
     min_share: float = 0.9
+    with_sweep: bool = False  # measure the sweep's points as well (what a release is judged on)
 
 
 def _over(value: object) -> str:
@@ -84,4 +86,5 @@ def search_from(args: Mapping[str, object]) -> Search | None:
     share = fraction(args.get("goodput_min", 0.9), "goodput_min")
     if share == 0 or math.isnan(share):
         raise SettingsError("goodput_min: expected a share above 0 (0.9: 90% of requests)")
-    return Search(over, low, high, tolerance, points, share)
+    with_sweep = flag(args.get("search_with_sweep", False), "search_with_sweep")
+    return Search(over, low, high, tolerance, points, share, with_sweep)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reports.requirements import Grade, grade_accuracy, grade_goodput
+from reports.requirements import Grade, grade_accuracy, grade_capacity, grade_goodput
 from reports.run_data import NARROWED_OUT, Point, RunData
 from reports.status import Status, UnknownStatus, read_status
 from reports.targets import (
@@ -317,8 +317,9 @@ def _benchmarks(evidence: Evidence) -> Category:
     tiers = evidence.tiers
     requirements = run.requirements
     if requirements:
-        goodput = requirements["goodput"]
+        goodput, capacity = requirements["goodput"], requirements.get("capacity") or {}
         enforced = bool(goodput) and goodput.get("priority", "must") == "must"
+        enforced = enforced or capacity.get("priority") == "must"
     else:
         enforced = tiers and bool(targets)
     bench = Category("benchmarks", enforced=enforced)
@@ -329,6 +330,7 @@ def _benchmarks(evidence: Evidence) -> Category:
     _judge_failed_requests(judge, run.benchmarks)
     if requirements:
         goodput = grade_goodput(requirements, run.benchmarks)
+        goodput += grade_capacity(requirements, run.capacities)
         grades += goodput
         for grade in goodput:
             judge.graded(grade)

@@ -10,6 +10,9 @@
       min_share: 0.9
       priority: must                # must: a miss blocks the release; should: reported only
       concurrency: [1, 8]           # optional: only the points at these concurrencies
+    capacity:                       # optional: the highest load meeting goodput reaches this
+      min_concurrency: 8            # or min_rate: 2.5 (requests per second)
+      priority: must
     accuracy:                       # per eval task: the score it must reach
       - {task: readiness_basics, min_score: 0.5, priority: must}
 
@@ -28,12 +31,13 @@ from typing import Any
 import yaml
 
 from evals.scoring import wilson_interval
+from reports.capacity_requirement import CapacityError, check_capacity
 from reports.run_data import Point
 from reports.targets import mostly_cached, unasked_cache_share
 
 SLO_KEYS = ("ttft_ms", "tpot_ms", "e2el_ms")
 PRIORITIES = ("must", "should")
-TOP_KEYS = ("schema_version", "name", "slo", "goodput", "accuracy")
+TOP_KEYS = ("schema_version", "name", "slo", "goodput", "capacity", "accuracy")
 
 
 class RequirementsError(ValueError):
@@ -111,6 +115,10 @@ def check_requirements(raw: object, where: str) -> dict[str, Any]:
     checked: dict[str, Any] = {"schema_version": 1, "name": str(raw.get("name") or where)}
     checked["slo"] = _slo(raw.get("slo") or {}, f"{where}: slo")
     checked["goodput"] = _goodput(raw.get("goodput"), checked["slo"], f"{where}: goodput")
+    try:
+        checked["capacity"] = check_capacity(raw.get("capacity"), checked["goodput"])
+    except CapacityError as error:
+        raise _fail(f"{where}: capacity", str(error)) from None
     checked["accuracy"] = _accuracy(raw.get("accuracy") or [], f"{where}: accuracy")
     if checked["goodput"] is None and not checked["accuracy"]:
         raise _fail(where, "states no target: give goodput (with slo) or accuracy")
@@ -297,3 +305,42 @@ def grade_accuracy(
             )
         )
     return grades
+
+
+def grade_capacity(
+    requirements: Mapping[str, Any], capacities: Sequence[Mapping[str, Any]]
+) -> list[Grade]:
+    """Per (ISL, OSL) searched: the capacity found against the minimum; none searched: missing."""
+    capacity = requirements.get("capacity")
+    if not capacity:
+        return []
+    over, minimum = capacity["over"], capacity["minimum"]
+    unit = "" if over == "concurrency" else " req/s"
+    what = f"capacity ({over} meeting goodput, at least {minimum:g}{unit})"
+    if not capacities:
+        detail = "no search for the capacity ran (benchmarks/capacity_*.json)"
+        return [Grade("capacity:not-measured", what, "", capacity["priority"], minimum, None,
+                      False, detail)]  # fmt: skip
+    return [
+        _capacity_grade(found, what, minimum, unit, capacity["priority"]) for found in capacities
+    ]
+
+
+def _capacity_grade(
+    found: Mapping[str, Any], what: str, minimum: float, unit: str, priority: str
+) -> Grade:
+    load, (met_at, missed_at) = found.get("found"), found.get("bracket") or (None, None)
+    where = f"ISL {found['isl']} OSL {found['osl']}"
+    tried = ", ".join(f"{t['load']:g}" for t in found.get("tried") or ())
+    bracket = f"met at {met_at:g}" if met_at is not None else "met at no load tried"
+    bracket += f", missed at {missed_at:g}" if missed_at is not None else ", missed at none tried"
+    return Grade(
+        key=f"capacity:isl-{found['isl']}_osl-{found['osl']}",
+        what=what,
+        where=where,
+        priority=priority,
+        required=minimum,
+        measured=load,
+        met=load is not None and load >= minimum,
+        detail=f"{bracket}{unit} (tried {tried}); needs {minimum:g}{unit}",
+    )

@@ -56,6 +56,7 @@ class RunData:
     runtime: Mapping[str, Any]
     benchmarks: Sequence[Point] = ()
     stress: Sequence[Point] = ()
+    capacities: Sequence[Mapping[str, Any]] = ()  # benchmarks/capacity_*.json: search=goodput
     evals: Mapping[str, Any] | None = None
     spec_tests: Mapping[str, Any] | None = None
     release: Mapping[str, Any] | None = None
@@ -137,6 +138,9 @@ def load_run(folder: Path) -> RunData:
         runtime=read_json(check_run_folder(folder)),
         benchmarks=_points(folder / "benchmarks", "benchmark"),
         stress=_points(folder / "stress_tests", "stress_test"),
+        capacities=[
+            read_json(path) for path in sorted((folder / "benchmarks").glob("capacity_*.json"))
+        ],
         evals=_optional(folder / "evals" / "evals.json", shapes.check_evals),
         spec_tests=_optional(folder / "spec_tests" / "spec_tests.json", shapes.check_spec_tests),
         release=_optional(folder / RELEASE_FILE, shapes.check_release),

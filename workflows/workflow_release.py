@@ -22,6 +22,7 @@ from types import MappingProxyType
 from benchmarking.arg_values import SettingsError, whole
 from evals.config import NoEvalConfig, eval_config_for
 from evals.spec_tests.catalog import NAMES as SPEC_CHECKS
+from reports.capacity_requirement import search_args
 from reports.results import Identity, document, write_json
 from reports.run_data import NARROWED_OUT, RELEASE_FILE, REQUIREMENTS_FILE
 from workflows import interrupts
@@ -155,6 +156,8 @@ def child_config(config: RunConfig, child: str, spec: ModelSpec | None = None) -
     measure_targets = spec is not None and spec.perf_reference and not config.concurrency_sweeps
     if child == "benchmarks" and measure_targets and not args:
         args["sweep"] = "targets"  # a release measures the points it is judged on
+    if child == "benchmarks" and config.requirements is not None:
+        args = {**_capacity_search(config), **args}  # given ones win
     args = {**_release_seed(config, child), **args}  # `benchmarks.seed=` wins over `seed=`
     if child == "evals":
         args.setdefault("under_load", "first")  # a release measures its first task under load
@@ -164,6 +167,16 @@ def child_config(config: RunConfig, child: str, spec: ModelSpec | None = None) -
     if child == "stress_tests" and "benchmarks" in child_names(config):
         changes["disable_trace_capture"] = True  # the benchmarks captured the traces already
     return dataclasses.replace(config, **changes)  # type: ignore[arg-type]
+
+
+def _capacity_search(config: RunConfig) -> dict[str, WorkflowArgValue]:
+    """A requirements file's `capacity:` asks the benchmarks for a search=goodput beside its
+    target points (the file is checked before anything starts)."""
+    assert config.requirements is not None
+    found = search_args(load_requirements_or_fail(config.requirements))
+    return {
+        key: value for key, value in found.items() if isinstance(value, (bool, int, float, str))
+    }
 
 
 NARROWING_ARGS = {"evals": ("tasks",), "spec_tests": ("only",)}

@@ -281,3 +281,29 @@ def test_reports_show_each_rate_and_judge_targets_on_the_closed_loop_point(
         rendered.report["acceptance"]["verdict"]
         == render_run(passing_run(tmp_path / "alone")).report["acceptance"]["verdict"]
     ), "a target is judged on the closed-loop point, not at 2/s"
+
+
+def test_a_search_beside_the_sweep_keeps_its_points_apart(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """What a release with `capacity:` runs: its sweep's points, then the search's in search/
+    (its targets and failed requests are judged on the sweep's alone)."""
+    url = emulator("--ttft-ms", "20", "--itl-ms", "5", "--slots", "2")
+    out = tmp_path / "out"
+    args = {
+        "search": "goodput", "goodput": "ttft:40", "search_with_sweep": True, "isl": 16,
+        "osl": 8, "num_prompts": 8, "search_high": 4, "seed": 4,
+    }  # fmt: skip
+    process = benchmarking_process(url, out, args)
+    console, _ = process.communicate(timeout=180)
+    assert process.returncode == 0, console
+    swept = sorted(p.name for p in out.glob("benchmark_*[0-9].json"))
+    assert swept == [
+        "benchmark_isl-16_osl-8_maxcon-1_n-8.json",
+        "benchmark_isl-16_osl-8_maxcon-8_n-8.json",
+    ]
+    capacity = json.loads((out / "capacity_isl-16_osl-8.json").read_text())
+    assert capacity["found"] == 2 and capacity["bracket"] == [2, 3]
+    assert {t["file"] for t in capacity["tried"]} == {
+        p.name for p in (out / "search").glob("benchmark_*[0-9].json")
+    }
