@@ -29,7 +29,7 @@ def last_line(path: Path | None) -> str:
             text = log.read().decode(errors="replace")
     except OSError:
         return ""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]  # aligned
     if not lines:
         return ""
     return lines[-1] if len(lines[-1]) <= SHOWN_CHARS else lines[-1][: SHOWN_CHARS - 1] + "…"

@@ -139,8 +139,8 @@ def test_a_slow_start_says_the_seconds_waited_and_the_logs_last_line(
 def test_the_log_line_is_read_from_the_end_and_cut(tmp_path: Path) -> None:
     log = tmp_path / "server.log"
     assert bringup_line.last_line(log) == "" and bringup_line.last_line(None) == ""
-    log.write_text("x" * 10_000 + "\nloading shard 3 of 4\n\n")
-    assert bringup_line.last_line(log) == "loading shard 3 of 4"
+    log.write_text("x" * 10_000 + "\n0.02.312 I  cmn     init: loading shard 3 of 4\n\n")
+    assert bringup_line.last_line(log) == "0.02.312 I cmn init: loading shard 3 of 4"
     log.write_text("y" * 300 + "\n")
     assert bringup_line.last_line(log) == "y" * 99 + "…"
 
