@@ -3,13 +3,14 @@ runner checks workflow arguments with it before anything starts)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from benchmarking.arg_values import SettingsError, number, unknown_keys, wholes
 from benchmarking.settings import Settings, settings_from
-from benchmarking.sweep import Point
+from benchmarking.sweep import Point, at_rates
 
 CONTEXT_FRACTIONS = (1.0, 0.75, 0.5, 0.25, 0.1)
 OUTPUT_LENGTHS = (128, 2048)
@@ -29,6 +30,11 @@ SHARED_KEYS = (
     "repeat",
     "dataset",  # run_mode=single only: a user's prompts or conversations, or ShareGPT
     "dataset_path",
+    "rate",  # load shapes (benchmarking/shape_args.py): each point at each rate, or a ramp
+    "burstiness",
+    "ramp",
+    "ramp_start",
+    "ramp_end",
 )
 
 
@@ -96,6 +102,14 @@ def _dataset_point(settings: Settings, mode: str, concurrency: int, prompts: int
 
 
 def stress_plan(args: Mapping[str, object], max_context: int, max_concurrency: int) -> StressPlan:
+    """The points (each at each `rate`) and the endurance duration the arguments ask for."""
+    plan = _points_of(args, max_context, max_concurrency)
+    if plan.duration_s and len(plan.settings.rate) > 1:
+        raise SettingsError("an endurance run repeats one point: give one rate, not several")
+    return dataclasses.replace(plan, points=tuple(at_rates(plan.points, plan.settings.rate)))
+
+
+def _points_of(args: Mapping[str, object], max_context: int, max_concurrency: int) -> StressPlan:
     unknown_keys("stress_tests", args, STRESS_KEYS + SHARED_KEYS)
     settings = settings_from({k: v for k, v in args.items() if k in SHARED_KEYS})
     duration = _duration(args.get("duration", 0))

@@ -17,6 +17,7 @@ from benchmarking.capacity import Bisection, bisect
 from benchmarking.client import driver
 from benchmarking.search_args import Search
 from benchmarking.settings import SettingsError, settings_from
+from benchmarking.stress_plan import stress_plan
 from benchmarking.sweep import Point, at_rates, point_seed
 from reports.build import render_run
 from reports.results import write_json
@@ -307,3 +308,20 @@ def test_a_search_beside_the_sweep_keeps_its_points_apart(
     assert {t["file"] for t in capacity["tried"]} == {
         p.name for p in (out / "search").glob("benchmark_*[0-9].json")
     }
+
+
+def test_a_stress_single_point_runs_at_each_rate(emulator: Emulator, tmp_path: Path) -> None:
+    url = emulator("--ttft-ms", "5", "--itl-ms", "2")
+    out = tmp_path / "out"
+    args = {
+        "run_mode": "single", "isl": 16, "osl": 4, "concurrency": 8, "num_prompts": 21,
+        "rate": "20,inf", "burstiness": "inf", "warmups": 0, "seed": 6,
+    }  # fmt: skip
+    process = benchmarking_process(url, out, args, mode="stress_tests")
+    console, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, console
+    documents = {d["request_rate"]: d for d, _ in point_files(out)}
+    assert set(documents) == {20.0, "inf"} and documents[20.0]["kind"] == "stress_test"
+    assert documents[20.0]["achieved_rate"] == pytest.approx(20, rel=RATE_TOLERANCE)
+    with pytest.raises(SettingsError, match="an endurance run repeats one point"):
+        stress_plan({"duration": 60, "rate": "1,2"}, 4096, 8)
