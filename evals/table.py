@@ -43,21 +43,16 @@ def evals_table(rows: Sequence[Mapping[str, Any]], title: str) -> Table:
         ]
         if loaded:
             cells.append(_under_load(row.get("under_load")))
-            status += " DROP" if _dropped(row) else ""
         table.add_row(*cells, f"[{style}]{status}[/]" if style else status)
     return table
 
 
 def _under_load(block: object) -> str:
-    """The score under benchmark traffic, or why there is none."""
+    """The score under benchmark traffic (DROP beside a significant drop), or its status."""
     if not isinstance(block, Mapping):
         return ""
-    return _fraction(block.get("score")) or str(block.get("status"))
-
-
-def _dropped(row: Mapping[str, Any]) -> bool:
-    block = row.get("under_load")
-    return isinstance(block, Mapping) and block.get("status") == "FAIL"
+    dropped = " DROP" if block.get("status") == "FAIL" else ""
+    return (_fraction(block.get("score")) or str(block.get("status"))) + dropped
 
 
 def reason_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:

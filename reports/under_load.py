@@ -29,10 +29,17 @@ def _traffic(traffic: object) -> str:
     if not isinstance(traffic, Mapping):
         return ""
     cut = ", the last cut when the eval ended" if traffic.get("cut_at_the_end") else ""
+    peak = traffic.get("server_peak")
+    held = (
+        f"; the server held up to {peak.get('running', 0):g} running and "
+        f"{peak.get('waiting', 0):g} waiting"
+        if isinstance(peak, Mapping)
+        else ""
+    )
     return (
         f"concurrency {traffic.get('concurrency')}, ISL {traffic.get('isl')} OSL "
         f"{traffic.get('osl')}: {traffic.get('completed')} requests in {traffic.get('waves')} "
-        f"whole waves{cut}, {traffic.get('failed')} failed"
+        f"whole waves{cut}, {traffic.get('failed')} failed{held}"
     )
 
 

@@ -95,10 +95,11 @@ class Traffic:
         spec, folder = self.ctx.the_spec, self.ctx.the_folder
         isl, osl = traffic_shape(spec)
         concurrency = spec.max_concurrency
+        # the scraper of the server's /metrics: how many requests it held while the eval ran
         args = {
             "run_mode": "endurance", "duration": 86400, "isl": isl, "osl": osl,
             "concurrency": concurrency, "num_prompts": concurrency, "warmups": 0,
-            "telemetry_interval": 0,
+            "telemetry_interval": 1,
         }  # fmt: skip
         python = self.ctx.pythons[LOAD_VENV.name]
         url = self.ctx.the_server.base_url
@@ -154,11 +155,26 @@ class Traffic:
             "failed": sum(int(w.get("failed") or 0) for w in windows),
             "ended_early": self.ended_early,
             "cut_at_the_end": self.cut,
+            "server_peak": server_peak(self.folder / "server_metrics.jsonl"),
             "files": {
                 "log": str((self.folder / "traffic.log").relative_to(run)),
                 "results": str(found.relative_to(run)) if found.is_file() else None,
             },
         }
+
+
+def server_peak(samples: Path) -> dict[str, float | int] | None:
+    """The most requests the server said it was running and had waiting while the traffic ran
+    (its /metrics, scraped each second): the eval's own and the traffic's together."""
+    peaks: dict[str, float] = {}
+    scrapes = 0
+    for line in samples.read_text().splitlines() if samples.is_file() else ():
+        gauges = json.loads(line).get("gauges") or {} if line.strip() else {}
+        scrapes += bool(gauges)
+        for name in ("running", "waiting"):
+            if isinstance(gauges.get(name), (int, float)):
+                peaks[name] = max(peaks.get(name, 0.0), float(gauges[name]))
+    return {**peaks, "scrapes": scrapes} if peaks else None
 
 
 def traffic_problem(traffic: Mapping[str, Any]) -> str | None:

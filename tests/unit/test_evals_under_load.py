@@ -95,7 +95,8 @@ def test_samples_of_another_filter_are_not_read(tmp_path: Path) -> None:
 def traffic(**changes: Any) -> dict[str, Any]:
     files = {"log": "evals/t/under_load/traffic/traffic.log", "results": None}
     return {"concurrency": 8, "isl": 128, "osl": 32, "waves": 3, "completed": 24, "failed": 0,
-            "ended_early": None, "cut_at_the_end": True, "files": files} | changes  # fmt: skip
+            "ended_early": None, "cut_at_the_end": True, "files": files,
+            "server_peak": {"running": 8.0, "waiting": 8.0, "scrapes": 20}} | changes  # fmt: skip
 
 
 def plan_for(samples: int | None = 60, chosen: tuple[int, ...] | None = None) -> TaskPlan:
@@ -241,7 +242,10 @@ def test_every_report_format_shows_both_scores(tmp_path: Path) -> None:
     assert "| readiness_basics | FAIL | 24 | 0.5000 | [0.300, 0.700] | 0.1000 |" in markdown
     html = (tmp_path / "report" / "report.html").read_text()
     assert "<h3>Evals under benchmark traffic</h3>" in html and "0.1000" in html
-    assert "24 requests in 3 whole waves, the last cut when the eval ended" in markdown
+    assert (
+        "24 requests in 3 whole waves, the last cut when the eval ended, 0 failed; the server "
+        "held up to 8 running and 8 waiting" in markdown
+    )
 
 
 def test_a_report_without_a_load_measurement_has_no_such_table(tmp_path: Path) -> None:
@@ -256,7 +260,7 @@ def test_the_console_table_shows_the_score_under_load_and_the_drop() -> None:
     console = Console(width=120, record=True)
     console.print(evals_table([row], "evals"))
     text = console.export_text()
-    assert "loaded" in text and "10.0%" in text and "PASS DROP" in text
+    assert "loaded" in text and "10.0% DROP" in text and "PASS " in text
     assert "  readiness_basics under load: a drop" in reason_lines([row])
     errored = eval_task("chat_basics", "PASS", under_load=loaded_block("ERROR", "no traffic"))
     assert "  chat_basics under load: ERROR: no traffic" in reason_lines([errored])
@@ -361,3 +365,15 @@ def test_the_evals_workflow_fails_on_a_drop_or_an_unmeasured_load(status: str, f
 
     row = eval_task("readiness_basics", "PASS", under_load=loaded_block(status, "why"))
     assert failed([row]) is fails
+
+
+def test_the_servers_peak_while_the_traffic_ran_is_read_from_its_metrics(tmp_path: Path) -> None:
+    samples = tmp_path / "server_metrics.jsonl"
+    lines = [
+        {"gauges": {"running": 8.0, "waiting": 2.0}},
+        {"gauges": {"running": 8.0, "waiting": 7.0}},
+        {"gauges": {"running": None, "waiting": None}},  # a scrape the server did not answer
+    ]
+    samples.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert evals_under_load.server_peak(samples) == {"running": 8.0, "waiting": 7.0, "scrapes": 3}
+    assert evals_under_load.server_peak(tmp_path / "none.jsonl") is None
