@@ -47,6 +47,10 @@ def run_command(options: dict[str, Any]) -> int:
     setup_logging(console, options["verbose"])
     if options["list_models"]:
         return listing.show(paths.model_specs, console, as_json=options["json_output"])
+    if options["help_workflow_args"]:
+        from workflows.workflow_arg_keys import show
+
+        return show(options["help_workflow_args"], console)
     reports = str(options.get("workflow") or "").lower() == REPORTS
     if options["json_output"] and not reports:
         raise UsageError(

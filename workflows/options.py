@@ -1,17 +1,13 @@
-"""The command line's options, declared once each (name, flags, kind, help), and their parser.
-
-Standard library only (argparse): the CLI starts in a fraction of the time a framework takes.
-A parse error is a UsageError, one line naming the option and pointing at `--help`.
+"""The command line's options, declared once each (name, flags, kind, help), and the help
+panels they are shown in. Standard library only: typer, which parses them
+(workflows/cli_parser.py), is imported only when a command line is parsed.
 """
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from workflows.errors import UsageError
 
 HINT = "see `python3 run.py --help`"
 EXIT_CODES = (
@@ -34,6 +30,96 @@ class Option:
     many: bool = False  # one or more values
 
 
+# The help's panels, in the order shown, and the options in each. "Options" is the panel typer
+# shows first (with --help and the shell-completion options): the ones most runs need.
+PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "Options",
+        (
+            "model",
+            "device",
+            "workflow",
+            "workflow_args",
+            "help_workflow_args",
+            "server_url",
+            "local_server",
+            "docker_server",
+            "no_auth",
+            "list_models",
+            "verbose",
+            "json_output",
+        ),
+    ),
+    (
+        "Server bring-up",
+        (
+            "service_port",
+            "bind_host",
+            "impl",
+            "engine",
+            "host_weights_dir",
+            "vllm_override_args",
+            "interactive",
+            "disable_trace_capture",
+        ),
+    ),
+    (
+        "Docker / Tenstorrent",
+        (
+            "dev_mode",
+            "override_docker_image",
+            "print_docker_cmd",
+            "host_volume",
+            "host_hf_cache",
+            "device_id",
+            "override_tt_config",
+            "skip_system_sw_validation",
+        ),
+    ),
+    (
+        "Benchmarks and evals",
+        (
+            "concurrency_sweeps",
+            "repeat",
+            "percentile_report",
+            "limit_samples_mode",
+            "eval_samples",
+            "repeat_evals",
+        ),
+    ),
+    (
+        "Reports",
+        (
+            "requirements",
+            "compare_to",
+            "run_dir",
+            "merge",
+            "ingest",
+            "history",
+            "baseline",
+            "point",
+            "metric",
+            "db",
+            "output_dir",
+        ),
+    ),
+    ("Advanced", ("runtime_model_spec_json", "rerun", "model_specs_dir", "reset_venvs", "ci_mode")),
+)
+
+EXAMPLES = (
+    "python3 run.py --list-models",
+    "python3 run.py --model SmolLM2-135M-Instruct --device cpu --workflow release --local-server",
+    "python3 run.py --model Llama-3.1-8B-Instruct --device n150 --workflow release --docker-server",
+    "python3 run.py --model M --device D --workflow benchmarks --server-url http://HOST:8000 "
+    '--workflow-args "concurrency=1,8"',
+    "python3 run.py --workflow reports --run-dir workflow_logs/latest",
+)
+
+
+def panel_of(name: str) -> str:
+    return next(title for title, names in PANELS if name in names)
+
+
 def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
     return (
         Option("model", ("--model",), "Model name, e.g. Llama-3.1-8B-Instruct.", metavar="M"),
@@ -45,9 +131,12 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
             metavar="D",
         ),
         Option("workflow", ("--workflow",), f"One of: {', '.join(workflow_names)}.", metavar="W"),
-        Option("impl", ("--impl",), "Implementation, when a model has several."),
+        Option("impl", ("--impl",), "Implementation, when a model has several.", metavar="NAME"),
         Option(
-            "engine", ("--engine",), "Inference engine (vllm, llama_cpp), when a model has several."
+            "engine",
+            ("--engine",),
+            "Inference engine (vllm, llama_cpp), when a model has several.",
+            metavar="NAME",
         ),
         Option(
             "runtime_model_spec_json",
@@ -65,13 +154,34 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
         ),
         Option("local_server", ("--local-server",), "Start the server on this host.", bool),
         Option("docker_server", ("--docker-server",), "Start it in its pinned Docker image.", bool),
-        Option("server_url", ("--server-url",), "Use a server that already runs at this URL."),
+        Option(
+            "server_url",
+            ("--server-url",),
+            "Use a server that already runs at this URL.",
+            metavar="URL",
+        ),
         Option("service_port", ("--service-port",), "Port (default $SERVICE_PORT or 8000).", int),
-        Option("bind_host", ("--bind-host",), "Interface a started server listens on (127.0.0.1)."),
+        Option(
+            "bind_host",
+            ("--bind-host",),
+            "Interface a started server listens on (127.0.0.1).",
+            metavar="HOST",
+        ),
         Option(
             "interactive", ("-it", "--interactive"), "Server in the foreground / a shell.", bool
         ),
-        Option("workflow_args", ("--workflow-args",), 'Workflow settings, "k=v k2=v2".'),
+        Option(
+            "workflow_args",
+            ("--workflow-args",),
+            'Workflow settings, "k=v k2=v2"; --help-workflow-args W lists the keys W takes.',
+            metavar="K=V",
+        ),
+        Option(
+            "help_workflow_args",
+            ("--help-workflow-args",),
+            "Print the --workflow-args keys workflow W takes, and exit.",
+            metavar="W",
+        ),
         Option(
             "dev_mode", ("--dev-mode",), "With --docker-server: the spec's development image.", bool
         ),
@@ -79,11 +189,22 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
             "override_docker_image",
             ("--override-docker-image",),
             "With --docker-server: run this image.",
+            metavar="IMAGE",
         ),
-        Option("device_id", ("--device-id",), "Tenstorrent device ids to use, e.g. 0,1."),
-        Option("override_tt_config", ("--override-tt-config",), "JSON merged into the tt config."),
         Option(
-            "vllm_override_args", ("--vllm-override-args",), "JSON merged into the server args."
+            "device_id", ("--device-id",), "Tenstorrent device ids to use, e.g. 0,1.", metavar="IDS"
+        ),
+        Option(
+            "override_tt_config",
+            ("--override-tt-config",),
+            "JSON merged into the tt config.",
+            metavar="JSON",
+        ),
+        Option(
+            "vllm_override_args",
+            ("--vllm-override-args",),
+            "JSON merged into the server args.",
+            metavar="JSON",
         ),
         Option(
             "disable_trace_capture",
@@ -98,7 +219,10 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
             metavar="MODE",
         ),
         Option(
-            "eval_samples", ("--eval-samples",), "Evals on chosen samples: '{\"task\": [0, 5]}'."
+            "eval_samples",
+            ("--eval-samples",),
+            "Evals on chosen samples: '{\"task\": [0, 5]}'.",
+            metavar="JSON",
         ),
         Option(
             "requirements",
@@ -161,6 +285,7 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
             "metric",
             ("--metric",),
             "reports --history: ttft (default), tpot, tput_user or tput.",
+            metavar="NAME",
         ),
         Option(
             "db",
@@ -199,7 +324,7 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
             "repeat",
             ("--repeat",),
             "benchmarks, stress_tests, release: measure each point N times (fresh prompts each "
-            "time); each repeat's results are kept, the point's file summarises them with a 95%% "
+            "time); each repeat's results are kept, the point's file summarises them with a 95% "
             "interval.",
             int,
             metavar="N",
@@ -208,7 +333,7 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
             "repeat_evals",
             ("--repeat-evals",),
             "evals, release: run each sampled eval task (temperature above 0) N times, a seed "
-            "each; every run's score is kept and their mean judged with its 95%% interval.",
+            "each; every run's score is kept and their mean judged with its 95% interval.",
             int,
             metavar="N",
         ),
@@ -219,10 +344,20 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
             bool,
         ),
         Option("reset_venvs", ("--reset-venvs",), "Remove the workflow environments first.", bool),
-        Option("no_auth", ("--no-auth",), "Start the server without authentication.", bool),
+        Option(
+            "no_auth",
+            ("--no-auth",),
+            "No authentication: a server the runner starts checks no token; with --server-url, "
+            "send no token (even with JWT_SECRET or API_KEY set).",
+            bool,
+        ),
         Option("verbose", ("-v", "--verbose"), "Show debug output on the console.", bool),
         Option(
-            "host_weights_dir", ("--host-weights-dir",), "Folder with the model's weights.", Path
+            "host_weights_dir",
+            ("--host-weights-dir",),
+            "Folder with the model's weights.",
+            Path,
+            metavar="DIR",
         ),
         Option(
             "print_docker_cmd", ("--print-docker-cmd",), "Print the `docker run` and exit.", bool
@@ -247,11 +382,6 @@ def options(workflow_names: tuple[str, ...]) -> tuple[Option, ...]:
     )
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # argparse would print usage and exit
-        raise UsageError(f"{_plain(message)} ({HINT})")
-
-
 def flag_of(name: str) -> str:
     """The command-line flag that sets option `name` (its longest spelling), as users type it."""
     for option in options(()):
@@ -260,41 +390,8 @@ def flag_of(name: str) -> str:
     return "--" + name.replace("_", "-")  # a setting with no flag of its own
 
 
-def _plain(message: str) -> str:
-    if message.startswith("unrecognized arguments: "):
-        return "No such option: " + message.removeprefix("unrecognized arguments: ")
-    return message
-
-
-def parser(workflow_names: tuple[str, ...]) -> argparse.ArgumentParser:
-    result = _Parser(
-        prog="run.py",
-        description="Bring a model up on a device and run a workflow against it.",
-        epilog=EXIT_CODES,
-        allow_abbrev=False,
-    )
-    for option in options(workflow_names):
-        if option.kind is bool:
-            result.add_argument(
-                *option.flags, dest=option.name, action="store_true", help=option.help
-            )
-        else:
-            result.add_argument(
-                *option.flags,
-                dest=option.name,
-                type=option.kind,
-                help=option.help,
-                metavar=option.metavar,
-                nargs="+" if option.many else None,
-            )
-    return result
-
-
 def parse(argv: list[str], workflow_names: tuple[str, ...]) -> dict[str, Any] | None:
-    """The options by name; None when --help was printed."""
-    try:
-        return vars(parser(workflow_names).parse_args(argv))
-    except SystemExit as done:  # --help
-        if done.code not in (0, None):
-            raise
-        return None
+    """The options by name; None when the help (or a completion script) was printed."""
+    from workflows.cli_parser import parse_with_typer  # typer only once there is argv to parse
+
+    return parse_with_typer(argv, options(workflow_names))

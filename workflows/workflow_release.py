@@ -119,7 +119,7 @@ def _split_args(config: RunConfig) -> dict[str, dict[str, WorkflowArgValue]]:
     return split
 
 
-def _child_keys() -> dict[str, tuple[str, ...]]:
+def child_keys() -> dict[str, tuple[str, ...]]:
     return {
         "evals": EVALS_KEYS,
         "benchmarks": BENCHMARKS.accepted,
@@ -134,10 +134,10 @@ def _bare_key_hint(key: str) -> str:
     own = did_you_mean(key, (*OWN_KEYS, *RUNNER_KEYS))
     if own:
         return own
-    for child, keys in _child_keys().items():
+    for child, keys in child_keys().items():
         if key in keys:
             return f" (did you mean {child}.{key}?)"
-    everything = {name: child for child, keys in reversed(_child_keys().items()) for name in keys}
+    everything = {name: child for child, keys in reversed(child_keys().items()) for name in keys}
     close = difflib.get_close_matches(key, sorted(everything), n=1)
     return f" (did you mean {everything[close[0]]}.{close[0]}?)" if close else ""
 
