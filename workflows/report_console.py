@@ -15,6 +15,7 @@ from reports.build import Rendered, render_run
 from reports.requirements import RequirementsError, load_requirements
 from reports.run_data import ReportError
 from reports.store.url import is_baseline
+from reports.tables import comparison_value
 from workflows.errors import ExitCode, UsageError
 from workflows.verdict_panel import verdict_panel
 
@@ -73,10 +74,13 @@ def verdict_exit_code(verdict: str, blocked: bool) -> ExitCode:
     return ExitCode.PARTIAL
 
 
-def _figure(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+def regression_line(row: Mapping[str, Any]) -> str:
+    """A regression as the report's comparison table writes it: a verdict in words, each
+    figure in its metric's format, the change in percent where both runs have a figure."""
+    before, now = comparison_value(row, row["before"]), comparison_value(row, row["now"])
+    change = f" ({row['change']:+.1%})" if row.get("change") is not None else ""
+    what = f"{row['what']} {row['metric']}"
+    return f"  regression: {what}: {before or 'none'} -> {now or 'none'}{change}"
 
 
 def say(console: Console, line: str) -> None:
@@ -109,11 +113,7 @@ def tell(console: Console, rendered: Rendered) -> None:
         )
         for row in comparison["rows"]:
             if row["regression"]:
-                say(
-                    console,
-                    f"  regression: {row['what']} {row['metric']}: "
-                    f"{_figure(row['before'])} -> {_figure(row['now'])}",
-                )
+                say(console, regression_line(row))
     for what, path in rendered.files.items():
         say(console, f"  {what}: {path}")
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from evals.spec_tests.runner import CheckResult
 from evals.spec_tests.table import progress_line, show
 from reports.build import render_run
-from tests.run_folders import Measured, RunSpec, make_run, passing_run, spec_check
+from tests.run_folders import Measured, RunSpec, eval_task, make_run, passing_run, spec_check
 from workflows.report_console import tell
 from workflows.verdict_panel import headline, verdict_panel
 
@@ -120,3 +120,21 @@ def test_spec_tests_print_each_check_once_then_the_counts() -> None:
         "spec tests (llama_cpp): 1 passed, 1 failed, 1 skipped, 0 errors",
     ]
     assert progress_line(2, 3, results[1]).spans[0].style == "bold red"
+
+
+def test_regression_lines_write_values_as_the_report_does(tmp_path: Path) -> None:
+    """A verdict that turned and a score that fell are written as the comparison table writes
+    them: the verdict in words, the score with three decimals and the change, never
+    `True -> False` or `0.5 -> 0`."""
+    passed = [eval_task("readiness_basics", "PASS", score=0.5)]
+    passing_run(tmp_path / "before", tasks=passed)
+    worse = [eval_task("readiness_basics", "FAIL", score=0.0)]
+    now = passing_run(tmp_path / "now", tasks=worse)
+    out = io.StringIO()
+    tell(Console(file=out, width=200), render_run(now, tmp_path / "before"))
+    regressions = [line.strip() for line in out.getvalue().splitlines() if "regression:" in line]
+    assert regressions == [
+        "regression: verdict accepted: ACCEPTED -> NOT ACCEPTED",
+        "regression: readiness_basics status: PASS -> FAIL",
+        "regression: readiness_basics score: 0.500 -> 0.000 (-100.0%)",
+    ]
