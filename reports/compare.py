@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from reports import shapes
+from reports import capacity_view, shapes
 from reports.report_document import rows_by_key
 from reports.run_data import ReportError, read_json
 
@@ -88,6 +88,19 @@ def eval_rows(
     return rows
 
 
+def capacity_comparison(
+    report: Mapping[str, Any], baseline: Mapping[str, Any], threshold: float
+) -> list[dict[str, Any]]:
+    """The load each capacity search found, before and now; a capacity that fell beyond the
+    threshold, or that no load tried meets any more, is a regression."""
+    rows = []
+    for what, metric, field, before, now in capacity_view.comparison_rows(report, baseline):
+        row = _row(what, metric, before, now, False, threshold, field)
+        row["regression"] = row["regression"] or (before is not None and now is None)
+        rows.append(row)
+    return rows
+
+
 def compare(
     report: Mapping[str, Any], baseline: Mapping[str, Any], threshold: float = REGRESSION_THRESHOLD
 ) -> dict[str, Any]:
@@ -111,6 +124,7 @@ def compare(
             rows.append(
                 _row(what, label, old.get(field), now_row.get(field), lower, threshold, field)
             )
+    rows += capacity_comparison(report, baseline, threshold)
     rows += eval_rows(report, baseline, threshold)
     meta = baseline.get("metadata") or {}
     return {

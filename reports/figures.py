@@ -50,6 +50,8 @@ METRIC_FORMATS: dict[str, Format] = {
     "request_throughput": significant,
     "score": score,
     "cached_share": share,
+    "capacity_concurrency": whole,  # the highest concurrency meeting goodput (search=goodput)
+    "capacity_rate": significant,
 }
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
-from reports import server_view, tables, under_load
+from reports import capacity_view, server_view, tables, under_load
 from reports.escaping import csv_cell, markdown_text, xml_text
 from reports.junit_cases import CaseFacts, case_facts, run_seconds, suite_seconds
 
@@ -124,6 +124,9 @@ def section_tables(report: Mapping[str, Any], table: Any) -> dict[str, str]:
         "advisories_table": table(tables.findings_frame(acceptance["advisories"])),
         "targets_table": table(tables.target_frame(report["target_checks"])),
         "benchmarks_table": table(tables.benchmark_frame(report["benchmarks"])),
+        "capacity_table": table(capacity_view.capacity_frame(report["capacity"]))
+        if report.get("capacity")
+        else "",
         "evals_table": table(tables.eval_frame(report["evals"]["tasks"])),
         "evals_under_load_table": table(under_load.under_load_frame(report["evals"]["tasks"]))
         if under_load.loaded_tasks(report["evals"]["tasks"])
@@ -153,6 +156,7 @@ def template_values(report: Mapping[str, Any], table: Any) -> dict[str, Any]:
         "comparison": report.get("comparison"),
         "spec_tests_summary": spec_tests_summary(report),
         "under_load_heading": under_load.HEADING,
+        "capacity_heading": capacity_view.HEADING,
         **section_tables(report, table),
     }
 

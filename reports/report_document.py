@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from reports.acceptance import Acceptance
+from reports.capacity_view import capacity_rows
 from reports.run_data import Point, RunData
 from reports.server_view import telemetry_rows
 from reports.targets import measured_figures, measured_intervals
@@ -189,6 +190,7 @@ def report_document(
         "workflows": list((run.release or {}).get("children", ())),
         "target_checks": target_rows(acceptance),
         "benchmarks": [benchmark_row(point) for point in run.benchmarks],
+        "capacity": capacity_rows(run.capacities),
         "evals": {"summary": _summary_of(run.evals), "tasks": _eval_rows(run)},
         "spec_tests": {"summary": _summary_of(run.spec_tests), "checks": _spec_test_rows(run)},
         "stress_tests": [benchmark_row(point) for point in run.stress],

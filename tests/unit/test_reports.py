@@ -40,6 +40,7 @@ TOP_LEVEL = {
     "workflows",
     "target_checks",
     "benchmarks",
+    "capacity",  # search=goodput: the highest load meeting the SLOs (benchmarks/capacity_*.json)
     "evals",
     "spec_tests",
     "stress_tests",
