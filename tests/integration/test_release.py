@@ -26,6 +26,7 @@ from tests.helpers import (
     start_emulator,
     wait_for,
 )
+from tests.store_checks import assert_stored_as_reported
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
 CPU = ("--model", "SmolLM2-135M-Instruct", "--device", "cpu")
@@ -125,6 +126,12 @@ def test_release_on_the_cpu_model_end_to_end(tmp_path: Path, cpu_server: Running
     )
     del rebuilt
     assert (folder / "report" / "report.md").read_text() == before
+    # the results store takes the real release and gives every figure back
+    store = f"sqlite:///{tmp_path / 'results.db'}"
+    run_ok(
+        "--workflow", "reports", "--db", store, "--ingest", str(folder), logs=tmp_path, timeout=300
+    )
+    assert_stored_as_reported(store, folder)
 
 
 REACHABLE = [{"isl": 128, "osl": 32, "concurrency": 2, "ttft_ms": 50, "tput_user": 200}]
