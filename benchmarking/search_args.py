@@ -51,8 +51,10 @@ def _bound(args: Mapping[str, object], key: str, over: str) -> float | None:
     return positive(value, key, "requests per second")
 
 
-def _refuse_fixed_load(args: Mapping[str, object], over: str) -> None:
-    if over in args:
+def _refuse_fixed_load(args: Mapping[str, object], over: str, with_sweep: bool) -> None:
+    """A search sets its own load; beside a sweep (`search_with_sweep`), `over` sets the
+    sweep's points."""
+    if over in args and not with_sweep:
         raise SettingsError(
             f"search=goodput over {over} sets the {over} itself: leave {over} out "
             "(search_low and search_high bound it)"
@@ -74,7 +76,8 @@ def search_from(args: Mapping[str, object]) -> Search | None:
     if not args.get("goodput"):
         raise SettingsError("search=goodput needs the SLOs it meets: give goodput=ttft:MS,...")
     over = _over(args.get("search_over", "concurrency"))
-    _refuse_fixed_load(args, over)
+    with_sweep = flag(args.get("search_with_sweep", False), "search_with_sweep")
+    _refuse_fixed_load(args, over, with_sweep)
     low = _bound(args, "search_low", over) or 1.0
     high = _bound(args, "search_high", over)
     if over == "rate" and high is None:
@@ -86,5 +89,4 @@ def search_from(args: Mapping[str, object]) -> Search | None:
     share = fraction(args.get("goodput_min", 0.9), "goodput_min")
     if share == 0 or math.isnan(share):
         raise SettingsError("goodput_min: expected a share above 0 (0.9: 90% of requests)")
-    with_sweep = flag(args.get("search_with_sweep", False), "search_with_sweep")
     return Search(over, low, high, tolerance, points, share, with_sweep)

@@ -342,5 +342,10 @@ def _capacity_grade(
         required=minimum,
         measured=load,
         met=load is not None and load >= minimum,
-        detail=f"{bracket}{unit} (tried {tried}); needs {minimum:g}{unit}",
+        detail=f"{_found_text(load, unit)} at {where} ({bracket}{unit}; tried {tried}); "
+        f"needs {minimum:g}{unit}",
     )
+
+
+def _found_text(load: float | None, unit: str) -> str:
+    return "none found" if load is None else f"found {load:g}{unit}"

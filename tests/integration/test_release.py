@@ -202,7 +202,7 @@ def test_release_against_the_emulator_passes_and_fails_by_its_targets(tmp_path: 
         process.terminate()
         process.wait(timeout=10)
     assert code == 5, output
-    assert "regression: verdict accepted: True -> False" in output
+    assert "regression: verdict accepted: ACCEPTED -> NOT ACCEPTED" in output
     assert "NOT ACCEPTED" in output and "exit 5 (not_accepted)" in output
     assert "blocker: ISL 128 OSL 32 concurrency 2, functional tier (10% of theoretical): " in output
     junit = (folder / "report" / "junit.xml").read_text()
@@ -229,6 +229,58 @@ def test_release_requirements_file_decides_against_the_emulator(
         "needs 90%" in output
     )
     assert read(folder / "requirements.json")["goodput"]["min_share"] == 0.9
+
+
+CAPACITY_SLO = "slo: {ttft_ms: 40}\ngoodput: {min_share: 0.9, priority: must}\n"
+
+
+def test_a_capacity_must_decides_a_release_against_the_emulator(tmp_path: Path) -> None:
+    """2 slots, TTFT 20 ms, a request about 52 ms: up to 2 streams every TTFT is about 20 ms; a
+    third waits for a slot (about 72 ms), so the search over concurrency 1 to 4 finds 2. A
+    whole release asking for 2 is accepted; its report rebuilt asking for 3 is not, and the
+    capacity is the blocker."""
+    process, url = start_emulator(
+        "--model", NO_EVALS_REPO, "--ttft-ms", "20", "--itl-ms", "1", "--slots", "2",
+        "--max-context", "4096",
+    )  # fmt: skip
+    meets, misses = tmp_path / "meets.yaml", tmp_path / "misses.yaml"
+    meets.write_text(CAPACITY_SLO + "capacity: {min_concurrency: 2, priority: must}\n")
+    misses.write_text(CAPACITY_SLO + "capacity: {min_concurrency: 3, priority: must}\n")
+    try:
+        code, output, folder = release_against(
+            url, registry_without_evals(tmp_path / "specs", []), tmp_path / "logs",
+            "--requirements", str(meets), "--workflow-args", "benchmarks.isl=128 "
+            "benchmarks.osl=32 benchmarks.concurrency=1 benchmarks.num_prompts=8 "
+            "benchmarks.search_high=4 benchmarks.seed=3", model=NO_EVALS_NAME,
+        )  # fmt: skip
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert code == 0, output
+    assert "capacity at ISL 128 OSL 32 (ttft:40, 90% of requests): concurrency 2 " in output
+    report = read(folder / "report" / "report.json")
+    assert report["acceptance_criteria"] is True
+    [capacity] = report["capacity"]
+    assert (capacity["found"], capacity["bracket"]) == (2, [2, 3])
+    assert [t["load"] for t in capacity["tried"]] == [1, 4, 2, 3]
+    [grade] = [g for g in report["acceptance"]["requirements"] if g["key"].startswith("capacity")]
+    assert (grade["measured"], grade["met"]) == (2, True)
+    markdown = (folder / "report" / "report.md").read_text()
+    assert "| 128 | 32 | concurrency | ttft:40, 90% of requests | 2 | met at 2, missed at 3 |" in (
+        markdown
+    )
+
+    rebuilt = runner(
+        "--workflow", "reports", "--run-dir", str(folder), "--requirements", str(misses),
+        logs=tmp_path / "logs-rebuilt",
+    )  # fmt: skip
+    output, _ = rebuilt.communicate(timeout=120)
+    assert rebuilt.returncode == 5, output
+    assert "NOT ACCEPTED" in output
+    assert (
+        "blocker: capacity (concurrency meeting goodput, at least 3): found 2 at ISL 128 "
+        "OSL 32 (met at 2, missed at 3; tried 1, 4, 2, 3); needs 3" in output
+    ), output
 
 
 def test_sigterm_mid_release_keeps_what_ran_and_leaves_nothing(tmp_path: Path) -> None:

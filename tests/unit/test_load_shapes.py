@@ -268,6 +268,15 @@ def test_search_arguments_that_do_not_fit_are_refused(
     assert message in str(error.value)
 
 
+def test_a_search_beside_the_sweep_takes_the_sweeps_concurrency() -> None:
+    """A release with `capacity:` (search_with_sweep) narrowed to concurrency=1: the sweep
+    measures concurrency 1, the search still sets its own loads."""
+    args = {"search": "goodput", "goodput": "ttft:9", "concurrency": 1, "search_with_sweep": True}
+    settings = settings_from(args)
+    assert settings.concurrency == (1,)
+    assert settings.search is not None and settings.search.with_sweep
+
+
 def test_reports_show_each_rate_and_judge_targets_on_the_closed_loop_point(
     tmp_path: Path,
 ) -> None:
