@@ -271,7 +271,8 @@ def measured_document(
         metrics.cache_summary(
             (r.prompt_tokens, r.server_prompt_tokens, r.cached_tokens) for r in results
         ),
-        client=_client_fields(outcome, plan),
+        client=_client_fields(outcome, plan)
+        | sent_rate(outcome, closed_loop(settings.shape, point)),
         telemetry=watch.finish(outcome.start_ns, duration_of(summary)),
     )
     tokenizer = ctx.tokenizer
@@ -288,8 +289,23 @@ def _client_fields(outcome: driver.RunOutcome, plan: driver.Plan) -> dict[str, o
         "total_server_input_tokens": sum(r.server_prompt_tokens or 0 for r in results),
         "total_server_output_tokens": sum(r.server_output_tokens or 0 for r in results),
         "total_client_output_tokens": sum(r.client_output_tokens for r in results),
-        "achieved_rate": achieved_rate([r.sent_ns for r in results]),
     }
+
+
+ALL_AT_ONCE = (
+    "rate=inf: every request is due at once and the concurrency paces the sends, so there is "
+    "no arrival rate to achieve (request_throughput is the rate served)"
+)
+
+
+def sent_rate(outcome: driver.RunOutcome, all_at_once: bool) -> dict[str, object]:
+    """The arrival rate achieved by a point that asked for one (a rate or a ramp); a closed
+    loop has none, and says why."""
+    if all_at_once:
+        return {"achieved_rate": None, "achieved_rate_reason": ALL_AT_ONCE}
+    rate = achieved_rate([r.sent_ns for r in outcome.results])
+    why = None if rate is not None else "fewer than two requests were sent"
+    return {"achieved_rate": rate, "achieved_rate_reason": why}
 
 
 def request_rows(

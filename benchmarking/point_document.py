@@ -22,7 +22,8 @@ CLIENT_KEYS = (  # what only our own generator knows
     "total_server_input_tokens",
     "total_server_output_tokens",
     "total_client_output_tokens",
-    "achieved_rate",  # requests sent per second, first send to last
+    "achieved_rate",  # requests sent per second, first send to last; None with a reason
+    "achieved_rate_reason",  # why there is none (rate=inf: all at once, no rate was asked)
 )
 INTERVAL_KEYS = ("interval_95", "interval_method", "interval_note")  # benchmarking/intervals.py
 REPEAT_KEYS = (

@@ -200,5 +200,13 @@ def report_document(
 
 
 def rows_by_key(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[Any, ...], Mapping[str, Any]]:
-    """Benchmark rows by (ISL, OSL, concurrency), to line two reports up."""
-    return {(row.get("isl"), row.get("osl"), row.get("concurrency")): row for row in rows}
+    """The closed-loop benchmark rows by (ISL, OSL, concurrency), to line two reports up: a
+    point at a rate or a ramp is never compared with one all at once."""
+    return {
+        (row.get("isl"), row.get("osl"), row.get("concurrency")): row
+        for row in rows
+        if row.get("request_rate") in CLOSED_LOOP_RATES
+    }
+
+
+CLOSED_LOOP_RATES = (None, "inf")  # report.json's request_rate of a point all at once

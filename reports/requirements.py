@@ -229,8 +229,7 @@ def grade_goodput(requirements: Mapping[str, Any], points: Sequence[Point]) -> l
             )
         grades.append(
             Grade(
-                key=f"goodput:isl-{isl}_osl-{osl}_conc-{concurrency}"
-                + point.rate_label.replace(" rate ", "_rate-").removesuffix("/s"),
+                key=f"goodput:isl-{isl}_osl-{osl}_conc-{concurrency}{point.rate_tag}",
                 what=f"goodput ({limits})",
                 where=where,
                 priority=goodput["priority"],

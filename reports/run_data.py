@@ -34,14 +34,36 @@ class Point:
 
     @property
     def rate(self) -> float:
-        """The request rate it asked for; inf: all at once (the closed loop targets are set at)."""
+        """The request rate it asked for; inf: all at once, or a ramp (whose rate changes)."""
         rate = self.document.get("request_rate")
         finite = isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate > 0
         return float(rate) if finite else math.inf  # type: ignore[arg-type]
 
     @property
+    def ramp(self) -> bool:
+        return self.document.get("request_rate") == "ramp"
+
+    @property
+    def closed_loop(self) -> bool:
+        """All at once up to the concurrency: what targets are set at and judged on."""
+        return not self.ramp and math.isinf(self.rate)
+
+    @property
     def rate_label(self) -> str:
-        return "" if math.isinf(self.rate) else f" rate {self.rate:g}/s"
+        """' rate 2/s', ' ramp 1-8/s', or nothing for a closed loop."""
+        if self.ramp:
+            shape = self.document.get("load_shape") or {}
+            start, end = shape.get("ramp_start_rps"), shape.get("ramp_end_rps")
+            span = f" {start:g}-{end:g}/s" if start is not None and end is not None else ""
+            return f" ramp{span}"
+        return "" if self.closed_loop else f" rate {self.rate:g}/s"
+
+    @property
+    def rate_tag(self) -> str:
+        """'_rate-2', '_ramp', or nothing for a closed loop: a check's key."""
+        if self.ramp:
+            return "_ramp"
+        return "" if self.closed_loop else f"_rate-{self.rate:g}"
 
     def request_rows(self) -> list[dict[str, Any]]:
         rows_path = self.path.with_name(self.path.stem + "_requests.jsonl")
@@ -110,9 +132,9 @@ def _points(folder: Path, kind: str) -> list[Point]:
         if document.get("kind") == kind:
             shapes.check_point(document, path)
             points.append(Point(document, path))
-    # by shape, then rate: the closed-loop point (rate inf) of a key comes last, so the one
-    # a target or a lookup by key finds
-    return sorted(points, key=lambda point: (point.key, point.rate))
+    # by shape, then rate, a ramp after the rates: the closed-loop point of a key comes last,
+    # so the one a lookup by key finds
+    return sorted(points, key=lambda point: (point.key, point.closed_loop, point.rate))
 
 
 def _optional(path: Path, check: Check) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ from benchmarking.settings import SettingsError, settings_from
 from benchmarking.stress_plan import stress_plan
 from benchmarking.sweep import Point, at_rates, point_seed
 from reports.build import render_run
+from reports.requirements import check_requirements
 from reports.results import write_json
 from tests.helpers import Emulator, benchmarking_process, context, point_files
 from tests.run_folders import Measured, benchmark_document, passing_run
@@ -53,8 +54,10 @@ def test_a_rate_sweep_measures_each_rate_as_a_point_of_its_own(
         "benchmark_isl-16_osl-4_maxcon-64_n-41_rate-20.json",
         "benchmark_isl-16_osl-4_maxcon-64_n-41_rate-40.json",
     ]
-    all_at_once = documents["inf"][0]["achieved_rate"]
-    assert all_at_once is None or all_at_once > 200, "rate=inf sends everything at once"
+    all_at_once = documents["inf"][0]
+    assert all_at_once["achieved_rate"] is None, "rate=inf asks no rate: none achieved"
+    assert all_at_once["achieved_rate_reason"].startswith("rate=inf: every request is due at once")
+    assert documents[20.0][0]["achieved_rate_reason"] is None
     table = console[console.index("benchmarks") :]
     assert "rate" in table and "asked" in table
     rows_shown = [line.split() for line in table.splitlines() if line.strip().startswith("16")]
@@ -291,6 +294,48 @@ def test_reports_show_each_rate_and_judge_targets_on_the_closed_loop_point(
         rendered.report["acceptance"]["verdict"]
         == render_run(passing_run(tmp_path / "alone")).report["acceptance"]["verdict"]
     ), "a target is judged on the closed-loop point, not at 2/s"
+
+
+RAMP = {"request_rate": "ramp", "load_shape": {"ramp": "linear", "ramp_start_rps": 1.0,
+                                                "ramp_end_rps": 8.0}}  # fmt: skip
+
+
+def test_a_ramp_point_is_neither_sorted_nor_judged_nor_compared_as_the_closed_loop(
+    tmp_path: Path,
+) -> None:
+    """A ramp at a target's (ISL, OSL, concurrency), 1000 times slower: listed after the rates
+    and before the closed-loop point, its goodput keyed and labelled as a ramp, the target
+    judged on the closed-loop point alone (a run with only the ramp has it not measured), and
+    a comparison lines up the closed-loop points only."""
+    folder = passing_run(tmp_path / "run")
+    slow = benchmark_document(Measured(ttft_ms=90_000.0))
+    write_json(folder / "benchmarks" / "benchmark_isl-128_osl-32_maxcon-1_ramp.json", slow | RAMP)
+    write_json(
+        folder / "benchmarks" / "benchmark_isl-128_osl-32_maxcon-1_rate-2.json",
+        slow | {"request_rate": 2.0},
+    )
+    rendered = render_run(folder, tmp_path / "run")  # compared with itself: nothing changed
+    rows = rendered.report["benchmarks"]
+    assert [row["request_rate"] for row in rows] == [2.0, "ramp", None]
+    passing = render_run(passing_run(tmp_path / "alone")).report["acceptance"]
+    targets = rendered.report["target_checks"]
+    assert targets[0]["measured"]["ttft_ms"] == 80.0, "the closed-loop point's TTFT"
+    compared = [r for r in rendered.report["comparison"]["rows"] if r["metric"] == "TTFT (ms)"]
+    assert [(r["before"], r["now"]) for r in compared] == [(80.0, 80.0)]
+    only_ramp = passing_run(tmp_path / "ramp")
+    for path in (only_ramp / "benchmarks").glob("benchmark_*.json"):
+        write_json(path, json.loads(path.read_text()) | RAMP)
+    missing = render_run(only_ramp).report
+    assert missing["target_checks"][0]["measured"] is None
+    assert missing["acceptance"]["verdict"] != passing["verdict"]
+    slo = {"slo": {"ttft_ms": 1000}, "goodput": {"min_share": 0.5, "priority": "should"}}
+    saved = check_requirements(slo, "slo.yaml")
+    (folder / "requirements.json").write_text(json.dumps(saved))
+    graded = render_run(folder).report["acceptance"]["requirements"]
+    goodput = {g["key"]: g["where"] for g in graded}
+    assert (
+        goodput["goodput:isl-128_osl-32_conc-1_ramp"] == "ISL 128 OSL 32 concurrency 1 ramp 1-8/s"
+    )
 
 
 def test_a_search_beside_the_sweep_keeps_its_points_apart(

@@ -78,6 +78,7 @@ POINT = {
     "total_server_output_tokens",
     "total_client_output_tokens",
     "achieved_rate",
+    "achieved_rate_reason",
     "total_cached_tokens",
     "cached_share",
     "prompt_cache_hit",
