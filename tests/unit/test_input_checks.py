@@ -254,7 +254,7 @@ def test_requirements_are_not_written_into_a_folder_that_is_not_a_run(
 def test_an_unexpected_error_outside_a_run_points_to_verbose_not_to_a_run_log(
     run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(folder: Path, compare_to: Path | None) -> None:
+    def broken(folder: Path, *args: object) -> None:
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(report_console, "render_run", broken)

@@ -122,7 +122,10 @@ def test_a_timed_point_at_a_rate_sends_what_arrives_within_its_duration(
     assert len(rows) == 80, "40/s for 2 s, constant arrivals"
     assert document["achieved_rate"] == pytest.approx(40, rel=RATE_TOLERANCE)
     cooled = sum(row["trimmed"] == "cooldown" for row in rows)
-    assert 9 <= cooled <= 11, "those sent in the last 0.25 s (by when each was really sent)"
+    # Those due in the last 0.25 s (10) are sent no earlier than due; on a busy machine a send
+    # may slip into that window too, so a late one counts against the upper bound.
+    late = sum(row["queue_ms"] > 5 for row in rows)
+    assert 9 <= cooled <= 11 + late, "those sent in the last 0.25 s (by when each was really sent)"
     assert document["completed"] == 80 - cooled
 
 
