@@ -2,7 +2,7 @@
 
 The bounds here catch a wrong measurement (a wrong origin, gaps not split per token), with room
 for a loaded machine's scheduling delays; how close the generator comes on an idle machine is
-what `python -m benchmarking.selfbench` prints (the README's "How accurate the load generator is").
+what `python -m benchmarking.selfbench` prints (docs/load-generator-accuracy.md).
 """
 
 from __future__ import annotations
