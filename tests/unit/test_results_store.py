@@ -344,6 +344,11 @@ def test_compare_to_baseline_gates_on_intervals(
     assert gate["baseline"].endswith("aaaa0001")
     if code != 0:
         assert {item["what"] for item in gate["regressions"]} >= {"ISL 128 OSL 32 concurrency 1"}
+    markdown = (now / "report" / "report.md").read_text()
+    html = (now / "report" / "report.html").read_text()
+    for text in (markdown, html):  # the gate's finding in every report format, not only json
+        assert "Regression gate against 2026-12-01_10-00-00_TinyModel_cpu_release_aaaa0001" in text
+        assert ("regressed" in text) is (code != 0)
 
 
 def test_no_baseline_is_said_and_fails_nothing(tmp_path: Path, run_cli: Run) -> None:
