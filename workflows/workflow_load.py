@@ -40,9 +40,13 @@ VENV = VenvSpec(
 
 TOOL_VENVS = {  # optional drivers: each third-party load generator in an environment of its own
     # (the /metrics scraper beside each point needs prometheus-client: AIPerf brings its own)
-    "aiperf": VenvSpec(name="tool-aiperf", requirements=("aiperf==0.13.0",)),
+    "aiperf": VenvSpec(
+        name="tool-aiperf", requirements=("aiperf==0.13.0",), compile_bytecode=False
+    ),
     "guidellm": VenvSpec(
-        name="tool-guidellm", requirements=("guidellm==0.8.1", "prometheus-client==0.26.0")
+        name="tool-guidellm",
+        requirements=("guidellm==0.8.1", "prometheus-client==0.26.0"),
+        compile_bytecode=False,
     ),
 }
 
