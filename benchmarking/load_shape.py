@@ -71,7 +71,9 @@ def trimmed_as(shape: LoadShape, sent_offset_ns: int) -> str | None:
         return None
     assert shape.duration_s is not None
     seconds = sent_offset_ns / 1e9
-    if seconds < shape.warmup_s:
+    # Without a warm-up nothing is trimmed at the start: the first send may be stamped a hair
+    # before the point's own start (a negative offset), and is still measured.
+    if shape.warmup_s > 0 and seconds < shape.warmup_s:
         return "warmup"
     if seconds >= shape.duration_s - shape.cooldown_s and shape.cooldown_s > 0:
         return "cooldown"

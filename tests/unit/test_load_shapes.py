@@ -382,3 +382,16 @@ def test_a_stress_single_point_runs_at_each_rate(emulator: Emulator, tmp_path: P
     assert documents[20.0]["achieved_rate"] == pytest.approx(20, rel=RATE_TOLERANCE)
     with pytest.raises(SettingsError, match="an endurance run repeats one point"):
         stress_plan({"duration": 60, "rate": "1,2"}, 4096, 8)
+
+
+def test_without_a_warmup_the_first_send_is_measured_even_stamped_before_the_start() -> None:
+    """CI saw it: the first send stamped a hair before the point's start (a negative offset) was
+    trimmed as warm-up though warmup_s was 0, and the point reported one request too few."""
+    from benchmarking.load_shape import trimmed_as
+    from benchmarking.shape_args import LoadShape
+
+    no_warmup = LoadShape(duration_s=2.0, warmup_s=0.0, cooldown_s=0.25)
+    assert trimmed_as(no_warmup, -50_000) is None
+    assert trimmed_as(no_warmup, 1_800_000_000) == "cooldown"
+    warmup = LoadShape(duration_s=2.0, warmup_s=0.5, cooldown_s=0.0)
+    assert trimmed_as(warmup, -50_000) == "warmup" and trimmed_as(warmup, 600_000_000) is None
