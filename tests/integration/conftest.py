@@ -33,3 +33,12 @@ def cpu_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServ
     )
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
+
+
+LAST_MODULES = ("test_docker.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The Docker tests run last: .ci/run prepares their engine (a debootstrap base image) in the
+    background while everything before them runs, so the later they start, the less they wait."""
+    items.sort(key=lambda item: item.path.name in LAST_MODULES)
