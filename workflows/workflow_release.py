@@ -30,6 +30,7 @@ from workflows.context import RunContext
 from workflows.envs.venvs import VenvSpec
 from workflows.errors import ExitCode, Interrupted, ReadinessError, ServerError, UsageError
 from workflows.registry.model_spec import ModelSpec
+from workflows.release_eta import eta_suffix, previous_durations, time_left
 from workflows.report_console import load_requirements_or_fail, render_and_tell
 from workflows.run_config import LIMIT_MODES, RunConfig
 from workflows.workflow_args import RUNNER_KEYS, WorkflowArgValue, did_you_mean, workflow_only
@@ -302,9 +303,12 @@ class ReleaseRun:
                 f"release: narrowed by {', '.join(narrowed)}: the report gives a partial "
                 "verdict, not a release verdict"
             )
+        spec = self.ctx.the_spec
+        before = previous_durations(self.ctx.the_folder.path, spec.model_name, spec.device.value)
         try:
             for index, name in enumerate(self.children):
-                self._say(f"release: [{index + 1}/{len(self.children)}] {name}")
+                eta = eta_suffix(time_left(before, self.children[index:]))
+                self._say(f"release: [{index + 1}/{len(self.children)}] {name}{eta}")
                 self._run_child(name)
         finally:
             self._save()
