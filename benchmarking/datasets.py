@@ -139,16 +139,24 @@ class RandomDataset:
     def prompts(self, count: int, tokenizer: Tokenizer) -> list[Prompt]:
         rng = random.Random(self.seed)
         pool = tokenizer.encode(" ".join(rng.choice(WORDS) for _ in range(4096)))
-        return [self._prompt(rng, pool, tokenizer) for _ in range(count)]
+        used: set[int] = set()
+        return [self._prompt(rng, pool, tokenizer, used) for _ in range(count)]
 
     def _length(self, rng: random.Random, length: int) -> int:
         low = max(int(length * (1 - self.range_ratio)), 1)
         high = max(int(length * (1 + self.range_ratio)), low)
         return rng.randint(low, high)
 
-    def _prompt(self, rng: random.Random, pool: list[int], tokenizer: Tokenizer) -> Prompt:
+    def _prompt(
+        self, rng: random.Random, pool: list[int], tokenizer: Tokenizer, used: set[int]
+    ) -> Prompt:
         target = self._length(rng, self.input_len)
         start = rng.randrange(len(pool))
+        # Two prompts from one start would be the same prompt: the second a prompt-cache hit
+        # (CI once measured a 0.25 cached share that way). Draw again; the seed still decides.
+        while start in used and len(used) < len(pool):
+            start = rng.randrange(len(pool))
+        used.add(start)
         ids = [pool[(start + i) % len(pool)] for i in range(target)]
         text = tokenizer.decode(ids)
         for _ in range(ADJUST_ROUNDS):

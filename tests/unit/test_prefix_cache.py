@@ -108,3 +108,15 @@ def test_multi_turn_conversations_are_served_from_the_cache(
     assert float(str(turns["mean_ttft_ms"])) < float(str(none["mean_ttft_ms"]))
     [note] = report.prefix_cache_notes([none, turns])
     assert "with 4-turn conversations" in note
+
+
+def test_random_prompts_of_one_run_never_repeat_one_another() -> None:
+    """Each prompt starts at its own place in the seed's word pool: two from one start would be
+    the same prompt, and the second a prompt-cache hit (CI saw a 0.25 cached share once)."""
+    from benchmarking.datasets import RandomDataset
+
+    prompts = RandomDataset(16, 4, seed=11).prompts(2000, WordTokenizer())
+    texts = [prompt.text for prompt in prompts]
+    assert len(set(texts)) == len(texts), "2000 windows of a 4096-word pool: no start twice"
+    again = RandomDataset(16, 4, seed=11).prompts(2000, WordTokenizer())
+    assert [prompt.text for prompt in again] == texts, "the seed still decides every prompt"
