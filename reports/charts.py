@@ -102,29 +102,43 @@ def _target_traces(points: Rows, metric: str, lower_is_better: bool) -> list[dic
     traces = []
     for tier, found in _tier_targets(points, metric).items():
         colour = TIER_COLOURS.get(tier, "#57606a")
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "name": f"{tier} ({_fraction(points, tier)})",
-                "legendgroup": "targets",
-                "legendgrouptitle": {"text": "targets by tier"},
-                "x": [int(point["concurrency"]) for point, _ in found],
-                "y": [value for _, value in found],
-                "text": [
-                    f"{tier} tier, {shape_name((point['isl'], point['osl']))}: {bound} {value:.4g}"
-                    for point, value in found
-                ],
-                "hoverinfo": "text",
-                "marker": {
-                    "symbol": "line-ew",
-                    "size": 22,
-                    "color": colour,
-                    "line": {"color": colour, "width": 3},
-                },
-            }
+        trace = _tier_marker_trace(
+            points,
+            tier,
+            [int(point["concurrency"]) for point, _ in found],
+            [value for _, value in found],
+            [
+                f"{tier} tier, {shape_name((point['isl'], point['osl']))}: {bound} {value:.4g}"
+                for point, value in found
+            ],
+            {"symbol": "line-ew", "size": 22, "color": colour},
         )
+        trace["hoverinfo"] = "text"
+        trace["marker"]["line"] = {"color": colour, "width": 3}
+        traces.append(trace)
     return traces
+
+
+def _tier_marker_trace(
+    points: Rows,
+    tier: str,
+    xs: list[Any],
+    ys: list[Any],
+    texts: list[str],
+    marker: dict[str, Any],
+) -> dict[str, Any]:
+    """A tier's targets as markers, in the legend's "targets by tier" group."""
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "name": f"{tier} ({_fraction(points, tier)})",
+        "legendgroup": "targets",
+        "legendgrouptitle": {"text": "targets by tier"},
+        "x": xs,
+        "y": ys,
+        "text": texts,
+        "marker": marker,
+    }
 
 
 def log_ticks(values: Sequence[float]) -> list[float]:
@@ -214,20 +228,17 @@ def _tradeoff_targets(points: Rows) -> list[dict[str, Any]]:
             continue
         colour = TIER_COLOURS.get(tier, "#57606a")
         traces.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "name": f"{tier} ({_fraction(points, tier)})",
-                "legendgroup": "targets",
-                "legendgrouptitle": {"text": "targets by tier"},
-                "x": [x for _, x, _ in pairs],
-                "y": [y for _, _, y in pairs],
-                "text": [
+            _tier_marker_trace(
+                points,
+                tier,
+                [x for _, x, _ in pairs],
+                [y for _, _, y in pairs],
+                [
                     f"{tier} tier, {shape_name((p['isl'], p['osl']))}, c={p['concurrency']}"
                     for p, _, _ in pairs
                 ],
-                "marker": {"symbol": "x", "size": 11, "color": colour},
-            }
+                {"symbol": "x", "size": 11, "color": colour},
+            )
         )
     return traces
 
