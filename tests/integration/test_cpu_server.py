@@ -199,6 +199,28 @@ def test_stopping_with_the_printed_command_frees_the_port(
     assert wait_for(lambda: servers_on(port) == [], 30)
 
 
+def test_two_runs_started_at_once_on_one_port_never_test_each_others_server(
+    tmp_path: Path, cpu_server: RunningServer
+) -> None:
+    """Issue 19, item 10: both runs may pass the free-port check; the one whose server lost the
+    port stops (exit 4) naming the process that holds it, instead of testing that server."""
+    port = free_port()
+    args = [*SERVER_ARGS, "--service-port", str(port), "--disable-trace-capture"]
+    processes = [runner(*args, logs=tmp_path / name) for name in ("first", "second")]
+    try:
+        outputs = [process.communicate(timeout=600)[0] for process in processes]
+        codes = [process.returncode for process in processes]
+        assert sorted(codes) == [0, 4], outputs
+        winner, loser = (outputs[codes.index(0)], outputs[codes.index(4)])
+        [pid] = servers_on(port)
+        assert f"kill {pid}" in winner
+        assert f"error: port {port} on 127.0.0.1 is already in use by pid {pid} (" in loser, loser
+        assert "ready at" not in loser
+    finally:
+        for pid in servers_on(port):
+            os.kill(pid, signal.SIGTERM)
+
+
 def test_host_weights_dir_serves_that_gguf(tmp_path: Path, cpu_server: RunningServer) -> None:
     packaged = next(
         (REPO_ROOT / ".workflow_venvs" / "server-llama-cpp").glob(
