@@ -385,6 +385,8 @@ UPSTREAM_LLMS = {
     "AFM-4.5B": {"n300", "t3k"},
     "Qwen2.5-Coder-32B-Instruct": {"t3k", "galaxy_t3k"},
     "Qwen2.5-7B-Instruct": {"n150x4"},
+    "gemma-4-31B-it": {"p300x2"},
+    "Qwen3.6-27B": {"p300x2", "p150x8"},
 }
 
 

@@ -41,9 +41,6 @@ NOT_CARRIED: dict[tuple[str, str], str] = {
     ("meta-llama/Llama-3.1-8B-Instruct", "GPU"): "as above",
     ("deepseek-ai/DeepSeek-R1-0528", "DUAL_GALAXY"): "a multi-host device this runner lacks",
     ("deepseek-ai/DeepSeek-R1-0528", "QUAD_GALAXY"): "a multi-host device this runner lacks",
-    ("google/gemma-4-31B-it", "P300X2"): "not yet brought in",
-    ("Qwen/Qwen3.6-27B", "P300X2"): "not yet brought in",
-    ("Qwen/Qwen3.6-27B", "P150X8"): "not yet brought in",
 }
 
 # Waivers (known_issues) are compared by workflow and task, not by wording: the reasons here are
