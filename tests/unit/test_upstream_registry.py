@@ -89,6 +89,32 @@ def our_perf(spec: ModelSpec) -> list[tuple[Any, ...]]:
     ]
 
 
+def our_tiers(spec: ModelSpec) -> list[dict[str, tuple[Any, ...]]]:
+    """Each point's figures per tier as the verdict judges them: a time over the tier's
+    fraction, a throughput times it (reports/targets.py)."""
+    return [
+        {
+            tier: (
+                number(p.ttft_ms / fraction) if p.ttft_ms is not None else None,
+                number(p.tput_user * fraction) if p.tput_user is not None else None,
+                number(p.tput * fraction) if p.tput is not None else None,
+            )
+            for tier, fraction in spec.perf_tiers.items()
+        }
+        for p in spec.perf_reference
+    ]
+
+
+def their_tiers(device_spec: Mapping[str, Any]) -> list[dict[str, tuple[Any, ...]]]:
+    return [
+        {
+            tier: (number(t.get("ttft_ms")), number(t.get("tput_user")), number(t.get("tput")))
+            for tier, t in point["targets"].items()
+        }
+        for point in device_spec["perf_reference"]
+    ]
+
+
 def their_perf(device_spec: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """Upstream's points with the theoretical figures (its 'target' tier is 100% of them)."""
     rows = []
@@ -127,6 +153,7 @@ def ours(spec: ModelSpec) -> dict[str, Any]:
         "tensor_cache_timeout": number(spec.tensor_cache_timeout),
         "system_requirements": {k: dict(v) for k, v in spec.system_requirements.items()},
         "perf_reference": our_perf(spec),
+        "perf_tiers": our_tiers(spec),
         "known_issues": sorted((i.workflow, i.task) for i in spec.known_issues),
         "min_disk_gb": number(spec.min_disk_gb),
         "min_ram_gb": number(spec.min_ram_gb),
@@ -156,6 +183,7 @@ def theirs(entry: Mapping[str, Any]) -> dict[str, Any]:
         "tensor_cache_timeout": number(device["tensor_cache_timeout"]),
         "system_requirements": {k: v for k, v in (entry["system_requirements"] or {}).items() if v},
         "perf_reference": their_perf(device),
+        "perf_tiers": their_tiers(device),
         "known_issues": sorted(
             (i["workflow_type"].lower(), OUR_TASK_NAMES.get(i["task_name"], i["task_name"]))
             for i in device["known_issues"]
@@ -226,7 +254,9 @@ def test_every_exception_still_excuses_a_difference() -> None:
     assert set(EXCEPTIONS) <= used, f"unused exceptions: {sorted(set(EXCEPTIONS) - used)}"
 
 
-@pytest.mark.parametrize("field", ["model_id", "docker_image", "vllm_args", "perf_reference"])
+@pytest.mark.parametrize(
+    "field", ["model_id", "docker_image", "vllm_args", "perf_reference", "perf_tiers"]
+)
 def test_the_comparison_would_see_a_change_in(field: str) -> None:
     """The comparison is not vacuous: changing a field of upstream's data shows up."""
     spec, entry = next(shared_specs())
