@@ -23,7 +23,7 @@ def capacity_rows(capacities: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
     """report.json's `capacity`: one entry per search, its loads tried without their intervals."""
     keep = (
         "isl", "osl", "search_over", "concurrency", "goodput", "min_share", "low", "high",
-        "found", "bracket", "limited_by", "share_interval_95",
+        "found", "bracket", "limited_by", "share_interval_95", "result_file",
     )  # fmt: skip
     return [
         {key: found.get(key) for key in keep}

@@ -12,7 +12,7 @@ import pandas as pd
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
-from reports import capacity_view, server_view, tables, under_load
+from reports import capacity_view, server_view, sources, tables, under_load
 from reports.escaping import csv_cell, markdown_text, xml_text
 from reports.junit_cases import CaseFacts, case_facts, run_seconds, suite_seconds
 
@@ -139,6 +139,11 @@ def section_tables(report: Mapping[str, Any], table: Any) -> dict[str, str]:
         "comparison_table": table(tables.comparison_frame(comparison["rows"]))
         if comparison
         else "",
+        "sources_table": table(
+            sources.sources_frame(
+                sources.source_rows(report), markdown=table is tables.markdown_table
+            )
+        ),
     }
 
 
@@ -157,6 +162,7 @@ def template_values(report: Mapping[str, Any], table: Any) -> dict[str, Any]:
         "spec_tests_summary": spec_tests_summary(report),
         "under_load_heading": under_load.HEADING,
         "capacity_heading": capacity_view.HEADING,
+        "sources_heading": sources.HEADING,
         **section_tables(report, table),
     }
 

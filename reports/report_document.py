@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from reports.acceptance import Acceptance
 from reports.capacity_view import capacity_rows
-from reports.run_data import Point, RunData
+from reports.run_data import Point, RunData, in_run
 from reports.server_view import telemetry_rows
 from reports.targets import measured_figures, measured_intervals
 
@@ -75,13 +76,17 @@ def eval_limit_mode(run: RunData) -> str | None:
     return ", ".join(modes) or None
 
 
-def benchmark_row(point: Point) -> dict[str, Any]:
+def benchmark_row(point: Point, folder: Path | None = None) -> dict[str, Any]:
+    """A point's figures as its result file holds them; with the run folder, that file's
+    path in it (`result_file`), so every figure can be traced back."""
     document = point.document
     row = {name: document.get(field) for name, field in BENCHMARK_COLUMNS}
     row["tput_user"] = measured_figures(document)["tput_user"]
     row |= interval_columns(document)
     if document.get("window") is not None:
         row["window"] = document["window"]
+    if folder is not None:
+        row["result_file"] = in_run(folder, point.path)
     return row
 
 
@@ -104,9 +109,17 @@ def interval_columns(document: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-def target_rows(acceptance: Acceptance) -> list[dict[str, Any]]:
+def target_rows(acceptance: Acceptance, run: RunData) -> list[dict[str, Any]]:
+    """Each target point's checks, and the result file its measured figures came from (the
+    closed-loop point of its shape; None when it was not measured)."""
+    files = {
+        point.key: in_run(run.folder, point.path) for point in run.benchmarks if point.closed_loop
+    }
     return [
         {
+            "result_file": files.get((point.isl, point.osl, point.concurrency))
+            if point.measured is not None
+            else None,
             "isl": point.isl,
             "osl": point.osl,
             "concurrency": point.concurrency,
@@ -131,14 +144,23 @@ def _eval_rows(run: RunData) -> list[dict[str, Any]]:
         "task", "status", "score", "unit", "n_samples", "interval_95", "reference",
         "reference_source", "ratio_to_reference", "published", "ratio_to_published",
         "tolerance", "limit_mode", "limit", "rule", "reason", "duration_s", "under_load",
+        "files",
     )  # fmt: skip
-    return [{key: task.get(key) for key in keep} for task in (run.evals or {}).get("tasks", ())]
+    return [
+        {key: task.get(key) for key in keep} | {"result_file": EVALS_FILE}
+        for task in (run.evals or {}).get("tasks", ())
+    ]
+
+
+EVALS_FILE = "evals/evals.json"  # a task's figures; lm-eval's own files are in its `files`
+SPEC_TESTS_FILE = "spec_tests/spec_tests.json"
 
 
 def _spec_test_rows(run: RunData) -> list[dict[str, Any]]:
     keep = ("name", "status", "duration_s", "attempts", "message")
     return [
-        {key: check.get(key) for key in keep} for check in (run.spec_tests or {}).get("checks", ())
+        {key: check.get(key) for key in keep} | {"result_file": SPEC_TESTS_FILE}
+        for check in (run.spec_tests or {}).get("checks", ())
     ]
 
 
@@ -188,12 +210,12 @@ def report_document(
             "notes": list(acceptance.notes),
         },
         "workflows": list((run.release or {}).get("children", ())),
-        "target_checks": target_rows(acceptance),
-        "benchmarks": [benchmark_row(point) for point in run.benchmarks],
+        "target_checks": target_rows(acceptance, run),
+        "benchmarks": [benchmark_row(point, run.folder) for point in run.benchmarks],
         "capacity": capacity_rows(run.capacities),
         "evals": {"summary": _summary_of(run.evals), "tasks": _eval_rows(run)},
         "spec_tests": {"summary": _summary_of(run.spec_tests), "checks": _spec_test_rows(run)},
-        "stress_tests": [benchmark_row(point) for point in run.stress],
+        "stress_tests": [benchmark_row(point, run.folder) for point in run.stress],
         "server_telemetry": telemetry_rows(run),
         "comparison": dict(comparison) if comparison else None,
     }

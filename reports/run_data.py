@@ -103,6 +103,14 @@ class RunData:
         return bool(self.runtime.get("run_config", {}).get("workflow") == workflow)
 
 
+def in_run(folder: Path, path: Path) -> str:
+    """A result file as a report names it: its path inside the run folder."""
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def read_json(path: Path) -> dict[str, Any]:
     try:
         value = json.loads(path.read_text())
@@ -161,7 +169,8 @@ def load_run(folder: Path) -> RunData:
         benchmarks=_points(folder / "benchmarks", "benchmark"),
         stress=_points(folder / "stress_tests", "stress_test"),
         capacities=[
-            read_json(path) for path in sorted((folder / "benchmarks").glob("capacity_*.json"))
+            read_json(path) | {"result_file": f"benchmarks/{path.name}"}
+            for path in sorted((folder / "benchmarks").glob("capacity_*.json"))
         ],
         evals=_optional(folder / "evals" / "evals.json", shapes.check_evals),
         spec_tests=_optional(folder / "spec_tests" / "spec_tests.json", shapes.check_spec_tests),

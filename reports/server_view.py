@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from reports.charts import LEGEND, MARGIN
-from reports.run_data import Point, RunData
+from reports.run_data import Point, RunData, in_run
 from reports.tables import cell
 
 OLDER_FILE = "not recorded (a result file from before server telemetry)"
@@ -36,7 +36,7 @@ NOT_REPORTED = "not reported"
 def telemetry_rows(run: RunData) -> list[dict[str, Any]]:
     """One row per point: which point, the telemetry's summary, and its timeline."""
     return [
-        _row(workflow, point)
+        _row(workflow, point) | {"result_file": in_run(run.folder, point.path)}
         for workflow, points in (("benchmarks", run.benchmarks), ("stress_tests", run.stress))
         for point in points
     ]
