@@ -18,7 +18,7 @@ MAX_KEYS = 8  # blockers named in the panel; each is listed in full under it
 COLOUR = {ACCEPTED: "green", NOT_ACCEPTED: "red"}  # anything else (PARTIAL): yellow
 CHECK_COLOUR = {"PASS": "green", "FAIL": "red", "MISSING": "red"}
 METRICS = {"ttft_ms": ("TTFT ms", "<="), "tput_user": ("tok/s/u", ">="), "tput": ("tok/s", ">=")}
-TABLE_CAPTION = "tok/s/u: per user; ratio: measured/target; *: tier not enforced"
+TABLE_CAPTION = "ISL/OSL cC; tok/s/u: per user; ratio: measured/target; *: not enforced"
 
 
 def colour(verdict: str) -> str:
@@ -52,13 +52,12 @@ def _point(point: Mapping[str, Any]) -> str:
     return f"{point['isl']}/{point['osl']} c{point['concurrency']}"
 
 
-def _metric_rows(point: str, tier: str, checks: Mapping[str, Any]) -> list[list[Any]]:
+def _metric_rows(tier: str, checks: Mapping[str, Any]) -> list[list[Any]]:
     rows = []
     for name, check in checks.items():
         label, bound = METRICS.get(name, (name, ""))
         rows.append(
             [
-                point,
                 tier,
                 label,
                 f"{bound}{figure(check.get('target'))}",
@@ -71,32 +70,56 @@ def _metric_rows(point: str, tier: str, checks: Mapping[str, Any]) -> list[list[
     return rows
 
 
-def _tier_row(point: str, tier: str, body: Mapping[str, Any]) -> list[Any]:
+def _tier_row(tier: str, body: Mapping[str, Any]) -> list[Any]:
     verdict = str(body.get("verdict"))
     style = f"bold {CHECK_COLOUR.get(verdict, 'yellow')}"
-    return [point, f"{tier}*", "all", "", "", "", "", Text(verdict, style=style)]
+    return [f"{tier}*", "all", "", "", "", "", Text(verdict, style=style)]
 
 
-def target_table(target_checks: Sequence[Mapping[str, Any]]) -> Table:
-    """Point (ISL/OSL cC), tier, metric, target, measured, its 95% interval, ratio, check."""
+def _point_rows(point: Mapping[str, Any]) -> list[list[Any]]:
+    rows = []
+    for tier, body in point.get("tiers", {}).items():
+        if body.get("enforced"):
+            rows += _metric_rows(tier, body.get("checks", {}))
+        else:
+            rows.append(_tier_row(tier, body))
+    return rows
+
+
+def _width(cell: object) -> int:
+    return len(cell.plain if isinstance(cell, Text) else str(cell))
+
+
+def target_table(target_checks: Sequence[Mapping[str, Any]]) -> Group:
+    """Per point (its ISL/OSL cC on a line of its own, so a long one never widens the
+    table), a row per tier and metric: target, measured, its 95% interval, ratio, check. The
+    points' tables share their column widths, and only the first has the header."""
+    per_point = [(_point(point), _point_rows(point)) for point in target_checks]
+    widths = [
+        max([len(header)] + [_width(row[i]) for _, rows in per_point for row in rows])
+        for i, header in enumerate(HEADERS)
+    ]
+    parts: list[RenderableType] = [_columns(widths, header=True)]
+    for label, rows in per_point:
+        table = _columns(widths, header=False)
+        for row in rows:
+            table.add_row(*row)
+        parts += [Text(label, style="bold"), table]
+    parts.append(Text(TABLE_CAPTION, style="dim"))
+    return Group(*parts)
+
+
+def _columns(widths: Sequence[int], header: bool) -> Table:
     table = Table(
-        box=None, pad_edge=False, padding=(0, 0, 0, 1), header_style="bold",
-        caption=TABLE_CAPTION, caption_justify="left",
-    )  # fmt: skip
-    for header in ("point", "tier", "metric", "target", "measured", "95%", "ratio", "check"):
-        table.add_column(
-            header, justify="left" if header in ("point", "tier", "metric") else "right"
-        )
-    for point in target_checks:
-        label = _point(point)
-        for tier, body in point.get("tiers", {}).items():
-            if body.get("enforced"):
-                rows = _metric_rows(label, tier, body.get("checks", {}))
-            else:
-                rows = [_tier_row(label, tier, body)]
-            for row in rows:
-                table.add_row(*row)
+        box=None, pad_edge=False, padding=(0, 0, 0, 1), header_style="bold", show_header=header
+    )
+    for name, width in zip(HEADERS, widths, strict=True):
+        left = name in ("tier", "metric", "check")
+        table.add_column(name, justify="left" if left else "right", width=width, no_wrap=True)
     return table
+
+
+HEADERS = ("tier", "metric", "target", "measured", "95%", "ratio", "check")
 
 
 def headline(report: Mapping[str, Any]) -> Text:
