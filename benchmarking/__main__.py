@@ -80,10 +80,14 @@ def padded(isl: int) -> int:
 
 
 def runner_with_progress(
-    console: Console, label: str, workers: int, tokens: int | None = None
+    console: Console,
+    label: str,
+    workers: int,
+    tokens: int | None = None,
+    sweep_left: progress_view.SweepLeft | None = None,
 ) -> bench.Progress:
     """Run the plan in worker processes; this process only shows its progress."""
-    return progress_view.runner(console, label, workers, tokens)
+    return progress_view.runner(console, label, workers, tokens, sweep_left)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -166,9 +170,13 @@ def run_points(
     for index, (point, variant) in enumerate(runs):
         where = sweep.begin(index)
 
-        def shown(label: str, point: Point = point, where: str = where) -> bench.Progress:
+        def shown(
+            label: str, point: Point = point, where: str = where, index: int = index
+        ) -> bench.Progress:
             tokens = progress_view.expected_tokens(point)
-            return runner_with_progress(console, f"{where} {label}", ctx.settings.workers, tokens)
+            return runner_with_progress(
+                console, f"{where} {label}", ctx.settings.workers, tokens, sweep.during(index)
+            )
 
         documents.append(measured(ctx, console, point, variant, shown, spec or {}))
         sweep.finish(index)

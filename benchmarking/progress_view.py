@@ -1,7 +1,8 @@
 """What the console shows while a sweep runs: which point of how many and the time the sweep
 has left, and within a point the tokens as they stream (not only the requests as they end).
 On a terminal a live bar; elsewhere (a CI log) plain lines that never redraw: one as a point
-starts, one every HEARTBEAT_S while it runs, one as it ends."""
+starts, one every HEARTBEAT_S while it runs, one as it ends. The time left comes from the pace
+so far, counted in tokens streamed: from the first heartbeat of the first point on."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -28,6 +30,7 @@ HEARTBEAT_S = 30.0  # a plain line this often while a point runs, off a terminal
 POLL_S = 0.25
 Clock = Callable[[], float]
 Execute = Callable[[driver.Plan, int], driver.RunOutcome]
+SweepLeft = Callable[[float], "float | None"]  # the point's share done (0-1) -> seconds left
 
 
 def point_work(point: Point) -> float:
@@ -62,6 +65,18 @@ class SweepClock:
             return None
         return (self.clock() - self.started) / self.done * sum(self.works[index:])
 
+    def left_during(self, index: int, share: float) -> float | None:
+        """Seconds the sweep has left while point `index` is `share` (0-1) done: the pace of
+        the work done so far, this point's part included; None before any work was done."""
+        done = self.done + share * self.works[index]
+        if self.started is None or done <= 0:
+            return None
+        rest = (1 - share) * self.works[index] + sum(self.works[index + 1 :])
+        return (self.clock() - self.started) / done * rest
+
+    def during(self, index: int) -> SweepLeft:
+        return lambda share: self.left_during(index, share)
+
     def begin(self, index: int) -> str:
         """'point 3/9' and, once a point has ended, '(sweep: ~2m10s left)'."""
         if self.started is None:
@@ -83,6 +98,7 @@ class PlainLines:
     requests: int
     tokens: int | None
     clock: Clock = time.monotonic
+    sweep_left: SweepLeft | None = None
     started: float = 0.0
     last: float = 0.0
     seen: tuple[int, int] = (0, 0)
@@ -97,7 +113,7 @@ class PlainLines:
         self.seen = (done, streamed)
         if self.clock() - self.last >= HEARTBEAT_S:
             self.last = self.clock()
-            self._say(f"{self.label}: {self._figures()} after {self._elapsed()}")
+            self._say(f"{self.label}: {self._figures()} after {self._elapsed()}{self._left()}")
 
     def __exit__(self, *exc: object) -> None:
         self._say(f"{self.label}: done in {self._elapsed()}: {self._figures()}")
@@ -106,11 +122,25 @@ class PlainLines:
         done, streamed = self.seen
         return f"{done}/{self.requests} requests, ~{streamed} tokens streamed"
 
+    def _left(self) -> str:
+        """' (sweep: ~2m10s left)' from the pace so far, or nothing before any progress."""
+        if self.sweep_left is None:
+            return ""
+        left = self.sweep_left(share_done(*self.seen, self.requests, self.tokens))
+        return f" (sweep: ~{duration_text(left)} left)" if left is not None else ""
+
     def _elapsed(self) -> str:
         return duration_text(self.clock() - self.started)
 
     def _say(self, line: str) -> None:
         self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def share_done(done: int, streamed: int, requests: int, tokens: int | None) -> float:
+    """How much of a point is done: its tokens streamed of those expected, else its requests."""
+    if tokens:
+        return min(streamed / tokens, 1.0)
+    return min(done / requests, 1.0) if requests else 0.0
 
 
 @dataclass
@@ -122,6 +152,7 @@ class LiveBar:
     label: str
     requests: int
     tokens: int | None
+    sweep_left: SweepLeft | None = None
     progress: Progress | None = None
     task: int = 0
 
@@ -133,19 +164,23 @@ class LiveBar:
             TextColumn("{task.completed:.0f} tok"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
+            TextColumn("{task.fields[sweep]}"),
             console=self.console,
             refresh_per_second=4,
         )
         self.progress.__enter__()
         self.task = self.progress.add_task(
-            self.label, total=self.tokens, done=0, requests=self.requests
+            self.label, total=self.tokens, done=0, requests=self.requests, sweep=""
         )
         return self
 
     def update(self, done: int, streamed: int) -> None:
         assert self.progress is not None
         shown = min(streamed, self.tokens) if self.tokens else streamed
-        self.progress.update(self.task, completed=shown, done=done)  # type: ignore[arg-type]
+        share = share_done(done, streamed, self.requests, self.tokens)
+        left = self.sweep_left(share) if self.sweep_left else None
+        sweep = f"sweep ~{duration_text(left)} left" if left is not None else ""
+        self.progress.update(TaskID(self.task), completed=shown, done=done, sweep=sweep)
 
     def __exit__(
         self,
@@ -158,16 +193,27 @@ class LiveBar:
 
 
 def display(
-    console: Console, label: str, requests: int, tokens: int | None
+    console: Console,
+    label: str,
+    requests: int,
+    tokens: int | None,
+    sweep_left: SweepLeft | None = None,
 ) -> PlainLines | LiveBar:
     if console.is_terminal:
-        return LiveBar(console, label, requests, tokens)
-    return PlainLines(console, label, requests, tokens)
+        return LiveBar(console, label, requests, tokens, sweep_left)
+    return PlainLines(console, label, requests, tokens, sweep_left=sweep_left)
 
 
-def runner(console: Console, label: str, workers: int, tokens: int | None) -> Execute:
+def runner(
+    console: Console,
+    label: str,
+    workers: int,
+    tokens: int | None,
+    sweep_left: SweepLeft | None = None,
+) -> Execute:
     """Run a plan in worker processes; this process only shows its progress. `tokens`: the
-    output tokens the point should stream (None: not known ahead, a dataset's own lengths)."""
+    output tokens the point should stream (None: not known ahead, a dataset's own lengths);
+    `sweep_left`: the sweep's time left for a share of this point done."""
 
     def execute(plan: driver.Plan, total: int) -> driver.RunOutcome:
         done = driver.DoneCounter()
@@ -176,7 +222,7 @@ def runner(console: Console, label: str, workers: int, tokens: int | None) -> Ex
             target=lambda: outcome.append(driver.run(plan, workers, in_process=False, done=done)),
             daemon=True,
         )
-        with display(console, label, total, tokens) as shown:
+        with display(console, label, total, tokens, sweep_left) as shown:
             worker.start()
             while worker.is_alive():
                 shown.update(done.value, done.streamed)

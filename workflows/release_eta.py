@@ -1,6 +1,7 @@
 """How long the rest of a release may take: the last finished release of the same model and
 device in the same runs folder recorded each step's duration (release.json); the steps still to
-run are estimated at what they took then. With no such release, no estimate is shown."""
+run are estimated at what they took then. With no such release, the first step's line says so
+once (a benchmark sweep still estimates its own time left from its pace)."""
 
 from __future__ import annotations
 
@@ -52,3 +53,14 @@ def eta_suffix(seconds: float | None) -> str:
     minutes, rest = divmod(whole, 60)
     spelled = f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
     return f" (about {spelled} left, as the last release's steps took)"
+
+
+FIRST_RELEASE = " (no earlier release here to estimate the time left from; a sweep shows its own)"
+
+
+def step_suffix(durations: Mapping[str, float], remaining: Sequence[str], first: bool) -> str:
+    """What a step's line says of the time left: the estimate from the last release, or, on
+    the first step of a release with none before it, why there is none."""
+    if not durations:
+        return FIRST_RELEASE if first else ""
+    return eta_suffix(time_left(durations, remaining))

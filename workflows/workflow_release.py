@@ -30,7 +30,7 @@ from workflows.context import RunContext
 from workflows.envs.venvs import VenvSpec
 from workflows.errors import ExitCode, Interrupted, ReadinessError, ServerError, UsageError
 from workflows.registry.model_spec import ModelSpec
-from workflows.release_eta import eta_suffix, previous_durations, time_left
+from workflows.release_eta import previous_durations, step_suffix
 from workflows.report_console import load_requirements_or_fail, render_and_tell
 from workflows.run_config import LIMIT_MODES, RunConfig
 from workflows.workflow_args import RUNNER_KEYS, WorkflowArgValue, did_you_mean, workflow_only
@@ -307,7 +307,7 @@ class ReleaseRun:
         before = previous_durations(self.ctx.the_folder.path, spec.model_name, spec.device.value)
         try:
             for index, name in enumerate(self.children):
-                eta = eta_suffix(time_left(before, self.children[index:]))
+                eta = step_suffix(before, self.children[index:], first=index == 0)
                 self._say(f"release: [{index + 1}/{len(self.children)}] {name}{eta}")
                 self._run_child(name)
         finally:

@@ -157,3 +157,28 @@ def test_off_a_terminal_the_bringup_line_is_plain_and_spaced(tmp_path: Path) -> 
     assert out.getvalue().splitlines() == [
         "waiting for the server: 15s of 600s; log: compiling kernels"
     ]
+
+
+def test_the_first_point_estimates_the_sweep_from_the_tokens_streamed_so_far() -> None:
+    """No point has ended yet, but a quarter of the first point's tokens took 30 s: the
+    sweep (the first point and a second twice its work) has about 330 s left."""
+    out, clock = io.StringIO(), FakeClock()
+    sweep = SweepClock([100.0, 200.0], clock)
+    assert sweep.begin(0) == "point 1/2"
+    console = Console(file=out, width=40)
+    with PlainLines(console, "point 1/2", 8, 400, clock, sweep.during(0)) as shown:
+        clock.now += progress_view.HEARTBEAT_S
+        shown.update(0, 100)
+    beat = out.getvalue().splitlines()[1]
+    assert beat == "point 1/2: 0/8 requests, ~100 tokens streamed after 30s (sweep: ~5m30s left)"
+
+
+def test_no_estimate_before_anything_streamed_and_requests_count_when_tokens_are_unknown() -> None:
+    clock = FakeClock()
+    sweep = SweepClock([100.0, 100.0], clock)
+    sweep.begin(0)
+    clock.now += 10
+    assert sweep.left_during(0, 0.0) is None, "no pace yet"
+    assert progress_view.share_done(2, 999, 8, None) == 0.25, "a dataset's own lengths"
+    assert progress_view.share_done(2, 999, 8, 500) == 1.0, "never past the whole point"
+    assert sweep.left_during(0, progress_view.share_done(4, 0, 8, None)) == pytest.approx(30.0)

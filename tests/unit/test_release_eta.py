@@ -6,7 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from workflows.release_eta import eta_suffix, previous_durations, time_left
+from workflows.release_eta import (
+    FIRST_RELEASE,
+    eta_suffix,
+    previous_durations,
+    step_suffix,
+    time_left,
+)
 
 MODEL, DEVICE = "SmolLM2-135M-Instruct", "cpu"
 
@@ -51,3 +57,12 @@ def test_no_estimate_without_a_previous_release_or_with_an_unknown_step(tmp_path
     broken.mkdir()
     (broken / "release.json").write_text("{not json")
     assert previous_durations(current, MODEL, DEVICE) == {}
+
+
+def test_a_first_release_says_once_why_it_gives_no_estimate() -> None:
+    steps = ("benchmarks", "evals")
+    assert step_suffix({}, steps, first=True) == FIRST_RELEASE
+    assert "no earlier release" in FIRST_RELEASE
+    assert step_suffix({}, steps[1:], first=False) == "", "said once, on the first step"
+    durations = {"benchmarks": 80.0, "evals": 20.0}
+    assert step_suffix(durations, steps, first=True).startswith(" (about 1m40s left")
