@@ -89,15 +89,29 @@ def catalogue_row(report: Mapping[str, Any], source: Path) -> dict[str, Any]:
         "verdict": verdict,
         "blockers": len(blockers),
         "first_blocker": blockers[0]["message"] if blockers else "",
-        "evals": f"{evals.get('pass', 0)} pass, {evals.get('fail', 0)} fail" if evals else NOT_RUN,
-        "spec_tests": f"{spec.get('passed', 0)} pass, {spec.get('failed', 0)} fail"
-        if spec
-        else NOT_RUN,
+        "evals": _counts(evals, ("pass", "fail", "skipped"), _waived(report, "evals")),
+        "spec_tests": _counts(spec, ("passed", "failed", "skipped"), _waived(report, "spec_tests")),
         "report_id": meta.get("report_id"),
         "generated_at": meta.get("generated_at"),
         "runner_git_sha": meta.get("runner_git_sha"),
         "source": str(source),
     }
+
+
+def _waived(report: Mapping[str, Any], category: str) -> int:
+    """The category's failures a known issue waived: counted as failed, yet not blocking."""
+    waived = (report.get("acceptance") or {}).get("waived") or ()
+    return sum(1 for finding in waived if finding.get("category") == category)
+
+
+def _counts(summary: Mapping[str, Any], keys: tuple[str, str, str], waived: int) -> str:
+    """'0 pass, 2 fail; 2 waived': what a known issue waived (a failure or a skip) is said,
+    so a catalogue's ACCEPTED beside a failure reads as it was decided."""
+    if not summary:
+        return NOT_RUN
+    passed, failed, skipped = (int(summary.get(key) or 0) for key in keys)
+    text = f"{passed} pass, {failed} fail" + (f", {skipped} skipped" if skipped else "")
+    return text + (f"; {waived} waived" if waived else "")
 
 
 def merge_reports(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], list[str]]:

@@ -14,7 +14,6 @@ from rich.console import Console
 from reports.results import write_json
 from workflows.errors import ExitCode, UsageError
 from workflows.options import flag_of
-from workflows.paths import LOGS_ROOT
 
 # The renderers (pandas, plotly, jinja2) are imported by the functions that render: every run
 # asks check_not_reports_flags() first, and must not pay for them at start-up.
@@ -38,7 +37,15 @@ MODE_FLAGS = {
     "history": ("model", "device", "point", "metric", "json_output"),
     "baseline": ("model", "device", "json_output"),
 }
-DEFAULT_CATALOGUE_DIR = LOGS_ROOT / "catalogue"
+CATALOGUE_FOLDER = "catalogue"  # under the logs folder (WORKFLOW_LOGS_DIR moves it)
+
+
+def catalogue_dir(environ: Mapping[str, str]) -> Path:
+    """Where --merge writes without --output-dir: the logs folder's `catalogue/`, beside the
+    runs, wherever WORKFLOW_LOGS_DIR puts them."""
+    from workflows.context import default_paths
+
+    return default_paths(environ).logs_root / CATALOGUE_FOLDER
 
 
 def check_not_reports_flags(options: Mapping[str, Any]) -> None:
@@ -148,7 +155,7 @@ def _merge(options: Mapping[str, Any], console: Console, environ: Mapping[str, s
     for name in ("requirements", "compare_to"):
         if options.get(name) is not None:
             raise UsageError(f"{flag_of(name)} applies to one run's report, not to --merge")
-    output = Path(options.get("output_dir") or DEFAULT_CATALOGUE_DIR)
+    output = Path(options.get("output_dir") or catalogue_dir(environ))
     environ = store_env(environ, options.get("db"))
     try:
         catalogue = render_catalogue(

@@ -14,7 +14,7 @@ import pytest
 
 from reports.build import render_run
 from reports.compare import compare
-from reports.merge import render_catalogue
+from reports.merge import catalogue_row, render_catalogue
 from tests.helpers import Run
 from tests.run_folders import (
     NO_METRICS,
@@ -247,6 +247,32 @@ def test_merge_makes_one_row_per_model_and_device(tmp_path: Path) -> None:
     assert "superseded" in catalogue.document["notes"][0]
     assert not catalogue.accepted
     assert "| TinyModel | cpu |" in catalogue.files["markdown"].read_text()
+
+
+def test_the_catalogue_says_which_failures_a_known_issue_waived(tmp_path: Path) -> None:
+    """An ACCEPTED row beside '0 pass, 1 fail' read as a contradiction: the waiver is said."""
+    waiver = {"workflow": "evals", "task": "readiness_basics", "reason": "flaky on cpu (#12)"}
+    tasks = [eval_task("readiness_basics", "FAIL", 0.2), eval_task("chat_basics", "PASS")]
+    report = render_run(
+        passing_run(tmp_path / "run", tasks=tasks, spec=RunSpec(known_issues=[waiver]))
+    ).report
+    report["evals"]["summary"] |= {"pass": 1, "fail": 1, "skipped": 0}
+    row = catalogue_row(report, tmp_path / "report.json")
+    assert (row["verdict"], row["evals"]) == ("ACCEPTED", "1 pass, 1 fail; 1 waived")
+    report["spec_tests"]["summary"] |= {"passed": 2, "failed": 0, "skipped": 3}
+    assert catalogue_row(report, tmp_path)["spec_tests"] == "2 pass, 0 fail, 3 skipped"
+
+
+def test_merge_writes_its_catalogue_under_workflow_logs_dir(
+    tmp_path: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no --output-dir the catalogue goes beside the runs, wherever WORKFLOW_LOGS_DIR
+    put them (it went into the checkout's workflow_logs/ whatever the variable said)."""
+    report = render_run(passing_run(tmp_path / "run")).files["json"]
+    monkeypatch.setenv("WORKFLOW_LOGS_DIR", str(tmp_path / "logs"))
+    result = run_cli("--workflow", "reports", "--merge", str(report))
+    assert result.code == 0, result.out + result.err
+    assert (tmp_path / "logs" / "catalogue" / "catalogue.json").is_file()
 
 
 def test_a_partial_run_never_supersedes_a_release_in_the_catalogue(tmp_path: Path) -> None:
