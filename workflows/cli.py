@@ -207,8 +207,10 @@ def _final_line(code: ExitCode) -> None:
 
 def current_run_folder() -> Path | None:
     """The folder of this run's log file, if the run got far enough to create one."""
+    from workflows.run_folder import RunLogHandler  # a host (pytest) may add file handlers
+
     for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.FileHandler):
+        if isinstance(handler, RunLogHandler):
             return Path(handler.baseFilename).parent
     return None
 
