@@ -102,15 +102,18 @@ def _target_traces(points: Rows, metric: str, lower_is_better: bool) -> list[dic
     traces = []
     for tier, found in _tier_targets(points, metric).items():
         colour = TIER_COLOURS.get(tier, "#57606a")
+        at: dict[tuple[int, float], list[str]] = {}  # two shapes' equal targets: one marker
+        for point, value in found:
+            shape = shape_name((point["isl"], point["osl"]))
+            at.setdefault((int(point["concurrency"]), value), []).append(
+                f"{tier} tier, {shape}: {bound} {value:.4g}"
+            )
         trace = _tier_marker_trace(
             points,
             tier,
-            [int(point["concurrency"]) for point, _ in found],
-            [value for _, value in found],
-            [
-                f"{tier} tier, {shape_name((point['isl'], point['osl']))}: {bound} {value:.4g}"
-                for point, value in found
-            ],
+            [x for x, _ in at],
+            [y for _, y in at],
+            ["<br>".join(texts) for texts in at.values()],
             {"symbol": "line-ew", "size": 22, "color": colour},
         )
         trace["hoverinfo"] = "text"

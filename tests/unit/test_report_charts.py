@@ -74,6 +74,22 @@ def test_targets_are_markers_at_their_points_in_the_tiers_colours(
                 assert trace["marker"]["color"] == TIER_COLOURS[tier], chart["id"]
 
 
+def test_two_shapes_equal_target_at_one_concurrency_is_one_marker_naming_both(
+    tmp_path: Path,
+) -> None:
+    """Two markers drawn on one spot showed one shape's hover text and hid the other's."""
+    twin = dict(AT_4, isl=512, osl=64)  # the same targets as ISL 128 / OSL 32 at c4
+    spec = RunSpec(status="complete", perf_reference=[dict(TARGET), AT_4, twin])
+    points = [Measured(), Measured(concurrency=4), Measured(isl=512, osl=64, concurrency=4)]
+    report = render_run(make_run(tmp_path / "run", spec, points, [], [])).report
+    chart = next(c for c in benchmark_charts(report) if c["id"] == "plot-ttft_ms")
+    target = next(t for t in chart["data"] if t["name"].startswith("target"))
+    assert (target["x"], target["y"]) == ([1, 4], [100.0, 400.0])
+    assert target["text"][1] == (
+        "target tier, ISL 128 / OSL 32: at most 400<br>target tier, ISL 512 / OSL 64: at most 400"
+    )
+
+
 def test_error_bars_reach_each_points_interval(charts: dict[str, dict[str, Any]]) -> None:
     first = charts["plot-ttft_ms"]["data"][0]
     bars = first["error_y"]
