@@ -14,6 +14,9 @@ MAX_RETRIES = 3
 # A shipped task runs lm-eval's command line through this module, which keeps lm-eval from
 # indexing its own built-in tasks (10 s per run on 2 cores, for nothing a shipped task uses).
 SHIPPED_TASKS_MODULE = "evals.lm_eval_shipped"
+# Any other task: lm-eval's command line as is, but for a whole-request deadline on the requests
+# it sends one at a time (its `timeout` otherwise bounds each socket read only).
+HUB_TASKS_MODULE = "evals.lm_eval_deadline"
 OFFLINE_ENV = {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
@@ -67,7 +70,7 @@ def lm_eval_argv(
     argv = [
         str(python),
         "-m",
-        SHIPPED_TASKS_MODULE if task.shipped else "lm_eval",
+        SHIPPED_TASKS_MODULE if task.shipped else HUB_TASKS_MODULE,
         "run",
         "--model",
         task.model_type,

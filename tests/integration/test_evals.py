@@ -8,14 +8,22 @@ from __future__ import annotations
 import json
 import os
 import re
+import socketserver
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from evals import lm_eval_command
+from evals.config import eval_config_for
+from evals.lm_eval_command import Endpoint, lm_eval_argv, lm_eval_env
+from evals.plan import plan_task
 from tests.helpers import (
     REPO_ROOT,
     RunningServer,
@@ -26,6 +34,9 @@ from tests.helpers import (
     start_emulator,
     wait_for,
 )
+from tests.unit.test_request_deadlines import DripHandler
+from workflows import workflow_evals
+from workflows.envs.venvs import ensure_venv
 from workflows.servers import llama_cpp
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(3600)]
@@ -271,3 +282,45 @@ def test_spec_tests_start_their_own_cpu_server(tmp_path: Path, cpu_server: Runni
     document = json.loads((folder / "spec_tests" / "spec_tests.json").read_text())
     assert [check["status"] for check in document["checks"]] == ["PASS"] * 4
     assert servers_on(port) == []  # the runner stopped what it started
+
+
+@pytest.fixture
+def drip_url() -> Iterator[str]:
+    """A server that answers every request with its head, then a byte every 0.2 s, forever."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), DripHandler)
+    server.daemon_threads = True
+    server.stopping = threading.Event()  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.stopping.set()  # type: ignore[attr-defined]
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_eval_sending_one_request_at_a_time_ends_at_the_request_deadline(
+    tmp_path: Path, drip_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19, item 11: at num_concurrent 1 (a spec whose max_concurrency is 1) lm-eval posts
+    with requests' `timeout`, which bounds each socket read; against a server that drips, a
+    task ran until the workflow's task_timeout (hours). Each request now ends at its deadline."""
+    monkeypatch.setattr(lm_eval_command, "REQUEST_TIMEOUT_SECONDS", 2)
+    python = ensure_venv(workflow_evals.VENV, tmp_path / "install.log")
+    config = eval_config_for(MODEL, "SmolLM2-135M-Instruct")
+    [task] = [task for task in config.tasks if task.task == "readiness_basics"]
+    plan = plan_task(replace(task, max_concurrency=1), "llama_cpp", 4096, 1, "smoke", {})
+    assert plan.num_concurrent == 1
+    endpoint = Endpoint(drip_url, MODEL, "")
+    started = time.monotonic()
+    result = subprocess.run(
+        lm_eval_argv(python, plan, endpoint, tmp_path / "lm_eval", None),
+        env=dict(os.environ, **lm_eval_env(plan, endpoint, None), PYTHONPATH=str(REPO_ROOT)),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 0, result.stdout
+    assert "POST /v1/completions: no complete answer within 2s (whole-request deadline)" in (
+        result.stderr + result.stdout
+    )
+    assert time.monotonic() - started < 120  # three tries of 2 s and lm-eval's start

@@ -155,11 +155,12 @@ def test_a_mode_can_leave_a_slow_task_out_with_its_reason() -> None:
 
 def test_shipped_tasks_run_lm_eval_without_indexing_its_built_in_tasks() -> None:
     """A shipped task goes through evals.lm_eval_shipped (lm-eval's own CLI, built-in task
-    index off); a hub task, which may be one of lm-eval's built-in tasks, through lm_eval."""
+    index off); a hub task, which may be one of lm-eval's built-in tasks, through lm-eval's CLI
+    as is but for a whole-request deadline on each request (evals.lm_eval_deadline)."""
     shipped = lm_eval_argv(PYTHON, plan_task(TASK, "vllm", 4096, 8, None, {}), ENDPOINT,
                            Path("o"), None)  # fmt: skip
     assert shipped[1:4] == ["-m", "evals.lm_eval_shipped", "run"]
     assert option(shipped, "--include_path") == str(TASKS_DIR)
     hub_plan = plan_task(replace(TASK, dataset="hub"), "vllm", 4096, 8, None, {})
     hub = lm_eval_argv(PYTHON, hub_plan, ENDPOINT, Path("o"), None)
-    assert hub[1:4] == ["-m", "lm_eval", "run"] and "--include_path" not in hub
+    assert hub[1:4] == ["-m", "evals.lm_eval_deadline", "run"] and "--include_path" not in hub

@@ -5,17 +5,21 @@ deadline does, and what the user sees says so."""
 from __future__ import annotations
 
 import socketserver
+import sys
 import threading
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from benchmarking import datasets, deadline, deadline_requests, stress
 from benchmarking.server_api import ServedModelError, served_models
 from benchmarking.telemetry.fetch import ScrapeError, scrape
 from benchmarking.trace_capture import TraceCaptureError, capture_traces
+from evals import lm_eval_deadline, lm_eval_shipped
 from evals.spec_tests.catalog import selected
 from evals.spec_tests.client import Client
 from evals.spec_tests.runner import run_check
@@ -191,3 +195,32 @@ def test_spec_tests_against_a_dripping_server_end_at_the_deadline(
         f"error: the server at {url} is too slow: "
         "POST /v1/completions: no complete answer within 1s (whole-request deadline)"
     )
+
+
+@pytest.mark.usefixtures("deadlines_passed")
+def test_an_eval_request_sent_alone_ends(drip_url: str) -> None:
+    """lm-eval at num_concurrent 1 posts with requests' `timeout`, which bounds each read; the
+    modules it runs through bound the whole request (lm-eval is in the evals environment)."""
+    api_models = types.ModuleType("lm_eval.models.api_models")
+    api_models.requests = requests  # type: ignore[attr-defined]
+    lm_eval_deadline.bound_each_request(api_models)
+    post = api_models.requests.post
+    outcome = ended(lambda: post(f"{drip_url}/v1/completions", json={}, timeout=600))
+    assert str(outcome) == (
+        "POST /v1/completions: no complete answer within 600s (whole-request deadline)"
+    )
+    assert api_models.requests.exceptions is requests.exceptions
+
+
+def test_every_lm_eval_run_bounds_its_requests_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shipped tasks (evals.lm_eval_shipped) and hub tasks (evals.lm_eval_deadline) alike."""
+    said: list[str] = []
+    cli = types.ModuleType("lm_eval.__main__")
+    cli.cli_evaluate = lambda: said.append("lm-eval")  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "lm_eval", types.ModuleType("lm_eval"))
+    monkeypatch.setitem(sys.modules, "lm_eval.__main__", cli)
+    monkeypatch.setattr(lm_eval_shipped, "index_only_the_include_path", lambda: None)
+    for module in (lm_eval_shipped, lm_eval_deadline):
+        monkeypatch.setattr(module, "bound_each_request", lambda: said.append("bound"))
+        module.main()
+    assert said == ["bound", "lm-eval", "bound", "lm-eval"]
