@@ -16,8 +16,8 @@ from reports.escaping import markdown_text
 
 HEADING = (
     "The result file behind each figure of this report, as a path in the run folder. A "
-    "benchmark point's request rows are beside its file (`_requests.jsonl`); an eval task's "
-    "own lm-eval output is listed with it."
+    "benchmark point's request rows are in the _requests.jsonl file beside it; an eval "
+    "task's own lm-eval output is listed with it."
 )
 RUN_FILES = (  # section, what it holds, file
     ("Metadata", "the model spec and the command of the run", "runtime_spec.json"),
