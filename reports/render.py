@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -107,12 +108,18 @@ def spec_tests_summary(report: Mapping[str, Any]) -> str:
     )
 
 
+def words(table: Any) -> Any:
+    """The renderer for a table of words: in HTML its cells wrap long words (a path, a
+    command) rather than scroll."""
+    return functools.partial(tables.html_table, wrap=True) if table is tables.html_table else table
+
+
 def section_tables(report: Mapping[str, Any], table: Any) -> dict[str, str]:
     """Every table of the report, rendered by `table` (markdown or HTML)."""
     acceptance = report["acceptance"]
     comparison = report.get("comparison")
     return {
-        "metadata_table": table(
+        "metadata_table": words(table)(
             metadata_frame(report["metadata"], markdown=table is tables.markdown_table)
         ),
         "categories_table": table(
@@ -139,7 +146,7 @@ def section_tables(report: Mapping[str, Any], table: Any) -> dict[str, str]:
         "comparison_table": table(tables.comparison_frame(comparison["rows"]))
         if comparison
         else "",
-        "sources_table": table(
+        "sources_table": words(table)(
             sources.sources_frame(
                 sources.source_rows(report), markdown=table is tables.markdown_table
             )

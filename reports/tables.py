@@ -303,14 +303,17 @@ def _coloured_cell(match: re.Match[str]) -> str:
     return f"<td>{''.join(words)}{rest}</td>"
 
 
-def html_table(frame: pd.DataFrame) -> str:
+def html_table(frame: pd.DataFrame, wrap: bool = False) -> str:
+    """The frame as an HTML table in a box it scrolls in when wide; `wrap`: a table of words
+    (metadata, paths) whose cells break long words instead, so a phone shows it whole."""
     if frame.empty:
         return "<p><em>none</em></p>"
+    classes = "table wrap" if wrap else "table"
     if any(isinstance(value, Markup) for value in frame.to_numpy().ravel()):  # a link made safe
         frame = frame.map(lambda value: value if isinstance(value, Markup) else escape(value))
-        table: str = frame.to_html(index=False, escape=False, border=0, classes="table")
+        table: str = frame.to_html(index=False, escape=False, border=0, classes=classes)
     else:
-        table = frame.to_html(index=False, escape=True, border=0, classes="table")
+        table = frame.to_html(index=False, escape=True, border=0, classes=classes)
     table = _CELL.sub(_coloured_cell, table)
     return f'<div class="table-box">{table}</div>'  # a wide table scrolls inside its box
 

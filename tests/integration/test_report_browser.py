@@ -54,6 +54,9 @@ CHARTS = {  # id: the y axis's type; every chart's concurrency axis is a log2 on
 OVERFLOWING = """() => Array.from(document.querySelectorAll('body *'))
   .filter(e => !e.closest('.table-box') && e.getBoundingClientRect().right > innerWidth + 1)
   .map(e => e.tagName + '.' + e.className)"""
+WORD_TABLES = """() => Array.from(document.querySelectorAll('.table-box'))
+  .filter(box => box.querySelector('table.wrap'))
+  .map(box => [box.querySelector('th').innerText, box.scrollWidth > box.clientWidth + 1])"""
 CHART_FACTS = """ids => ids.map(id => {
   const plot = document.getElementById(id);
   return {id, traces: plot.data.map(t => t.name), x: plot._fullLayout.xaxis.type,
@@ -76,6 +79,7 @@ def look_at(page: Page, width: int, height: int, shots: Path) -> dict[str, Any]:
         "verdict_text": page.inner_text("#verdict"),
         "page_width": page.evaluate("document.documentElement.scrollWidth"),
         "overflowing": page.evaluate(OVERFLOWING),
+        "word_tables": page.evaluate(WORD_TABLES),  # [first header, scrolls]
         "charts": page.evaluate(CHART_FACTS, list(CHARTS)),
     }
 
@@ -121,6 +125,10 @@ def test_report_html_reads_at_desktop_and_phone_widths_offline(tmp_path: Path) -
         assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height, name
         assert "NOT ACCEPTED" in facts["verdict_text"]
         assert facts["page_width"] <= width and not facts["overflowing"], (name, facts)
+        assert [(header, scrolls) for header, scrolls in facts["word_tables"]] == [
+            ("Field", False),  # the metadata: a long command or path wraps
+            ("Section", False),  # the result files
+        ], (name, facts["word_tables"])
         charts = {chart["id"]: chart for chart in facts["charts"]}
         for chart_id, y_type in CHARTS.items():
             chart = charts[chart_id]
