@@ -62,9 +62,62 @@ def test_t3k_with_device_ids_and_overrides() -> None:
 def test_galaxy_container() -> None:
     cfg = config_for("Llama-3.3-70B-Instruct", "galaxy")
     assert cfg.environment["MESH_DEVICE"] == "TG"
-    command = list(cfg.command)
-    assert command[command.index("--data-parallel-size") + 1] == "4"
-    assert "FABRIC_1D_RING" in command[command.index("--override-tt-config") + 1]
+    galaxy_ring = {
+        "dispatch_core_axis": "col",
+        "sample_on_device_mode": "all",
+        "fabric_config": "FABRIC_1D_RING",
+        "worker_l1_size": 1344544,
+        "trace_region_size": 215000000,
+    }
+    assert list(cfg.command) == [
+        "--model", "meta-llama/Llama-3.3-70B-Instruct", "--tt-device", "galaxy",
+        "--max-model-len", "131072",
+        "--max-num-seqs", "8",  # 32 users over 4 data-parallel ranks, as upstream
+        "--block-size", "64",
+        "--max-num-batched-tokens", "131072",
+        "--seed", "9472",
+        "--max-log-len", "32",
+        "--data-parallel-size", "4",
+        "--override-tt-config", json.dumps(galaxy_ring),
+    ]  # fmt: skip
+    # upstream's published 0.10.0 image takes no arguments: only a local build runs this
+    assert "0.10.0, before 0.11.0" in cfg.not_pullable
+    assert "TT_MODEL_SPEC_JSON_PATH" in cfg.not_pullable
+
+
+def test_n150_command_exactly() -> None:
+    cfg = config_for("Llama-3.1-8B-Instruct", "n150")
+    assert list(cfg.command) == [
+        "--model", "meta-llama/Llama-3.1-8B-Instruct", "--tt-device", "n150",
+        "--max-model-len", "65536",
+        "--max-num-seqs", "32",
+        "--block-size", "64",
+        "--max-num-batched-tokens", "65536",
+        "--seed", "9472",
+        "--max-log-len", "32",
+        "--override-tt-config", '{"trace_region_size": 52000000}',
+    ]  # fmt: skip
+    assert cfg.not_pullable  # its image is 0.9.0
+
+
+def test_newer_image_takes_upstreams_arguments_and_additional_config() -> None:
+    """A 0.18.0 image: upstream's server arguments in upstream's order (`--service-port` only
+    off 8000), the TT config as vLLM's TT plugin takes it; its published build can be pulled."""
+    cfg = config_for("Llama-3.1-8B-Instruct", "p150", no_auth=True, service_port=8123)
+    assert cfg.image.endswith(":0.18.0-c49bb76-6b4a3a7")
+    assert list(cfg.command) == [
+        "--model", "meta-llama/Llama-3.1-8B-Instruct", "--tt-device", "p150",
+        "--no-auth",
+        "--service-port", "8123",
+        "--max-model-len", "65536",
+        "--max-num-seqs", "32",
+        "--block-size", "64",
+        "--max-num-batched-tokens", "65536",
+        "--seed", "9472",
+        "--max-log-len", "32",
+        "--additional-config", '{"tt": {"trace_region_size": 900000000}}',
+    ]  # fmt: skip
+    assert cfg.not_pullable == ""
 
 
 def test_gpu_container_uses_the_upstream_image_and_gpus() -> None:
@@ -125,8 +178,9 @@ def test_printed_command_references_secrets_without_values(
         "--print-docker-cmd",
     )
     assert result.code == 0, result.err
-    note, command = result.out.split("\n", 1)
+    note, built_here, command = result.out.split("\n", 2)
     assert note == "# export HF_TOKEN VLLM_API_KEY first: their values are not printed"
+    assert built_here.startswith("# runs only where built locally: the published ")
     assert command.startswith("docker run --rm --name llama-3.1-8b-instruct-n150-")
     pasted = subprocess.run(["bash", "-n"], input=result.out, capture_output=True, text=True)
     assert pasted.returncode == 0, f"not a valid shell command: {pasted.stderr}"
@@ -158,3 +212,42 @@ def test_docker_only_flags_need_docker_server(
         *flag,
     )
     assert result.code == 2 and f"{flag[0]} needs --docker-server" in result.err
+
+
+class _EngineWithoutImages:
+    """A Docker engine with no images: records pulls, refuses everything else."""
+
+    def __init__(self) -> None:
+        self.pulled: list[str] = []
+
+    def has_image(self, image: str) -> bool:
+        return False
+
+    def pull(self, image: str, progress: object) -> None:
+        self.pulled.append(image)
+        raise AssertionError("pulled")
+
+
+def test_an_image_before_0_11_is_not_pulled(tmp_path: Path) -> None:
+    """Its published build would take the runner's arguments as its command and not start."""
+    from rich.console import Console
+
+    from workflows.auth import Auth
+    from workflows.errors import SetupError
+    from workflows.servers.docker import DockerServer
+
+    (tmp_path / "dev/tenstorrent").mkdir(parents=True)
+    engine = _EngineWithoutImages()
+    cfg = config_for("Llama-3.3-70B-Instruct", "galaxy")
+    server = DockerServer(
+        cfg,
+        {},
+        Auth(None, "none"),
+        tmp_path / "server.log",
+        Console(file=None),
+        connect=lambda: engine,  # type: ignore[arg-type,return-value]
+        host_root=tmp_path,
+    )
+    with pytest.raises(SetupError, match=r"not on this machine, and the published .*0\.10\.0"):
+        server.start()
+    assert engine.pulled == []

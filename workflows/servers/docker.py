@@ -66,6 +66,12 @@ class DockerServer(Server):
         cfg = host_checked(self.cfg, self._host_root)
         if engine.has_image(cfg.image):
             log.info("image %s is present locally", cfg.image)
+        elif cfg.not_pullable:
+            raise SetupError(
+                f"image {cfg.image} is not on this machine, and {cfg.not_pullable}: build it "
+                "with `python3 scripts/build_images.py`, or pick an image from 0.11.0 on with "
+                "--override-docker-image"
+            )
         else:
             progress = PullProgress(self._console, cfg.image)
             with progress.shown():

@@ -5,7 +5,6 @@ configuration is testable, and `--print-docker-cmd` renders the same data as a `
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -14,6 +13,11 @@ from pathlib import Path
 from workflows.paths import REPO_ROOT
 from workflows.registry.model_spec import Device, Engine, ModelSpec
 from workflows.run_config import RunConfig
+from workflows.servers.image_contract import (
+    no_arguments_reason,
+    published_image_takes_arguments,
+    tt_config_flags,
+)
 from workflows.servers.local_vllm import MESH_DEVICE, tt_environment, vllm_flags
 
 CONTAINER_HOME = "/home/container_app_user"
@@ -21,6 +25,7 @@ CACHE_ROOT = f"{CONTAINER_HOME}/cache_root"
 HUGEPAGES = "/dev/hugepages-1G"
 TT_DEVICE_DIR = "/dev/tenstorrent"
 LABEL_PREFIX = "readiness"
+DEFAULT_PORT = 8000  # the port the images' servers listen on unless told
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class ContainerConfig:
     gpus: bool = False
     interactive: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    # why the image's published build cannot run `command` (so it is not pulled); "" if it can
+    not_pullable: str = ""
 
 
 def api_key_variable(spec: ModelSpec) -> str:
@@ -97,7 +104,17 @@ def container_config(
         ipc_host=tenstorrent or spec.device is Device.GPU,
         gpus=spec.device is Device.GPU,
         interactive=config.interactive,
+        not_pullable=not_pullable(spec),
     )
+
+
+def not_pullable(spec: ModelSpec) -> str:
+    """A Tenstorrent vLLM image before 0.11.0 runs only when built here (see image_contract)."""
+    if not (spec.device.is_tenstorrent and spec.inference_engine is Engine.VLLM):
+        return ""
+    if published_image_takes_arguments(spec.version):
+        return ""
+    return no_arguments_reason(spec.docker_image, spec.version)
 
 
 def server_command(spec: ModelSpec, config: RunConfig) -> tuple[str, ...]:
@@ -113,20 +130,15 @@ def server_command(spec: ModelSpec, config: RunConfig) -> tuple[str, ...]:
             str(config.service_port),
             *vllm_flags(spec.vllm_args),
         )
-    argv = [
-        "--model",
-        spec.hf_repo,
-        "--tt-device" if spec.device.is_tenstorrent else "--device",
-        spec.device.value,
-        "--service-port",
-        str(config.service_port),
-    ]
+    if spec.device.is_tenstorrent and spec.inference_engine is Engine.VLLM:
+        return tt_vllm_command(spec, config)
+    device_flag = "--tt-device" if spec.device.is_tenstorrent else "--device"
+    argv = ["--model", spec.hf_repo, device_flag, spec.device.value]
+    argv += ["--service-port", str(config.service_port)]
     argv += ["--no-auth"] if config.no_auth else []
     argv += ["--disable-trace-capture"] if config.disable_trace_capture else []
     if spec.inference_engine is Engine.VLLM:
         argv += vllm_flags(spec.vllm_args)
-        if spec.override_tt_config:
-            argv += ["--override-tt-config", json.dumps(dict(spec.override_tt_config))]
     else:
         argv += [
             "--max-context",
@@ -134,6 +146,20 @@ def server_command(spec: ModelSpec, config: RunConfig) -> tuple[str, ...]:
             "--parallel",
             str(spec.vllm_args.get("max_num_seqs", spec.max_concurrency)),
         ]
+    return tuple(argv)
+
+
+def tt_vllm_command(spec: ModelSpec, config: RunConfig) -> tuple[str, ...]:
+    """Upstream's arguments, in its order (`--service-port` only off 8000), then the spec's vLLM
+    flags, which the image's server lays over its built-in defaults, the TT config named as the
+    image's vLLM takes it."""
+    argv = ["--model", spec.hf_repo, "--tt-device", spec.device.value]
+    argv += ["--no-auth"] if config.no_auth else []
+    argv += ["--disable-trace-capture"] if config.disable_trace_capture else []
+    if config.service_port != DEFAULT_PORT:
+        argv += ["--service-port", str(config.service_port)]
+    argv += vllm_flags(spec.vllm_args)
+    argv += tt_config_flags(spec.version, spec.override_tt_config)
     return tuple(argv)
 
 
@@ -193,6 +219,8 @@ def docker_run_command(cfg: ContainerConfig) -> str:
         if cfg.secret_names
         else ""
     )
+    if cfg.not_pullable:
+        note += f"# runs only where built locally: {cfg.not_pullable}\n"
     lines = [f"{note}docker run --rm --name {q(cfg.name)}"]
     lines.append("-it --entrypoint bash" if cfg.interactive else "--detach")
     lines += [f"--label {q(f'{key}={value}')}" for key, value in cfg.labels.items()]

@@ -1,7 +1,10 @@
 """Entrypoint of the Tenstorrent server image: vLLM's OpenAI server for one model on one device.
 
-    serve.py --model HF_REPO --tt-device DEVICE [--service-port PORT] [--no-auth]
-             [--disable-trace-capture] [--override-tt-config JSON] [vLLM flags ...]
+    serve.py --model HF_REPO --tt-device DEVICE [--no-auth] [--disable-trace-capture]
+             [--service-port PORT] [--override-tt-config JSON] [vLLM flags ...]
+
+(the runner names the TT config as the pinned vLLM takes it: `--override-tt-config` before
+image 0.15, `--additional-config '{"tt": ...}'` from 0.16, which goes to vLLM unchanged)
 
 The contract the runner's `--docker-server` relies on (the CPU image keeps the same one):
 - the API key comes from $VLLM_API_KEY (vLLM checks it); `--no-auth` serves without one;
