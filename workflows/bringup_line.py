@@ -13,13 +13,17 @@ from rich.console import Console
 from rich.status import Status
 from rich.text import Text
 
+from workflows.redact import redact
+
 PLAIN_EVERY_S = 15.0
 TAIL_BYTES = 4096  # the last line is read from the file's end: a server log grows large
 SHOWN_CHARS = 100  # a log line longer than this is cut, on the live line and the plain one
 
 
 def last_line(path: Path | None) -> str:
-    """The last non-empty line of a log, read from its end; '' when there is none yet."""
+    """The last non-empty line of a log, read from its end, secrets masked (whoever wrote the
+    log: a line cut at SHOWN_CHARS could cut a key where the console's mask would miss it);
+    '' when there is none yet."""
     if path is None:
         return ""
     try:
@@ -29,7 +33,7 @@ def last_line(path: Path | None) -> str:
             text = log.read().decode(errors="replace")
     except OSError:
         return ""
-    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]  # aligned
+    lines = [" ".join(redact(line).split()) for line in text.splitlines() if line.strip()]
     if not lines:
         return ""
     return lines[-1] if len(lines[-1]) <= SHOWN_CHARS else lines[-1][: SHOWN_CHARS - 1] + "…"

@@ -8,6 +8,7 @@ ends with terminate, then kill.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shlex
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from workflows import interrupts
-from workflows.redact import redact
+from workflows.redact import redact, registered_secrets
 
 log = logging.getLogger(__name__)
 Env = Mapping[str, str | None]
@@ -47,9 +48,15 @@ def quoted(argv: Sequence[str]) -> str:
     return redact(shlex.join(argv))
 
 
-def guarded(argv: Sequence[str], grace: float = 10.0) -> list[str]:
-    """`argv` run under workflows/guard.py: it and all it starts end when the runner ends."""
-    return [sys.executable, "-I", str(GUARD), str(os.getpid()), str(grace), "--", *argv]
+def guarded(
+    argv: Sequence[str], grace: float = 10.0, *, with_runner: bool = True, mask: bool = False
+) -> list[str]:
+    """`argv` run under workflows/guard.py: it and all it starts end when the runner ends; with
+    `mask`, its output is copied with the secrets the runner writes to the guard's stdin masked
+    (not `with_runner`, mask only: the command outlives the runner, and the guard becomes it)."""
+    runner = str(os.getpid()) if with_runner else "0"
+    options = ["--mask"] if mask else []
+    return [sys.executable, "-I", str(GUARD), runner, str(grace), *options, "--", *argv]
 
 
 def merged_env(env: Env | None) -> dict[str, str]:
@@ -194,22 +201,37 @@ def start(
     env: Env | None = None,
     cwd: Path | None = None,
     die_with_runner: bool = True,
+    masked: bool = False,
 ) -> ManagedProcess:
     """Start a background process; with `die_with_runner` it runs under the guard, which ends it
-    (and all it started) when the runner ends, however that happens."""
+    (and all it started) when the runner ends, however that happens. `masked`: its log holds
+    none of the secrets registered so far (the guard copies its output, masked, for as long as
+    it runs, also past the runner)."""
     log.debug("$ %s  > %s", quoted(argv), log_path)
+    if die_with_runner or masked:
+        argv_run = guarded(argv, with_runner=die_with_runner, mask=masked)
+    else:
+        argv_run = list(argv)
     with log_path.open("ab") as sink:
         process = subprocess.Popen(
-            guarded(argv) if die_with_runner else list(argv),
+            argv_run,
             cwd=cwd,
             env=merged_env(env),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if masked else subprocess.DEVNULL,
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=_child_setup,
         )
+    if process.stdin is not None:
+        _send_secrets(process.stdin)
     return ManagedProcess(process, argv, log_path)
+
+
+def _send_secrets(stdin: IO[bytes]) -> None:
+    """The runner's secrets to the guard, on a pipe: never in an argument or the environment."""
+    with contextlib.suppress(OSError), stdin:  # the guard ended at once: its status says why
+        stdin.write(json.dumps(sorted(registered_secrets())).encode())
 
 
 def _child_setup() -> None:

@@ -12,6 +12,7 @@ from reports.redaction import (
     redact_data,
     redacting_stream,
     register_secret,
+    registered_secrets,
 )
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "redact_data",
     "redacting_stream",
     "register_secret",
+    "registered_secrets",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 
 from evals.config import EvalTask, eval_config_for
 from evals.lm_eval_command import Endpoint, lm_eval_argv, lm_eval_env, results_files
+from evals.lm_eval_output import mask_output
 from evals.plan import TaskPlan, plan_task
 from evals.repeated import runs_for, sampled, summary_row
 from evals.table import Progress, evals_table, reason_lines
@@ -217,16 +218,19 @@ class EvalsRun:
         output.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         progress = Progress(plan.task.task, self._say)
-        result = command.run(
-            lm_eval_argv(self.python, plan, self.endpoint, output / "lm_eval", tokenizer),
-            env=lm_eval_env(plan, self.endpoint, tokenizer, self.ctx.secrets.get("HF_TOKEN"))
-            | {"PYTHONPATH": str(REPO_ROOT)},
-            cwd=REPO_ROOT,
-            log_path=output / "lm_eval.log",
-            on_line=progress if hook is None else _both(progress, hook),
-            watch=self.ctx.the_server.death_notice,
-            timeout=self.timeout,
-        )
+        try:
+            result = command.run(
+                lm_eval_argv(self.python, plan, self.endpoint, output / "lm_eval", tokenizer),
+                env=lm_eval_env(plan, self.endpoint, tokenizer, self.ctx.secrets.get("HF_TOKEN"))
+                | {"PYTHONPATH": str(REPO_ROOT)},
+                cwd=REPO_ROOT,
+                log_path=output / "lm_eval.log",
+                on_line=progress if hook is None else _both(progress, hook),
+                watch=self.ctx.the_server.death_notice,
+                timeout=self.timeout,
+            )
+        finally:  # a sample quotes the server's answer: an echoed key too (also on Ctrl-C)
+            mask_output([output / "lm_eval", output / "lm_eval.log"])
         row = self._row(plan, result, output)
         return row | {"duration_s": round(time.monotonic() - started, 1)}
 

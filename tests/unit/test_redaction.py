@@ -4,12 +4,19 @@ rebuilt later (issue 19, item 1)."""
 
 from __future__ import annotations
 
+import base64
 import json
+import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
 from rich.console import Console
 
+from evals.lm_eval_command import Endpoint
+from evals.plan import plan_task
 from reports.build import render_run
 from reports.redaction import (
     redact,
@@ -18,12 +25,24 @@ from reports.redaction import (
     register_environment_secrets,
 )
 from reports.results import request_row, write_json, write_jsonl
-from tests.helpers import Emulator, Run, benchmarking_process
+from tests.helpers import (
+    EVAL_TASK,
+    Emulator,
+    Run,
+    benchmarking_process,
+    free_port,
+    wait_for,
+)
 from tests.run_folders import passing_run, spec_check
 from tests.unit.test_spec_tests import run_suite
-from workflows.auth import mint_jwt
+from workflows import command
+from workflows.auth import Auth, mint_jwt
+from workflows.bringup_line import last_line
+from workflows.command import CommandResult
 from workflows.redact import register_secret
 from workflows.servers.docker_engine import _copy_logs
+from workflows.servers.local import LocalProcessServer
+from workflows.workflow_evals import EvalsRun
 
 KEY = "sk-SECRETKEY12345"
 ECHOED = f'{{"error": {{"message": "bad token Bearer {KEY}"}}}}'
@@ -167,3 +186,119 @@ def test_the_reports_workflow_masks_the_key_and_the_token_made_from_it(
     assert result.code == 5, result.out + result.err  # not accepted: the check failed
     assert files_holding(token, run / "report") == []
     assert token not in result.out + result.err
+
+
+ODD_KEY = 'sk-"quo\\te\u00e9/+ KEY12345'  # JSON-escaped, URL-encoded and base64 all differ
+
+
+@pytest.mark.parametrize("key", [KEY, ODD_KEY], ids=["plain", "json-special"])
+def test_a_key_sent_back_encoded_is_masked(key: str) -> None:
+    """A server may echo the key URL-encoded (a query string), JSON-escaped (a body quoted in a
+    message, once or twice) or base64 (alone, URL-safe, or in basic auth's `user:key`): only
+    the literal key used to be masked."""
+    register_secret(key)
+    forms = [
+        quote(key, safe=""),
+        quote_plus(key),
+        json.dumps(key)[1:-1],
+        json.dumps(json.dumps(key)[1:-1])[1:-1],
+        base64.b64encode(key.encode()).decode(),
+        base64.urlsafe_b64encode(key.encode()).decode(),
+    ]
+    for user in ("", "a", "ab", "alice"):  # each offset of the key in a 3-byte group
+        forms.append(base64.b64encode(f"{user}:{key}".encode()).decode())
+    for form in forms:
+        shown = redact(f"error: token {form} refused")
+        assert shown.endswith("*** refused"), (form, shown)  # to its end: no tail of the key
+        assert len(shown) <= len("error: token YWxpY2U6*** refused"), (form, shown)
+
+
+def test_masking_json_text_keeps_it_json() -> None:
+    """A key with a quote and a backslash in a JSON document, whole or cut inside an escape: the
+    masked text still parses (report.json, lm-eval's files are masked as text too)."""
+    register_secret(ODD_KEY)
+    document = {"answer": f"{ODD_KEY} {ODD_KEY[:9]}", "inner": json.dumps({"k": ODD_KEY})}
+    for ascii_only in (True, False):
+        text = redact(json.dumps(document, ensure_ascii=ascii_only))
+        assert json.loads(text) == {"answer": "*** ***", "inner": '{"k": "***"}'}
+
+
+def test_lm_evals_own_files_are_masked_when_it_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lm-eval writes its results and samples itself: a sample holds the server's answer word
+    for word, an echoed key too. They are rewritten masked, still JSON, before they are read."""
+    register_secret(KEY)
+    register_secret(ODD_KEY)
+    output = tmp_path / "evals" / "qa"
+    results = output / "lm_eval" / "org__model" / "results_2026-12-05T18-00-00.json"
+    samples = results.with_name("samples_qa_2026-12-05T18-00-00.jsonl")
+    clean = results.with_name("samples_other.jsonl")
+
+    def lm_eval(argv: list[str], **options: Any) -> CommandResult:
+        """What lm-eval leaves: its files, and a log line holding the key JSON-escaped."""
+        results.parent.mkdir(parents=True)
+        results.write_text(json.dumps({"config": {"model_args": f"api_key={KEY}"}}, indent=2))
+        rows = [
+            {"doc_id": n, "resps": [[f"my key is {key}"]]} for n, key in enumerate([KEY, ODD_KEY])
+        ]
+        samples.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+        clean.write_text('{"doc_id": 0,   "resps": []}\n')
+        (output / "lm_eval.log").write_text(f"request body: {json.dumps({'key': ODD_KEY})}\n")
+        return CommandResult(tuple(argv), 1, "lm-eval failed")
+
+    monkeypatch.setattr(command, "run", lm_eval)
+    evals_run = object.__new__(EvalsRun)
+    evals_run.folder = tmp_path / "evals"
+    evals_run.endpoint = Endpoint("http://127.0.0.1:8000", "org/model", KEY)
+    evals_run.timeout = 60.0
+    evals_run.ctx = SimpleNamespace(  # type: ignore[assignment]
+        pythons={"evals": Path("python")},
+        secrets={},
+        console=Console(file=redacting_stream()),
+        the_server=SimpleNamespace(death_notice=lambda: None),
+        the_folder=SimpleNamespace(path=tmp_path),
+    )
+    row = evals_run._run_task(plan_task(EVAL_TASK, "vllm", 4096, 8, None, {}), None)
+    assert row["files"]["results"] == str(results.relative_to(tmp_path))
+    for key in (KEY, ODD_KEY, json.dumps(ODD_KEY)[1:-1]):
+        assert files_holding(key, tmp_path) == [], key
+    assert json.loads(results.read_text()) == {"config": {"model_args": "api_key=***"}}
+    masked = [json.loads(line) for line in samples.read_text().splitlines()]
+    assert [row["resps"] for row in masked] == [[["my key is ***"]], [["my key is ***"]]]
+    assert clean.read_text() == '{"doc_id": 0,   "resps": []}\n', "a file without one: as it was"
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["with-the-run", "kept-running"])
+def test_a_local_servers_log_never_holds_the_key(tmp_path: Path, kept: bool) -> None:
+    """server.log of a --local-server run is the process's own output: a server that prints the
+    key it was given (or one a client sent, URL-encoded) wrote it there as is. The guard copies
+    the output masked, also for a server kept running past the runner (`server` workflow)."""
+    register_secret(KEY)
+    printer = (
+        "import os, sys, urllib.parse; key = os.environ['LLAMA_API_KEY']; print(os.getpid()); "
+        "print('api key:', key); print('GET /v1?key=' + urllib.parse.quote(key), flush=True); "
+        "sys.stdout.write('progress 50%\\r' + key + '\\r'); sys.stdout.flush()"
+    )
+    log = tmp_path / "server.log"
+    server = LocalProcessServer(
+        [sys.executable, "-c", printer],
+        {"LLAMA_API_KEY": KEY},
+        "127.0.0.1",
+        free_port(),
+        Auth(KEY, "generated"),
+        log,
+        detach=kept,
+    )
+    server.start()
+    try:
+        assert server.process is not None and server.process.wait(timeout=30) == 0
+    finally:
+        server.stop()
+    # kept: the copier is a process of its own, which may write the last line a moment later
+    assert wait_for(lambda: log.read_bytes().endswith(b"\r***\r"), 10), log.read_bytes()
+    pid, shown = log.read_bytes().split(b"\n", 1)
+    assert shown == b"api key: ***\nGET /v1?key=***\nprogress 50%\r***\r"
+    if kept:  # the pid the runner prints to stop it (`kill PID`) is the server's own
+        assert int(pid) == server.pid
+    assert last_line(log) == "***"

@@ -50,6 +50,7 @@ class LocalProcessServer(Server):
                 env=self.env,
                 log_path=self.log_path_or_fail(),
                 die_with_runner=not self.detach,
+                masked=True,  # a key the server prints or is sent never reaches server.log
             )
 
     def log_path_or_fail(self) -> Path:
