@@ -17,7 +17,7 @@ from reports.html_report import render_html
 from reports.redaction import redact, redact_data
 from reports.render import render_csv, render_junit, render_markdown
 from reports.report_document import report_document
-from reports.results import write_atomic
+from reports.results import write_all_atomic
 from reports.run_data import load_run
 from reports.trends import trends
 
@@ -73,8 +73,7 @@ def render_run(
         "junit": ("junit.xml", render_junit(report)),
         "csv": ("benchmarks.csv", render_csv(report)),
     }
-    files = {}
-    for what, (name, text) in texts.items():
-        write_atomic(out / name, redact(text))  # a server may have echoed a secret
-        files[what] = out / name
+    files = {what: out / name for what, (name, _) in texts.items()}
+    # all five or none (a full disk): a set half new, half old would disagree with itself
+    write_all_atomic({out / name: redact(text) for name, text in texts.values()})
     return Rendered(report, files)

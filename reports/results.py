@@ -119,6 +119,37 @@ def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
         raise WriteError(path, error) from error
 
 
+def write_all_atomic(texts: Mapping[Path, str]) -> None:
+    """Write a set of files (a report's md, html, json...) all or none: each to a temp file
+    first, and only when every one was written, each renamed into place. A failed write (a full
+    disk) leaves the earlier set as it was and no temp file, and names the file it could not
+    write."""
+    written: dict[Path, str] = {}
+    try:
+        for path, text in texts.items():
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                written[path] = _written_temp(path, text)
+            except OSError as error:
+                raise WriteError(path, error) from error
+        for path, temp in written.items():
+            os.replace(temp, path)
+    finally:
+        for temp in written.values():
+            Path(temp).unlink(missing_ok=True)
+
+
+def _written_temp(path: Path, text: str) -> str:
+    fd, temp = _new_temp_file(path, None)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return temp
+
+
 def _write_then_rename(path: Path, text: str, mode: int | None) -> None:
     fd, temp = _new_temp_file(path, mode)
     try:

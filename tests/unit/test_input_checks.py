@@ -296,6 +296,33 @@ def test_a_full_disk_is_one_line_naming_the_file_and_leaves_nothing_half_written
     assert list((folder / "report").iterdir()) == [], "a temp file or a report was left"
 
 
+def test_a_report_set_is_replaced_whole_or_not_at_all(
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills as report.html is written: report.json and report.md, written before it,
+    must not be the new run's beside the old html (a set that disagrees with itself)."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    folder = passing_run(tmp_path / "run")
+    assert reports_of(run_cli, folder).code == 0
+    before = {path.name: path.read_bytes() for path in (folder / "report").iterdir()}
+    real = results._new_temp_file
+
+    def html_on_full_disk(path: Path, mode: int | None) -> tuple[int, str]:
+        fd, temp = real(path, mode)
+        if path.name != "report.html":
+            return fd, temp
+        os.close(fd)
+        return os.open("/dev/full", os.O_WRONLY), temp
+
+    monkeypatch.setattr(results, "_new_temp_file", html_on_full_disk)
+    passing_run(folder, points=[Measured(ttft_ms=85.0)])  # new figures to report
+    result = reports_of(run_cli, folder)
+    assert result.code == 3 and "cannot write" in result.err and "report.html" in result.err
+    after = {path.name: path.read_bytes() for path in (folder / "report").iterdir()}
+    assert after == before, "every file of the set is the earlier one, and no temp file is left"
+
+
 def test_a_full_disk_under_a_requirements_file_leaves_no_requirements_json(
     run_cli: Run, tmp_path: Path, fill_disk: Callable[[], None]
 ) -> None:
