@@ -85,8 +85,12 @@ def measure(checkout: Path, port: int, label: str, env: dict[str, str] | None = 
         timeout=3600,
     )
     ended = time.monotonic()
-    verdict = next(
-        (line for line in result.stdout.splitlines() if line.startswith("release report:")),
+    verdict = next(  # the verdict panel's first line, inside its border
+        (
+            line.strip("│ ")
+            for line in result.stdout.splitlines()
+            if line.strip("│ ").startswith("release report:")
+        ),
         "no verdict",
     )
     run_log = (logs / "latest").resolve() / "run.log"
