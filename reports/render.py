@@ -29,6 +29,7 @@ METADATA_ROWS = (
     ("tt-metal commit", "tt_metal_commit"),
     ("vLLM commit", "vllm_commit"),
     ("Docker image", "docker_image"),
+    ("Docker image id", "docker_image_id"),
     ("Server", "server_mode"),
     ("Status", "model_status"),
     ("Eval limit", "limit_samples_mode"),
@@ -72,19 +73,27 @@ def verdict_line(report: Mapping[str, Any]) -> str:
     return f"NOT ACCEPTED ⛔ ({counted}{', ' + also if also else ''})"
 
 
+DOCKER_ROWS = ("docker_image", "docker_image_id")
+
+
 def metadata_frame(meta: Mapping[str, Any], markdown: bool = True) -> pd.DataFrame:
-    """The run's metadata, a row per field it has; the Docker image only when the server ran
-    in it (a local process or an external server did not)."""
+    """The run's metadata, a row per field it has; the Docker image, with where it came from,
+    only when the server ran in it (a local process or an external server did not)."""
     rows = [
-        {
-            "Field": label,
-            "Value": f"`{meta[key]}`" if key == "run_command" and markdown else meta[key],
-        }
+        {"Field": label, "Value": _metadata_value(meta, key, markdown)}
         for label, key in METADATA_ROWS
         if meta.get(key) not in (None, "")
-        and (key != "docker_image" or meta.get("server_mode") == "docker")
+        and (key not in DOCKER_ROWS or meta.get("server_mode") == "docker")
     ]
     return pd.DataFrame(rows)
+
+
+def _metadata_value(meta: Mapping[str, Any], key: str, markdown: bool) -> Any:
+    if key == "run_command" and markdown:
+        return f"`{meta[key]}`"
+    if key == "docker_image" and meta.get("docker_image_origin"):
+        return f"{meta[key]} ({meta['docker_image_origin']})"
+    return meta[key]
 
 
 def spec_tests_summary(report: Mapping[str, Any]) -> str:

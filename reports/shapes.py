@@ -61,6 +61,7 @@ def check_runtime_spec(document: Mapping[str, Any], path: Path) -> None:
     _object(document, path, "model_spec")
     if "run_config" in document:
         _object(document, path, "run_config")
+    _optional_object(document, path, "docker_image_used")
 
 
 def check_point(document: Mapping[str, Any], path: Path) -> None:

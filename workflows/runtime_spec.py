@@ -33,6 +33,8 @@ class RuntimeSpec:
     config: dict[str, Any]
     engine_version: str | None = None  # what the engine says of itself, once it is built
     served_model: str | None = None  # the name the server answers to, once it is checked
+    # the image a container ran (id, digests, origin), once created; None: no container
+    docker_image_used: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         document = {
@@ -46,6 +48,7 @@ class RuntimeSpec:
             "served_model": self.served_model,
             "server_mode": self.server_mode,
             "service_port": self.service_port,
+            "docker_image_used": self.docker_image_used,
             "command": redact(str(self.config.get("command", ""))),
             "host": host_facts(),
             "model_spec": thaw(self.spec),

@@ -149,7 +149,10 @@ def start_server(ctx: RunContext) -> RunContext:
         log.info(
             "starting the %s server on %s", ctx.the_spec.inference_engine.value, server.base_url
         )
-    server.start()
+    try:
+        server.start()
+    finally:  # a container that was created but would not start still says what it ran
+        ctx = record_image(ctx, server)
     if server.serves_on_start:
         log.info("waiting up to %s for the server to be ready", wait.describe())
         with BringUpLine(ctx.console, server.log_path, wait.seconds) as line:
@@ -158,6 +161,15 @@ def start_server(ctx: RunContext) -> RunContext:
         check_credentials(server)
     interrupts.check()
     return ctx.with_(server=server)
+
+
+def record_image(ctx: RunContext, server: Server) -> RunContext:
+    """The image a container runs (its id, digests and origin) joins runtime_spec.json; a local
+    process or an external server ran none."""
+    if server.image_used is None:
+        return ctx
+    used = server.image_used.to_json()
+    return _save_runtime(ctx, dataclasses.replace(ctx.the_runtime, docker_image_used=used))
 
 
 def expected_model(ctx: RunContext) -> str:

@@ -8,11 +8,14 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflows import interrupts
 from workflows.auth import Auth
 from workflows.errors import ExitCode, ServerError, SetupError
+
+if TYPE_CHECKING:
+    from workflows.servers.image_origin import ImageUsed
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
@@ -22,6 +25,7 @@ TAIL_LINES = 20
 
 class Server(ABC):
     serves_on_start = True  # False: started for a person to work in (`-it` shell), no HTTP wait
+    image_used: ImageUsed | None = None  # the image a container runs, once it is created
 
     def __init__(self, base_url: str, auth: Auth, log_path: Path | None) -> None:
         self.base_url = base_url.rstrip("/")

@@ -19,6 +19,7 @@ from workflows.errors import ExitCode, ServerError, SetupError
 from workflows.servers.base import Server
 from workflows.servers.docker_config import HUGEPAGES, LABEL_PREFIX, TT_DEVICE_DIR, ContainerConfig
 from workflows.servers.docker_engine import Container, DockerEngine
+from workflows.servers.image_origin import ImageUsed, describe, image_used
 from workflows.servers.local import client_host, ensure_port_free
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class DockerServer(Server):
         connect: Callable[[], DockerEngine] = DockerEngine.connect,
         host_root: Path = Path("/"),
         outlives_runner: bool = False,
+        recipe_folder: str | None = None,
     ) -> None:
         super().__init__(f"http://{client_host(cfg.host_ip)}:{cfg.host_port}", auth, log_path)
         self.cfg = cfg
@@ -47,6 +49,7 @@ class DockerServer(Server):
         self._outlives_runner = outlives_runner or cfg.interactive
         self._reaper: command.ManagedProcess | None = None
         self.container: Container | None = None
+        self._recipe_folder = recipe_folder  # docker/<recipe> the spec's image is built from
 
     @property
     def started_by_runner(self) -> bool:
@@ -81,6 +84,7 @@ class DockerServer(Server):
             refuse_taken_port(engine, cfg)
         with interrupts.deferred():
             self.container = engine.create(cfg, self._secrets)
+            self.image_used = self._image_of(self.container)
             if not self._outlives_runner:
                 self._reaper = start_reaper(engine.host, self.container, self.log_path_or_fail())
             if not cfg.interactive:
@@ -88,6 +92,17 @@ class DockerServer(Server):
         log.info("container %s from %s", self.container.name, cfg.image)
         if not cfg.interactive:
             self.container.stream_logs(self.log_path_or_fail())
+
+    def _image_of(self, container: Container) -> ImageUsed:
+        """The image the container was created from, as the engine knows it: id, registry
+        digests, and our recipe label if this repo built it."""
+        assert self._engine is not None
+        facts = self._engine.image_facts(container.image_id or self.cfg.image)
+        used = image_used(
+            self.cfg.image, facts.image_id, facts.repo_digests, facts.labels, self._recipe_folder
+        )
+        log.info("image %s", describe(used))
+        return used
 
     def log_path_or_fail(self) -> Path:
         assert self.log_path is not None

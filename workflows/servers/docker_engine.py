@@ -11,6 +11,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,7 @@ class Container:
         self._handle = handle
         self.name: str = handle.name
         self.id: str = handle.id
+        self.image_id: str | None = (handle.attrs or {}).get("Image")  # sha256:..., as created
         self._log_thread: threading.Thread | None = None
 
     def exit_code(self) -> int | None:
@@ -214,6 +216,13 @@ def _copy_logs(handle: Any, path: Path) -> None:
         log.debug("container log stream ended: %s", error)
 
 
+@dataclass(frozen=True)
+class ImageFacts:
+    image_id: str  # sha256:...
+    repo_digests: tuple[str, ...]  # repo@sha256:..., one per registry repository it came from
+    labels: Mapping[str, str]
+
+
 class DockerEngine:
     def __init__(self, client: Any, host: str) -> None:
         self._client = client
@@ -257,6 +266,12 @@ class DockerEngine:
         except docker.errors.ImageNotFound:
             return None
         return labels.get(key)
+
+    def image_facts(self, image: str) -> ImageFacts:
+        """A local image's id, registry digests and labels (`image`: a reference or an id)."""
+        attrs = self._client.images.get(image).attrs
+        labels = (attrs.get("Config") or {}).get("Labels") or {}
+        return ImageFacts(str(attrs["Id"]), tuple(attrs.get("RepoDigests") or ()), dict(labels))
 
     def pull(self, image: str, on_progress: Callable[[str, int, int], None]) -> None:
         """Download the image, reporting each layer's bytes done and total."""

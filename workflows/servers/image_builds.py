@@ -20,7 +20,8 @@ DOCKER_DIR = REPO_ROOT / "docker"
 DEFAULT_CPU_BASE = "python:3.11-slim-bookworm"
 TT_METAL_BASE = "ghcr.io/tenstorrent/tt-metal/tt-metalium-ubuntu-22.04-release-amd64"
 ENGINE_PACKAGE = "xllamacpp"
-RECIPE_LABEL = "readiness.recipe"
+RECIPE_LABEL = "readiness.recipe"  # the recipe digest of an image built here
+RECIPE_FOLDER_LABEL = "readiness.recipe.folder"  # docker/<recipe>, the folder it was built from
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from workflows.servers.docker_config import (
     tt_devices,
 )
 from workflows.servers.external import ExternalServer
+from workflows.servers.image_builds import recipe_for
 from workflows.servers.image_reference import check_image_reference
 from workflows.servers.local import LocalProcessServer
 from workflows.servers.local_vllm import check_local_vllm, local_vllm_command
@@ -175,7 +176,14 @@ def _docker_server(ctx: RunContext, keep: bool) -> DockerServer:
         ctx.the_folder.server_log,
         ctx.console,
         outlives_runner=keep,
+        recipe_folder=recipe_folder(spec),
     )
+
+
+def recipe_folder(spec: ModelSpec) -> str | None:
+    """The docker/ folder that builds the spec's image here, if this repo owns a recipe for it."""
+    recipe = recipe_for(spec)
+    return None if recipe is None else f"docker/{recipe}"
 
 
 def container_secrets(ctx: RunContext) -> dict[str, str]:
