@@ -30,6 +30,7 @@ import requests
 from tests.helpers import REPO_ROOT, free_port, read_until, runner, shown_log_tail, wait_for
 from workflows.errors import SetupError
 from workflows.servers.docker_engine import DockerEngine
+from workflows.servers.image_builds import RECIPE_LABEL
 
 pytestmark = pytest.mark.integration
 MODEL = "SmolLM2-135M-Instruct"
@@ -132,6 +133,10 @@ def test_server_workflow_leaves_a_container_that_answers_chat(
     assert code == 0, output
     [name] = containers_of(engine, run_id)
     assert f"docker logs -f {name}" in output and f"docker rm -f {name}" in output
+    used = json.loads((tmp_path / "latest" / "runtime_spec.json").read_text())["docker_image_used"]
+    assert used["id"] == engine.image_facts(CPU_IMAGE).image_id, "the image that ran, by id"
+    assert (used["origin"], used["recipe_folder"]) == ("built here", "docker/cpu")
+    assert used["recipe_digest"] == engine.image_label(CPU_IMAGE, RECIPE_LABEL)
     token = (tmp_path / "latest" / "api_token").read_text().strip()
     answer = requests.post(
         f"http://127.0.0.1:{port}/v1/chat/completions",
