@@ -78,7 +78,9 @@ def plan_for(
     )
     longest = max((p.output_tokens for p in prompts), default=0)
     timeout = ctx.settings.request_timeout_s(longest)
-    return driver.Plan(ctx.target, requests, concurrency, request_timeout_s=timeout)
+    return driver.Plan(
+        ctx.target, requests, concurrency, request_timeout_s=timeout, model=ctx.model
+    )
 
 
 def point_path(ctx: Context, point: Point, prefix: str | None = None) -> Path:
@@ -342,6 +344,7 @@ def _request_row(result: RequestResult, start_ns: int) -> dict[str, object]:
         client_output_tokens=result.client_output_tokens,
         ttft_ms=result.ttft_ms,
         first_chunk_ms=result.first_chunk_ms,
+        response_model=result.response_model,
         tpot_ms=result.tpot_ms,
         e2el_ms=result.e2el_ms,
         itl_ms=result.itl_ms,

@@ -92,7 +92,8 @@ async def _send(replay: Replay, prompt: Prompt, index: int) -> tuple[RequestResu
     body = request_body(replay.ctx.model, prompt, CHAT, settings.ignore_eos)
     payload = http_request(replay.ctx.target, CHAT, body, f"{replay.tag}-{index}")
     raw = await driver.send_one(replay.pool, payload, replay.limits)  # due now: no queue
-    result = build_result(index, raw, raw.sent_ns, 0, driver.count_words)
+    model = replay.ctx.model
+    result = build_result(index, raw, raw.sent_ns, 0, driver.count_words, model)
     return result, answer_text(raw) if result.success else None
 
 

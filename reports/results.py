@@ -32,6 +32,7 @@ REQUEST_ROW_KEYS = (
     "client_output_tokens",
     "ttft_ms",
     "first_chunk_ms",
+    "response_model",  # the `model` the stream's first chunk named (our generator's rows)
     "tpot_ms",
     "e2el_ms",
     "itl_ms",

@@ -348,7 +348,7 @@ def context(url: str, out: Path, kind: str = "benchmark", **args: object) -> ben
     """A run context for bench.run_point against `url`, words as tokens (the emulator's)."""
     settings = settings_from({"warmups": 0} | args)
     target = Target.from_url(url, {})
-    return bench.Context(target, "emulator", settings, WordTokenizer(), out, IDENTITY, kind)
+    return bench.Context(target, SPEC_REPO, settings, WordTokenizer(), out, IDENTITY, kind)
 
 
 # A registry of made-up models for the runner's flag and lifecycle tests.

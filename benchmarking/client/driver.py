@@ -49,6 +49,7 @@ class Plan:
     request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S  # each request, from its send
     deadline_s: float | None = None  # the whole plan, from the start; None: derived
     send_until_s: float | None = None  # a timed point: no request is sent after this
+    model: str | None = None  # the served model: a stream naming another fails; None: unchecked
 
     def resolved_deadline_s(self) -> float:
         """Given, or the last arrival plus, per wave of concurrent requests, one request timeout
@@ -278,7 +279,7 @@ def execute(plan: Plan, start_clock: StartClock, tally: Tally | None = None) -> 
         gc.enable()
         gc.unfreeze()
     results = [
-        build_result(p.index, raw, scheduled, p.prompt_tokens, count_words)
+        build_result(p.index, raw, scheduled, p.prompt_tokens, count_words, plan.model)
         for p, raw, scheduled in sent
     ]
     return RunOutcome(sorted(results, key=lambda r: r.index), start_ns, wake)

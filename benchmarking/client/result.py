@@ -31,6 +31,7 @@ class RequestResult:
     itl_ms: list[float] = field(default_factory=list)
     e2el_ms: float | None = None
     token_ns: list[int] = field(default_factory=list)
+    response_model: str | None = None  # the `model` the stream's first chunk named
 
     @property
     def output_tokens(self) -> int:
@@ -51,15 +52,22 @@ class RequestResult:
 
 
 def build_result(
-    index: int, raw: RawResponse, scheduled_ns: int, prompt_tokens: int, count: TokenCounter
+    index: int,
+    raw: RawResponse,
+    scheduled_ns: int,
+    prompt_tokens: int,
+    count: TokenCounter,
+    model: str | None = None,
 ) -> RequestResult:
     """Never raises: whatever the server sent, or failed to send, becomes a result; one that is
-    not a complete, well-formed answer is a failed one, with the reason."""
+    not a complete, well-formed answer is a failed one, with the reason, as is one whose first
+    chunk names another model than `model` (the served one; None: not checked)."""
     result = RequestResult(index, False, raw.error, scheduled_ns, raw.sent_ns, prompt_tokens)
     if raw.unframed:
         return result
     try:
         _read(result, raw, count)
+        _check_model(result, model)
     except MalformedResponse as error:
         result.error = result.error or f"malformed response: {error}"
     except Exception as error:  # anything unforeseen in a response is still data, not a crash
@@ -93,6 +101,15 @@ def _read_stream(
     result.success = result.error is None
 
 
+def _check_model(result: RequestResult, model: str | None) -> None:
+    """A stream whose first chunk names another model was answered by another model (or a proxy
+    routed it to one): not the evidence asked for, so a failed request. A chunk without `model`
+    is not judged (the spec tests' response_model check is)."""
+    named = result.response_model
+    if model is not None and named is not None and named != model and result.error is None:
+        result.error = f"answered as {named}, not {model}"
+
+
 def _excerpt(body: bytes, most: int = 120) -> str:
     """The body's first characters, on one line, marked where it was cut."""
     text = " ".join(body.decode(errors="replace").split())
@@ -115,6 +132,8 @@ def _apply_events(
         if event is None:
             result.error = result.error or f"malformed event in the stream: {payload[:80]!r}"
             return False
+        if result.response_model is None:  # the first chunk naming one, then a field test
+            result.response_model = _model(event)
         if "error" in event:
             result.error = f"error in stream: {_message(payload)}"
             return False
@@ -157,6 +176,11 @@ def _usage(result: RequestResult, event: Mapping[str, Any]) -> int | None:
     if isinstance(details, dict) and _count(details.get("cached_tokens")) is not None:
         result.cached_tokens = _count(details.get("cached_tokens"))
     return result.server_output_tokens
+
+
+def _model(event: Mapping[str, Any]) -> str | None:
+    model = event.get("model")
+    return model if isinstance(model, str) else None
 
 
 def _count(value: object) -> int | None:

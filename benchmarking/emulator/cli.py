@@ -118,6 +118,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="answer a generation request naming another model than --model with HTTP 404",
     )
     parser.add_argument(
+        "--answer-as",
+        metavar="NAME",
+        help="list --model in /v1/models but name NAME as the `model` of every completions, "
+        "chat and responses answer, streamed or not (a proxy routing to another model)",
+    )
+    parser.add_argument(
         "--record-prompts",
         action="store_true",
         help="keep each generation request's messages (chat) or prompt in its record "
@@ -162,6 +168,7 @@ async def serve(args: argparse.Namespace) -> None:
     emulator.refuse_unknown_models = args.refuse_unknown_models
     emulator.answer_key = AnswerKey(args.answer_key)
     emulator.record_prompts = args.record_prompts
+    emulator.answer_as = args.answer_as
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: HttpProtocol(emulator.handle), args.host, args.port, backlog=4096

@@ -104,6 +104,12 @@ class Emulator:
         self.refuse_unknown_models = False  # another model than self.model: HTTP 404
         self.record_prompts = False  # keep each request's messages or prompt in its record
         self.answer_key = AnswerKey()  # the answers it knows (--answer-key)
+        self.answer_as: str | None = None  # generation answers name this model (--answer-as)
+
+    @property
+    def answering(self) -> str:
+        """The `model` its generation answers carry: the one it lists, unless --answer-as."""
+        return self.answer_as or self.model
 
     def handle(self, request: Request, response: Response) -> None:
         key_needed = self.api_key and (request.path != "/health" or self.key_on_health)
@@ -139,7 +145,7 @@ class Emulator:
             return self._generate(request, response, chat=request.path.endswith("chat/completions"))
         if route == ("POST", "/v1/responses"):
             self.served += 1
-            return answer_responses(response, request.body, self.model, str(self.served))
+            return answer_responses(response, request.body, self.answering, str(self.served))
         return response.json(404, {"error": {"message": f"no route {request.path}"}})
 
     def _generate(self, request: Request, response: Response, chat: bool) -> None:
@@ -187,13 +193,13 @@ class Emulator:
             or tuple(spoken_words(body, max_tokens, self.vocabulary.word)),
         )
         if body.get("stream") and chat and structured.shaped(body):
-            head = {"id": record.request_id, "object": _object(True, True), "model": self.model}
+            head = {"id": record.request_id, "object": _object(True, True), "model": self.answering}
             return structured.stream(response, head, structured.message(body))
         if not body.get("stream"):
             return self._whole(job)
         if self.timing.stream_reply != "tokens":
             record.error = f"answered as --stream-reply {self.timing.stream_reply}"
-            return answer_broken(self.timing.stream_reply, response, self.model)
+            return answer_broken(self.timing.stream_reply, response, self.answering)
         self.queue.append(job)
         self._admit()
 
@@ -271,7 +277,7 @@ class Emulator:
             {
                 "id": job.record.request_id,
                 "object": _object(job.chat),
-                "model": self.model,
+                "model": self.answering,
                 "choices": structured.shaped_choices(
                     job.body, job.chat, choices(job.body, job.chat, said)
                 ),
@@ -350,7 +356,7 @@ class Stream:
                     {
                         "id": job.record.request_id,
                         "object": _object(job.chat, True),
-                        "model": self.emulator.model,
+                        "model": self.emulator.answering,
                         "choices": [],
                         "usage": usage,
                     }
@@ -378,7 +384,7 @@ class Stream:
             {
                 "id": self.job.record.request_id,
                 "object": "text_completion",
-                "model": self.emulator.model,
+                "model": self.emulator.answering,
                 "choices": [{"index": 0, "text": text, "finish_reason": finish_reason}],
             }
         )
@@ -388,7 +394,7 @@ class Stream:
             {
                 "id": self.job.record.request_id,
                 "object": "chat.completion.chunk",
-                "model": self.emulator.model,
+                "model": self.emulator.answering,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
             }
         )

@@ -33,6 +33,7 @@ CHECKS = tuple(
         basic.completions_stream,
         basic.chat,
         basic.chat_stream,
+        basic.response_model,
         basic.max_tokens_exact,
         basic.stop_sequences,
         basic.n_choices,

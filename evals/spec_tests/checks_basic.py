@@ -69,6 +69,32 @@ def chat_stream(suite: Suite) -> Evidence:
     return streamed(suite.client.stream(CHAT, {"messages": MESSAGES, "max_tokens": 16}))
 
 
+def response_model(suite: Suite) -> Evidence:
+    """Every completions and chat answer, streamed (each chunk) or not, names in `model` the
+    model the run expects, exactly as /v1/models must list it: a server, or a proxy before it,
+    that lists the expected model and answers as another fails."""
+    expected, asked = suite.client.model, {"max_tokens": 4, "temperature": 0}
+    named: dict[str, list[object]] = {
+        "completions": [suite.complete(**asked).get("model")],
+        "chat": [suite.chat(**asked).get("model")],
+        "completions_stream": suite.client.stream(COMPLETIONS, {"prompt": PROMPT, **asked}).models,
+        "chat_stream": suite.client.stream(CHAT, {"messages": MESSAGES, **asked}).models,
+    }
+    wrong = {name: models for name, models in named.items() if models != [expected]}
+    others = {_said(m) for models in wrong.values() for m in models or [None]} - {repr(expected)}
+    expect(
+        not wrong,
+        f"the server lists {expected!r} but answered as {', '.join(sorted(others))} "
+        f"({', '.join(wrong)})",
+        {"expected": expected, "named": named},
+    )
+    return {"expected": expected, "named": named}
+
+
+def _said(model: object) -> str:
+    return "no model" if model is None else repr(model)
+
+
 def max_tokens_exact(suite: Suite) -> Evidence:
     """With EOS ignored, exactly max_tokens come back, on both endpoints."""
     sent = suite.eos_ignored(24)

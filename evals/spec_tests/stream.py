@@ -23,9 +23,12 @@ class StreamReply:
     errors: list[str] = field(default_factory=list)
     # tool calls by their index, assembled from the deltas: id, name, arguments (a JSON text)
     tool_calls: dict[int, dict[str, str]] = field(default_factory=dict)
+    models: list[object] = field(default_factory=list)  # each distinct `model` the chunks named
 
     def add(self, event: dict[str, Any]) -> None:
         self.events += 1
+        if "model" in event and event["model"] not in self.models:
+            self.models.append(event["model"])
         if "error" in event:
             self.errors.append(str(event["error"].get("message", event["error"])))
         self.usage = event.get("usage") or self.usage

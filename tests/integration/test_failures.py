@@ -153,6 +153,38 @@ def test_a_server_of_another_model_stops_the_run_before_any_request(tmp_path: Pa
     assert json.loads(point.read_text())["served_model"] == other
 
 
+def test_a_server_that_answers_as_another_model_fails_the_run(tmp_path: Path) -> None:
+    """A server, or a proxy before it, that lists the spec's model in /v1/models and answers as
+    another used to pass: only /v1/models was asked. The spec tests' response_model check fails
+    naming both, and every benchmark request answered as another model is a failed one."""
+    spec_model, other = "HuggingFaceTB/SmolLM2-135M-Instruct", "other/model"
+    emulator, url = start_emulator(
+        "--model", spec_model, "--ttft-ms", "5", "--itl-ms", "1", "--answer-as", other
+    )  # fmt: skip
+    try:
+        suite = runner(
+            *CPU_MODEL, "--workflow", "spec_tests", "--server-url", url, "--disable-trace-capture",
+            "--workflow-args", "only=models_list,response_model", logs=tmp_path / "spec",
+        )  # fmt: skip
+        suite_output, _ = suite.communicate(timeout=300)
+        outcomes = runs_against(url, "benchmarks", {"bench": ""}, tmp_path)
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
+    assert suite.returncode == 1, suite_output
+    [document] = (tmp_path / "spec" / "latest").glob("spec_tests/spec_tests.json")
+    statuses = {
+        c["name"]: (c["status"], c["message"]) for c in json.loads(document.read_text())["checks"]
+    }
+    assert statuses["models_list"][0] == "PASS"
+    status, message = statuses["response_model"]
+    assert status == "FAIL" and f"lists '{spec_model}' but answered as '{other}'" in message
+    code, output = outcomes["bench"]
+    assert code == 1, output
+    assert "8 of 8 requests failed" in output
+    assert f"answered as {other}, not {spec_model}" in output
+
+
 @pytest.mark.parametrize("reply", ["empty-json", "bad-length"])
 def test_a_server_that_answers_streams_without_one_fails_the_run(
     tmp_path: Path, reply: str

@@ -112,7 +112,7 @@ def test_release_on_the_cpu_model_end_to_end(tmp_path: Path, cpu_server: Running
         "tool_calls_stream",
         "unknown_model_error",
     ]
-    assert report["spec_tests"]["summary"]["passed"] == 31
+    assert report["spec_tests"]["summary"]["passed"] == 32
     assert checks["answers_under_load"] == "PASS", "answers at concurrency 8 are those alone"
     assert report["acceptance_criteria"] is True and report["acceptance_blockers"] == {}
     outcomes = {check["key"]: check["outcome"] for check in report["acceptance"]["checks"]}

@@ -127,6 +127,7 @@ REQUEST_ROW = {
     "client_output_tokens",
     "ttft_ms",
     "first_chunk_ms",
+    "response_model",
     "tpot_ms",
     "e2el_ms",
     "itl_ms",

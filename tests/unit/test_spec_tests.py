@@ -59,8 +59,8 @@ def test_a_conformant_server_passes_every_check(emulator: Emulator, tmp_path: Pa
     assert statuses == {name: "PASS" for name in NAMES} | {"auth_required": "SKIPPED"}
     assert document["by_name"]["auth_required"]["message"] == "auth is off"
     assert document["complete"] is True and document["kind"] == "spec_tests"
-    assert document["summary"] == {"passed": 36, "failed": 0, "skipped": 1, "errors": 0}
-    assert "[ 7/37] stop_sequences" in output and "PASS" in output
+    assert document["summary"] == {"passed": 37, "failed": 0, "skipped": 1, "errors": 0}
+    assert "[ 8/38] stop_sequences" in output and "PASS" in output
 
 
 def test_models_list_fails_when_the_expected_model_is_absent(
