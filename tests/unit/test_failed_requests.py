@@ -171,13 +171,19 @@ def test_a_failed_trace_capture_is_one_line_naming_the_servers_answer(
     assert "traceback" not in output.lower()
 
 
-def plan(url: str, count: int, concurrency: int, **limits: float) -> driver.Plan:
+def plan(
+    url: str,
+    count: int,
+    concurrency: int,
+    request_timeout_s: float = driver.DEFAULT_REQUEST_TIMEOUT_S,
+    deadline_s: float | None = None,
+) -> driver.Plan:
     target = Target.from_url(url, {})
     body = request_body("m", Prompt("w " * 8, 8, 4), CHAT, True)
     requests = tuple(
         driver.Planned(i, http_request(target, CHAT, body, str(i)), 0, 8) for i in range(count)
     )
-    return driver.Plan(target, requests, concurrency, **limits)
+    return driver.Plan(target, requests, concurrency, request_timeout_s, deadline_s)
 
 
 def test_a_worker_that_hangs_is_stopped_at_the_deadline_and_costs_its_own_requests(
