@@ -28,7 +28,8 @@ def assert_stored_as_reported(url: str, folder: Path) -> None:
     assert run["verdict"] == report["acceptance"]["verdict"]
     assert run["runner_git_sha"] == report["metadata"]["runner_git_sha"]
     assert run["engine_version"] == report["metadata"]["engine_version"]
-    assert run["docker_image"] == report["metadata"]["docker_image"]
+    for name in ("docker_image", "docker_image_id", "docker_image_origin"):
+        assert run[name] == report["metadata"].get(name), name
     mine = {
         table.name: [row for row in stored_rows(url, table) if row["run"] == run["id"]]
         for table in (schema.benchmark_points, schema.eval_scores, schema.spec_checks)

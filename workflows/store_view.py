@@ -33,6 +33,8 @@ class RunIdentity:
     device: str
     run_id: str
     started: str | None
+    image_id: str | None = None  # the image its container ran, if one did and it was recorded
+    image_origin: str | None = None
 
 
 def store_view(
@@ -56,13 +58,22 @@ def store_view(
 
 
 def _identity(folder: Path) -> RunIdentity | None:
+    from reports.report_document import image_origin, image_used
     from reports.store.run_record import started_at
 
     try:
         runtime = read_json(folder / "runtime_spec.json")
         spec = runtime["model_spec"]
         run_id = str(runtime["run_id"])
-        return RunIdentity(str(spec["model_name"]), str(spec["device"]), run_id, started_at(run_id))
+        used = image_used(runtime)
+        return RunIdentity(
+            str(spec["model_name"]),
+            str(spec["device"]),
+            run_id,
+            started_at(run_id),
+            used.get("id"),
+            image_origin(used),
+        )
     except (ReportError, KeyError, TypeError):
         return None
 
@@ -70,7 +81,7 @@ def _identity(folder: Path) -> RunIdentity | None:
 def _query(url: StoreUrl, run: RunIdentity, console: Console, want_baseline: bool) -> StoreView:
     from reports.store.queries import baseline, previous_releases, run_as_report
 
-    report = None
+    report, found = None, None
     with store_transaction(url) as connection:
         if want_baseline:
             found = baseline(connection, run.model, run.device, run.started, run.run_id)
@@ -83,7 +94,26 @@ def _query(url: StoreUrl, run: RunIdentity, console: Console, want_baseline: boo
                       f"in {url.shown}")  # fmt: skip
     elif report is not None:
         _say(console, f"  baseline: {report['metadata']['run_id']} (the last accepted release)")
+        if found is not None and (note := other_image(found, run)):
+            _say(console, note)
     return StoreView(report, previous)
+
+
+def other_image(baseline: Mapping[str, Any], run: RunIdentity) -> str | None:
+    """A line when the baseline's container ran another image than this run's (another id or
+    origin); none when either did not record one (a local process, a run from before)."""
+    theirs = (baseline.get("docker_image_id"), baseline.get("docker_image_origin"))
+    mine = (run.image_id, run.image_origin)
+    if None in (theirs[0], mine[0]) or theirs == mine:
+        return None
+    return (
+        f"  note: the baseline ran image {_short(theirs[0])} ({theirs[1] or 'origin unknown'}), "
+        f"this run {_short(mine[0])} ({mine[1] or 'origin unknown'})"
+    )
+
+
+def _short(image_id: object) -> str:
+    return str(image_id).removeprefix("sha256:")[:12]
 
 
 def _say(console: Console, line: str) -> None:

@@ -91,6 +91,8 @@ PIN_LABELS = {
     "tt_metal_commit": "tt-metal",
     "vllm_commit": "vLLM",
     "docker_image": "image",
+    "docker_image_id": "image id",
+    "docker_image_origin": "image origin",
     "runner_version": "runner",
     "runner_git_sha": "commit",
 }

@@ -36,6 +36,8 @@ PINS = (
     "tt_metal_commit",
     "vllm_commit",
     "docker_image",
+    "docker_image_id",
+    "docker_image_origin",
     "runner_version",
     "runner_git_sha",
 )

@@ -148,6 +148,8 @@ def run_row(run: RunData, report: Mapping[str, Any], ingested_at: str) -> dict[s
         "tt_metal_commit": spec.get("tt_metal_commit"),
         "vllm_commit": spec.get("vllm_commit"),
         "docker_image": spec.get("docker_image"),
+        "docker_image_id": meta.get("docker_image_id"),  # absent from older reports
+        "docker_image_origin": meta.get("docker_image_origin"),
         "engine_packages": list(spec.get("engine_packages") or ()),
         "server_mode": runtime.get("server_mode"),
         "runner_version": runtime.get("runner_version"),

@@ -46,7 +46,9 @@ runs = sa.Table(
     sa.Column("spec_version", sa.String(100)),
     sa.Column("tt_metal_commit", sa.String(100)),
     sa.Column("vllm_commit", sa.String(100)),
-    sa.Column("docker_image", sa.String(500)),
+    sa.Column("docker_image", sa.String(500)),  # the spec's pinned reference
+    sa.Column("docker_image_id", sa.String(100)),  # the image that ran (sha256:...), if one did
+    sa.Column("docker_image_origin", sa.String(500)),  # built here / pulled / local, in words
     sa.Column("engine_packages", sa.JSON),
     sa.Column("server_mode", sa.String(50)),
     sa.Column("runner_version", sa.String(50)),

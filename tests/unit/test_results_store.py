@@ -26,12 +26,15 @@ Run = Callable[..., CliResult]
 def stored_run(folder: Path, stamp: str, suffix: str, **changes: Any) -> Path:
     """A passing release (unless `changes` say otherwise) with a run id of its own."""
     engine = changes.pop("engine_version", None)
+    image = changes.pop("image", None)  # the docker_image_used record of runtime_spec.json
     passing_run(folder, **changes)
     runtime_path = folder / "runtime_spec.json"
     runtime = json.loads(runtime_path.read_text())
     runtime["run_id"] = f"{stamp}_TinyModel_cpu_{runtime['run_config']['workflow']}_{suffix}"
     if engine is not None:
         runtime["engine_version"] = engine
+    if image is not None:
+        runtime["docker_image_used"] = image
     runtime_path.write_text(json.dumps(runtime))
     return folder
 
@@ -94,6 +97,7 @@ def test_every_figure_comes_back_as_the_report_has_it(
     assert (run["model"], run["device"], run["verdict"]) == ("TinyModel", "cpu", "ACCEPTED")
     assert run["runner_git_sha"] == "0123456789abcdef0123456789abcdef01234567"
     assert run["docker_image"] == "local/readiness-llama-cpp-cpu:0.1.0"
+    assert run["docker_image_id"] is None and run["docker_image_origin"] is None  # no container
     assert run["engine_version"] == "b11434" and run["spec_version"] == "0.1.0"
     points = rows(db_url, schema.benchmark_points)
     stored = {(p["isl"], p["osl"], p["concurrency"]): p for p in points if p["kind"] == "benchmark"}
@@ -299,9 +303,112 @@ def test_the_migrations_make_the_schema_the_code_queries(db_url: str) -> None:
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), schema.metadata) == []
         assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").all() == [
-            ("0001",)
+            ("0002",)
         ]
     engine.dispose()
+
+
+BUILT_IMAGE = {
+    "reference": "local/readiness-llama-cpp-cpu:0.1.0",
+    "id": "sha256:" + "b" * 64,
+    "repo_digests": [],
+    "origin": "built here",
+    "recipe_digest": "sha256:" + "c" * 64,
+    "recipe_folder": "docker/cpu",
+}
+PULLED_IMAGE = BUILT_IMAGE | {
+    "id": "sha256:" + "d" * 64,
+    "repo_digests": ["local/readiness-llama-cpp-cpu@sha256:" + "e" * 64],
+    "origin": "pulled",
+    "recipe_digest": None,
+    "recipe_folder": None,
+}
+
+
+def test_ingest_stores_the_image_the_container_ran(
+    tmp_path: Path, run_cli: Run, db_url: str
+) -> None:
+    folder = stored_run(tmp_path / "run", "2026-12-01_10-00-00", "aaaa0001", image=BUILT_IMAGE)
+    assert ingest(run_cli, db_url, folder).code == 0
+    (run,) = rows(db_url, schema.runs)
+    assert run["docker_image_id"] == BUILT_IMAGE["id"]
+    assert run["docker_image_origin"] == "built here from docker/cpu, recipe sha256:" + "c" * 64
+    metadata = report_of_folder(folder)["metadata"]
+    assert (run["docker_image_id"], run["docker_image_origin"]) == (
+        metadata["docker_image_id"],
+        metadata["docker_image_origin"],
+    )
+
+
+def _migrate_to(url: str, revision: str, down: bool = False) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from reports.store.database import MIGRATIONS
+
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url.replace("postgresql:", "postgresql+psycopg:", 1))
+    with engine.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+    engine.dispose()
+
+
+def _columns(url: str) -> set[str]:
+    engine = sa.create_engine(url.replace("postgresql:", "postgresql+psycopg:", 1))
+    found = {column["name"] for column in sa.inspect(engine).get_columns("runs")}
+    engine.dispose()
+    return found
+
+
+def test_a_store_from_before_the_image_record_keeps_its_runs(
+    tmp_path: Path, run_cli: Run, db_url: str
+) -> None:
+    _migrate_to(db_url, "0001")
+    engine = sa.create_engine(db_url.replace("postgresql:", "postgresql+psycopg:", 1))
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO runs (run_id, model, device, workflow, started_at, ingested_at,"
+                " verdict, accepted, blockers, docker_image) VALUES ('old', 'TinyModel', 'cpu',"
+                " 'release', '2026-11-01T10:00:00', '2026-11-01T11:00:00', 'ACCEPTED', true, 0,"
+                " 'local/readiness-llama-cpp-cpu:0.1.0')"
+            )
+        )
+    engine.dispose()
+    folder = stored_run(tmp_path / "run", "2026-12-01_10-00-00", "aaaa0001", image=BUILT_IMAGE)
+    assert ingest(run_cli, db_url, folder).code == 0  # the store upgrades on first use
+    stored = {run["run_id"]: run for run in rows(db_url, schema.runs)}
+    old = stored.pop("old")
+    assert old["docker_image"] == "local/readiness-llama-cpp-cpu:0.1.0"
+    assert old["docker_image_id"] is None and old["docker_image_origin"] is None
+    assert [run["docker_image_id"] for run in stored.values()] == [BUILT_IMAGE["id"]]
+    _migrate_to(db_url, "0001", down=True)
+    assert "docker_image_id" not in _columns(db_url) and "docker_image" in _columns(db_url)
+    engine = sa.create_engine(db_url.replace("postgresql:", "postgresql+psycopg:", 1))
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM runs").scalar_one() == 2
+    engine.dispose()
+
+
+def test_compare_to_baseline_says_the_baseline_ran_another_image(
+    tmp_path: Path, run_cli: Run
+) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    accepted = stored_run(tmp_path / "a", "2026-12-01_10-00-00", "aaaa0001", image=BUILT_IMAGE)
+    assert ingest(run_cli, url, accepted).code == 0
+    now = stored_run(tmp_path / "b", "2026-12-02_10-00-00", "bbbb0002", image=PULLED_IMAGE)
+    result = _rebuild_against_baseline(run_cli, now, url)
+    assert result.code == 0, result.out + result.err
+    assert (
+        f"note: the baseline ran image bbbbbbbbbbbb (built here from docker/cpu, recipe sha256:"
+        f"{'c' * 64}), this run dddddddddddd (pulled, sha256:{'e' * 64})"
+    ) in result.out
+    same = stored_run(tmp_path / "c", "2026-12-03_10-00-00", "cccc0003", image=BUILT_IMAGE)
+    assert "note: the baseline ran image" not in _rebuild_against_baseline(run_cli, same, url).out
 
 
 def test_eval_rows_keep_a_skipped_task_without_a_score(tmp_path: Path, run_cli: Run) -> None:
