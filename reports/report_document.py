@@ -13,6 +13,7 @@ from typing import Any
 
 from reports.acceptance import Acceptance
 from reports.capacity_view import capacity_rows
+from reports.image_words import image_origin, image_used
 from reports.run_data import Point, RunData, in_run
 from reports.server_view import telemetry_rows
 from reports.targets import measured_figures, measured_intervals
@@ -68,24 +69,6 @@ def metadata(run: RunData) -> dict[str, Any]:
         "runtime_model_spec_json": str(run.folder / "runtime_spec.json"),
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-
-
-def image_used(runtime: Mapping[str, Any]) -> Mapping[str, Any]:
-    """What runtime_spec.json records of the image a container ran; empty where none ran (a
-    local process, an external server) or the run predates the record."""
-    return runtime.get("docker_image_used") or {}
-
-
-def image_origin(used: Mapping[str, Any]) -> str | None:
-    """Where the image came from, in words: a build of ours (the folder and recipe digest its
-    label names), a registry's (its digest), or neither."""
-    origin = used.get("origin")
-    if origin == "built here":
-        folder = f" from {used['recipe_folder']}" if used.get("recipe_folder") else ""
-        return f"built here{folder}, recipe {used.get('recipe_digest')}"
-    if origin == "pulled" and used.get("repo_digests"):
-        return f"pulled, {used['repo_digests'][0].rpartition('@')[2]}"
-    return None if origin is None else str(origin)
 
 
 def eval_limit_mode(run: RunData) -> str | None:

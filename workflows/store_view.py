@@ -58,7 +58,7 @@ def store_view(
 
 
 def _identity(folder: Path) -> RunIdentity | None:
-    from reports.report_document import image_origin, image_used
+    from reports.image_words import image_origin, image_used
     from reports.store.run_record import started_at
 
     try:

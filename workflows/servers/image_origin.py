@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reports.image_words import image_origin
 from workflows.servers.docker_engine import split_reference
 from workflows.servers.image_builds import RECIPE_FOLDER_LABEL, RECIPE_LABEL
 
@@ -60,11 +61,5 @@ def _own_repository_first(reference: str, repo_digests: Sequence[str]) -> tuple[
 
 
 def describe(image: ImageUsed) -> str:
-    """One line for the run log."""
-    head = f"{image.reference} ({image.image_id})"
-    if image.origin == BUILT_HERE:
-        where = f" from {image.recipe_folder}" if image.recipe_folder else ""
-        return f"{head}: built here{where}, recipe {image.recipe_digest}"
-    if image.origin == PULLED:
-        return f"{head}: pulled, {image.repo_digests[0]}"
-    return f"{head}: {UNKNOWN}"
+    """One line for the run log, the origin in the report's words."""
+    return f"{image.reference} ({image.image_id}): {image_origin(image.to_json())}"
