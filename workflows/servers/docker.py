@@ -16,7 +16,7 @@ from workflows import command, interrupts
 from workflows.auth import Auth
 from workflows.envs.progress import PullProgress
 from workflows.errors import ExitCode, ServerError, SetupError
-from workflows.servers.base import Server
+from workflows.servers.base import TAIL_LINES, Server
 from workflows.servers.docker_config import HUGEPAGES, LABEL_PREFIX, TT_DEVICE_DIR, ContainerConfig
 from workflows.servers.docker_engine import Container, DockerEngine
 from workflows.servers.image_origin import ImageUsed, describe, image_used
@@ -148,10 +148,18 @@ class DockerServer(Server):
         assert self._engine is not None and self.container is not None
         return self._engine.attach_terminal(self.container, self.log_path_or_fail())
 
+    def log_tail(self) -> tuple[str, ...]:
+        """The container's last lines from the engine itself once it has ended: the copy
+        into server.log can lag behind a container that died at start."""
+        if self.container is None or self.exit_code() is None:
+            return super().log_tail()
+        self.container.flush_logs()
+        return self.container.log_tail(TAIL_LINES) or super().log_tail()
+
     def _failure(self, message: str) -> ServerError:
-        if self.container is not None:
-            self.container.flush_logs()
-        return super()._failure(message)
+        if self.log_path is None:
+            return ServerError(message)
+        return ServerError(f"{message}; server log: {self.log_path}", details=self.log_tail())
 
 
 REAPER = Path(__file__).with_name("container_reaper.py")

@@ -22,6 +22,7 @@ from workflows.servers.docker_config import LABEL_PREFIX, ContainerConfig, Mount
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT_SECONDS = 10
+LOG_CATCH_UP_SECONDS = 10.0  # a busy engine can take seconds to end a follow stream
 LOCAL_REGISTRY = "local/"  # images that are built on this machine, never pulled
 RUN_ID_LABEL = f"{LABEL_PREFIX}.run_id"
 
@@ -181,10 +182,22 @@ class Container:
         )
         self._log_thread.start()
 
-    def flush_logs(self, timeout: float = 3.0) -> None:
+    def flush_logs(self, timeout: float = LOG_CATCH_UP_SECONDS) -> None:
         """Give the log copy a moment to catch up (after the container ended)."""
         if self._log_thread is not None:
             self._log_thread.join(timeout)
+
+    def log_tail(self, lines: int) -> tuple[str, ...]:
+        """The last `lines` lines of the container's output as the engine keeps it (complete
+        once the container has ended, whether or not the copy into server.log caught up),
+        every secret of the run masked; () when the engine cannot give them."""
+        try:
+            raw = self._handle.logs(stdout=True, stderr=True, tail=lines)
+        except Exception as error:  # the tail only decorates an error; never replace it
+            log.debug("container log tail of %s: %s", self.name, error)
+            return ()
+        text = redact(bytes(raw).decode("utf-8", errors="replace"))
+        return tuple(text.splitlines()[-lines:])
 
     def remove(self) -> None:
         import docker.errors
