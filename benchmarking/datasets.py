@@ -30,6 +30,7 @@ _WORD_TEXT = (
 WORDS = _WORD_TEXT.split()
 WORD_IDS = {word: i for i, word in enumerate(WORDS)}
 ADJUST_ROUNDS = 6
+START_TRIES = 8  # starts a prompt may try when its ends keep re-tokenizing off its length
 TOKENIZE_SECONDS = 60.0  # one /tokenize or /detokenize, its answer read whole
 PROBE_TEXT = "Readiness check: 12 apples, 3.5 pears; it's   done.\n\tNext line été"
 
@@ -151,26 +152,43 @@ class RandomDataset:
         self, rng: random.Random, pool: list[int], tokenizer: Tokenizer, used: set[int]
     ) -> Prompt:
         target = self._length(rng, self.input_len)
-        start = rng.randrange(len(pool))
-        # Two prompts from one start would be the same prompt: the second a prompt-cache hit
-        # (CI once measured a 0.25 cached share that way). Draw again; the seed still decides.
-        while start in used and len(used) < len(pool):
-            start = rng.randrange(len(pool))
-        used.add(start)
-        ids = [pool[(start + i) % len(pool)] for i in range(target)]
-        text = tokenizer.decode(ids)
-        for _ in range(ADJUST_ROUNDS):
-            actual = len(tokenizer.encode(text))
+        for _ in range(START_TRIES):
+            start = _fresh_start(rng, pool, used)
+            text, actual = fitted(tokenizer, [], pool, start, target)
             if actual == target:
                 break
-            ids = (
-                ids[: target - (actual - target)]
-                if actual > target
-                else ids
-                + [pool[(start + len(ids) + i) % len(pool)] for i in range(target - actual)]
-            )
-            text = tokenizer.decode(ids)
-        return Prompt(text, len(tokenizer.encode(text)), self._length(rng, self.output_len))
+        return Prompt(text, actual, self._length(rng, self.output_len))
+
+
+def _fresh_start(rng: random.Random, pool: list[int], used: set[int]) -> int:
+    """A start no earlier prompt took: two prompts from one start would be the same prompt,
+    the second a prompt-cache hit (CI once measured a 0.25 cached share that way)."""
+    start = rng.randrange(len(pool))
+    while start in used and len(used) < len(pool):
+        start = rng.randrange(len(pool))
+    used.add(start)
+    return start
+
+
+def fitted(
+    tokenizer: Tokenizer, prefix: list[int], pool: list[int], start: int, target: int
+) -> tuple[str, int]:
+    """`prefix` and then the pool's tokens from `start` (round the pool's end), the end trimmed
+    or extended until the text encodes to `target` tokens; the text and its true count, which
+    misses `target` when the ends keep re-tokenizing (the caller then tries another start)."""
+    own = [pool[(start + i) % len(pool)] for i in range(target - len(prefix))]
+    text = tokenizer.decode(prefix + own)
+    actual = len(tokenizer.encode(text))
+    for _ in range(ADJUST_ROUNDS):  # only the prompt's own end moves
+        if actual == target or not own:
+            break
+        if actual > target:
+            own = own[: max(len(own) - (actual - target), 0)]
+        else:
+            own += [pool[(start + len(own) + i) % len(pool)] for i in range(target - actual)]
+        text = tokenizer.decode(prefix + own)
+        actual = len(tokenizer.encode(text))
+    return text, actual
 
 
 @dataclass(frozen=True)
@@ -192,21 +210,12 @@ class SharedPrefixDataset:
     def _prompt(
         self, rng: random.Random, pool: list[int], prefix: list[int], tokenizer: Tokenizer
     ) -> Prompt:
-        start = rng.randrange(len(pool))
-        own = [pool[(start + i) % len(pool)] for i in range(self.input_len - len(prefix))]
-        text = tokenizer.decode(prefix + own)
-        for _ in range(ADJUST_ROUNDS):  # only the prompt's own end moves
-            actual = len(tokenizer.encode(text))
-            if actual == self.input_len or not own:
+        for _ in range(START_TRIES):
+            start = rng.randrange(len(pool))
+            text, actual = fitted(tokenizer, prefix, pool, start, self.input_len)
+            if actual == self.input_len:
                 break
-            if actual > self.input_len:
-                own = own[: max(len(own) - (actual - self.input_len), 0)]
-            else:
-                own += [
-                    pool[(start + len(own) + i) % len(pool)] for i in range(self.input_len - actual)
-                ]
-            text = tokenizer.decode(prefix + own)
-        return Prompt(text, len(tokenizer.encode(text)), self.output_len)
+        return Prompt(text, actual, self.output_len)
 
 
 @dataclass(frozen=True)
