@@ -20,7 +20,9 @@ def image_origin(used: Mapping[str, Any]) -> str | None:
     origin = used.get("origin")
     if origin == "built here":
         folder = f" from {used['recipe_folder']}" if used.get("recipe_folder") else ""
-        return f"built here{folder}, recipe {used.get('recipe_digest')}"
+        state = used.get("recipe_state") or ""
+        stale = f" ({state})" if state.startswith("stale") else ""
+        return f"built here{folder}, recipe {used.get('recipe_digest')}{stale}"
     if origin == "pulled" and used.get("repo_digests"):
         return f"pulled, {used['repo_digests'][0].rpartition('@')[2]}"
     return None if origin is None else str(origin)

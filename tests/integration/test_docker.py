@@ -137,6 +137,7 @@ def test_server_workflow_leaves_a_container_that_answers_chat(
     assert used["id"] == engine.image_facts(CPU_IMAGE).image_id, "the image that ran, by id"
     assert (used["origin"], used["recipe_folder"]) == ("built here", "docker/cpu")
     assert used["recipe_digest"] == engine.image_label(CPU_IMAGE, RECIPE_LABEL)
+    assert used["recipe_state"] == "current", "built from this checkout's docker/cpu and pins"
     token = (tmp_path / "latest" / "api_token").read_text().strip()
     answer = requests.post(
         f"http://127.0.0.1:{port}/v1/chat/completions",

@@ -4,18 +4,26 @@ build context (the engine's installed package, the GGUF), without an engine."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from workflows.errors import SetupError
 from workflows.registry.loader import load_registry
+from workflows.registry.model_spec import ModelSpec
+from workflows.servers import image_builds
 from workflows.servers.image_builder import build_all
 from workflows.servers.image_builds import (
+    CURRENT,
+    RECIPE_LABEL,
+    UNCHECKED,
     ImageBuild,
     installed_engine,
     plan_builds,
     recipe_digest,
+    recipe_labels,
+    recipe_state,
     stage_cpu_context,
 )
 
@@ -101,3 +109,43 @@ def test_dry_run_lists_without_an_engine(
     assert "[to build (not checked)] local/readiness-llama-cpp-cpu:0.1.0" in out
     assert "--build-arg BASE_IMAGE=readiness/debian-python:bookworm" in out
     assert list(tmp_path.iterdir()) == [], "a dry run stages nothing"
+
+
+def cpu_build_for(spec: ModelSpec, base: str = "base:1") -> ImageBuild:
+    [build] = plan_builds([spec], cpu_base=base)
+    return build
+
+
+def test_an_image_of_this_checkouts_recipe_is_current_whatever_base_it_was_built_on() -> None:
+    spec = load_registry().find("SmolLM2-135M-Instruct", "cpu")
+    labels = recipe_labels(cpu_build_for(spec, base="local/debootstrap-base:1"))
+    assert recipe_state(labels, spec) == CURRENT
+
+
+def test_an_image_built_before_a_pin_moved_is_stale_naming_the_pin() -> None:
+    spec = load_registry().find("SmolLM2-135M-Instruct", "cpu")
+    labels = recipe_labels(cpu_build_for(spec))
+    moved = dataclasses.replace(spec, engine_packages=("xllamacpp==2027.1.1",))
+    assert recipe_state(labels, moved) == (
+        "stale: ENGINE_REQUIREMENT (built with xllamacpp==2026.10.11549, "
+        "pinned now xllamacpp==2027.1.1) changed since the build"
+    )
+
+
+def test_an_image_built_before_its_docker_folder_changed_is_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = load_registry().find("SmolLM2-135M-Instruct", "cpu")
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "Dockerfile").write_text("FROM base\n")
+    monkeypatch.setattr(image_builds, "DOCKER_DIR", tmp_path)
+    labels = recipe_labels(cpu_build_for(spec))
+    assert recipe_state(labels, spec) == CURRENT
+    (tmp_path / "cpu" / "Dockerfile").write_text("FROM base\nRUN true\n")
+    assert recipe_state(labels, spec) == "stale: docker/cpu/ changed since the build"
+
+
+def test_an_image_without_the_labels_is_unchecked() -> None:
+    spec = load_registry().find("SmolLM2-135M-Instruct", "cpu")
+    old_build = {RECIPE_LABEL: recipe_digest(cpu_build_for(spec))}
+    assert recipe_state(old_build, spec) == UNCHECKED

@@ -6,6 +6,7 @@ upstream's published image. A fake engine stands in for Docker."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import json
 from collections.abc import Callable, Mapping
@@ -16,17 +17,25 @@ import pytest
 from rich.console import Console
 
 from reports.build import render_run
+from reports.image_words import image_origin
 from tests.helpers import config_for, free_port, run_context
 from tests.run_folders import passing_run
 from workflows import steps
 from workflows.auth import Auth
 from workflows.context import RunContext
+from workflows.registry.loader import load_registry
 from workflows.servers import provision
 from workflows.servers.base import Server
 from workflows.servers.docker import DockerServer
 from workflows.servers.docker_config import ContainerConfig
 from workflows.servers.docker_engine import Container, ImageFacts
-from workflows.servers.image_builds import RECIPE_FOLDER_LABEL, RECIPE_LABEL
+from workflows.servers.image_builds import (
+    RECIPE_FOLDER_LABEL,
+    RECIPE_LABEL,
+    plan_builds,
+    recipe_labels,
+    recipe_state,
+)
 from workflows.servers.image_origin import BUILT_HERE, PULLED, UNKNOWN, ImageUsed, image_used
 
 BUILT_ID = "sha256:" + "b" * 64
@@ -80,7 +89,12 @@ class FakeEngine:
         pass
 
 
-def started(cfg: ContainerConfig, engine: FakeEngine, tmp_path: Path) -> DockerServer:
+def started(
+    cfg: ContainerConfig,
+    engine: FakeEngine,
+    tmp_path: Path,
+    recipe_check: Callable[[Mapping[str, str]], str] | None = None,
+) -> DockerServer:
     server = DockerServer(
         dataclasses.replace(cfg, host_port=free_port()),
         {},
@@ -91,6 +105,7 @@ def started(cfg: ContainerConfig, engine: FakeEngine, tmp_path: Path) -> DockerS
         host_root=tmp_path,
         outlives_runner=True,  # no reaper process: nothing real was created
         recipe_folder="docker/cpu",
+        recipe_check=recipe_check,
     )
     server.start()
     return server
@@ -103,6 +118,31 @@ def test_an_image_built_here_is_recorded_with_its_recipe(tmp_path: Path) -> None
     used = started(cfg, engine, tmp_path).image_used
     assert used == ImageUsed(cfg.image, BUILT_ID, (), BUILT_HERE, RECIPE, "docker/cpu")
     assert engine.pulled == []
+
+
+def test_a_build_from_before_a_pin_moved_is_recorded_and_said_stale(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A checkout that moved the engine pin, and an image built before: the run uses it (the
+    user may mean to), but its record, its report and a warning say it is stale."""
+    cfg = config_for("SmolLM2-135M-Instruct", "cpu")
+    spec = load_registry().find("SmolLM2-135M-Instruct", "cpu")
+    older = dataclasses.replace(spec, engine_packages=("xllamacpp==2025.1.1",))
+    [build] = plan_builds([older], cpu_base="base:1")
+    engine = FakeEngine({cfg.image: ImageFacts(BUILT_ID, (), recipe_labels(build))}, {})
+    check = functools.partial(recipe_state, spec=spec)
+    used = started(cfg, engine, tmp_path, recipe_check=check).image_used
+    assert used is not None and used.recipe_state is not None
+    assert used.recipe_state.startswith("stale: ENGINE_REQUIREMENT (built with xllamacpp==2025")
+    words = image_origin(used.to_json())
+    assert words is not None and words.endswith(f"({used.recipe_state})")
+    assert "is stale: ENGINE_REQUIREMENT" in caplog.text and "build_images.py" in caplog.text
+    current = FakeEngine(
+        {cfg.image: ImageFacts(BUILT_ID, (), recipe_labels(plan_builds([spec])[0]))}, {}
+    )
+    fresh = started(cfg, current, tmp_path / "again", recipe_check=check).image_used
+    assert fresh is not None and fresh.recipe_state == "current"
+    assert "stale" not in (image_origin(fresh.to_json()) or "")
 
 
 def test_a_pulled_image_is_recorded_with_its_registry_digest(tmp_path: Path) -> None:
@@ -168,7 +208,7 @@ def recorded_after_start(
 def test_runtime_spec_records_the_image_a_container_ran(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    image = ImageUsed("local/x:1", BUILT_ID, (), BUILT_HERE, RECIPE, "docker/cpu")
+    image = ImageUsed("local/x:1", BUILT_ID, (), BUILT_HERE, RECIPE, "docker/cpu", "current")
     record = recorded_after_start(tmp_path, monkeypatch, image)
     assert record["docker_image_used"] == {
         "reference": "local/x:1",
@@ -177,6 +217,7 @@ def test_runtime_spec_records_the_image_a_container_ran(
         "origin": "built here",
         "recipe_digest": RECIPE,
         "recipe_folder": "docker/cpu",
+        "recipe_state": "current",
     }
 
 

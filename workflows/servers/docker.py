@@ -37,6 +37,7 @@ class DockerServer(Server):
         host_root: Path = Path("/"),
         outlives_runner: bool = False,
         recipe_folder: str | None = None,
+        recipe_check: Callable[[Mapping[str, str]], str] | None = None,
     ) -> None:
         super().__init__(f"http://{client_host(cfg.host_ip)}:{cfg.host_port}", auth, log_path)
         self.cfg = cfg
@@ -50,6 +51,7 @@ class DockerServer(Server):
         self._reaper: command.ManagedProcess | None = None
         self.container: Container | None = None
         self._recipe_folder = recipe_folder  # docker/<recipe> the spec's image is built from
+        self._recipe_check = recipe_check  # a build of ours: of this checkout's recipe?
 
     @property
     def started_by_runner(self) -> bool:
@@ -99,9 +101,21 @@ class DockerServer(Server):
         assert self._engine is not None
         facts = self._engine.image_facts(container.image_id or self.cfg.image)
         used = image_used(
-            self.cfg.image, facts.image_id, facts.repo_digests, facts.labels, self._recipe_folder
+            self.cfg.image,
+            facts.image_id,
+            facts.repo_digests,
+            facts.labels,
+            self._recipe_folder,
+            self._recipe_check,
         )
         log.info("image %s", describe(used))
+        if (used.recipe_state or "").startswith("stale"):
+            log.warning(
+                "image %s is %s; its results are of that build, not of this checkout's pins "
+                "(python3 scripts/build_images.py rebuilds stale images)",
+                self.cfg.image,
+                used.recipe_state,
+            )
         return used
 
     def log_path_or_fail(self) -> Path:

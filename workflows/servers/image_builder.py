@@ -21,12 +21,12 @@ from workflows.servers import llama_cpp
 from workflows.servers.docker_engine import DockerEngine
 from workflows.servers.image_builds import (
     DEFAULT_CPU_BASE,
-    RECIPE_FOLDER_LABEL,
     RECIPE_LABEL,
     ImageBuild,
     installed_engine,
     plan_builds,
     recipe_digest,
+    recipe_labels,
     stage_cpu_context,
     stage_tt_context,
 )
@@ -119,7 +119,7 @@ def _build_one(
         else:
             stage_tt_context(context)
         console.print(f"building {build.image} from docker/{build.recipe} ...")
-        labels = {RECIPE_LABEL: recipe_digest(build), RECIPE_FOLDER_LABEL: f"docker/{build.recipe}"}
+        labels = recipe_labels(build)
         engine.build(context, build.image, build.build_args, labels, on_line=_log_build_line)
         console.print(f"built {build.image}")
     finally:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from workflows.errors import SetupError
 from workflows.paths import REPO_ROOT
@@ -22,6 +23,11 @@ TT_METAL_BASE = "ghcr.io/tenstorrent/tt-metal/tt-metalium-ubuntu-22.04-release-a
 ENGINE_PACKAGE = "xllamacpp"
 RECIPE_LABEL = "readiness.recipe"  # the recipe digest of an image built here
 RECIPE_FOLDER_LABEL = "readiness.recipe.folder"  # docker/<recipe>, the folder it was built from
+RECIPE_FILES_LABEL = "readiness.recipe.files"  # the digest of that folder's files at the build
+RECIPE_ARGS_LABEL = "readiness.recipe.args"  # the build args (JSON): the pins it was built with
+USER_CHOSEN_ARGS = ("BASE_IMAGE",)  # build_images.py --cpu-base-image: a choice, not a pin
+CURRENT = "current"  # built from this checkout's docker/ folder and pins
+UNCHECKED = "unchecked"  # built before images carried what a check needs
 
 
 @dataclass(frozen=True)
@@ -80,11 +86,52 @@ def recipe_digest(build: ImageBuild) -> str:
     label differs is stale."""
     digest = hashlib.sha256(json.dumps([build.build_args, build.models]).encode())
     if build.recipe is not None:
-        for path in sorted((DOCKER_DIR / build.recipe).rglob("*")):
-            if path.is_file():
-                digest.update(str(path.relative_to(DOCKER_DIR)).encode())
-                digest.update(path.read_bytes())
+        _add_folder(digest, build.recipe)
     return digest.hexdigest()[:16]
+
+
+def folder_digest(recipe: str) -> str:
+    """The digest of docker/<recipe>'s files as this checkout has them."""
+    digest = hashlib.sha256()
+    _add_folder(digest, recipe)
+    return digest.hexdigest()[:16]
+
+
+def _add_folder(digest: Any, recipe: str) -> None:
+    for path in sorted((DOCKER_DIR / recipe).rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(DOCKER_DIR)).encode())
+            digest.update(path.read_bytes())
+
+
+def recipe_labels(build: ImageBuild) -> dict[str, str]:
+    """The labels a build of ours carries: what it was built from, for the run that uses it."""
+    assert build.recipe is not None
+    return {
+        RECIPE_LABEL: recipe_digest(build),
+        RECIPE_FOLDER_LABEL: f"docker/{build.recipe}",
+        RECIPE_FILES_LABEL: folder_digest(build.recipe),
+        RECIPE_ARGS_LABEL: json.dumps(build.build_args, sort_keys=True),
+    }
+
+
+def recipe_state(labels: Mapping[str, str], spec: ModelSpec) -> str:
+    """Whether an image of ours was built from this checkout's recipe for `spec`: CURRENT,
+    UNCHECKED (built before images carried the labels), or `stale: ` and what changed since
+    (the folder's files, a pinned build arg); the base image is the builder's choice."""
+    recipe = recipe_for(spec)
+    built_args = labels.get(RECIPE_ARGS_LABEL)
+    if recipe is None or built_args is None or RECIPE_FILES_LABEL not in labels:
+        return UNCHECKED
+    changes = [] if labels[RECIPE_FILES_LABEL] == folder_digest(recipe) else [f"docker/{recipe}/"]
+    built = json.loads(built_args)
+    wanted = build_args_for(spec, str(built.get("BASE_IMAGE", DEFAULT_CPU_BASE)))
+    changes += [
+        f"{key} (built with {built.get(key, 'none')}, pinned now {value})"
+        for key, value in sorted(wanted.items())
+        if key not in USER_CHOSEN_ARGS and built.get(key) != value
+    ]
+    return f"stale: {' and '.join(changes)} changed since the build" if changes else CURRENT
 
 
 def stage_cpu_context(

@@ -4,7 +4,7 @@ upstream's image, so the reference alone cannot tell ours from upstream's publis
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ class ImageUsed:
     origin: str  # BUILT_HERE, PULLED or UNKNOWN
     recipe_digest: str | None = None  # our recipe label's value, for a build of ours
     recipe_folder: str | None = None  # docker/<recipe>, for a build of ours
+    recipe_state: str | None = None  # a build of ours: current, unchecked, or stale: what changed
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -34,6 +35,7 @@ class ImageUsed:
             "origin": self.origin,
             "recipe_digest": self.recipe_digest,
             "recipe_folder": self.recipe_folder,
+            "recipe_state": self.recipe_state,
         }
 
 
@@ -43,14 +45,17 @@ def image_used(
     repo_digests: Sequence[str],
     labels: Mapping[str, str],
     recipe_folder: str | None = None,
+    recipe_check: Callable[[Mapping[str, str]], str] | None = None,
 ) -> ImageUsed:
     """The record of an image as the engine describes it; `recipe_folder` is the folder the
-    spec's image is built from, for builds from before the folder was labelled."""
+    spec's image is built from, for builds from before the folder was labelled; `recipe_check`
+    says from the labels whether a build of ours is of this checkout's recipe."""
     digests = _own_repository_first(reference, repo_digests)
     recipe = labels.get(RECIPE_LABEL)
     if recipe:
         folder = labels.get(RECIPE_FOLDER_LABEL) or recipe_folder
-        return ImageUsed(reference, image_id, digests, BUILT_HERE, recipe, folder)
+        state = recipe_check(labels) if recipe_check else None
+        return ImageUsed(reference, image_id, digests, BUILT_HERE, recipe, folder, state)
     return ImageUsed(reference, image_id, digests, PULLED if digests else UNKNOWN)
 
 

@@ -6,6 +6,7 @@ builds, downloads, pulls and starts come after it (`server_environment`, `create
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from workflows.servers.docker_config import (
     tt_devices,
 )
 from workflows.servers.external import ExternalServer
-from workflows.servers.image_builds import recipe_for
+from workflows.servers.image_builds import recipe_for, recipe_state
 from workflows.servers.image_reference import check_image_reference
 from workflows.servers.local import LocalProcessServer
 from workflows.servers.local_vllm import check_local_vllm, local_vllm_command
@@ -177,6 +178,7 @@ def _docker_server(ctx: RunContext, keep: bool) -> DockerServer:
         ctx.console,
         outlives_runner=keep,
         recipe_folder=recipe_folder(spec),
+        recipe_check=functools.partial(recipe_state, spec=spec),
     )
 
 
