@@ -101,6 +101,18 @@ def capacity_comparison(
     return rows
 
 
+def image_note(report: Mapping[str, Any], baseline: Mapping[str, Any]) -> str | None:
+    """A sentence when the baseline's container ran another image than this run's: figures
+    of two images are compared (a rebuild, another engine pin)."""
+    from reports.image_words import image_difference
+
+    def ran(document: Mapping[str, Any]) -> tuple[object, object]:
+        meta = document.get("metadata") or {}
+        return meta.get("docker_image_id"), meta.get("docker_image_origin")
+
+    return image_difference(ran(baseline), ran(report))
+
+
 def compare(
     report: Mapping[str, Any], baseline: Mapping[str, Any], threshold: float = REGRESSION_THRESHOLD
 ) -> dict[str, Any]:
@@ -130,6 +142,7 @@ def compare(
     return {
         "baseline": meta.get("report_id") or "previous run",
         "baseline_runner_git_sha": meta.get("runner_git_sha"),
+        "image_note": image_note(report, baseline),
         "threshold": threshold,
         "regressions": sum(bool(row["regression"]) for row in rows),
         "rows": rows,

@@ -26,3 +26,20 @@ def image_origin(used: Mapping[str, Any]) -> str | None:
     if origin == "pulled" and used.get("repo_digests"):
         return f"pulled, {used['repo_digests'][0].rpartition('@')[2]}"
     return None if origin is None else str(origin)
+
+
+def image_difference(
+    theirs: tuple[object, object], mine: tuple[object, object], whose: str = "the baseline"
+) -> str | None:
+    """A sentence when two runs' containers ran different images, each given as (id, origin
+    words); None when they ran the same, or either ran none or did not record it."""
+    if theirs[0] is None or mine[0] is None or theirs == mine:
+        return None
+    return (
+        f"{whose} ran image {_short(theirs[0])} ({theirs[1] or 'origin unknown'}), "
+        f"this run {_short(mine[0])} ({mine[1] or 'origin unknown'})"
+    )
+
+
+def _short(image_id: object) -> str:
+    return str(image_id).removeprefix("sha256:")[:12]

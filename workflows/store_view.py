@@ -102,18 +102,11 @@ def _query(url: StoreUrl, run: RunIdentity, console: Console, want_baseline: boo
 def other_image(baseline: Mapping[str, Any], run: RunIdentity) -> str | None:
     """A line when the baseline's container ran another image than this run's (another id or
     origin); none when either did not record one (a local process, a run from before)."""
+    from reports.image_words import image_difference
+
     theirs = (baseline.get("docker_image_id"), baseline.get("docker_image_origin"))
-    mine = (run.image_id, run.image_origin)
-    if None in (theirs[0], mine[0]) or theirs == mine:
-        return None
-    return (
-        f"  note: the baseline ran image {_short(theirs[0])} ({theirs[1] or 'origin unknown'}), "
-        f"this run {_short(mine[0])} ({mine[1] or 'origin unknown'})"
-    )
-
-
-def _short(image_id: object) -> str:
-    return str(image_id).removeprefix("sha256:")[:12]
+    difference = image_difference(theirs, (run.image_id, run.image_origin))
+    return None if difference is None else f"  note: {difference}"
 
 
 def _say(console: Console, line: str) -> None:

@@ -117,6 +117,8 @@ def run_as_report(connection: Connection, run: Mapping[str, Any]) -> dict[str, A
             "runner_git_sha": run["runner_git_sha"],
             "model_name": run["model"],
             "device": run["device"],
+            "docker_image_id": run["docker_image_id"],
+            "docker_image_origin": run["docker_image_origin"],
         },
         "acceptance_criteria": bool(run["accepted"]),
         "acceptance": {"verdict": run["verdict"]},

@@ -407,8 +407,14 @@ def test_compare_to_baseline_says_the_baseline_ran_another_image(
         f"note: the baseline ran image bbbbbbbbbbbb (built here from docker/cpu, recipe sha256:"
         f"{'c' * 64}), this run dddddddddddd (pulled, sha256:{'e' * 64})"
     ) in result.out
+    # the report's comparison says it too, not only the console
+    comparison = json.loads((now / "report" / "report.json").read_text())["comparison"]
+    assert comparison["image_note"].startswith("the baseline ran image bbbbbbbbbbbb (built here")
+    for name in ("report.md", "report.html"):
+        assert "Note: the baseline ran image bbbbbbbbbbbb" in (now / "report" / name).read_text()
     same = stored_run(tmp_path / "c", "2026-12-03_10-00-00", "cccc0003", image=BUILT_IMAGE)
     assert "note: the baseline ran image" not in _rebuild_against_baseline(run_cli, same, url).out
+    assert "ran image" not in (same / "report" / "report.md").read_text()
 
 
 def test_eval_rows_keep_a_skipped_task_without_a_score(tmp_path: Path, run_cli: Run) -> None:
