@@ -12,7 +12,7 @@ import pytest
 from workflows.errors import SetupError
 from workflows.registry.loader import load_registry
 from workflows.registry.model_spec import ModelSpec
-from workflows.servers import image_builds
+from workflows.servers import image_builder, image_builds
 from workflows.servers.image_builder import build_all
 from workflows.servers.image_builds import (
     CURRENT,
@@ -149,3 +149,37 @@ def test_an_image_without_the_labels_is_unchecked() -> None:
     spec = load_registry().find("SmolLM2-135M-Instruct", "cpu")
     old_build = {RECIPE_LABEL: recipe_digest(cpu_build_for(spec))}
     assert recipe_state(old_build, spec) == UNCHECKED
+
+
+class LabelledImages:
+    """An engine that has each image with the labels given."""
+
+    def __init__(self, labels: dict[str, dict[str, str]]) -> None:
+        self.labels = labels
+
+    def has_image(self, image: str) -> bool:
+        return image in self.labels
+
+    def image_label(self, image: str, key: str) -> str | None:
+        return self.labels[image].get(key)
+
+
+@pytest.mark.parametrize(
+    ("labels", "status"),
+    [
+        ("current", "exists: skipped"),
+        ("recipe only", "to build (built before images carried the labels a run checks)"),
+        ("other pins", "to build (stale: docker/ or pins changed)"),
+    ],
+)
+def test_build_images_rebuilds_what_a_run_could_not_check(labels: str, status: str) -> None:
+    spec = load_registry().find("SmolLM2-135M-Instruct", "cpu")
+    build = cpu_build_for(spec)
+    full = recipe_labels(build)
+    have = {
+        "current": full,
+        "recipe only": {RECIPE_LABEL: full[RECIPE_LABEL]},
+        "other pins": recipe_labels(ImageBuild(build.image, "cpu", {"BASE_IMAGE": "x"})),
+    }[labels]
+    engine = LabelledImages({build.image: have})
+    assert image_builder._status(build, engine, force=False) == status  # type: ignore[arg-type]

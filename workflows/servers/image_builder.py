@@ -21,6 +21,7 @@ from workflows.servers import llama_cpp
 from workflows.servers.docker_engine import DockerEngine
 from workflows.servers.image_builds import (
     DEFAULT_CPU_BASE,
+    RECIPE_FILES_LABEL,
     RECIPE_LABEL,
     ImageBuild,
     installed_engine,
@@ -92,6 +93,8 @@ def _status(build: ImageBuild, engine: DockerEngine | None, force: bool) -> str:
         return "to build"
     if engine.image_label(build.image, RECIPE_LABEL) != recipe_digest(build):
         return "to build (stale: docker/ or pins changed)"
+    if engine.image_label(build.image, RECIPE_FILES_LABEL) is None:
+        return "to build (built before images carried the labels a run checks)"
     return "exists: skipped"
 
 
