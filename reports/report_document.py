@@ -16,6 +16,7 @@ from reports.capacity_view import capacity_rows
 from reports.image_words import image_origin, image_used
 from reports.run_data import Point, RunData, in_run
 from reports.server_view import telemetry_rows
+from reports.spec_words import source_words
 from reports.targets import measured_figures, measured_intervals
 
 REPORT_SCHEMA_VERSION = "1"
@@ -173,6 +174,20 @@ def _summary_of(results: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {"complete": results.get("complete"), **(results.get("summary") or {})}
 
 
+def targets_from(source: str, runtime: Mapping[str, Any]) -> str:
+    """`registry` or `requirements: NAME`, and where the spec came from when not the registry
+    (its status and waivers still decide with a requirements file)."""
+    words = source_words(runtime.get("spec_source"))
+    if words is None:
+        return source
+    return words if source == "registry" else f"{source}; the spec: {words}"
+
+
+def spec_notes(runtime: Mapping[str, Any]) -> list[str]:
+    words = source_words(runtime.get("spec_source"))
+    return [] if words is None else [f"The spec is {words}: the verdict is against it."]
+
+
 def report_document(
     run: RunData, acceptance: Acceptance, comparison: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -188,7 +203,8 @@ def report_document(
             "enforcement_result": verdict,
             "model_status": acceptance.model_status,
             "enforced_tiers": list(acceptance.enforced_tiers),
-            "targets_from": acceptance.source,
+            "targets_from": targets_from(acceptance.source, run.runtime),
+            "spec_source": run.runtime.get("spec_source"),
             "categories": [category.as_dict() for category in acceptance.categories],
         },
         "acceptance": {
@@ -210,7 +226,7 @@ def report_document(
                 for category in acceptance.categories
                 for key, outcome, message in category.checks
             ],
-            "notes": list(acceptance.notes),
+            "notes": [*acceptance.notes, *spec_notes(run.runtime)],
         },
         "workflows": list((run.release or {}).get("children", ())),
         "target_checks": target_rows(acceptance, run),

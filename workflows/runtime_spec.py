@@ -35,6 +35,9 @@ class RuntimeSpec:
     served_model: str | None = None  # the name the server answers to, once it is checked
     # the image a container ran (id, digests, origin), once created; None: no container
     docker_image_used: dict[str, Any] | None = None
+    # where the spec came from (workflows.spec_source): the registry, or a spec JSON and how
+    # it differs from the registry's entry
+    spec_source: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         document = {
@@ -49,6 +52,7 @@ class RuntimeSpec:
             "server_mode": self.server_mode,
             "service_port": self.service_port,
             "docker_image_used": self.docker_image_used,
+            "spec_source": self.spec_source,
             "command": redact(str(self.config.get("command", ""))),
             "host": host_facts(),
             "model_spec": thaw(self.spec),

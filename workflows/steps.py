@@ -13,6 +13,7 @@ from types import TracebackType
 
 from benchmarking.server_api import ServedModelError, require_served_model
 from reports.results import write_atomic
+from reports.spec_words import source_words
 from workflows import interrupts, server_choice
 from workflows.auth import resolve_auth
 from workflows.bringup_line import BringUpLine
@@ -32,6 +33,7 @@ from workflows.runtime_spec import RuntimeSpec, build_runtime_spec
 from workflows.servers import provision
 from workflows.servers.base import Server, check_credentials, reported_version
 from workflows.servers.docker_config import container_config, docker_run_command, secret_names
+from workflows.spec_source import spec_source
 from workflows.workflow_args import name_arg
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,10 @@ def open_run_folder(ctx: RunContext) -> RunContext:
 
 def save_runtime_spec(ctx: RunContext) -> RunContext:
     runtime = build_runtime_spec(ctx.the_spec, ctx.config, ctx.the_folder.run_id)
+    source = spec_source(ctx.the_spec, ctx.config, ctx.paths.model_specs)
+    runtime = dataclasses.replace(runtime, spec_source=source)
+    if (words := source_words(source)) is not None:
+        log.warning("the spec comes from %s; the verdict is against it", words)
     write_atomic(ctx.the_folder.runtime_spec, runtime.to_json())
     log.debug("runner %s at %s", runtime.runner_version, runtime.git_sha)
     return ctx.with_(runtime=runtime)

@@ -281,7 +281,7 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp_file(tmp_path: Pat
 RUNTIME_SPEC = {
     "schema_version", "kind", "run_id", "runner_version", "git_sha", "model_id",
     "engine_version", "served_model", "server_mode", "service_port", "command", "host",
-    "model_spec", "run_config", "docker_image_used",
+    "model_spec", "run_config", "docker_image_used", "spec_source",
 }  # fmt: skip
 HOST = {"cpus", "hostname", "platform", "python"}
 
