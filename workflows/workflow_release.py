@@ -23,6 +23,7 @@ from benchmarking.arg_values import SettingsError, whole
 from evals.config import NoEvalConfig, eval_config_for
 from evals.spec_tests.catalog import NAMES as SPEC_CHECKS
 from reports.capacity_requirement import search_args
+from reports.release_scope import narrowed_by
 from reports.results import Identity, document, write_json
 from reports.run_data import NARROWED_OUT, RELEASE_FILE, REQUIREMENTS_FILE
 from workflows import interrupts
@@ -32,7 +33,7 @@ from workflows.errors import ExitCode, Interrupted, ReadinessError, ServerError,
 from workflows.registry.model_spec import ModelSpec
 from workflows.release_eta import previous_durations, step_suffix
 from workflows.report_console import load_requirements_or_fail, render_and_tell
-from workflows.run_config import LIMIT_MODES, RunConfig
+from workflows.run_config import RunConfig
 from workflows.workflow_args import RUNNER_KEYS, WorkflowArgValue, did_you_mean, workflow_only
 from workflows.workflow_evals import ARG_KEYS as EVALS_KEYS
 from workflows.workflow_evals import EVALS, selected_tasks
@@ -180,26 +181,17 @@ def _capacity_search(config: RunConfig) -> dict[str, WorkflowArgValue]:
     }
 
 
-NARROWING_ARGS = {"evals": ("tasks",), "spec_tests": ("only",)}
-
-
 def narrowing(config: RunConfig, spec: ModelSpec) -> list[str]:
     """What makes this release less than the whole release its status asks for: such a run
-    gets a partial verdict, never ACCEPTED or NOT ACCEPTED."""
-    found = []
-    if "workflows" in workflow_only(config.workflow_args):
-        found.append(f"workflows={workflow_only(config.workflow_args)['workflows']}")
-    split = _split_args(config)
-    for child, keys in NARROWING_ARGS.items():
-        found += [f"{child}.{key}={split[child][key]}" for key in keys if key in split[child]]
-    if split["evals"].get("under_load") == "none":
-        found.append("evals.under_load=none")
-    if config.eval_samples:
-        found.append("--eval-samples")
-    mode, release_mode = config.limit_samples_mode, spec.release_limit_samples_mode or "full"
-    if mode and LIMIT_MODES.index(mode) < LIMIT_MODES.index(release_mode):
-        found.append(f"--limit-samples-mode {mode} (below the spec's release mode, {release_mode})")
-    return found
+    gets a partial verdict, never ACCEPTED or NOT ACCEPTED. Any child argument but the few
+    reports/release_scope.py names as neutral (the seed, report options) narrows it; the
+    report derives the same from runtime_spec.json."""
+    recorded = {
+        "workflow_args": dict(config.workflow_args),
+        "eval_samples": config.eval_samples,
+        "limit_samples_mode": config.limit_samples_mode,
+    }
+    return narrowed_by(recorded, spec.release_limit_samples_mode)
 
 
 def unmatched_waivers(spec: ModelSpec, config: RunConfig, children: tuple[str, ...]) -> list[str]:

@@ -151,7 +151,29 @@ def test_waivers_that_name_no_task_of_the_release_are_pointed_out() -> None:
     ("args", "changes", "expected"),
     [
         ("", {}, []),
-        ("stress=true benchmarks.concurrency=1", {}, []),
+        ("stress=true seed=7 benchmarks.seed=8 benchmarks.percentiles=50,99", {}, []),
+        ("evals.under_load=all evals.under_load_samples=32 evals.task_timeout=60", {}, []),
+        ("stress=true benchmarks.concurrency=1", {}, ["benchmarks.concurrency=1"]),
+        (  # the target point measured with 3 requests instead of the spec's 16 (issue H12)
+            "benchmarks.isl=128 benchmarks.osl=32 "
+            "benchmarks.concurrency=2 benchmarks.num_prompts=3",
+            {},
+            [
+                "benchmarks.isl=128",
+                "benchmarks.osl=32",
+                "benchmarks.concurrency=2",
+                "benchmarks.num_prompts=3",
+            ],
+        ),
+        ("benchmarks.max_failed=0.9", {}, ["benchmarks.max_failed=0.9"]),
+        ("benchmarks.prefix_cache=shared", {}, ["benchmarks.prefix_cache=shared"]),
+        (
+            "benchmarks.rate=4 benchmarks.burstiness=0.5",
+            {},
+            ["benchmarks.rate=4", "benchmarks.burstiness=0.5"],
+        ),
+        ("stress=true stress_tests.max_failed=0.5", {}, ["stress_tests.max_failed=0.5"]),
+        ("evals.under_load_samples=4", {}, ["evals.under_load_samples=4"]),
         ("", {"limit_samples_mode": "full"}, []),
         ("workflows=evals,benchmarks", {}, ["workflows=evals,benchmarks"]),
         ("evals.tasks=readiness_basics", {}, ["evals.tasks=readiness_basics"]),
@@ -171,3 +193,36 @@ def test_a_sample_limit_below_the_specs_release_mode_narrows_it() -> None:
         "--limit-samples-mode ci-commit (below the spec's release mode, ci-nightly)"
     ]
     assert narrowing(config(limit_samples_mode="ci-long"), full_release) == []
+
+
+def _load_keys() -> list[tuple[str, str]]:
+    from workflows.workflow_release import child_keys
+
+    keys = child_keys()
+    return [(child, key) for child in ("benchmarks", "stress_tests") for key in keys[child]]
+
+
+@pytest.mark.parametrize(("child", "key"), _load_keys())
+def test_every_load_argument_but_the_seed_and_report_options_narrows_a_release(
+    child: str, key: str
+) -> None:
+    from reports.release_scope import narrows
+
+    neutral = ("seed", "percentiles", "percentile_report", "telemetry_interval")
+    assert narrows(child, key, "1") is (key not in neutral)
+
+
+def test_what_the_report_takes_as_neutral_is_what_the_release_takes() -> None:
+    from reports import release_scope
+    from workflows.evals_under_load import DEFAULT_SAMPLES
+    from workflows.run_config import LIMIT_MODES
+    from workflows.workflow_release import ORDER, child_keys
+
+    keys = child_keys()
+    assert release_scope.CHILDREN == ORDER
+    assert release_scope.LIMIT_MODES == LIMIT_MODES
+    assert release_scope.UNDER_LOAD_SAMPLES == DEFAULT_SAMPLES
+    for child, neutral in release_scope.NEUTRAL.items():
+        assert set(neutral) <= set(keys[child]), child
+    for child, key in release_scope.NEUTRAL_VALUES:
+        assert key in keys[child]
