@@ -438,21 +438,23 @@ def _judge_failed_requests(judge: Judge, points: Sequence[Point]) -> None:
 
 
 def _evals(evidence: Evidence) -> Category:
+    """The registry judges each task; a requirements file's accuracy target replaces that
+    judgement for the task it names (the registry's verdict stays as information), and a task
+    it does not name is judged as the registry says."""
     run, waivers, status, grades = evidence.run, evidence.waivers, evidence.status, evidence.grades
     requirements = run.requirements
-    if requirements:
-        musts = [item for item in requirements["accuracy"] if item.get("priority") == "must"]
-        enforced = bool(musts)
-    else:
-        enforced = status != "experimental"
-    category = Category("evals", enforced=enforced)
+    targets = list(requirements["accuracy"]) if requirements else []
+    graded = {str(item["task"]) for item in targets}
+    musts = [item for item in targets if item.get("priority") == "must"]
+    category = Category("evals", enforced=status != "experimental")  # the registry's rule
     judge = Judge(category, waivers)
     evals = run.evals
-    if requirements and run.left_out("evals"):
-        accuracy = grade_accuracy(requirements, [])  # each target: "the task was not run"
+    if targets and run.left_out("evals"):
+        accuracy = grade_accuracy(requirements or {}, [])  # each target: "the task was not run"
         grades += accuracy
         for grade in accuracy:
             judge.graded(grade)
+        category.enforced = bool(musts)
         return category
     if _judge_left_out(judge, run):
         return category
@@ -465,13 +467,15 @@ def _evals(evidence: Evidence) -> Category:
             "incomplete", "evals", "evals/evals.json is incomplete: the workflow stopped early"
         )
     for task in tasks:
-        _judge_task(judge, task, bool(requirements))
+        _judge_task(judge, task, str(task.get("task")) in graded)
         _judge_under_load(judge, task)
     if requirements:
         accuracy = grade_accuracy(requirements, tasks)
         grades += accuracy
         for grade in accuracy:
             judge.graded(grade)
+        judged_by_registry = any(str(task.get("task")) not in graded for task in tasks)
+        category.enforced = bool(musts) or (category.enforced and judged_by_registry)
     return category
 
 
@@ -493,8 +497,9 @@ def _judge_task(judge: Judge, task: Mapping[str, Any], graded_elsewhere: bool) -
         judge.blocker(name, name, f"{name} crashed: {reason or 'no detail'}")
     elif state is Status.SKIPPED and task.get("required") is False:
         judge.not_applicable(name, reason, skipped=True)  # the limit mode's own plan
-    elif graded_elsewhere:
-        return  # graded against the requirements file's own targets
+    elif graded_elsewhere:  # the requirements file's accuracy target grades it instead
+        _replaced(judge, name, state, reason)
+        return
     elif state is Status.PASS:
         judge.passed(name, reason)
         _flag_implausible(judge, task)
@@ -504,6 +509,15 @@ def _judge_task(judge: Judge, task: Mapping[str, Any], graded_elsewhere: bool) -
         judge.unjudged(name, name, f"{name} is {state.value}: {reason or 'no detail'}", name)
     if task.get("marginal") and state.judged:
         judge.marginal(name, name, f"{name}: {reason}")
+
+
+def _replaced(judge: Judge, name: str, state: Status, reason: str) -> None:
+    """A task a requirements file grades: the registry's verdict, shown but not deciding."""
+    because = "replaced by the requirements file's accuracy target"
+    message = f"{name}: the registry's verdict {state.value} ({reason or 'no detail'}), {because}"
+    judge.not_applicable(name, message)
+    if state is not Status.PASS:
+        judge.advisory(f"{name}.registry", name, message, because)
 
 
 def _judge_under_load(judge: Judge, task: Mapping[str, Any]) -> None:

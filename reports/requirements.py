@@ -122,7 +122,18 @@ def check_requirements(raw: object, where: str) -> dict[str, Any]:
     checked["accuracy"] = _accuracy(raw.get("accuracy") or [], f"{where}: accuracy")
     if checked["goodput"] is None and not checked["accuracy"]:
         raise _fail(where, "states no target: give goodput (with slo) or accuracy")
+    if "must" not in _priorities(checked):
+        raise _fail(
+            where,
+            "no item is `priority: must`, so it could never fail a release; mark at least one "
+            "item (goodput, capacity or an accuracy task) `priority: must`",
+        )
     return checked
+
+
+def _priorities(checked: Mapping[str, Any]) -> list[str]:
+    items = [checked["goodput"], checked["capacity"], *checked["accuracy"]]
+    return [item["priority"] for item in items if item]
 
 
 def _slo(raw: object, where: str) -> dict[str, float]:

@@ -425,9 +425,15 @@ def test_a_goodput_share_whose_interval_clears_the_requirement_is_not_marginal(
 def test_a_should_requirement_is_reported_and_does_not_block(tmp_path: Path) -> None:
     reqs = requirements(
         goodput={"min_share": 0.9, "priority": "should"},
-        accuracy=[{"task": "readiness_basics", "min_score": 0.9, "priority": "should"}],
+        accuracy=[
+            {"task": "readiness_basics", "min_score": 0.9, "priority": "should"},
+            {"task": "chat_basics", "min_score": 0.1, "priority": "must"},  # one must: needed
+        ],
     )
-    acceptance = with_requirements(tmp_path, reqs, points=[Measured(request_ttfts=[100, 400])])
+    tasks = [eval_task("readiness_basics", "PASS"), eval_task("chat_basics", "PASS")]
+    acceptance = with_requirements(
+        tmp_path, reqs, points=[Measured(request_ttfts=[100, 400])], tasks=tasks
+    )
     assert acceptance.accepted
     assert sorted(f.key for f in acceptance.advisories) == [
         "benchmarks:goodput:isl-128_osl-32_conc-1",

@@ -333,7 +333,7 @@ def test_a_ramp_point_is_neither_sorted_nor_judged_nor_compared_as_the_closed_lo
     missing = render_run(only_ramp).report
     assert missing["target_checks"][0]["measured"] is None
     assert missing["acceptance"]["verdict"] != passing["verdict"]
-    slo = {"slo": {"ttft_ms": 1000}, "goodput": {"min_share": 0.5, "priority": "should"}}
+    slo = {"slo": {"ttft_ms": 1000}, "goodput": {"min_share": 0.5, "priority": "must"}}
     saved = check_requirements(slo, "slo.yaml")
     (folder / "requirements.json").write_text(json.dumps(saved))
     graded = render_run(folder).report["acceptance"]["requirements"]

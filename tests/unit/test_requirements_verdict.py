@@ -1,0 +1,113 @@
+"""A requirements file never turns a run ACCEPTED by what it leaves out: one without a `must`
+item is refused, the evals it does not grade are judged as the registry says, the saved copy in
+a run folder is checked as --requirements is, and an accuracy score is judged with its interval
+(audit holes H6-H8)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reports.acceptance import Acceptance, judge_run
+from reports.requirements import RequirementsError, check_requirements
+from reports.run_data import load_run
+from tests.helpers import CliResult
+from tests.run_folders import Measured, RunSpec, eval_task, passing_run
+
+Run = Callable[..., CliResult]
+SLOW = Measured(request_ttfts=[900, 900, 900, 900])  # misses a 200 ms TTFT
+SHOULD_ONLY = "slo: {ttft_ms: 0.001}\ngoodput: {min_share: 0.9, priority: should}\n"
+
+
+def judged(folder: Path, reqs: dict[str, Any]) -> Acceptance:
+    (folder / "requirements.json").write_text(json.dumps(reqs))
+    return judge_run(load_run(folder))
+
+
+def one_line_error(result: CliResult) -> str:
+    assert result.code == 2, result.out + result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.err, result.err
+    return lines[0]
+
+
+# H6: a file with no `must` item; evals the file does not grade
+
+
+def test_a_requirements_file_without_a_must_item_is_refused() -> None:
+    raw = {"slo": {"ttft_ms": 0.001}, "goodput": {"min_share": 0.9, "priority": "should"}}
+    with pytest.raises(RequirementsError, match=r"could never fail a release.*priority: must"):
+        check_requirements(raw, "should.yaml")
+    accuracy = {"accuracy": [{"task": "readiness_basics", "min_score": 0.5, "priority": "should"}]}
+    with pytest.raises(RequirementsError, match="no item is `priority: must`"):
+        check_requirements(accuracy, "should.yaml")
+    capacity = raw | {"capacity": {"min_concurrency": 2, "priority": "must"}}
+    assert check_requirements(capacity, "req.yaml")["capacity"]["priority"] == "must"
+
+
+def test_a_should_only_file_is_refused_before_the_report_is_rebuilt(
+    run_cli: Run, tmp_path: Path
+) -> None:
+    """It used to turn a NOT ACCEPTED run into ACCEPTED, exit 0."""
+    folder = passing_run(tmp_path / "run", points=[SLOW], tasks=[eval_task("x", "FAIL")])
+    should = tmp_path / "should.yaml"
+    should.write_text(SHOULD_ONLY)
+    line = one_line_error(
+        run_cli("--workflow", "reports", "--run-dir", str(folder), "--requirements", str(should))
+    )
+    assert f"--requirements {should}: " in line and "mark at least one item" in line, line
+    assert not (folder / "requirements.json").exists()
+    assert not (folder / "report").exists()
+
+
+def goodput_only(**goodput: Any) -> dict[str, Any]:
+    raw = {"slo": {"ttft_ms": 2000}, "goodput": {"min_share": 0.5, "priority": "must"} | goodput}
+    return check_requirements(raw, "req.yaml")
+
+
+def test_an_eval_the_requirements_file_does_not_grade_is_judged_as_the_registry_says(
+    tmp_path: Path,
+) -> None:
+    """A file without an accuracy section used to drop every eval: a FAIL appeared nowhere."""
+    tasks = [eval_task("readiness_basics", "FAIL", 0.1)]
+    acceptance = judged(passing_run(tmp_path / "a", tasks=tasks), goodput_only())
+    assert not acceptance.accepted
+    assert [f.key for f in acceptance.blockers] == ["evals:readiness_basics"]
+    passed = judged(passing_run(tmp_path / "b"), goodput_only())
+    assert passed.accepted, passed.blockers
+
+
+def test_a_task_the_file_grades_is_graded_by_it_and_the_others_by_the_registry(
+    tmp_path: Path,
+) -> None:
+    tasks = [eval_task("readiness_basics", "FAIL", 0.52), eval_task("chat_basics", "FAIL", 0.1)]
+    reqs = check_requirements(
+        {"accuracy": [{"task": "readiness_basics", "min_score": 0.3, "priority": "must"}]},
+        "req.yaml",
+    )
+    acceptance = judged(passing_run(tmp_path, tasks=tasks), reqs)
+    assert [f.key for f in acceptance.blockers] == ["evals:chat_basics"]
+    [replaced] = [f for f in acceptance.advisories if f.key == "evals:readiness_basics.registry"]
+    assert "the registry's verdict FAIL" in replaced.message
+    assert "replaced by the requirements file's accuracy target" in replaced.reason
+    evals = next(c for c in acceptance.categories if c.name == "evals")
+    outcomes = {key: outcome for key, outcome, _ in evals.checks}
+    assert outcomes["evals:readiness_basics"] == "N/A"  # junit: skipped, with the message
+    assert outcomes["evals:accuracy:readiness_basics"] == "PASS"
+    assert outcomes["evals:chat_basics"] == "FAIL"
+
+
+def test_an_experimental_model_s_ungraded_eval_failure_stays_advisory(tmp_path: Path) -> None:
+    tasks = [eval_task("readiness_basics", "PASS", 0.9), eval_task("chat_basics", "FAIL", 0.1)]
+    reqs = check_requirements(
+        {"accuracy": [{"task": "readiness_basics", "min_score": 0.3, "priority": "must"}]},
+        "req.yaml",
+    )
+    folder = passing_run(tmp_path, tasks=tasks, spec=RunSpec(status="experimental"))
+    acceptance = judged(folder, reqs)
+    assert acceptance.accepted, acceptance.blockers
+    assert "evals:chat_basics" in [f.key for f in acceptance.advisories]
