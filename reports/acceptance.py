@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reports.release_scope import narrowed_by, required_children
 from reports.requirements import Grade, grade_accuracy, grade_capacity, grade_goodput
 from reports.run_data import NARROWED_OUT, Point, RunData
 from reports.status import Status, UnknownStatus, read_status
@@ -292,7 +293,20 @@ def partial_reasons(run: RunData) -> tuple[str, ...]:
     if run.release is None:
         workflow = run.runtime.get("run_config", {}).get("workflow") or "unknown"
         return (f"not a release: the {workflow} workflow on its own",)
-    narrowed = run.release.get("narrowed") or ()
+    # the run's own settings say what narrowed it, whatever release.json claims
+    config, release_limit = (
+        run.runtime.get("run_config") or {},
+        run.spec.get("release_limit_samples_mode"),
+    )
+    derived = narrowed_by(config, release_limit)
+    narrowed = list(dict.fromkeys([*(run.release.get("narrowed") or ()), *derived]))
+    left_out = [
+        str(child["workflow"])
+        for child in run.release.get("children", ())
+        if child["status"] == "left_out" and str(child.get("message")).startswith(NARROWED_OUT)
+    ]
+    if left_out and not any(str(reason).startswith("workflows=") for reason in narrowed):
+        narrowed.append(f"workflows= (release.json leaves out {', '.join(left_out)})")
     return tuple(f"narrowed by {reason}" for reason in narrowed)
 
 
@@ -341,7 +355,17 @@ def _workflows(run: RunData) -> Category:
     """The release's children: one that crashed or never ran is a blocker, never a pass."""
     category = Category("workflows", enforced=True)
     judge = Judge(category, Waivers(()))
-    for child in (run.release or {}).get("children", ()):
+    children = (run.release or {}).get("children", ())
+    named = {child["workflow"] for child in children}
+    for name in required_children(run.runtime.get("run_config") or {}):
+        if name not in named:  # a release's record names every child it was to run
+            judge.blocker(
+                name,
+                name,
+                f"{name} is missing from release.json's children: a release must run it, and "
+                "its record says neither that it ran nor why it was left out",
+            )
+    for child in children:
         name, state = child["workflow"], child["status"]
         if state == "left_out":  # its own category says whether that blocks
             judge.not_applicable(name, f"not run: {child.get('message')}")

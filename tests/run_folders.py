@@ -74,6 +74,7 @@ def runtime_spec(spec: RunSpec) -> dict[str, Any]:
             "inference_engine": "llama_cpp",
             "version": "0.1.0",
             "status": spec.status,
+            "release_limit_samples_mode": "smoke",  # what run_config's limit says it ran
             "docker_image": "local/readiness-llama-cpp-cpu:0.1.0",
             "tt_metal_commit": None,
             "vllm_commit": None,

@@ -366,9 +366,10 @@ def test_a_left_out_child_blocks_unless_waived_or_not_enforced(tmp_path: Path) -
 
 
 def test_stress_points_with_failed_requests_block(tmp_path: Path) -> None:
-    children = {"benchmarks": "passed", "spec_tests": "passed", "stress_tests": "passed"}
+    children = {"evals": "passed", "benchmarks": "passed", "spec_tests": "passed"}
+    children |= {"stress_tests": "passed"}
     stress = [Measured(concurrency=8), Measured(concurrency=8, failed=2, completed=6)]
-    acceptance = judged(passing_run(tmp_path, children=children, tasks=None, stress=stress))
+    acceptance = judged(passing_run(tmp_path, children=children, stress=stress))
     assert keys(acceptance) == ["stress_tests:isl-128_osl-32_conc-8.failed_requests"]
     assert "window 2: 2 of 8 requests failed (25%, allowed 0%)" in acceptance.blockers[0].message
 
