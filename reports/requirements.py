@@ -33,6 +33,7 @@ import yaml
 from evals.scoring import wilson_interval
 from reports.capacity_requirement import CapacityError, check_capacity
 from reports.run_data import Point
+from reports.shapes import ReportError
 from reports.targets import mostly_cached, unasked_cache_share
 
 SLO_KEYS = ("ttft_ms", "tpot_ms", "e2el_ms")
@@ -73,6 +74,28 @@ def load_requirements(path: Path) -> dict[str, Any]:
     except (json.JSONDecodeError, yaml.YAMLError) as error:
         raise RequirementsError(f"--requirements {path}: not valid YAML/JSON ({error})") from None
     return check_requirements(raw, str(path))
+
+
+def check_saved(document: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """A run folder's `requirements.json` (check_requirements' own output, saved), checked
+    again by check_requirements when a report is built from it: a file edited or damaged since
+    is a ReportError naming the file and the field, never a verdict."""
+    raw = dict(document)
+    capacity = raw.get("capacity")
+    if isinstance(capacity, Mapping) and set(capacity) == {"over", "minimum", "priority"}:
+        # saved as check_capacity returns it: back to the file's words, then checked as they are
+        raw["capacity"] = {
+            f"min_{capacity['over']}": capacity["minimum"],
+            "priority": capacity["priority"],
+        }
+    try:
+        return check_requirements(raw, str(path))
+    except RequirementsError as error:
+        problem = str(error).removeprefix("--requirements ")
+        raise ReportError(
+            f"{problem} (the run folder's saved requirements; rebuild the report with "
+            "--requirements FILE to replace them)"
+        ) from None
 
 
 def _fail(where: str, problem: str) -> RequirementsError:

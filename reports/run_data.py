@@ -149,6 +149,13 @@ def _optional(path: Path, check: Check) -> dict[str, Any] | None:
     return read_checked(path, check) if path.is_file() else None
 
 
+def _saved_requirements(path: Path) -> dict[str, Any] | None:
+    """The run's requirements.json, checked again as --requirements is checked."""
+    from reports.requirements import check_saved  # it imports this module
+
+    return check_saved(read_json(path), path) if path.is_file() else None
+
+
 def check_run_folder(folder: Path) -> Path:
     """The folder's `runtime_spec.json`, of the runner's shape: what makes a folder a run."""
     runtime_path = folder / "runtime_spec.json"
@@ -175,5 +182,5 @@ def load_run(folder: Path) -> RunData:
         evals=_optional(folder / "evals" / "evals.json", shapes.check_evals),
         spec_tests=_optional(folder / "spec_tests" / "spec_tests.json", shapes.check_spec_tests),
         release=_optional(folder / RELEASE_FILE, shapes.check_release),
-        requirements=_optional(folder / REQUIREMENTS_FILE, shapes.check_requirements),
+        requirements=_saved_requirements(folder / REQUIREMENTS_FILE),
     )

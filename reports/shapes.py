@@ -85,14 +85,6 @@ def check_release(document: Mapping[str, Any], path: Path) -> None:
     _objects(document, path, "children", ("workflow", "status"))
 
 
-def check_requirements(document: Mapping[str, Any], path: Path) -> None:
-    """The saved, already checked copy of --requirements: its parts have their types."""
-    for field in ("slo", "goodput"):
-        if document.get(field) is not None:
-            _object(document, path, field)
-    _objects(document, path, "accuracy", ("task", "priority"))
-
-
 def check_report(document: Mapping[str, Any], path: Path) -> None:
     """A report.json, as --merge and --compare-to read it (its kind checked by the caller)."""
     _object(document, path, "metadata")

@@ -111,3 +111,62 @@ def test_an_experimental_model_s_ungraded_eval_failure_stays_advisory(tmp_path: 
     acceptance = judged(folder, reqs)
     assert acceptance.accepted, acceptance.blockers
     assert "evals:chat_basics" in [f.key for f in acceptance.advisories]
+
+
+# H7: the saved requirements.json is checked again when the report is rebuilt
+
+SAVED = {
+    "slo": {"ttft_ms": 2000},
+    "goodput": {"min_share": 0.5, "priority": "must"},
+    "accuracy": [{"task": "readiness_basics", "min_score": 0.5, "priority": "must"}],
+}
+
+
+def test_a_saved_requirements_file_reads_back_as_it_was_checked(tmp_path: Path) -> None:
+    from reports.requirements import check_saved
+
+    for raw in (
+        SAVED,
+        SAVED | {"capacity": {"min_concurrency": 2, "priority": "should"}},
+        SAVED | {"capacity": {"min_rate": 2.5}, "goodput": {"min_share": 0.9, "concurrency": [1]}},
+    ):
+        checked = check_requirements(raw, "req.yaml")
+        saved = json.loads(json.dumps(checked))  # as the run folder holds it
+        assert check_saved(saved, tmp_path / "requirements.json") == checked
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"slo": {"ttft_ms": float("nan")}}, "slo.ttft_ms: expected a positive number"),
+        ({"goodput": {"min_share": 0, "priority": "must"}}, "goodput.min_share: expected a pos"),
+        ({"goodput": {"min_share": -1, "priority": "must"}}, "goodput.min_share: expected a pos"),
+        ({"goodput": {"min_share": 0.9, "priority": "should"}, "accuracy": []}, "priority: must"),
+        ({"accuracy": [{"task": "readiness_basics", "min_score": 0.5, "priority": "may"}]},
+         "accuracy[0].priority: 'may' is not must or should"),
+        ({"capacity": {"over": "concurrency", "minimum": 1.5, "priority": "must"}},
+         "capacity: min_concurrency: expected a whole number"),
+    ],
+)  # fmt: skip
+def test_a_saved_requirements_file_edited_since_is_refused_naming_the_field(
+    run_cli: Run, tmp_path: Path, change: dict[str, Any], field: str
+) -> None:
+    """NaN used to read 'TTFT <= nan ms: 16 of 16 met', a share of 0 or -1 passed anything, a
+    should-only file turned the verdict: each gave ACCEPTED."""
+    folder = passing_run(tmp_path / "run", points=[SLOW])
+    saved = folder / "requirements.json"
+    saved.write_text(json.dumps(SAVED | change))
+    line = one_line_error(run_cli("--workflow", "reports", "--run-dir", str(folder)))
+    assert line.startswith(f"error: {saved}: ") or f" {saved}: " in line, line
+    assert field in line and "saved requirements" in line, line
+    assert not (folder / "report").exists()
+
+
+def test_a_saved_requirements_file_without_accuracy_is_judged(tmp_path: Path) -> None:
+    """It used to end in `internal error: KeyError`, exit 1."""
+    folder = passing_run(tmp_path, points=[SLOW])
+    (folder / "requirements.json").write_text(
+        json.dumps({"slo": {"ttft_ms": 200}, "goodput": {"min_share": 0.5}})
+    )
+    acceptance = judge_run(load_run(folder))
+    assert [f.key for f in acceptance.blockers] == ["benchmarks:goodput:isl-128_osl-32_conc-1"]
