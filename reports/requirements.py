@@ -13,7 +13,8 @@
     capacity:                       # optional: the highest load meeting goodput reaches this
       min_concurrency: 8            # or min_rate: 2.5 (requests per second)
       priority: must
-    accuracy:                       # per eval task: the score it must reach
+    accuracy:                       # per eval task: the score (0 to 1) it must reach, held
+                                    # to its 95% interval over the task's samples
       - {task: readiness_basics, min_score: 0.5, priority: must}
 
 A file is checked completely when the run starts; every error names the field.
@@ -30,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from evals.scoring import wilson_interval
+from evals.scoring import decide_score, wilson_interval
 from reports.capacity_requirement import CapacityError, check_capacity
 from reports.run_data import Point
 from reports.shapes import ReportError
@@ -57,8 +58,8 @@ class Grade:
     measured: float | None
     met: bool
     detail: str
-    interval: tuple[float, float] | None = None  # the measured share's 95% Wilson interval
-    marginal: bool = False  # the interval straddles the requirement: the share decided
+    interval: tuple[float, float] | None = None  # the share's or score's 95% Wilson interval
+    marginal: bool = False  # the interval straddles the requirement: the share or score decided
 
 
 def load_requirements(path: Path) -> dict[str, Any]:
@@ -197,9 +198,9 @@ def _accuracy(raw: object, where: str) -> list[dict[str, Any]]:
             raise _fail(place, "expected {task: NAME, min_score: NUMBER, priority: must|should}")
         _unknown(item, ("task", "min_score", "priority"), place)
         score = item.get("min_score")
-        if not 0 <= _number(score) < math.inf:
+        if not 0 <= _number(score) <= 1:
             raise _fail(
-                f"{place}.min_score", f"expected a score of 0 or more (finite), got {score!r}"
+                f"{place}.min_score", f"expected a score from 0 to 1 (finite), got {score!r}"
             )
         targets.append(
             {
@@ -287,9 +288,7 @@ def _share_decision(
     when below it; across it, the measured share decides and the grade is marginal."""
     if share is None or interval is None:
         return False, False
-    if interval[0] >= needed or interval[1] < needed:
-        return interval[0] >= needed, False
-    return share >= needed, True
+    return decide_score(share, interval, needed)
 
 
 def _unmeasured_goodput(goodput: Mapping[str, Any], levels: Sequence[int], limits: str) -> Grade:
@@ -309,21 +308,32 @@ def _unmeasured_goodput(goodput: Mapping[str, Any], levels: Sequence[int], limit
 def grade_accuracy(
     requirements: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]]
 ) -> list[Grade]:
+    """Each accuracy target against its task's score, judged as the registry's evals are: by the
+    score's 95% Wilson interval over its samples (evals.scoring). A score that is not a
+    fraction from 0 to 1, or has no sample count, is not judged: it never meets a target."""
     by_name = {str(task.get("task")): task for task in tasks}
     grades = []
     for target in requirements.get("accuracy") or ():
         task = by_name.get(target["task"])
-        score = task.get("score") if task else None
-        measured = float(score) if isinstance(score, (int, float)) else None
-        met = measured is not None and measured >= target["min_score"]
+        needed = target["min_score"]
+        measured, interval, met, marginal = None, None, False, False
         if task is None:
             detail = "the task was not run"
-        elif measured is None:
+        elif task.get("score") is None:
             detail = f"no score (status {task.get('status')})"
+        elif (unjudged := _unjudged_score(task)) is not None:
+            detail = f"not judged: {unjudged}"
         else:
-            detail = (
-                f"score {measured:.4g} over {task.get('n_samples')} samples, "
-                f"needs {target['min_score']:.4g}"
+            measured, n = float(task["score"]), int(task["n_samples"])
+            interval = wilson_interval(measured, n)
+            met, marginal = decide_score(measured, interval, needed)
+            detail = f"score {measured:.4g} over {n} samples, needs {needed:.4g}: " + (
+                f"MARGINAL {'PASS' if met else 'FAIL'}: its 95% interval "
+                f"[{interval[0]:.4f}, {interval[1]:.4f}] straddles {needed:.4g}; decided by the "
+                f"score, {'at or above' if met else 'below'} it"
+                if marginal
+                else f"its 95% interval [{interval[0]:.4f}, {interval[1]:.4f}] lies "
+                f"{'at or above' if met else 'below'} it"
             )
         grades.append(
             Grade(
@@ -331,13 +341,25 @@ def grade_accuracy(
                 what=f"accuracy of {target['task']}",
                 where=target["task"],
                 priority=target["priority"],
-                required=target["min_score"],
+                required=needed,
                 measured=measured,
                 met=met,
                 detail=detail,
+                interval=interval,
+                marginal=marginal,
             )
         )
     return grades
+
+
+def _unjudged_score(task: Mapping[str, Any]) -> str | None:
+    """Why a task's score cannot be held to a target, or None when it can."""
+    score, n = task.get("score"), task.get("n_samples")
+    if not 0 <= _number(score) <= 1:
+        return f"score {score!r} is not a fraction from 0 to 1"
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        return f"no sample count (n_samples {n!r}): a score without one has no interval"
+    return None
 
 
 def grade_capacity(

@@ -233,18 +233,15 @@ def check_targets(
     spec: Mapping[str, Any], benchmarks: Sequence[Point], enforce: Sequence[str] | None = None
 ) -> list[TargetPoint]:
     """Every target point of the spec against the closed-loop benchmark point measured at it
-    (never a point at a rate or a ramp, nor one that is no evidence: another run's, or one of
-    two files for one point, which leaves the target not measured). `enforce` overrides the
-    tiers the spec's status enforces."""
+    (the last one, if the run measured it twice; never a point at a rate or a ramp). `enforce`
+    overrides the tiers the spec's status enforces."""
     tiers: Mapping[str, float] = spec.get("perf_tiers") or {
         "functional": 0.1,
         "complete": 0.5,
         "target": 1.0,
     }
     enforced = tuple(enforce) if enforce is not None else enforced_tiers(spec.get("status"))
-    measured_at = {
-        point.key: point.document for point in benchmarks if point.closed_loop and not point.problem
-    }
+    measured_at = {point.key: point.document for point in benchmarks if point.closed_loop}
     return [
         _target_point(raw, measured_at, tiers, enforced) for raw in spec.get("perf_reference") or ()
     ]

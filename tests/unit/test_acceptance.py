@@ -381,7 +381,8 @@ def requirements(**changes: Any) -> dict[str, Any]:
     raw: dict[str, Any] = {
         "slo": {"ttft_ms": 200, "tpot_ms": 50},
         "goodput": {"min_share": 0.75, "priority": "must"},
-        "accuracy": [{"task": "readiness_basics", "min_score": 0.5, "priority": "must"}],
+        # 0.55 over 30 samples: a 95% interval [0.38, 0.71] that clears it, so not marginal
+        "accuracy": [{"task": "readiness_basics", "min_score": 0.2, "priority": "must"}],
     }
     return check_requirements(raw | changes, "req.yaml")
 

@@ -170,3 +170,79 @@ def test_a_saved_requirements_file_without_accuracy_is_judged(tmp_path: Path) ->
     )
     acceptance = judge_run(load_run(folder))
     assert [f.key for f in acceptance.blockers] == ["benchmarks:goodput:isl-128_osl-32_conc-1"]
+
+
+# H8: an accuracy score is held to its target with its interval, and only a real one is judged
+
+MUST_90 = {"accuracy": [{"task": "readiness_basics", "min_score": 0.9, "priority": "must"}]}
+
+
+def scored(tmp_path: Path, **task: Any) -> Acceptance:
+    """A run whose readiness_basics has this score and sample count (None: none recorded)."""
+    folder = passing_run(tmp_path)
+    path = folder / "evals" / "evals.json"
+    document = json.loads(path.read_text())
+    document["tasks"][0].update(task)
+    path.write_text(json.dumps(document))  # NaN and Infinity as a tampered file holds them
+    return judged(folder, check_requirements(MUST_90, "req.yaml"))
+
+
+def accuracy_grade(acceptance: Acceptance) -> Any:
+    [grade] = [g for g in acceptance.grades if g.key == "accuracy:readiness_basics"]
+    return grade
+
+
+@pytest.mark.parametrize(
+    ("task", "why"),
+    [
+        ({"score": 5.0, "n_samples": 30}, "score 5.0 is not a fraction from 0 to 1"),
+        ({"score": float("inf"), "n_samples": 30}, "score inf is not a fraction from 0 to 1"),
+        ({"score": float("nan"), "n_samples": 30}, "score nan is not a fraction from 0 to 1"),
+        ({"score": -0.1, "n_samples": 30}, "score -0.1 is not a fraction from 0 to 1"),
+        ({"score": "0.95", "n_samples": 30}, "score '0.95' is not a fraction from 0 to 1"),
+        ({"score": 0.95, "n_samples": 0}, "no sample count (n_samples 0)"),
+        ({"score": 0.95, "n_samples": None}, "no sample count (n_samples None)"),
+        ({"score": 0.95, "n_samples": 2.5}, "no sample count (n_samples 2.5)"),
+    ],
+)
+def test_an_accuracy_score_that_is_no_fraction_or_has_no_sample_count_is_not_judged(
+    tmp_path: Path, task: dict[str, Any], why: str
+) -> None:
+    """Each used to be ACCEPTED against a `must` min_score of 0.9."""
+    acceptance = scored(tmp_path, **task)
+    assert not acceptance.accepted
+    assert [f.key for f in acceptance.blockers] == ["evals:accuracy:readiness_basics"]
+    grade = accuracy_grade(acceptance)
+    assert f"not judged: {why}" in grade.detail, grade.detail
+    assert (grade.met, grade.measured, grade.interval) == (False, None, None)
+
+
+def test_an_accuracy_score_is_judged_by_its_wilson_interval(tmp_path: Path) -> None:
+    clear = accuracy_grade(scored(tmp_path / "a", score=0.95, n_samples=400))
+    assert (clear.met, clear.marginal) == (True, False)
+    assert "its 95% interval [0.9240, 0.9674] lies at or above it" in clear.detail
+    below = scored(tmp_path / "b", score=0.8, n_samples=400)
+    assert [f.key for f in below.blockers] == ["evals:accuracy:readiness_basics"]
+    assert (accuracy_grade(below).met, accuracy_grade(below).marginal) == (False, False)
+
+
+@pytest.mark.parametrize(
+    ("score", "n", "met"), [(0.95, 1, True), (0.92, 50, True), (0.88, 50, False)]
+)
+def test_an_accuracy_score_whose_interval_straddles_its_target_is_marginal(
+    tmp_path: Path, score: float, n: int, met: bool
+) -> None:
+    """Decided by the score, as a straddling eval or goodput share is, and shown first."""
+    acceptance = scored(tmp_path, score=score, n_samples=n)
+    grade = accuracy_grade(acceptance)
+    assert (grade.met, grade.marginal, acceptance.accepted) == (met, True, met)
+    side = "at or above" if met else "below"
+    assert f"MARGINAL {'PASS' if met else 'FAIL'}: its 95% interval [" in grade.detail
+    assert f"straddles 0.9; decided by the score, {side} it" in grade.detail
+    assert [f.key for f in acceptance.marginal] == ["evals:accuracy:readiness_basics"]
+
+
+def test_a_min_score_above_1_is_refused() -> None:
+    raw = {"accuracy": [{"task": "readiness_basics", "min_score": 5, "priority": "must"}]}
+    with pytest.raises(RequirementsError, match=r"min_score: expected a score from 0 to 1"):
+        check_requirements(raw, "req.yaml")
