@@ -22,7 +22,7 @@ from reports.redaction import redact
 from reports.render import environment
 from reports.report_document import REPORT_KIND
 from reports.results import write_atomic
-from reports.run_data import ReportError, read_json
+from reports.run_data import ReportError, load_run, read_json
 
 CATALOGUE_SCHEMA_VERSION = "1"
 NOT_RUN = "not run"
@@ -124,6 +124,9 @@ def merge_reports(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], list[str
         if report.get("kind") != REPORT_KIND:
             raise ReportError(f"--merge {path}: not a release report (kind {report.get('kind')!r})")
         shapes.check_report(report, path)
+        report, changed = as_judged_now(path, report)
+        if changed:
+            notes.append(changed)
         row = catalogue_row(report, path)
         key = (str(row["model"]), str(row["device"]))
         previous = newest.get(key)
@@ -133,6 +136,27 @@ def merge_reports(paths: Sequence[Path]) -> tuple[list[dict[str, Any]], list[str
             row = kept
         newest[key] = row
     return [newest[key] for key in sorted(newest)], notes
+
+
+def as_judged_now(path: Path, report: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """A report.json inside its run folder counts as the folder's files judge it now (the file
+    may be stale or edited), with a note when that changes its verdict; a bare report.json is
+    taken as it is."""
+    folder = path.parent.parent
+    if path.parent.name != "report" or not (folder / "runtime_spec.json").is_file():
+        return report, None
+    from reports.store.run_record import judged_now
+
+    fresh = dict(judged_now(load_run(folder)))
+    said, now = report_verdict(report), report_verdict(fresh)
+    if said == now:
+        return report, None
+    note = (
+        f"{path}: report.json says {said}, but its run folder's files give {now} now (stale or "
+        f"edited; rebuild it: python3 run.py --workflow reports --run-dir {folder}); counted "
+        f"as {now}"
+    )
+    return fresh, note
 
 
 def _chosen(first: dict[str, Any], second: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
