@@ -28,6 +28,11 @@ ENFORCED_TIERS = {
 }
 PASS, FAIL, NA, MISSING, UNJUDGED = "PASS", "FAIL", "N/A", "MISSING", "UNJUDGED"
 UNASKED_CACHE_LIMIT = 0.5  # above this share of prompt tokens from an unasked cache: unjudged
+# The server's usage counts and the tokens the client received may differ by this share, and at
+# least one token a request (llama.cpp's agree exactly); beyond it, the figures computed from the
+# server's counts (throughput, TPOT, so per-user throughput) are not judged.
+TOKEN_COUNT_TOLERANCE = 0.02
+COUNTED_METRICS = ("tput_user", "tput")  # from output token counts; TTFT is not
 
 
 @dataclass(frozen=True)
@@ -233,15 +238,18 @@ def check_targets(
     spec: Mapping[str, Any], benchmarks: Sequence[Point], enforce: Sequence[str] | None = None
 ) -> list[TargetPoint]:
     """Every target point of the spec against the closed-loop benchmark point measured at it
-    (the last one, if the run measured it twice; never a point at a rate or a ramp). `enforce`
-    overrides the tiers the spec's status enforces."""
+    (never a point at a rate or a ramp, nor one that is no evidence: another run's, or one of
+    two files for one point, which leaves the target not measured). `enforce` overrides the
+    tiers the spec's status enforces."""
     tiers: Mapping[str, float] = spec.get("perf_tiers") or {
         "functional": 0.1,
         "complete": 0.5,
         "target": 1.0,
     }
     enforced = tuple(enforce) if enforce is not None else enforced_tiers(spec.get("status"))
-    measured_at = {point.key: point.document for point in benchmarks if point.closed_loop}
+    measured_at = {
+        point.key: point for point in benchmarks if point.closed_loop and not point.problem
+    }
     return [
         _target_point(raw, measured_at, tiers, enforced) for raw in spec.get("perf_reference") or ()
     ]
@@ -249,12 +257,14 @@ def check_targets(
 
 def _target_point(
     raw: Mapping[str, Any],
-    measured_at: Mapping[tuple[int, int, int], Mapping[str, Any]],
+    measured_at: Mapping[tuple[int, int, int], Point],
     tiers: Mapping[str, float],
     enforced: Sequence[str],
 ) -> TargetPoint:
     key = (int(raw["isl"]), int(raw["osl"]), int(raw["concurrency"]))
-    document = measured_at.get(key)
+    point = measured_at.get(key)
+    document = point.document if point is not None else None
+    miscounted = token_count_disagreement(point) if point is not None else None
     measured = measured_figures(document) if document is not None else None
     intervals = measured_intervals(document) if document is not None else {}
     cached = unasked_cache_share(document) if document is not None else None
@@ -268,7 +278,7 @@ def _target_point(
                 tier,
                 float(tiers[tier]),
                 tier in enforced,
-                _checks(theoretical, float(tiers[tier]), measured, intervals, cached),
+                _checks(theoretical, float(tiers[tier]), measured, intervals, cached, miscounted),
             )
             for tier in TIER_NAMES
             if tier in tiers
@@ -283,20 +293,71 @@ def _checks(
     measured: Mapping[str, float | None] | None,
     intervals: Mapping[str, tuple[float, float] | None],
     unasked_cache_share: float | None,
+    miscounted: str | None = None,
 ) -> tuple[MetricCheck, ...]:
     return tuple(
-        _unjudged_if_cached(
-            check_metric(
-                name,
-                theoretical[name],
-                fraction,
-                measured.get(name) if measured else None,
-                intervals.get(name),
+        _unjudged_if_miscounted(
+            _unjudged_if_cached(
+                check_metric(
+                    name,
+                    theoretical[name],
+                    fraction,
+                    measured.get(name) if measured else None,
+                    intervals.get(name),
+                ),
+                unasked_cache_share,
             ),
-            unasked_cache_share,
+            miscounted,
         )
         for name, *_ in METRICS
     )
+
+
+def _unjudged_if_miscounted(check: MetricCheck, miscounted: str | None) -> MetricCheck:
+    if miscounted is None or check.check not in (PASS, FAIL) or check.metric not in COUNTED_METRICS:
+        return check
+    return replace(check, check=UNJUDGED, marginal=False, note=miscounted)
+
+
+def token_count_disagreement(point: Point) -> str | None:
+    """Why a point's throughput and TPOT cannot be trusted: they divide by the server's usage
+    count of output tokens (the client's count only where the server gave none), and that count
+    disagrees with the tokens the client received beyond the tolerance. Counted over the
+    successful, untrimmed request rows that carry both counts (failed ones may have streamed
+    part of an answer the server never counted); without such rows, over the file's totals,
+    where 0 server tokens means the server reported none (the figures used the client's)."""
+    rows = [
+        row
+        for row in point.request_rows()
+        if row.get("success") and not row.get("trimmed")
+        if _count(row.get("server_output_tokens")) is not None
+        and _count(row.get("client_output_tokens")) is not None
+    ]
+    document = point.document
+    if rows:
+        server = sum(int(row["server_output_tokens"]) for row in rows)
+        client = sum(int(row["client_output_tokens"]) for row in rows)
+        requests, where = len(rows), f"summed over its {len(rows)} successful requests' rows"
+    else:
+        server_total = _count(document.get("total_server_output_tokens"))
+        client_total = _count(document.get("total_client_output_tokens"))
+        if not server_total or client_total is None:
+            return None
+        server, client = server_total, client_total
+        where = "total_server_output_tokens vs total_client_output_tokens"
+        requests = int(document.get("completed") or 0) + int(document.get("failed") or 0)
+    if abs(server - client) <= max(TOKEN_COUNT_TOLERANCE * client, requests):
+        return None
+    return (
+        f"the server reported {server} output tokens but the client received {client} "
+        f"({where}; tolerance {TOKEN_COUNT_TOLERANCE:.0%} or 1 a request): "
+        "throughput and TPOT are computed from "
+        "the server's count, so they measure its usage report, not the tokens it sent"
+    )
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def enforced_tiers(status: object) -> tuple[str, ...]:
