@@ -342,6 +342,9 @@ def _benchmarks(evidence: Evidence) -> Category:
         return bench
     _judge_targets(judge, targets)
     _judge_failed_requests(judge, run.benchmarks)
+    for rejected in run.rejected:  # capacity files (points are judged above)
+        if rejected.file.startswith("benchmarks/capacity_"):
+            judge.blocker("not_evidence", rejected.file, f"{rejected} (no evidence)")
     if requirements:
         goodput = grade_goodput(requirements, run.benchmarks)
         goodput += grade_capacity(requirements, run.capacities)
@@ -435,6 +438,8 @@ def _cache_message(point: TargetPoint) -> str:
 
 
 def _judge_failed_requests(judge: Judge, points: Sequence[Point]) -> None:
+    """Each point's failed requests; a point that is no evidence (another run's, one of two
+    files for a point, rows that do not add up) blocks, naming the file and why."""
     for point in points:
         document = point.document
         failed, completed = int(document.get("failed") or 0), int(document.get("completed") or 0)
@@ -444,7 +449,14 @@ def _judge_failed_requests(judge: Judge, points: Sequence[Point]) -> None:
         label = f"ISL {isl} OSL {osl} concurrency {concurrency}"
         if document.get("window") is not None:
             label += f" window {document['window']}"
-        if failed and share > allowed:
+        if point.problem:
+            judge.blocker(
+                f"isl-{isl}_osl-{osl}_conc-{concurrency}.not_evidence",
+                label,
+                f"{label}: {point.path.parent.name}/{point.path.name} is no evidence: "
+                f"{point.problem}",
+            )
+        elif failed and share > allowed:
             top = next(iter(document.get("error_counts") or {}), "no error message")
             judge.failed(
                 f"isl-{isl}_osl-{osl}_conc-{concurrency}.failed_requests",

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from reports import shapes
+from reports.results import Identity
 from reports.shapes import ReportError as ReportError  # re-exported: callers catch it here
 
 RELEASE_FILE = "release.json"
 REQUIREMENTS_FILE = "requirements.json"  # a copy of --requirements, checked, as JSON
 NARROWED_OUT = "left out by --workflow-args workflows="  # a child the user chose not to run
+IDENTITY_FIELDS = ("run_id", "model_id", "model", "device")  # a result file's, as results writes
+WINDOW_IN_NAME = re.compile(r"_window-(\d+)")  # an endurance window's file (benchmarking.bench)
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,9 @@ class Point:
 
     document: Mapping[str, Any]
     path: Path
+    # why this file is no evidence (another run's, a second file for its point, its rows do
+    # not add up); such a point is never judged, and its failed-requests check blocks
+    problem: str = field(default="", kw_only=True)
 
     @property
     def key(self) -> tuple[int, int, int]:
@@ -65,11 +72,37 @@ class Point:
             return "_ramp"
         return "" if self.closed_loop else f"_rate-{self.rate:g}"
 
+    @property
+    def slot(self) -> tuple[object, ...]:
+        """What tells two measurements of one run apart: the shape, the rate or ramp, the
+        prefix-cache variant and the endurance window (a repeat is a kind of its own)."""
+        prefix = self.document.get("prefix_cache")
+        variant = prefix.get("variant") if isinstance(prefix, Mapping) else None
+        window = self.document.get("window")
+        if window is None and (found := WINDOW_IN_NAME.search(self.path.name)):
+            window = int(found.group(1))
+        return (*self.key, self.rate_tag, variant, window)
+
+    @property
+    def rows_path(self) -> Path:
+        return self.path.with_name(self.path.stem + "_requests.jsonl")
+
     def request_rows(self) -> list[dict[str, Any]]:
-        rows_path = self.path.with_name(self.path.stem + "_requests.jsonl")
+        rows_path = self.rows_path
         if not rows_path.is_file():
             return []
         return [json.loads(line) for line in rows_path.read_text().splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A result file that is no evidence for this run, and why (one line)."""
+
+    file: str  # its path in the run folder
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -84,6 +117,7 @@ class RunData:
     release: Mapping[str, Any] | None = None
     requirements: Mapping[str, Any] | None = None
     notes: Sequence[str] = field(default_factory=tuple)
+    rejected: Sequence[Rejected] = ()  # result files left out: another run's, or inconsistent
 
     @property
     def spec(self) -> Mapping[str, Any]:
@@ -133,16 +167,76 @@ def read_checked(path: Path, check: Check) -> dict[str, Any]:
     return document
 
 
-def _points(folder: Path, kind: str) -> list[Point]:
-    points = []
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-        document = read_json(path)
-        if document.get("kind") == kind:
+def run_identity(runtime: Mapping[str, Any]) -> dict[str, str]:
+    """The run, model and device every result file of this run names (reports.results)."""
+    fields = Identity.from_runtime_spec(runtime, "").fields()
+    return {name: fields[name] for name in IDENTITY_FIELDS}
+
+
+def foreign(document: Mapping[str, Any], identity: Mapping[str, str]) -> str | None:
+    """Why a result file is not this run's (the fields that differ), or None."""
+    differing = [
+        f"{name} {document.get(name)!r}, not {value!r}"
+        for name, value in identity.items()
+        if document.get(name) != value
+    ]
+    return f"not this run's result ({'; '.join(differing)})" if differing else None
+
+
+class Loader:
+    """The one place a run's result files are read for the verdict: each must name this run,
+    model and device; one that does not is set aside with its reason, never used."""
+
+    def __init__(self, folder: Path, runtime: Mapping[str, Any]) -> None:
+        self.folder = folder
+        self.identity = run_identity(runtime)
+        self.rejected: list[Rejected] = []
+
+    def result(self, path: Path, check: Check | None = None) -> dict[str, Any] | None:
+        """The file's document if it is this run's; None (and a reason kept) if not."""
+        document = read_checked(path, check) if check else read_json(path)
+        why = foreign(document, self.identity)
+        if why is None:
+            return document
+        self.rejected.append(Rejected(in_run(self.folder, path), why))
+        return None
+
+    def optional(self, path: Path, check: Check) -> dict[str, Any] | None:
+        return self.result(path, check) if path.is_file() else None
+
+    def points(self, folder: Path, kind: str) -> list[Point]:
+        """A folder's points of `kind`; another run's, or a second file for one point, is kept
+        with its problem, so the report names it and the verdict cannot pass on it."""
+        points = []
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+            document = read_json(path)
+            if document.get("kind") != kind:
+                continue
             shapes.check_point(document, path)
-            points.append(Point(document, path))
-    # by shape, then rate, a ramp after the rates: the closed-loop point of a key comes last,
-    # so the one a lookup by key finds
-    return sorted(points, key=lambda point: (point.key, point.closed_loop, point.rate))
+            why = foreign(document, self.identity)
+            if why:
+                self.rejected.append(Rejected(in_run(self.folder, path), why))
+            points.append(Point(document, path, problem=why or ""))
+        points = _duplicates(self.folder, points)
+        # by shape, then rate, a ramp after the rates: the closed-loop point of a key comes
+        # last, so the one a lookup by key finds
+        return sorted(points, key=lambda point: (point.key, point.closed_loop, point.rate))
+
+
+def _duplicates(folder: Path, points: list[Point]) -> list[Point]:
+    """Two files for one point (its shape, rate, prefix variant and window): neither is
+    evidence, whichever sorts last."""
+    files: dict[tuple[object, ...], list[Point]] = {}
+    for point in points:
+        files.setdefault(point.slot, []).append(point)
+    marked = []
+    for point in points:
+        twins = files[point.slot]
+        if len(twins) > 1 and not point.problem:
+            names = " and ".join(in_run(folder, twin.path) for twin in twins)
+            point = replace(point, problem=f"{len(twins)} result files for one point: {names}")
+        marked.append(point)
+    return marked
 
 
 def _optional(path: Path, check: Check) -> dict[str, Any] | None:
@@ -170,17 +264,27 @@ def check_run_folder(folder: Path) -> Path:
 
 def load_run(folder: Path) -> RunData:
     """The run folder's result files; a folder without `runtime_spec.json` is not a run."""
+    runtime = read_json(check_run_folder(folder))
+    load = Loader(folder, runtime)
+    capacities = [
+        (path, load.result(path))
+        for path in sorted((folder / "benchmarks").glob("capacity_*.json"))
+    ]
     return RunData(
         folder=folder,
-        runtime=read_json(check_run_folder(folder)),
-        benchmarks=_points(folder / "benchmarks", "benchmark"),
-        stress=_points(folder / "stress_tests", "stress_test"),
+        runtime=runtime,
+        benchmarks=load.points(folder / "benchmarks", "benchmark"),
+        stress=load.points(folder / "stress_tests", "stress_test"),
         capacities=[
-            read_json(path) | {"result_file": f"benchmarks/{path.name}"}
-            for path in sorted((folder / "benchmarks").glob("capacity_*.json"))
+            document | {"result_file": f"benchmarks/{path.name}"}
+            for path, document in capacities
+            if document is not None
         ],
-        evals=_optional(folder / "evals" / "evals.json", shapes.check_evals),
-        spec_tests=_optional(folder / "spec_tests" / "spec_tests.json", shapes.check_spec_tests),
-        release=_optional(folder / RELEASE_FILE, shapes.check_release),
+        evals=load.optional(folder / "evals" / "evals.json", shapes.check_evals),
+        spec_tests=load.optional(
+            folder / "spec_tests" / "spec_tests.json", shapes.check_spec_tests
+        ),
+        release=load.optional(folder / RELEASE_FILE, shapes.check_release),
         requirements=_saved_requirements(folder / REQUIREMENTS_FILE),
+        rejected=tuple(load.rejected),
     )

@@ -18,7 +18,15 @@ from reports.build import report_of_folder
 from reports.store import schema
 from tests.helpers import REPO_ROOT, CliResult
 from tests.postgres import cluster, postgres_bin
-from tests.run_folders import Measured, RunSpec, eval_task, make_run, passing_run, spec_check
+from tests.run_folders import (
+    Measured,
+    RunSpec,
+    eval_task,
+    make_run,
+    passing_run,
+    set_run_id,
+    spec_check,
+)
 
 Run = Callable[..., CliResult]
 
@@ -36,6 +44,7 @@ def stored_run(folder: Path, stamp: str, suffix: str, **changes: Any) -> Path:
     if image is not None:
         runtime["docker_image_used"] = image
     runtime_path.write_text(json.dumps(runtime))
+    set_run_id(folder, runtime["run_id"])  # the result files are this run's too
     return folder
 
 
