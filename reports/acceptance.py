@@ -605,7 +605,33 @@ def _spec_tests(evidence: Evidence) -> Category:
         return category
     if not results.get("complete", False):
         judge.blocker("incomplete", "spec_tests", "spec_tests/spec_tests.json is incomplete")
-    for check in results.get("checks") or ():
+    checks = results.get("checks") or ()
+    # the file's checks must be the ones its own summary counts, each once: a list edited
+    # (a FAIL removed, a check copied) is not judged
+    summary = results.get("summary")
+    counts = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIPPED", "errors": "ERROR"}
+    listed = {
+        key: sum(check.get("status") == state for check in checks) for key, state in counts.items()
+    }
+    said = {key: summary.get(key) for key in counts} if isinstance(summary, Mapping) else {}
+    names = [str(check.get("name")) for check in checks]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if said != listed or twice:
+        found = ", ".join(f"{key} {value}" for key, value in listed.items())
+        claimed = ", ".join(f"{key} {said.get(key)}" for key in counts) if said else "none"
+        detail = (
+            f"checks listed twice: {', '.join(twice)}"
+            if twice
+            else (f"its summary says {claimed}, its checks hold {found}")
+        )
+        judge.blocker(
+            "summary_mismatch",
+            "spec_tests/spec_tests.json",
+            f"spec_tests/spec_tests.json does not agree with itself ({detail}): the spec tests "
+            "are not judged",
+        )
+        return category
+    for check in checks:
         _judge_spec_check(judge, check)
     return category
 

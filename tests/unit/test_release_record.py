@@ -9,9 +9,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from reports.acceptance import PARTIAL, Acceptance, judge_run
 from reports.run_data import NARROWED_OUT, load_run
-from tests.run_folders import passing_run
+from tests.run_folders import passing_run, spec_check
 
 
 def judged(folder: Path) -> Acceptance:
@@ -84,3 +86,46 @@ def test_a_child_marked_as_left_out_by_the_user_makes_the_release_partial(
     acceptance = judged(folder)
     assert acceptance.verdict == PARTIAL
     assert acceptance.partial == ("narrowed by workflows= (release.json leaves out spec_tests)",)
+
+
+def test_spec_checks_that_disagree_with_their_summary_are_not_judged(tmp_path: Path) -> None:
+    """The FAIL checks removed from spec_tests.json, its summary still counting them (H5)."""
+    checks = [spec_check("chat"), spec_check("completions"), spec_check("n_choices", "FAIL")]
+    folder = passing_run(tmp_path, checks=checks)
+    assert keys(judged(folder)) == ["spec_tests:n_choices"]
+    edit(
+        folder / "spec_tests" / "spec_tests.json",
+        lambda doc: doc.update(checks=[c for c in doc["checks"] if c["status"] != "FAIL"]),
+    )
+    acceptance = judged(folder)
+    assert not acceptance.accepted
+    assert keys(acceptance) == ["spec_tests:summary_mismatch"]
+    assert acceptance.blockers[0].message == (
+        "spec_tests/spec_tests.json does not agree with itself (its summary says passed 2, "
+        "failed 1, skipped 0, errors 0, its checks hold passed 2, failed 0, skipped 0, "
+        "errors 0): the spec tests are not judged"
+    )
+
+
+COPIED = {"passed": 3, "failed": 0, "skipped": 0, "errors": 0}  # counts the copy too
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda doc: doc.update(checks=[]),
+        lambda doc: doc.pop("summary"),
+        lambda doc: doc.update(checks=[*doc["checks"], doc["checks"][0]], summary=COPIED),
+    ],
+    ids=["no checks", "no summary", "a check copied"],
+)
+def test_a_spec_tests_file_that_does_not_agree_with_itself_blocks(
+    tmp_path: Path, change: Any
+) -> None:
+    folder = passing_run(tmp_path)
+    edit(folder / "spec_tests" / "spec_tests.json", change)
+    assert keys(judged(folder)) == ["spec_tests:summary_mismatch"]
+
+
+def keys(acceptance: Acceptance) -> list[str]:
+    return [finding.key for finding in acceptance.blockers]
