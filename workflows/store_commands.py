@@ -80,6 +80,8 @@ def run_ingest(folders: Sequence[Path], url: StoreUrl, console: Console) -> Exit
     for record, new in zip(records, written, strict=True):
         state = "stored" if new else "already in the store, unchanged"
         _say(console, f"{record.run_id}: {state} ({record.run['verdict']})")
+        if record.note and new:
+            _say(console, f"  note: {record.note}")
     _say(console, f"results store {url.shown}: {sum(written)} of {len(records)} run(s) stored")
     return ExitCode.OK
 
@@ -102,6 +104,8 @@ def record_run(folder: Path, url: StoreUrl, console: Console) -> None:
         _say(console, f"results store: not stored: {error.message}")
         return
     _say(console, f"results store {url.shown}: {'stored' if new else 'already had'} this run")
+    if record.note and new:
+        _say(console, f"  note: {record.note}")
 
 
 def configured_store(flag: str | None, environ: Mapping[str, str], logs_root: Path) -> StoreUrl:

@@ -29,6 +29,7 @@ class RunRecord:
     evals: Sequence[Mapping[str, Any]]
     spec_checks: Sequence[Mapping[str, Any]]
     verdict_checks: Sequence[Mapping[str, Any]]
+    note: str | None = None  # report.json said another verdict than the files give now
 
     @property
     def run_id(self) -> str:
@@ -44,7 +45,7 @@ def read_record(folder: Path, ingested_at: str) -> RunRecord:
     problem = incompleteness(run)
     if problem:
         raise IncompleteRun(f"{folder} is not a complete run: {problem}")
-    report = _report(run)
+    report = judged_now(run)
     return RunRecord(
         run=run_row(run, report, ingested_at),
         points=[point_row(point, "benchmark") for point in run.benchmarks]
@@ -55,6 +56,7 @@ def read_record(folder: Path, ingested_at: str) -> RunRecord:
             {key: check[key] for key in ("key", "category", "outcome", "marginal", "message")}
             for check in report["acceptance"]["checks"]
         ],
+        note=verdict_change(run, report),
     )
 
 
@@ -83,30 +85,38 @@ def _unfinished_release(run: RunData) -> str | None:
     return None
 
 
-def _report(run: RunData) -> Mapping[str, Any]:
-    """The run's report.json as it rendered it (its verdict is the run's), else rendered now."""
-    path = run.folder / "report" / "report.json"
-    if path.is_file():
-        report = read_json(path)
-        if _is_this_runs_report(report, run):
-            return report
+def judged_now(run: RunData) -> Mapping[str, Any]:
+    """The run's report as its files give it now: the store never takes a verdict from
+    report.json, which may be stale (rendered by an older runner) or edited."""
     from reports.acceptance import judge_run
     from reports.report_document import report_document
 
     return report_document(run, judge_run(run))
 
 
-def _is_this_runs_report(report: Mapping[str, Any], run: RunData) -> bool:
-    """A report.json of this run with every part the store reads (one rendered by an older
-    runner may lack some: the run's report is then rendered again)."""
+def said_verdict(path: Path) -> str | None:
+    """The verdict a report.json states; None when there is no such file."""
+    if not path.is_file():
+        return None
     try:
-        acceptance = report["acceptance"]
-        parts = [acceptance["checks"], acceptance["verdict"], report["evals"]["tasks"]]
-        parts.append(report["spec_tests"]["checks"])
-        same_run = report["metadata"]["run_id"] == run.runtime.get("run_id")
-        return same_run and all(part is not None for part in parts)
-    except (KeyError, TypeError):
-        return False
+        document = read_json(path)
+    except ReportError:
+        return "nothing readable"
+    acceptance = document.get("acceptance") if isinstance(document, dict) else None
+    verdict = acceptance.get("verdict") if isinstance(acceptance, dict) else None
+    return str(verdict) if verdict is not None else "no verdict"
+
+
+def verdict_change(run: RunData, report: Mapping[str, Any]) -> str | None:
+    """A line when the run's report.json says another verdict than its files give now."""
+    said = said_verdict(run.folder / "report" / "report.json")
+    now = report["acceptance"]["verdict"]
+    if said is None or said == now:
+        return None
+    return (
+        f"report.json says {said}, but the run's files give {now} now (report.json is stale "
+        f"or was edited); stored as {now}"
+    )
 
 
 def started_at(run_id: str) -> str | None:

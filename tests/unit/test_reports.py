@@ -249,6 +249,28 @@ def test_merge_makes_one_row_per_model_and_device(tmp_path: Path) -> None:
     assert "| TinyModel | cpu |" in catalogue.files["markdown"].read_text()
 
 
+def test_merge_counts_a_run_folder_as_its_files_judge_it(tmp_path: Path) -> None:
+    """An audit edited a NOT ACCEPTED run's report.json to ACCEPTED: the catalogue said
+    "1 accepted" and exited 0. A report.json inside its run folder now counts as the folder's
+    files give it, with a note; a bare report.json (no folder beside it) as it is."""
+    path = render_run(passing_run(tmp_path / "a", checks=[spec_check("chat", "FAIL")])).files[
+        "json"
+    ]
+    report = json.loads(path.read_text())
+    report["acceptance"]["verdict"], report["acceptance_criteria"] = "ACCEPTED", True
+    path.write_text(json.dumps(report))
+    catalogue = render_catalogue([path], tmp_path / "out")
+    assert catalogue.document["rows"][0]["verdict"] == "NOT ACCEPTED" and not catalogue.accepted
+    [note] = catalogue.document["notes"]
+    assert note.startswith(f"{path}: report.json says ACCEPTED, but its run folder's files")
+    bare = tmp_path / "elsewhere" / "report.json"
+    bare.parent.mkdir()
+    bare.write_text(json.dumps(report))
+    assert render_catalogue([bare], tmp_path / "out2").document["rows"][0]["verdict"] == (
+        "ACCEPTED"
+    ), "nothing to judge it from: as it is"
+
+
 def test_the_catalogue_says_which_failures_a_known_issue_waived(tmp_path: Path) -> None:
     """An ACCEPTED row beside '0 pass, 1 fail' read as a contradiction: the waiver is said."""
     waiver = {"workflow": "evals", "task": "readiness_basics", "reason": "flaky on cpu (#12)"}

@@ -592,23 +592,36 @@ def test_the_catalogue_has_a_sparkline_per_model_and_device(tmp_path: Path, run_
     assert "Trend" not in (without / "catalogue.md").read_text()
 
 
-def test_the_verdict_stored_is_the_one_the_run_rendered(tmp_path: Path, run_cli: Run) -> None:
-    """report.json's verdict is the run's (rendered with its requirements, say); a report.json
-    an older runner wrote without the parts the store reads is rendered again instead."""
-    folder = stored_run(tmp_path / "run", "2026-12-01_10-00-00", "aaaa0001")
-    assert run_cli("--workflow", "reports", "--run-dir", str(folder)).code == 0
+def test_the_verdict_stored_is_the_one_the_files_give_not_report_json(
+    tmp_path: Path, run_cli: Run
+) -> None:
+    """report.json renders the run's files and can be edited or stale: the store judges the
+    files again (with the run's saved requirements), and says when report.json differed. An
+    audit edited a NOT ACCEPTED run's report.json to ACCEPTED and the store kept ACCEPTED,
+    making it the next release's baseline."""
+    failing = [spec_check("chat", "FAIL", "no")]
+    folder = stored_run(tmp_path / "run", "2026-12-01_10-00-00", "aaaa0001", checks=failing)
+    assert run_cli("--workflow", "reports", "--run-dir", str(folder)).code == 5
     path = folder / "report" / "report.json"
     report = json.loads(path.read_text())
-    report["acceptance"]["verdict"] = "NOT ACCEPTED"  # as if judged by other requirements
+    report["acceptance"]["verdict"] = "ACCEPTED"
+    report["acceptance_criteria"] = True
     path.write_text(json.dumps(report))
     url = f"sqlite:///{tmp_path / 'a.db'}"
-    assert ingest(run_cli, url, folder).code == 0
+    result = ingest(run_cli, url, folder)
+    assert result.code == 0, result.out + result.err
     assert rows(url, schema.runs)[0]["verdict"] == "NOT ACCEPTED"
-    del report["acceptance"]["checks"]
+    assert (
+        "note: report.json says ACCEPTED, but the run's files give NOT ACCEPTED now "
+        "(report.json is stale or was edited); stored as NOT ACCEPTED"
+    ) in result.out
+    del report["acceptance"]["checks"]  # a report.json an older runner wrote: no note needed
+    report["acceptance"]["verdict"] = "NOT ACCEPTED"
     path.write_text(json.dumps(report))
     other = f"sqlite:///{tmp_path / 'b.db'}"
-    assert ingest(run_cli, other, folder).code == 0
-    assert rows(other, schema.runs)[0]["verdict"] == "ACCEPTED"
+    again = ingest(run_cli, other, folder)
+    assert rows(other, schema.runs)[0]["verdict"] == "NOT ACCEPTED"
+    assert "note:" not in again.out
 
 
 def test_a_run_that_cannot_be_stored_says_so_and_fails_nothing(tmp_path: Path) -> None:
