@@ -19,6 +19,10 @@ REQUIREMENTS_FILE = "requirements.json"  # a copy of --requirements, checked, as
 NARROWED_OUT = "left out by --workflow-args workflows="  # a child the user chose not to run
 IDENTITY_FIELDS = ("run_id", "model_id", "model", "device")  # a result file's, as results writes
 WINDOW_IN_NAME = re.compile(r"_window-(\d+)")  # an endurance window's file (benchmarking.bench)
+# Every point that measured something has one request row per request its summary counts (our
+# load generator, repeats' summaries, endurance windows, AIPerf's records), except GuideLLM's:
+# its export may list no requests, or a sample of them, so its rows are not required.
+ROWS_NOT_REQUIRED = ("guidellm",)
 
 
 @dataclass(frozen=True)
@@ -216,11 +220,36 @@ class Loader:
             why = foreign(document, self.identity)
             if why:
                 self.rejected.append(Rejected(in_run(self.folder, path), why))
-            points.append(Point(document, path, problem=why or ""))
+            point = Point(document, path, problem=why or "")
+            points.append(replace(point, problem=why or rows_problem(self.folder, point) or ""))
         points = _duplicates(self.folder, points)
         # by shape, then rate, a ramp after the rates: the closed-loop point of a key comes
         # last, so the one a lookup by key finds
         return sorted(points, key=lambda point: (point.key, point.closed_loop, point.rate))
+
+
+def rows_problem(folder: Path, point: Point) -> str | None:
+    """Why a point's summary disagrees with its request rows: rows missing or unreadable, or
+    not one (untrimmed) row per request it counts; None when they agree or are not required
+    (nothing completed: no figure to judge)."""
+    document = point.document
+    completed, failed = int(document.get("completed") or 0), int(document.get("failed") or 0)
+    if not completed or document.get("tool") in ROWS_NOT_REQUIRED:
+        return None
+    name = in_run(folder, point.rows_path)
+    if not point.rows_path.is_file():
+        return f"its request rows {name} are missing ({completed} completed, {failed} failed)"
+    try:
+        rows = point.request_rows()
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return f"its request rows {name} are not readable ({error})"
+    counted = sum(1 for row in rows if not (isinstance(row, dict) and row.get("trimmed")))
+    if counted == completed + failed:
+        return None
+    return (
+        f"{name} holds {counted} request rows but the summary counts {completed + failed} "
+        f"requests ({completed} completed, {failed} failed)"
+    )
 
 
 def _duplicates(folder: Path, points: list[Point]) -> list[Point]:

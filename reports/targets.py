@@ -217,8 +217,23 @@ def check_metric(
         return MetricCheck(metric, target, measured, None, NA)
     if interval is None:
         return MetricCheck(metric, target, measured, ratio, UNJUDGED, note=NO_INTERVAL)
+    if not _contains(interval, measured):
+        low, high = interval
+        note = (
+            f"its 95% interval [{_fmt(low)}, {_fmt(high)}] does not contain its mean "
+            f"{_fmt(measured)}: the file's summary disagrees with itself"
+        )
+        return MetricCheck(metric, target, measured, ratio, UNJUDGED, interval, note=note)
     check, marginal = decide(lower, target, measured, interval)
     return MetricCheck(metric, target, measured, ratio, check, interval, marginal)
+
+
+def _contains(interval: tuple[float, float], mean: float) -> bool:
+    """Whether the interval holds the mean, give or take rounding (an interval of equal
+    requests is a point, its ends an average of the same figure)."""
+    low, high = interval
+    slack = 1e-9 * max(abs(low), abs(high), abs(mean))
+    return low - slack <= mean <= high + slack
 
 
 def decide(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,8 @@ def runtime_spec(spec: RunSpec) -> dict[str, Any]:
 
 
 def benchmark_document(point: Measured) -> dict[str, Any]:
+    # one completed request a TTFT given, as its rows say (request_rows)
+    point = replace(point, completed=len(point.request_ttfts) or point.completed)
     total = point.failed + point.completed
     return document(
         "benchmark",
@@ -227,7 +229,7 @@ def make_run(
         write_jsonl(folder / "benchmarks" / f"{name}_requests.jsonl", request_rows(point))
     for index, point in enumerate(stress):
         document_ = benchmark_document(point) | {"kind": "stress_test", "window": index + 1}
-        write_json(folder / "stress_tests" / f"stress_{index}.json", document_)
+        write_point(folder / "stress_tests" / f"stress_{index}.json", document_, point)
     if tasks is not None:
         write_json(
             folder / "evals" / "evals.json",
@@ -280,3 +282,9 @@ def set_run_id(folder: Path, run_id: str) -> None:
         document = json.loads(path.read_text())
         if isinstance(document, dict) and "run_id" in document:
             path.write_text(json.dumps(document | {"run_id": run_id}, indent=2))
+
+
+def write_point(path: Path, document_: Mapping[str, Any], point: Measured) -> Path:
+    """A point's result file and its request rows beside it, one a request it counts."""
+    write_jsonl(path.with_name(f"{path.stem}_requests.jsonl"), request_rows(point))
+    return write_json(path, document_)

@@ -23,7 +23,7 @@ from reports.build import render_run
 from reports.requirements import check_requirements
 from reports.results import write_json
 from tests.helpers import Emulator, benchmarking_process, context, point_files
-from tests.run_folders import Measured, benchmark_document, passing_run
+from tests.run_folders import Measured, benchmark_document, passing_run, write_point
 
 RATE_TOLERANCE = 0.05  # achieved vs asked, constant arrivals, over a second or more of sends
 
@@ -292,7 +292,8 @@ def test_reports_show_each_rate_and_judge_targets_on_the_closed_loop_point(
 ) -> None:
     folder = passing_run(tmp_path / "run")
     slow = benchmark_document(Measured(ttft_ms=90_000.0)) | {"request_rate": 2.0}
-    write_json(folder / "benchmarks" / "benchmark_isl-128_osl-32_maxcon-1_rate-2.json", slow)
+    bench = folder / "benchmarks"
+    write_point(bench / "benchmark_isl-128_osl-32_maxcon-1_rate-2.json", slow, Measured())
     rendered = render_run(folder)
     rows = rendered.report["benchmarks"]
     assert [(row["concurrency"], row["request_rate"]) for row in rows][:2] == [(1, 2.0), (1, None)]
@@ -316,10 +317,12 @@ def test_a_ramp_point_is_neither_sorted_nor_judged_nor_compared_as_the_closed_lo
     a comparison lines up the closed-loop points only."""
     folder = passing_run(tmp_path / "run")
     slow = benchmark_document(Measured(ttft_ms=90_000.0))
-    write_json(folder / "benchmarks" / "benchmark_isl-128_osl-32_maxcon-1_ramp.json", slow | RAMP)
-    write_json(
-        folder / "benchmarks" / "benchmark_isl-128_osl-32_maxcon-1_rate-2.json",
+    bench = folder / "benchmarks"
+    write_point(bench / "benchmark_isl-128_osl-32_maxcon-1_ramp.json", slow | RAMP, Measured())
+    write_point(
+        bench / "benchmark_isl-128_osl-32_maxcon-1_rate-2.json",
         slow | {"request_rate": 2.0},
+        Measured(),
     )
     rendered = render_run(folder, tmp_path / "run")  # compared with itself: nothing changed
     rows = rendered.report["benchmarks"]

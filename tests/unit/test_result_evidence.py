@@ -183,3 +183,67 @@ def test_token_counts_that_agree_or_were_not_reported_are_judged(
 ) -> None:
     folder = counts(passing_run(tmp_path / "run"), server=server, client=client)
     assert judged(folder).verdict == "ACCEPTED"
+
+
+def test_an_interval_that_excludes_its_own_mean_is_not_judged(tmp_path: Path) -> None:
+    folder = failing_run(tmp_path / "run")
+    intervals = {"mean_ttft_ms": [10.0, 20.0], "mean_tpot_ms": [15.0, 17.0]}
+    edit(folder / "benchmarks" / f"{POINT}.json", interval_95=intervals)  # TTFT 5000 ms
+    acceptance = judged(folder)
+    assert acceptance.verdict == "NOT ACCEPTED"
+    [target] = acceptance.target_points
+    assert target.tiers[0].checks[0].check == "UNJUDGED"
+    [line] = [m for m in blocker_messages(acceptance) if "does not contain its mean" in m]
+    assert "its 95% interval [10.0, 20.0] does not contain its mean 5000" in line
+
+
+ROWS = f"benchmarks/{POINT}_requests.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        ("delete", f"its request rows {ROWS} are missing (4 completed, 0 failed)"),
+        ("truncate", f"{ROWS} holds 2 request rows but the summary counts 4 requests"),
+        ("empty", f"{ROWS} holds 0 request rows but the summary counts 4 requests"),
+        ("garble", f"its request rows {ROWS} are not readable"),
+    ],
+)
+def test_a_point_whose_rows_do_not_add_up_is_not_judged(
+    tmp_path: Path, damage: str, reason: str
+) -> None:
+    folder = passing_run(tmp_path / "run")
+    rows = folder / ROWS
+    lines = rows.read_text().splitlines(keepends=True)
+    if damage == "delete":
+        rows.unlink()
+    else:
+        text = {"truncate": "".join(lines[:2]), "empty": "", "garble": lines[0][:-5] + "\n"}
+        rows.write_text(text[damage])
+    acceptance = judged(folder)
+    assert acceptance.verdict == "NOT ACCEPTED"
+    assert [target.measured for target in acceptance.target_points] == [None]
+    [line] = [m for m in blocker_messages(acceptance) if "no evidence" in m]
+    assert reason in line
+
+
+def test_rows_agree_when_trimmed_ones_are_left_out_and_are_not_required_where_never_written(
+    tmp_path: Path,
+) -> None:
+    folder = passing_run(tmp_path / "run")
+    rows = folder / ROWS
+    trimmed = json.dumps({"index": 9, "success": True, "trimmed": "warmup"}) + "\n"
+    rows.write_text(rows.read_text() + trimmed)  # a timed point's warmup request
+    assert judged(folder).verdict == "ACCEPTED"
+    guidellm = folder / "benchmarks" / "benchmark_isl-128_osl-32_maxcon-2.json"
+    guidellm.write_text(
+        json.dumps(json.loads((folder / "benchmarks" / f"{POINT}.json").read_text())
+                   | {"concurrency": 2, "tool": "guidellm"})
+    )  # fmt: skip
+    nothing = folder / "benchmarks" / "benchmark_isl-128_osl-32_maxcon-3.json"
+    nothing.write_text(
+        json.dumps(json.loads(guidellm.read_text()) | {"concurrency": 3, "tool": "aiperf",
+                                                         "completed": 0, "failed": 4})
+    )  # fmt: skip
+    run = load_run(folder)
+    assert [(p.concurrency, p.problem) for p in run.benchmarks] == [(1, ""), (2, ""), (3, "")]
