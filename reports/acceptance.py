@@ -270,7 +270,9 @@ def judge_run(run: RunData) -> Acceptance:
     if requirements:
         notes.append(
             f"Targets come from the requirements file '{requirements['name']}': the registry's "
-            "performance tiers and eval references are shown but not enforced."
+            "performance tiers are shown but not enforced, and so are its eval references for "
+            "the tasks the file grades; the tasks it does not name are judged as the registry "
+            "says."
         )
     blocked = any(category.blockers for category in categories)
     partial = partial_reasons(run)
