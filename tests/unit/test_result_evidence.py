@@ -12,11 +12,14 @@ from typing import Any
 import pytest
 
 from reports.acceptance import Acceptance, judge_run
+from reports.requirements import check_requirements
+from reports.results import document, write_json
 from reports.run_data import load_run
-from tests.run_folders import Measured, passing_run, set_run_id
+from tests.run_folders import IDENTITY, Measured, passing_run, set_run_id
 
 POINT = "benchmark_isl-128_osl-32_maxcon-1"
 OTHER_RUN = "2026-11-01_10-00-00_TinyModel_cpu_release_ffff0001"
+SLO = {"slo": {"ttft_ms": 200}, "goodput": {"min_share": 0.9, "priority": "should"}}
 
 
 def judged(folder: Path) -> Acceptance:
@@ -247,3 +250,20 @@ def test_rows_agree_when_trimmed_ones_are_left_out_and_are_not_required_where_ne
     )  # fmt: skip
     run = load_run(folder)
     assert [(p.concurrency, p.problem) for p in run.benchmarks] == [(1, ""), (2, ""), (3, "")]
+
+
+def test_another_runs_capacity_search_is_no_evidence(tmp_path: Path) -> None:
+    folder = passing_run(tmp_path / "run")
+    (folder / "requirements.json").write_text(
+        json.dumps(check_requirements(SLO | {"capacity": {"min_concurrency": 4}}, "req.yaml"))
+    )
+    found = {"isl": 128, "osl": 32, "search_over": "concurrency", "found": 8, "bracket": [8, 9],
+             "tried": [{"load": 8, "good": 1, "total": 1}]}  # fmt: skip
+    capacity = folder / "benchmarks" / "capacity_isl-128_osl-32.json"
+    write_json(capacity, document("capacity_search", IDENTITY, found))
+    assert judged(folder).accepted, "this run's search meets the capacity"
+    edit(capacity, run_id=OTHER_RUN)
+    acceptance = judged(folder)
+    assert not acceptance.accepted
+    [line] = [m for m in blocker_messages(acceptance) if "capacity_isl-128_osl-32" in m]
+    assert line.startswith("benchmarks/capacity_isl-128_osl-32.json: not this run's result (")
