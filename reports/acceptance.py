@@ -4,10 +4,12 @@ crash); a requirements file replaces the registry's performance and accuracy tar
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from evals.scoring import decide_score, wilson_interval
 from reports.release_scope import narrowed_by, required_children
 from reports.requirements import Grade, grade_accuracy, grade_capacity, grade_goodput
 from reports.run_data import NARROWED_OUT, Point, RunData
@@ -500,6 +502,8 @@ def _evals(evidence: Evidence) -> Category:
         judge.blocker("no_results", "evals", "evals ran but wrote no evals/evals.json")
         return category
     tasks = list(evals.get("tasks") or ())
+    if (disagreement := _summary_disagreement(evals, tasks)) is not None:
+        judge.blocker("summary", "evals", f"evals/evals.json is not judged: {disagreement}")
     if not evals.get("complete", False):
         judge.blocker(
             "incomplete", "evals", "evals/evals.json is incomplete: the workflow stopped early"
@@ -538,6 +542,8 @@ def _judge_task(judge: Judge, task: Mapping[str, Any], graded_elsewhere: bool) -
     elif graded_elsewhere:  # the requirements file's accuracy target grades it instead
         _replaced(judge, name, state, reason)
         return
+    elif state is Status.PASS and (doubt := _unsupported_pass(task)) is not None:
+        judge.unjudged(name, name, f"{name} says PASS, but {doubt}", name)
     elif state is Status.PASS:
         judge.passed(name, reason)
         _flag_implausible(judge, task)
@@ -547,6 +553,50 @@ def _judge_task(judge: Judge, task: Mapping[str, Any], graded_elsewhere: bool) -
         judge.unjudged(name, name, f"{name} is {state.value}: {reason or 'no detail'}", name)
     if task.get("marginal") and state.judged:
         judge.marginal(name, name, f"{name}: {reason}")
+
+
+def _summary_disagreement(evals: Mapping[str, Any], tasks: Sequence[Any]) -> str | None:
+    """Why the file's tasks are not the ones its own summary counts (a task removed or its
+    status changed, a task twice), or None when they are."""
+    summary = evals.get("summary")
+    if not isinstance(summary, Mapping) or not summary:
+        return "it has no summary of its tasks"
+    names = [str(task.get("task")) if isinstance(task, Mapping) else "" for task in tasks]
+    if len(set(names)) != len(names):
+        return "a task is listed twice"
+    statuses = [str(task.get("status")).lower() for task in tasks if isinstance(task, Mapping)]
+    counted = {key: value for key, value in summary.items() if key != "planned"}
+    found = {key: statuses.count(key) for key in counted}
+    if found != counted:  # a status of no summary key is its own blocker (_readable_status)
+        said = ", ".join(f"{key} {value}" for key, value in counted.items())
+        held = ", ".join(f"{key} {value}" for key, value in found.items() if value)
+        return f"its summary counts {said}, its tasks hold {held or 'none'}"
+    return None
+
+
+REFERENCE_ROUNDING = 5e-4
+
+
+def _unsupported_pass(task: Mapping[str, Any]) -> str | None:
+    """Why a task's own figures do not give the PASS it states (evals.scoring's rule: the
+    score's 95% Wilson interval over its samples against reference x (1 - tolerance)), or None
+    when they do."""
+    score, n = task.get("score"), task.get("n_samples")
+    reference, tolerance = task.get("reference"), task.get("tolerance")
+    figures = (score, reference, tolerance)
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in figures):
+        return "it carries no finite score, reference and tolerance to check that by"
+    fraction, floor = float(score), float(reference) * (1 - float(tolerance))  # type: ignore[arg-type]
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1 or not 0 <= fraction <= 1:
+        return f"its score {score} over {n} samples is not a fraction of a sample count"
+    # the file rounds the reference to 4 places: give the floor that much
+    passed, _ = decide_score(fraction, wilson_interval(fraction, n), floor - REFERENCE_ROUNDING)
+    agreement = task.get("agreement")
+    if isinstance(agreement, Mapping) and agreement.get("passed") is False:
+        return "its answers disagree with the reference run's beyond what is allowed"
+    if not passed:
+        return f"its score {fraction:.4f} over {n} samples falls short of {floor:.4f}"
+    return None
 
 
 def _replaced(judge: Judge, name: str, state: Status, reason: str) -> None:

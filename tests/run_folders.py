@@ -205,6 +205,13 @@ def spec_summary(checks: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return {key: states.count(state) for key, state in counts.items()}
 
 
+def evals_summary(tasks: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """The counts evals.json's summary gives, as the evals workflow writes them."""
+    states = [str(task.get("status")).lower() for task in tasks]
+    keys = ("pass", "fail", "skipped", "not_comparable", "error")
+    return {key: states.count(key) for key in keys} | {"planned": len(tasks)}
+
+
 def make_run(
     folder: Path,
     spec: RunSpec | None = None,
@@ -234,7 +241,7 @@ def make_run(
         write_json(
             folder / "evals" / "evals.json",
             document("evals", IDENTITY, {"engine": "llama_cpp", "complete": complete,
-                                         "summary": {}, "tasks": list(tasks)}),
+                                         "summary": evals_summary(tasks), "tasks": list(tasks)}),
         )  # fmt: skip
     if checks is not None:
         write_json(

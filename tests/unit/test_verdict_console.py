@@ -142,7 +142,7 @@ def test_regression_lines_write_values_as_the_report_does(tmp_path: Path) -> Non
     """A verdict that turned and a score that fell are written as the comparison table writes
     them: the verdict in words, the score with three decimals and the change, never
     `True -> False` or `0.5 -> 0`."""
-    passed = [eval_task("readiness_basics", "PASS", score=0.5)]
+    passed = [eval_task("readiness_basics", "PASS", score=0.6)]
     passing_run(tmp_path / "before", tasks=passed)
     worse = [eval_task("readiness_basics", "FAIL", score=0.0)]
     now = passing_run(tmp_path / "now", tasks=worse)
@@ -152,7 +152,7 @@ def test_regression_lines_write_values_as_the_report_does(tmp_path: Path) -> Non
     assert regressions == [
         "regression: verdict accepted: ACCEPTED -> NOT ACCEPTED",
         "regression: readiness_basics status: PASS -> FAIL",
-        "regression: readiness_basics score: 0.500 -> 0.000 (-100.0%)",
+        "regression: readiness_basics score: 0.600 -> 0.000 (-100.0%)",
     ]
 
 
