@@ -499,7 +499,11 @@ def _evals(evidence: Evidence) -> Category:
     if _judge_left_out(judge, run):
         return category
     if evals is None:
-        judge.blocker("no_results", "evals", "evals ran but wrote no evals/evals.json")
+        judge.blocker(
+            "no_results",
+            "evals",
+            _missing(run, "evals/evals.json", "evals ran but wrote no evals/evals.json"),
+        )
         return category
     tasks = list(evals.get("tasks") or ())
     if (disagreement := _summary_disagreement(evals, tasks)) is not None:
@@ -553,6 +557,15 @@ def _judge_task(judge: Judge, task: Mapping[str, Any], graded_elsewhere: bool) -
         judge.unjudged(name, name, f"{name} is {state.value}: {reason or 'no detail'}", name)
     if task.get("marginal") and state.judged:
         judge.marginal(name, name, f"{name}: {reason}")
+
+
+def _missing(run: RunData, file: str, otherwise: str) -> str:
+    """Why a workflow's result file is not there to judge: left out as no evidence (another
+    run's, say), or never written."""
+    for rejected in run.rejected:
+        if rejected.file == file:
+            return f"{rejected} (no evidence)"
+    return otherwise
 
 
 def _summary_disagreement(evals: Mapping[str, Any], tasks: Sequence[Any]) -> str | None:
@@ -653,7 +666,11 @@ def _spec_tests(evidence: Evidence) -> Category:
     if _judge_left_out(judge, run):
         return category
     if results is None:
-        judge.blocker("no_results", "spec_tests", "spec_tests ran but wrote no results")
+        judge.blocker(
+            "no_results",
+            "spec_tests",
+            _missing(run, "spec_tests/spec_tests.json", "spec_tests ran but wrote no results"),
+        )
         return category
     if not results.get("complete", False):
         judge.blocker("incomplete", "spec_tests", "spec_tests/spec_tests.json is incomplete")

@@ -92,7 +92,19 @@ def test_another_runs_spec_tests_are_no_evidence(tmp_path: Path) -> None:
     assert rejected.file == "spec_tests/spec_tests.json"
     assert "model 'org/OtherModel', not 'org/TinyModel'" in rejected.reason
     assert "device 'n150', not 'cpu'" in rejected.reason
-    assert judged(folder).verdict == "NOT ACCEPTED"
+    acceptance = judged(folder)
+    assert acceptance.verdict == "NOT ACCEPTED"
+    # the blocker says why the file is not evidence, not that the workflow wrote nothing
+    assert f"{rejected} (no evidence)" in blocker_messages(acceptance)
+
+
+def test_another_runs_evals_are_named_as_no_evidence(tmp_path: Path) -> None:
+    folder = passing_run(tmp_path / "run")
+    edit(folder / "evals" / "evals.json", device="n150")
+    acceptance = judged(folder)
+    assert acceptance.verdict == "NOT ACCEPTED"
+    [line] = [m for m in blocker_messages(acceptance) if m.startswith("evals/evals.json")]
+    assert "device 'n150', not 'cpu'" in line and line.endswith("(no evidence)")
 
 
 def set_run_id_of(folder: Path, run_id: str) -> Path:
