@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from evals.scoring import decide_score, wilson_interval
@@ -513,7 +514,7 @@ def _evals(evidence: Evidence) -> Category:
             "incomplete", "evals", "evals/evals.json is incomplete: the workflow stopped early"
         )
     for task in tasks:
-        _judge_task(judge, task, str(task.get("task")) in graded)
+        _judge_task(judge, task, str(task.get("task")) in graded, run.folder)
         _judge_under_load(judge, task)
     if requirements:
         accuracy = grade_accuracy(requirements, tasks)
@@ -534,7 +535,9 @@ def _readable_status(judge: Judge, value: object, name: str, what: str) -> Statu
         return None
 
 
-def _judge_task(judge: Judge, task: Mapping[str, Any], graded_elsewhere: bool) -> None:
+def _judge_task(
+    judge: Judge, task: Mapping[str, Any], graded_elsewhere: bool, folder: Path
+) -> None:
     name, reason = str(task.get("task")), str(task.get("reason") or "")
     state = _readable_status(judge, task.get("status"), name, "evals task")
     if state is None:
@@ -546,7 +549,7 @@ def _judge_task(judge: Judge, task: Mapping[str, Any], graded_elsewhere: bool) -
     elif graded_elsewhere:  # the requirements file's accuracy target grades it instead
         _replaced(judge, name, state, reason)
         return
-    elif state is Status.PASS and (doubt := _unsupported_pass(task)) is not None:
+    elif state is Status.PASS and (doubt := _unsupported_pass(task, folder)) is not None:
         judge.unjudged(name, name, f"{name} says PASS, but {doubt}", name)
     elif state is Status.PASS:
         judge.passed(name, reason)
@@ -590,10 +593,10 @@ def _summary_disagreement(evals: Mapping[str, Any], tasks: Sequence[Any]) -> str
 REFERENCE_ROUNDING = 5e-4
 
 
-def _unsupported_pass(task: Mapping[str, Any]) -> str | None:
+def _unsupported_pass(task: Mapping[str, Any], folder: Path) -> str | None:
     """Why a task's own figures do not give the PASS it states (evals.scoring's rule: the
-    score's 95% Wilson interval over its samples against reference x (1 - tolerance)), or None
-    when they do."""
+    score's 95% Wilson interval over its samples against reference x (1 - tolerance)), or its
+    lm-eval output does not back them, or None when they do."""
     score, n = task.get("score"), task.get("n_samples")
     reference, tolerance = task.get("reference"), task.get("tolerance")
     figures = (score, reference, tolerance)
@@ -609,7 +612,36 @@ def _unsupported_pass(task: Mapping[str, Any]) -> str | None:
         return "its answers disagree with the reference run's beyond what is allowed"
     if not passed:
         return f"its score {fraction:.4f} over {n} samples falls short of {floor:.4f}"
+    return _unbacked(task, folder, n)
+
+
+def _unbacked(task: Mapping[str, Any], folder: Path, n: int) -> str | None:
+    """Why lm-eval's own output (results and samples files, of each run of a repeated task)
+    does not back the task's sample count, or None when it does."""
+    runs = task.get("runs")
+    entries = runs if isinstance(runs, list) and runs else [task]
+    listed: list[object] = []
+    samples: list[str] = []
+    for entry in entries:
+        files = entry.get("files") if isinstance(entry, Mapping) else None
+        if not isinstance(files, Mapping):
+            return "it lists no lm-eval output files to show that it ran"
+        own = files.get("samples")
+        own = own if isinstance(own, list) else [own]
+        listed += [files.get("results"), *own]
+        samples += [str(path) for path in own]
+    absent = [str(f) for f in listed if not isinstance(f, str) or not (folder / f).is_file()]
+    if absent:
+        return f"its lm-eval output is missing ({', '.join(absent)})"
+    answers = sum(_line_count(folder / path) for path in samples)
+    if answers != n:
+        return f"its samples files hold {answers} answers, not the {n} it counts"
     return None
+
+
+def _line_count(path: Path) -> int:
+    with path.open("rb") as lines:
+        return sum(1 for line in lines if line.strip())
 
 
 def _replaced(judge: Judge, name: str, state: Status, reason: str) -> None:

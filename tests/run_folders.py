@@ -212,6 +212,20 @@ def evals_summary(tasks: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return {key: states.count(key) for key in keys} | {"planned": len(tasks)}
 
 
+def with_lm_eval_output(folder: Path, task: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A task that scored, with the lm-eval output the evals workflow leaves beside it: a
+    results file, and a samples file of one answer per sample it counts."""
+    n = task.get("n_samples")
+    if "files" in task or task.get("score") is None or not isinstance(n, int):
+        return task
+    where = f"evals/{task['task']}/lm_eval"
+    results, samples = f"{where}/results.json", f"{where}/samples_{task['task']}.jsonl"
+    (folder / where).mkdir(parents=True, exist_ok=True)
+    (folder / results).write_text(json.dumps({"results": {task["task"]: {}}}))
+    write_jsonl(folder / samples, [{"doc_id": index} for index in range(n)])
+    return {**task, "files": {"results": results, "samples": [samples]}}
+
+
 def make_run(
     folder: Path,
     spec: RunSpec | None = None,
@@ -238,6 +252,7 @@ def make_run(
         document_ = benchmark_document(point) | {"kind": "stress_test", "window": index + 1}
         write_point(folder / "stress_tests" / f"stress_{index}.json", document_, point)
     if tasks is not None:
+        tasks = [with_lm_eval_output(folder, task) for task in tasks]
         write_json(
             folder / "evals" / "evals.json",
             document("evals", IDENTITY, {"engine": "llama_cpp", "complete": complete,

@@ -83,3 +83,43 @@ def test_a_pass_whose_answers_disagree_with_the_reference_run_blocks(tmp_path: P
     assert any("disagree with the reference run's" in m for m in blocker_messages(acceptance))
     tasks = [eval_task("readiness_basics", "PASS", agreement=disagreeing | {"passed": True})]
     assert judge_run(load_run(passing_run(tmp_path / "agreeing", tasks=tasks))).accepted
+
+
+def test_a_pass_needs_the_lm_eval_output_that_backs_its_sample_count(tmp_path: Path) -> None:
+    """The audit deleted every lm-eval results and samples file and kept ACCEPTED."""
+    folder = passing_run(tmp_path / "run")
+    assert judge_run(load_run(folder)).accepted
+    task = json.loads((folder / "evals" / "evals.json").read_text())["tasks"][0]
+    samples = folder / task["files"]["samples"][0]
+    samples.write_text("".join(samples.read_text().splitlines(keepends=True)[:10]))
+    assert blocker_messages(judge_run(load_run(folder))) == [
+        "readiness_basics says PASS, but its samples files hold 10 answers, not the 30 it "
+        "counts (could not be judged: no evidence is no pass)"
+    ]
+    samples.unlink()
+    [message] = blocker_messages(judge_run(load_run(folder)))
+    assert f"its lm-eval output is missing ({task['files']['samples'][0]})" in message
+
+    def no_files(document: dict[str, Any]) -> None:
+        del document["tasks"][0]["files"]
+
+    assert "lists no lm-eval output files" in blocker_messages(edited(folder, no_files))[0]
+
+
+def test_a_repeated_task_counts_the_answers_of_every_run(tmp_path: Path) -> None:
+    """A task measured twice keeps each run's files; its sample count is their sum."""
+    first = passing_run(tmp_path / "one")
+    task = json.loads((first / "evals" / "evals.json").read_text())["tasks"][0]
+    runs = [{"run": 1, "files": task["files"]}, {"run": 2, "files": task["files"]}]
+
+    def repeated(document: dict[str, Any]) -> None:
+        document["tasks"][0] |= {"runs": runs, "n_samples": 60}
+
+    assert edited(first, repeated).accepted, "30 answers in each of the two runs' files"
+
+    def overcounted(document: dict[str, Any]) -> None:
+        document["tasks"][0]["n_samples"] = 90
+
+    assert any(
+        "hold 60 answers, not the 90" in m for m in blocker_messages(edited(first, overcounted))
+    )
