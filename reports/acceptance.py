@@ -577,17 +577,30 @@ def _summary_disagreement(evals: Mapping[str, Any], tasks: Sequence[Any]) -> str
     summary = evals.get("summary")
     if not isinstance(summary, Mapping) or not summary:
         return "it has no summary of its tasks"
-    names = [str(task.get("task")) if isinstance(task, Mapping) else "" for task in tasks]
-    if len(set(names)) != len(names):
+    counts = {str(key): str(key).upper() for key in summary if key != "planned"}
+    said, held, twice = _tally(tasks, summary, counts, "task")
+    if twice:
         return "a task is listed twice"
-    statuses = [str(task.get("status")).lower() for task in tasks if isinstance(task, Mapping)]
-    counted = {key: value for key, value in summary.items() if key != "planned"}
-    found = {key: statuses.count(key) for key in counted}
-    if found != counted:  # a status of no summary key is its own blocker (_readable_status)
-        said = ", ".join(f"{key} {value}" for key, value in counted.items())
-        held = ", ".join(f"{key} {value}" for key, value in found.items() if value)
-        return f"its summary counts {said}, its tasks hold {held or 'none'}"
+    if said != held:  # a status of no summary key is its own blocker (_readable_status)
+        claimed = ", ".join(f"{key} {value}" for key, value in said.items())
+        found = ", ".join(f"{key} {value}" for key, value in held.items() if value)
+        return f"its summary counts {claimed}, its tasks hold {found or 'none'}"
     return None
+
+
+def _tally(
+    items: Sequence[Any], summary: object, counts: Mapping[str, str], name_key: str
+) -> tuple[dict[str, object], dict[str, int], list[str]]:
+    """A result file's list against its own summary (a list edited after the run no longer
+    matches it): what the summary says (`counts`: its key -> the status it counts), what the
+    list holds, and the names listed twice."""
+    entries = [item for item in items if isinstance(item, Mapping)]
+    said = {key: summary.get(key) for key in counts} if isinstance(summary, Mapping) else {}
+    held = {
+        key: sum(item.get("status") == state for item in entries) for key, state in counts.items()
+    }
+    names = [str(item.get(name_key)) for item in entries]
+    return said, held, sorted({name for name in names if names.count(name) > 1})
 
 
 REFERENCE_ROUNDING = 5e-4
@@ -709,14 +722,8 @@ def _spec_tests(evidence: Evidence) -> Category:
     checks = results.get("checks") or ()
     # the file's checks must be the ones its own summary counts, each once: a list edited
     # (a FAIL removed, a check copied) is not judged
-    summary = results.get("summary")
     counts = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIPPED", "errors": "ERROR"}
-    listed = {
-        key: sum(check.get("status") == state for check in checks) for key, state in counts.items()
-    }
-    said = {key: summary.get(key) for key in counts} if isinstance(summary, Mapping) else {}
-    names = [str(check.get("name")) for check in checks]
-    twice = sorted({name for name in names if names.count(name) > 1})
+    said, listed, twice = _tally(checks, results.get("summary"), counts, "name")
     if said != listed or twice:
         found = ", ".join(f"{key} {value}" for key, value in listed.items())
         claimed = ", ".join(f"{key} {said.get(key)}" for key in counts) if said else "none"

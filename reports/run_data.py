@@ -220,7 +220,7 @@ class Loader:
             why = foreign(document, self.identity)
             if why:
                 self.rejected.append(Rejected(in_run(self.folder, path), why))
-            point = Point(document, path, problem=why or "")
+            point = Point(document, path)
             points.append(replace(point, problem=why or rows_problem(self.folder, point) or ""))
         points = _duplicates(self.folder, points)
         # by shape, then rate, a ramp after the rates: the closed-loop point of a key comes
@@ -266,10 +266,6 @@ def _duplicates(folder: Path, points: list[Point]) -> list[Point]:
             point = replace(point, problem=f"{len(twins)} result files for one point: {names}")
         marked.append(point)
     return marked
-
-
-def _optional(path: Path, check: Check) -> dict[str, Any] | None:
-    return read_checked(path, check) if path.is_file() else None
 
 
 def _saved_requirements(path: Path) -> dict[str, Any] | None:

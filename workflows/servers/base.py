@@ -109,9 +109,7 @@ class Server(ABC):
     def _failure(self, message: str) -> ServerError:
         if self.log_path is None:
             return ServerError(message)
-        return ServerError(
-            f"{message}; server log: {self.log_path}", details=tail(self.log_path, TAIL_LINES)
-        )
+        return ServerError(f"{message}; server log: {self.log_path}", details=self.log_tail())
 
 
 def describe_exit(code: int) -> str:

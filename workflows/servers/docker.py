@@ -170,11 +170,6 @@ class DockerServer(Server):
         self.container.flush_logs()
         return self.container.log_tail(TAIL_LINES) or super().log_tail()
 
-    def _failure(self, message: str) -> ServerError:
-        if self.log_path is None:
-            return ServerError(message)
-        return ServerError(f"{message}; server log: {self.log_path}", details=self.log_tail())
-
 
 REAPER = Path(__file__).with_name("container_reaper.py")
 
